@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`. Both build the venv if missing.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo test lint screenshots bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,web,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/monitor-tui
+
+demo: $(STAMP)
+	$(BIN)/monitor-tui --demo 50
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check core agents broker tui tests bench
+	$(BIN)/mypy
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.snapshots.make_screenshots screenshots
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""Shared by every process: protocol, config, clock, supervisor, keys. Never imports textual."""

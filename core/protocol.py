@@ -1,0 +1,273 @@
+"""The wire contract: versioned msgpack frames, topics, validation and the socket codec.
+
+Nothing else in the project builds frames by hand. Every frame is a multipart message
+``[topic, payload]`` where ``payload`` is a msgpack map. See DESIGN.md, "Wire contract".
+
+Agent frames (agent -> broker ingest): ``metrics``, ``log``, ``hello``.
+Broker frames (broker publish -> clients): the agent frames republished (with ``pseq``, the
+broker's publish sequence number, added), plus ``alert``, ``event`` and ``host``.
+Control (DEALER -> ROUTER): ``request`` maps ``{"id", "op", "args"}`` and ``reply`` maps
+``{"id", "ok", "result" | "error"}``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import msgpack
+
+VERSION = 1
+MAX_FRAME_BYTES = 256 * 1024
+MAX_METRICS_PER_FRAME = 5000
+MAX_CLOCK_SKEW_S = 300.0
+MAX_NAME_LEN = 200
+MAX_MESSAGE_LEN = 16 * 1024
+
+AGENT_KINDS = ("metrics", "log", "hello")
+BROKER_KINDS = ("alert", "event", "host")
+KINDS = AGENT_KINDS + BROKER_KINDS
+
+_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "host": "h", "alert": "a", "event": "e"}
+
+
+class ProtocolError(ValueError):
+    """A frame that cannot be accepted; ``str(err)`` is a reason a person can read."""
+
+
+# ---------------------------------------------------------------- codec
+
+
+def pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def unpack(data: bytes) -> Any:
+    if len(data) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"frame of {len(data)} bytes is over the {MAX_FRAME_BYTES} byte cap")
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types
+        raise ProtocolError(f"bad msgpack: {exc.__class__.__name__}: {exc}") from None
+
+
+def topic_for(frame: Mapping[str, Any]) -> bytes:
+    """The SUB-filterable topic of a frame: ``m.<host>``, ``l.<host>``, ``a.<severity>``..."""
+    kind = frame["kind"]
+    prefix = _TOPIC_PREFIX[kind]
+    if kind == "alert":
+        suffix = frame.get("severity") or "info"
+    elif kind == "event":
+        suffix = frame.get("event", {}).get("kind", "event")
+    else:
+        suffix = frame.get("host", "")
+    return f"{prefix}.{suffix}".encode()
+
+
+def encode(frame: Mapping[str, Any]) -> list[bytes]:
+    """A frame as the two parts of a multipart message."""
+    return [topic_for(frame), pack(dict(frame))]
+
+
+def decode(parts: list[bytes], now: float | None = None) -> dict[str, Any]:
+    """Parse and validate a received multipart message; raises ProtocolError with a reason."""
+    if len(parts) != 2:
+        raise ProtocolError(f"expected 2 message parts [topic, payload], got {len(parts)}")
+    obj = unpack(parts[1])
+    reason = validate(obj, now)
+    if reason:
+        raise ProtocolError(reason)
+    return obj
+
+
+def send_frame(sock: Any, frame: Mapping[str, Any], flags: int = 0) -> None:
+    sock.send_multipart(encode(frame), flags=flags, copy=False)
+
+
+def recv_frame(sock: Any, now: float | None = None) -> dict[str, Any]:
+    return decode(sock.recv_multipart(), now)
+
+
+# ---------------------------------------------------------------- builders
+
+
+def _base(kind: str, host: str, agent: str, boot: str, seq: int, ts: float) -> dict[str, Any]:
+    return {"v": VERSION, "kind": kind, "host": host, "agent": agent, "boot": boot,
+            "seq": seq, "ts": ts}
+
+
+def metrics_frame(host: str, agent: str, boot: str, seq: int, ts: float,
+                  metrics: Mapping[str, float],
+                  labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    frame = _base("metrics", host, agent, boot, seq, ts)
+    frame["metrics"] = dict(metrics)
+    if labels:
+        frame["labels"] = dict(labels)
+    return frame
+
+
+def log_frame(host: str, agent: str, boot: str, seq: int, ts: float, *, source: str,
+              level: str, message: str, dropped: int = 0) -> dict[str, Any]:
+    frame = _base("log", host, agent, boot, seq, ts)
+    frame.update(source=source, level=level, message=message[:MAX_MESSAGE_LEN])
+    if dropped:
+        frame["dropped"] = dropped
+    return frame
+
+
+def hello_frame(host: str, agent: str, boot: str, seq: int, ts: float,
+                info: Mapping[str, Any]) -> dict[str, Any]:
+    frame = _base("hello", host, agent, boot, seq, ts)
+    frame["info"] = dict(info)
+    return frame
+
+
+def alert_frame(alert: Mapping[str, Any], ts: float) -> dict[str, Any]:
+    """An alert change as published by the broker; ``alert`` is the engine's alert dict."""
+    return {"v": VERSION, "kind": "alert", "host": alert.get("host", ""),
+            "severity": alert.get("severity", "warning"), "ts": ts, "alert": dict(alert)}
+
+
+def event_frame(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Any other event (ack, silence, restart, ingest.rejected, notify...) as published."""
+    return {"v": VERSION, "kind": "event", "host": event.get("host") or "",
+            "ts": event.get("ts", time.time()), "event": dict(event)}
+
+
+def host_frame(host: str, status: str, ts: float, info: Mapping[str, Any] | None = None
+               ) -> dict[str, Any]:
+    """Host status change as published by the broker: status is up, down or hello."""
+    return {"v": VERSION, "kind": "host", "host": host, "status": status, "ts": ts,
+            "info": dict(info or {})}
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _check_str(obj: Mapping[str, Any], key: str, *, empty_ok: bool = False,
+               max_len: int = MAX_NAME_LEN) -> str | None:
+    if key not in obj:
+        return f"missing field '{key}'"
+    val = obj[key]
+    if not isinstance(val, str):
+        return f"field '{key}' must be a string, got {type(val).__name__}"
+    if not val and not empty_ok:
+        return f"field '{key}' must not be empty"
+    if len(val) > max_len:
+        return f"field '{key}' is {len(val)} characters, over the {max_len} limit"
+    return None
+
+
+def validate(obj: Any, now: float | None = None) -> str | None:
+    """None when ``obj`` is a valid frame, otherwise the reason it is not.
+
+    Never raises, whatever ``obj`` is.
+    """
+    if not isinstance(obj, dict):
+        return f"frame must be a map, got {type(obj).__name__}"
+    if "v" not in obj:
+        return "missing field 'v' (protocol version)"
+    if obj["v"] != VERSION:
+        return f"unsupported protocol version {obj['v']!r} (this broker speaks {VERSION})"
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        return f"unknown kind {kind!r} (expected one of {', '.join(KINDS)})"
+    if "ts" not in obj:
+        return "missing field 'ts'"
+    ts = obj["ts"]
+    if not _is_num(ts) or not math.isfinite(ts):
+        return f"field 'ts' must be a finite number, got {ts!r}"
+    now = time.time() if now is None else now
+    if abs(ts - now) > MAX_CLOCK_SKEW_S:
+        return f"timestamp {ts:.0f} is {ts - now:+.0f} s from now (limit ±{MAX_CLOCK_SKEW_S:.0f} s)"
+    if kind in AGENT_KINDS:
+        for key in ("host", "agent", "boot"):
+            if err := _check_str(obj, key):
+                return err
+        seq = obj.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            return f"field 'seq' must be a non-negative integer, got {seq!r}"
+    if kind == "metrics":
+        return _validate_metrics(obj)
+    if kind == "log":
+        for key, limit in (("source", 1024), ("level", 16), ("message", MAX_MESSAGE_LEN)):
+            if err := _check_str(obj, key, empty_ok=key == "message", max_len=limit):
+                return err
+        return None
+    if kind == "hello":
+        if not isinstance(obj.get("info"), dict):
+            return "field 'info' must be a map"
+        return None
+    if kind == "alert":
+        return None if isinstance(obj.get("alert"), dict) else "field 'alert' must be a map"
+    if kind == "event":
+        return None if isinstance(obj.get("event"), dict) else "field 'event' must be a map"
+    return _check_str(obj, "host") or _check_str(obj, "status")
+
+
+def _validate_metrics(obj: Mapping[str, Any]) -> str | None:
+    metrics = obj.get("metrics")
+    if not isinstance(metrics, dict):
+        return "field 'metrics' must be a map of name to number"
+    if not metrics:
+        return "field 'metrics' is empty"
+    if len(metrics) > MAX_METRICS_PER_FRAME:
+        return f"{len(metrics)} metrics in one frame, over the {MAX_METRICS_PER_FRAME} limit"
+    for name, value in metrics.items():
+        if not isinstance(name, str) or not name or len(name) > MAX_NAME_LEN:
+            return f"metric name {name!r} must be a non-empty string of at most {MAX_NAME_LEN}"
+        if not _is_num(value):
+            return f"metric '{name}' must be a number, got {type(value).__name__}"
+        if not math.isfinite(value):
+            return f"metric '{name}' is {value} (NaN and infinity are rejected)"
+    labels = obj.get("labels")
+    if labels is not None:
+        if not isinstance(labels, dict):
+            return "field 'labels' must be a map of string to string"
+        for k, v in labels.items():
+            if not isinstance(k, str) or not isinstance(v, str):
+                return f"label {k!r}={v!r} must map a string to a string"
+    return None
+
+
+# ---------------------------------------------------------------- control
+
+
+CONTROL_OPS = ("snapshot", "status", "hosts", "search", "export", "history", "alerts", "ack",
+               "unack", "silence", "silences", "unsilence", "simulate", "rules", "reload",
+               "sync", "notifications", "test_notify")
+
+
+def request(req_id: str, op: str, **args: Any) -> bytes:
+    return pack({"id": req_id, "op": op, "args": args})
+
+
+def parse_request(data: bytes) -> tuple[str, str, dict[str, Any]]:
+    """(id, op, args) from a control request; raises ProtocolError naming the problem."""
+    obj = unpack(data)
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"request must be a map, got {type(obj).__name__}")
+    req_id = obj.get("id", "")
+    if not isinstance(req_id, str):
+        raise ProtocolError("request field 'id' must be a string")
+    op = obj.get("op")
+    if not isinstance(op, str) or not op:
+        raise ProtocolError("request field 'op' must be a non-empty string")
+    args = obj.get("args", {})
+    if not isinstance(args, dict):
+        raise ProtocolError("request field 'args' must be a map")
+    return req_id, op, args
+
+
+def reply_ok(req_id: str, result: Any) -> bytes:
+    return pack({"id": req_id, "ok": True, "result": result})
+
+
+def reply_error(req_id: str, error: str) -> bytes:
+    return pack({"id": req_id, "ok": False, "error": error})
