@@ -1,0 +1,245 @@
+"""Control requests (ROUTER side): snapshot, status, hosts, alerts, ack, silence, search...
+
+Requests that read or change the in-memory state run on the core thread, where that state
+lives. Requests that read the store (search, history, export, notifications) run on a
+query thread so a slow disk never stalls ingest; their replies go back through
+``BrokerCore.post``. Every reply carries the request id and either a result or an error a
+person can read.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from broker.core import BrokerCore
+from core import protocol
+from core.config import ConfigError, parse_duration
+from core.protocol import ProtocolError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Any]
+
+
+class RequestError(ValueError):
+    """A request the broker understood but cannot carry out; the message says why."""
+
+
+class Control:
+    def __init__(self, core: BrokerCore, system: Any) -> None:
+        self.core = core
+        self.system = system
+        core.control = self
+        self.local: dict[str, Handler] = {
+            "snapshot": self.snapshot, "status": lambda a: system.status(),
+            "hosts": self.hosts, "alerts": self.alerts, "ack": self.ack, "unack": self.unack,
+            "silence": self.silence, "silences": self.silences, "unsilence": self.unsilence,
+            "simulate": self.simulate, "rules": self.rules, "reload": lambda a: system.reload(),
+            "sync": lambda a: system.sync(),
+        }
+        self.offloaded: dict[str, Handler] = {
+            "search": self.search, "history": self.history, "export": self.export,
+            "notifications": self.notifications, "test_notify": self.test_notify,
+        }
+        self._jobs: queue.Queue[tuple[bytes, str, Handler, dict[str, Any]] | None] = \
+            queue.Queue(1000)
+        self.requests = 0
+        self.errors = 0
+
+    # ------------------------------------------------------------ dispatch
+
+    def handle(self, identity: bytes, payload: bytes) -> None:
+        self.requests += 1
+        try:
+            req_id, op, args = protocol.parse_request(payload)
+        except ProtocolError as exc:
+            self.errors += 1
+            self.core.reply(identity, protocol.reply_error("", f"bad request: {exc}"))
+            return
+        if op in self.offloaded:
+            try:
+                self._jobs.put_nowait((identity, req_id, self.offloaded[op], args))
+            except queue.Full:
+                self.core.reply(identity, protocol.reply_error(req_id, "broker busy: too many "
+                                                                       "queries queued, retry"))
+            return
+        fn = self.local.get(op)
+        if fn is None:
+            known = ", ".join(sorted([*self.local, *self.offloaded]))
+            self.core.reply(identity, protocol.reply_error(req_id, f"unknown op '{op}' "
+                                                                   f"(known: {known})"))
+            return
+        self.core.reply(identity, self._call(req_id, op, fn, args))
+
+    def _call(self, req_id: str, op: str, fn: Handler, args: dict[str, Any]) -> bytes:
+        try:
+            return protocol.reply_ok(req_id, fn(args))
+        except (RequestError, ConfigError, ValueError, KeyError, TypeError) as exc:
+            self.errors += 1
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return protocol.reply_error(req_id, f"{op}: {msg}")
+        except Exception as exc:  # a bug must not kill the loop; the client still hears
+            self.errors += 1
+            log.exception("control op %s failed", op)
+            return protocol.reply_error(req_id, f"{op}: internal error: {exc}")
+
+    def run_queries(self, stop: threading.Event) -> None:
+        """The query thread: runs offloaded requests, replies through the core thread."""
+        while not stop.is_set():
+            try:
+                job = self._jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if job is None:
+                return
+            identity, req_id, fn, args = job
+            payload = self._call(req_id, fn.__name__, fn, args)
+            self.core.post(lambda i=identity, p=payload: self.core.reply(i, p))
+
+    # ------------------------------------------------------------ state ops (core thread)
+
+    def snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        core = self.core
+        host = _opt_str(args, "host")
+        hosts = core.state.snapshot_hosts()
+        if host:
+            hosts = [h for h in hosts if h["host"] == host]
+        return {"pseq": core.pseq, "ts": core.clock.time(), "broker": self.system.status(),
+                "hosts": hosts, "alerts": self._engine_alerts(),
+                "events": list(core.recent)[-100:]}
+
+    def hosts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in h.items() if k != "history"}
+                for h in self.core.state.snapshot_hosts()]
+
+    def _engine(self) -> Any:
+        if self.core.engine is None:
+            raise RequestError("alerting is not enabled on this broker")
+        return self.core.engine
+
+    def _engine_alerts(self) -> list[dict[str, Any]]:
+        return self.core.engine.alerts() if self.core.engine is not None else []
+
+    def alerts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._engine_alerts()
+
+    def _emit_all(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self.core.emit(event)
+
+    def ack(self, args: dict[str, Any]) -> dict[str, Any]:
+        alert_id = _req_str(args, "alert_id")
+        expires = args.get("expires")
+        events = self._engine().ack(alert_id, _opt_str(args, "author") or "anonymous",
+                                    _opt_str(args, "comment"), bool(args.get("sticky", True)),
+                                    parse_duration(expires, "expires") if expires else None,
+                                    self.core.clock.time())
+        self._emit_all(events)
+        return {"alert_id": alert_id, "acked": True}
+
+    def unack(self, args: dict[str, Any]) -> dict[str, Any]:
+        alert_id = _req_str(args, "alert_id")
+        self._emit_all(self._engine().unack(alert_id, _opt_str(args, "author") or "anonymous",
+                                            self.core.clock.time()))
+        return {"alert_id": alert_id, "acked": False}
+
+    def silence(self, args: dict[str, Any]) -> dict[str, Any]:
+        matchers = args.get("matchers")
+        if not isinstance(matchers, list) or not matchers or \
+                not all(isinstance(m, str) for m in matchers):
+            raise RequestError("'matchers' must be a non-empty list like ['host=web-1']")
+        duration = parse_duration(args.get("duration", "2h"), "duration")
+        if duration <= 0:
+            raise RequestError("duration must be positive")
+        silence, events = self._engine().silence(matchers, duration,
+                                                 _opt_str(args, "author") or "anonymous",
+                                                 _opt_str(args, "comment"),
+                                                 self.core.clock.time())
+        self._emit_all(events)
+        return silence
+
+    def silences(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._engine().silences()
+
+    def unsilence(self, args: dict[str, Any]) -> dict[str, Any]:
+        sid = _req_str(args, "silence_id")
+        self._emit_all(self._engine().unsilence(sid, _opt_str(args, "author") or "anonymous",
+                                                self.core.clock.time()))
+        return {"silence_id": sid, "removed": True}
+
+    def simulate(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = _req_str(args, "name")
+        host = _opt_str(args, "host") or self.system.default_sim_host()
+        events = self._engine().simulate(name, host, self.core.clock.time())
+        self._emit_all(events)
+        ids = sorted({e["alert_id"] for e in events if e["alert_id"]})
+        return {"scenario": name, "host": host, "alert_ids": ids}
+
+    def rules(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.system.rules_summary()
+
+    # ------------------------------------------------------------ store ops (query thread)
+
+    def _store(self) -> Any:
+        if self.system.store is None:
+            raise RequestError("the event store is not enabled on this broker")
+        return self.system.store
+
+    def search(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        query = args.get("query", "")
+        if not isinstance(query, str):
+            raise RequestError("'query' must be a string")
+        limit = _int(args, "limit", 50, 1, 10_000)
+        return self._store().search(query, limit=limit, before_ts=args.get("before_ts"))
+
+    def history(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        now = self.core.clock.time()
+        since = args.get("since", now - 3600)
+        return self._store().history(_req_str(args, "host"), _req_str(args, "metric"),
+                                     since, args.get("until", now), args.get("step", "1m"))
+
+    def export(self, args: dict[str, Any]) -> str:
+        import io
+
+        out = io.StringIO()
+        self._store().export(args.get("since"), args.get("until"), args.get("format", "jsonl"),
+                             out)
+        return out.getvalue()
+
+    def notifications(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.system.notifier is None:
+            return []
+        return self.system.notifier.recent(_int(args, "limit", 50, 1, 1000))
+
+    def test_notify(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.system.notifier is None:
+            raise RequestError("no receivers are configured on this broker")
+        receiver = _req_str(args, "receiver")
+        return {"receiver": receiver, "id": self.system.notifier.test_notify(receiver)}
+
+
+def _req_str(args: dict[str, Any], key: str) -> str:
+    val = args.get(key)
+    if not isinstance(val, str) or not val:
+        raise RequestError(f"missing or empty '{key}'")
+    return val
+
+
+def _opt_str(args: dict[str, Any], key: str) -> str:
+    val = args.get(key, "")
+    if val is None:
+        return ""
+    if not isinstance(val, str):
+        raise RequestError(f"'{key}' must be a string")
+    return val
+
+
+def _int(args: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+    val = args.get(key, default)
+    if not isinstance(val, int) or isinstance(val, bool) or not lo <= val <= hi:
+        raise RequestError(f"'{key}' must be an integer from {lo} to {hi}")
+    return val

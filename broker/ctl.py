@@ -1,0 +1,148 @@
+"""monitor-ctl: everything the TUI's keys do, from a shell, with --json for scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from core.cli import Parser, add_broker_args, fail, resolve_broker
+from core.client import BrokerTimeout, ControlClient, ControlError
+from core.config import format_duration
+from core.protocol import ProtocolError
+
+
+def parser() -> Parser:
+    p = Parser(prog="monitor-ctl", description="Query and drive a monitor-broker.")
+    add_broker_args(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the broker")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
+
+    def cmd(name: str, help: str) -> Parser:
+        sp = sub.add_parser(name, help=help, description=help)
+        sp.add_argument("--json", action="store_true", default=None, dest="json_after",
+                        help="machine-readable output")
+        return sp
+
+    cmd("status", "broker health: hosts, ingest rate, rejections, components")
+    cmd("hosts", "every host with its last-seen time and latest metrics")
+    cmd("alerts", "active and recently resolved alerts")
+    sp = cmd("ack", "acknowledge an alert")
+    sp.add_argument("alert_id")
+    sp.add_argument("--comment", default="")
+    sp.add_argument("--author", default="")
+    sp.add_argument("--expires", metavar="DURATION", help="the ack lapses after this long")
+    sp.add_argument("--not-sticky", action="store_true", help="clear the ack when severity "
+                    "changes")
+    sp = cmd("unack", "remove an acknowledgement")
+    sp.add_argument("alert_id")
+    sp = cmd("silence", "silence alerts matching label matchers (host=web-1 rule=~cpu.*)")
+    sp.add_argument("matchers", nargs="+", metavar="MATCHER")
+    sp.add_argument("--for", dest="duration", default="2h", metavar="DURATION")
+    sp.add_argument("--comment", default="")
+    sp.add_argument("--author", default="")
+    cmd("silences", "active silences")
+    sp = cmd("unsilence", "remove a silence")
+    sp.add_argument("silence_id")
+    sp = cmd("simulate", "inject a simulated alert (high_cpu_usage, disk_full, host_down...)")
+    sp.add_argument("name")
+    sp.add_argument("--host", default="")
+    cmd("rules", "loaded alert rules")
+    cmd("reload", "reload the rules file (a bad file keeps the old rules)")
+    sp = cmd("search", "search the event log (words, host:, severity:, kind:, since:...)")
+    sp.add_argument("query", nargs="*")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = cmd("export", "export events as JSON lines or CSV")
+    sp.add_argument("--since", default=None)
+    sp.add_argument("--until", default=None)
+    sp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    sp = cmd("history", "a series' 1 min or 1 h rollups")
+    sp.add_argument("host")
+    sp.add_argument("metric")
+    sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
+    sp.add_argument("--step", choices=("1m", "1h"), default="1m")
+    cmd("sync", "synchronise with peer brokers")
+    sp = cmd("notifications", "recent notification deliveries")
+    sp.add_argument("--limit", type=int, default=50)
+    sp = cmd("test-notify", "send a test notification to a receiver")
+    sp.add_argument("receiver")
+    return p
+
+
+def request_for(args: Any) -> tuple[str, dict[str, Any]]:
+    c = args.cmd
+    if c in ("ack",):
+        return "ack", {"alert_id": args.alert_id, "comment": args.comment,
+                       "author": args.author or _user(), "sticky": not args.not_sticky,
+                       **({"expires": args.expires} if args.expires else {})}
+    if c == "unack":
+        return "unack", {"alert_id": args.alert_id, "author": _user()}
+    if c == "silence":
+        return "silence", {"matchers": args.matchers, "duration": args.duration,
+                           "comment": args.comment, "author": args.author or _user()}
+    if c == "unsilence":
+        return "unsilence", {"silence_id": args.silence_id, "author": _user()}
+    if c == "simulate":
+        return "simulate", {"name": args.name, "host": args.host}
+    if c == "search":
+        return "search", {"query": " ".join(args.query), "limit": args.limit}
+    if c == "export":
+        return "export", {"since": args.since, "until": args.until, "format": args.format}
+    if c == "history":
+        from core.config import parse_duration
+
+        now = time.time()
+        return "history", {"host": args.host, "metric": args.metric,
+                           "since": now - parse_duration(args.since, "--since"), "until": now,
+                           "step": args.step}
+    if c in ("notifications",):
+        return c, {"limit": args.limit}
+    if c == "test-notify":
+        return "test_notify", {"receiver": args.receiver}
+    return c, {}
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "monitor-ctl"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    as_json = args.json or bool(args.json_after)
+    eps = resolve_broker("monitor-ctl", args.broker, args.control) or \
+        resolve_broker("monitor-ctl", "localhost")
+    assert eps is not None
+    try:
+        op, params = request_for(args)
+    except ValueError as exc:
+        fail("monitor-ctl", str(exc), 2)
+    try:
+        with ControlClient(eps["control"], timeout=args.timeout) as client:
+            result = client.request(op, **params)
+    except BrokerTimeout as exc:
+        fail("monitor-ctl", str(exc))
+    except (ControlError, ProtocolError) as exc:
+        fail("monitor-ctl", str(exc))
+    if as_json:
+        json.dump(result, sys.stdout, indent=None if op == "export" else 2, default=str)
+        print()
+    else:
+        from broker.ctl_format import render
+
+        print(render(args.cmd, result))
+    return 0
+
+
+def age(ts: float | None) -> str:
+    return format_duration(time.time() - ts) + " ago" if ts else "-"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

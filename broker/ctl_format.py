@@ -1,0 +1,115 @@
+"""Plain-text rendering of monitor-ctl results for people (``--json`` is for scripts)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from core.config import format_duration
+
+KEY_METRICS = ("cpu.percent", "mem.percent", "load.1")
+
+
+def _age(ts: float | None) -> str:
+    return format_duration(time.time() - ts) + " ago" if ts else "-"
+
+
+def _clock(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def table(headers: Sequence[str], rows: list[Sequence[Any]]) -> str:
+    if not rows:
+        return "(none)"
+    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in cells)
+
+
+def _num(metrics: dict[str, float], name: str) -> str:
+    v = metrics.get(name)
+    return "-" if v is None else f"{v:.1f}"
+
+
+def hosts(result: list[dict[str, Any]]) -> str:
+    rows = [(h["host"], h["status"], _age(h["last_seen"]),
+             *(_num(h["metrics"], m) for m in KEY_METRICS), len(h["metrics"])) for h in result]
+    return table(("HOST", "STATUS", "LAST SEEN", "CPU%", "MEM%", "LOAD1", "SERIES"), rows)
+
+
+def alerts(result: list[dict[str, Any]]) -> str:
+    rows = []
+    for a in result:
+        marks = "".join(m for m, on in (("A", a.get("acked")), ("S", a.get("silenced")),
+                                         ("F", a.get("flapping")), ("~", a.get("simulated")))
+                        if on)
+        value = a.get("value")
+        rows.append((a["id"], a["severity"], a["state"], a["host"], a["rule"],
+                     "-" if value is None else f"{value:.4g}", marks or "-",
+                     _age(a.get("started_at")), a.get("summary", "")))
+    return table(("ID", "SEVERITY", "STATE", "HOST", "RULE", "VALUE", "FLAGS", "SINCE",
+                  "SUMMARY"), rows)
+
+
+def events(result: list[dict[str, Any]]) -> str:
+    rows = [(_clock(e["ts"]), e["severity"], e["kind"], e.get("host") or "-", e["message"])
+            for e in result]
+    return table(("TIME", "SEVERITY", "KIND", "HOST", "MESSAGE"), rows)
+
+
+def status(r: dict[str, Any]) -> str:
+    ing = r["ingest"]
+    lines = [f"broker up {format_duration(r['uptime'])}, publish seq {r['pseq']}",
+             f"hosts: {r['hosts_up']} up of {r['hosts']}, {r['series']} series, "
+             f"{r['alerts']} alerts",
+             f"ingest: {ing['frames']} frames, {ing['rate']}/s, {ing['rejected']} rejected"]
+    for reason, n in sorted(ing["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"  {n:>6}  {reason}")
+    lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))
+    for c in r["supervisor"]:
+        state = "up" if c["alive"] else "DOWN"
+        lines.append(f"  {c['name']:<12} {state:<5} restarts={c['restarts']}"
+                     + (f" last error: {c['last_error']}" if c["last_error"] else ""))
+    return "\n".join(lines)
+
+
+def silences(result: list[dict[str, Any]]) -> str:
+    rows = [(s["id"], " ".join(s.get("matchers_text") or map(str, s.get("matchers", []))),
+             _clock(s.get("ends_at")), s.get("author", ""), s.get("comment", ""))
+            for s in result]
+    return table(("ID", "MATCHERS", "ENDS", "AUTHOR", "COMMENT"), rows)
+
+
+def rules(result: list[dict[str, Any]]) -> str:
+    rows = [(r.get("name"), r.get("kind", ""), r.get("metric", ""), r.get("severity", ""))
+            for r in result]
+    return table(("RULE", "KIND", "METRIC", "SEVERITY"), rows)
+
+
+def notifications(result: list[dict[str, Any]]) -> str:
+    rows = [(n.get("id", ""), n.get("receiver", ""), n.get("status", ""),
+             n.get("attempts", ""), _clock(n.get("updated_at") or n.get("created_at")),
+             n.get("error", "") or n.get("title", "")) for n in result]
+    return table(("ID", "RECEIVER", "STATUS", "TRIES", "UPDATED", "DETAIL"), rows)
+
+
+RENDER: dict[str, Callable[[Any], str]] = {
+    "hosts": hosts, "alerts": alerts, "search": events, "status": status,
+    "silences": silences, "rules": rules, "notifications": notifications,
+    "export": lambda r: r.rstrip("\n"),
+    "history": lambda r: table(("TIME", "MIN", "AVG", "MAX"),
+                               [(_clock(p["ts"]), f"{p['min']:.4g}", f"{p['avg']:.4g}",
+                                 f"{p['max']:.4g}") for p in r]),
+}
+
+
+def render(cmd: str, result: Any) -> str:
+    fn = RENDER.get(cmd)
+    if fn is not None:
+        return fn(result)
+    if isinstance(result, dict) and "message" in result:
+        return str(result["message"])
+    return json.dumps(result, indent=2, default=str)

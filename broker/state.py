@@ -1,0 +1,129 @@
+"""The broker's in-memory state cache (the ETS-like table of DESIGN.md).
+
+Latest value per (host, metric), a bounded history per series for sparklines, host
+last-seen, agent identity (agent id, boot id, sequence for gap detection) and hello info.
+Owned by the core loop alone: no locks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
+SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
+
+
+class LimitExceeded(ValueError):
+    """Too many hosts or series: the frame is rejected with this reason."""
+
+
+@dataclass
+class HostState:
+    host: str
+    first_seen: float
+    last_seen: float = 0.0
+    agent: str = ""
+    boot: str = ""
+    seq: int = -1
+    gaps: int = 0  # frames missed, from seq jumps
+    restarts: int = 0  # new boot ids seen
+    status: str = "up"
+    info: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: dict[str, deque[float]] = field(default_factory=dict)
+
+    def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
+        if history is True:
+            hist = {k: list(v) for k, v in self.history.items()}
+        elif history:
+            hist = {k: list(v) for k, v in self.history.items()
+                    if k in history or k.startswith(("disk.", "net."))}
+        else:
+            hist = {}
+        return {"host": self.host, "status": self.status, "last_seen": self.last_seen,
+                "first_seen": self.first_seen, "agent": self.agent, "boot": self.boot,
+                "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts,
+                "info": self.info, "labels": self.labels, "metrics": dict(self.metrics),
+                "history": hist}
+
+
+class State:
+    def __init__(self, max_hosts: int = 10_000, max_series_per_host: int = 5_000,
+                 history_len: int = HISTORY_LEN) -> None:
+        self.hosts: dict[str, HostState] = {}
+        self.max_hosts = max_hosts
+        self.max_series = max_series_per_host
+        self.history_len = history_len
+
+    def _host(self, host: str, ts: float) -> tuple[HostState, bool]:
+        hs = self.hosts.get(host)
+        if hs is not None:
+            return hs, False
+        if len(self.hosts) >= self.max_hosts:
+            raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
+        hs = self.hosts[host] = HostState(host, first_seen=ts)
+        return hs, True
+
+    def check(self, frame: dict[str, Any]) -> None:
+        """Raise LimitExceeded before anything is changed if the frame would break a limit."""
+        host = frame["host"]
+        hs = self.hosts.get(host)
+        if hs is None:
+            if len(self.hosts) >= self.max_hosts:
+                raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
+            known = 0
+        else:
+            known = len(hs.metrics)
+        metrics = frame.get("metrics")
+        if metrics and known + len(metrics) > self.max_series:
+            new = sum(1 for k in metrics if hs is None or k not in hs.metrics)
+            if known + new > self.max_series:
+                raise LimitExceeded(f"series limit reached for '{host}' ({self.max_series} series)")
+
+    def touch(self, frame: dict[str, Any]) -> tuple[HostState, list[str]]:
+        """Record identity and liveness; returns the host and notes (new host, restart, gap)."""
+        notes: list[str] = []
+        hs, new = self._host(frame["host"], frame["ts"])
+        if new:
+            notes.append("new")
+        agent, boot, seq = frame["agent"], frame["boot"], frame["seq"]
+        if hs.boot and boot != hs.boot:
+            hs.restarts += 1
+            notes.append("restart")
+        elif hs.boot and seq > hs.seq + 1:
+            hs.gaps += seq - hs.seq - 1
+            notes.append("gap")
+        hs.agent, hs.boot, hs.seq = agent, boot, max(seq, hs.seq if boot == hs.boot else seq)
+        hs.last_seen = max(hs.last_seen, frame["ts"])
+        if hs.status != "up":
+            hs.status = "up"
+            notes.append("up")
+        return hs, notes
+
+    def apply_metrics(self, hs: HostState, metrics: dict[str, float],
+                      labels: dict[str, str] | None) -> None:
+        hs.metrics.update(metrics)
+        if labels:
+            hs.labels.update(labels)
+        history, n = hs.history, self.history_len
+        for name, value in metrics.items():
+            series = history.get(name)
+            if series is None:
+                series = history[name] = deque(maxlen=n)
+            series.append(value)
+
+    def mark_down(self, host: str) -> bool:
+        hs = self.hosts.get(host)
+        if hs is None or hs.status == "down":
+            return False
+        hs.status = "down"
+        return True
+
+    def snapshot_hosts(self) -> list[dict[str, Any]]:
+        return [hs.to_dict() for hs in sorted(self.hosts.values(), key=lambda h: h.host)]
+
+    def series_count(self) -> int:
+        return sum(len(hs.metrics) for hs in self.hosts.values())

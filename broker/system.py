@@ -1,0 +1,277 @@
+"""MonitoringSystem: the broker assembled, plus the in-process agent of the embedded default.
+
+``MonitoringSystem(...).start()`` binds the sockets, opens the store, loads the rules and
+starts every component under the broker's supervisor (one_for_one). ``monitor-broker``
+runs one of these; ``monitor-tui`` with no broker address runs one with a local agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from broker.control import Control
+from broker.core import BrokerCore
+from broker.events import EventBus, make_event
+from core.clock import SYSTEM, Clock
+from core.config import ConfigError
+from core.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
+            "control": "tcp://127.0.0.1:*"}
+
+
+class MonitoringSystem:
+    def __init__(self, data_dir: Path | str | None = None, *,
+                 endpoints: dict[str, str] | None = None, local_agent: bool = False,
+                 simulate: int = 0, seed: int = 0, config: dict[str, Any] | None = None,
+                 config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
+                 host_timeout: float = 15.0, interval: float = 1.0,
+                 store: bool = True, alerts: bool = True) -> None:
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.requested = dict(endpoints or LOOPBACK)
+        self.local_agent = local_agent
+        self.simulate = simulate
+        self.seed = seed
+        self.config = config or {}
+        self.config_path = config_path
+        self.rules_path = rules_path
+        self.clock = clock
+        self.host_timeout = host_timeout
+        self.interval = interval
+        self.want_store = store and self.data_dir is not None
+        self.want_alerts = alerts
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
+                                     on_escalate=self._on_escalate)
+        self.bus = EventBus(clock, on_restart=self._on_restart)
+        self.core: BrokerCore | None = None
+        self.control: Control | None = None
+        self.store: Any = None
+        self.engine: Any = None
+        self.notifier: Any = None
+        self.agent: Any = None
+        self.started = 0.0
+        self.escalated: str | None = None
+        self._stopped = threading.Event()
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        if self.core is None:
+            raise RuntimeError("MonitoringSystem.start() has not run yet")
+        return dict(self.core.endpoints)
+
+    def start(self) -> MonitoringSystem:
+        self.started = self.clock.time()
+        if self.data_dir:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = self._make_engine() if self.want_alerts else None
+        self.store = self._make_store() if self.want_store else None
+        self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
+                               store=self.store, host_timeout=self.host_timeout, ctx=self.ctx)
+        self.control = Control(self.core, self)
+        self.notifier = self._make_notifier()
+        self.supervisor.add("core", self.core.run)
+        self.supervisor.add("queries", self.control.run_queries)
+        self.bus.start()
+        self.supervisor.start()
+        self.core.emit(make_event("broker.start", f"broker started on "
+                                  f"{self.core.endpoints['ingest']}", ts=self.clock.time(),
+                                  data={"endpoints": self.core.endpoints}))
+        if self.local_agent or self.simulate:
+            self._start_agent()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self.agent is not None:
+            self.agent.stop()
+        self.supervisor.stop()
+        if self.engine is not None and self.store is not None:
+            self._save_engine_state()
+        self.bus.drain(2.0)
+        self.bus.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
+        if self.store is not None:
+            self.store.stop()
+        if self.core is not None:
+            self.core.close()
+        self.ctx.term()
+
+    def __enter__(self) -> MonitoringSystem:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait(self) -> None:
+        """Block until stop() (monitor-broker's main thread sits here)."""
+        while not self._stopped.wait(0.5):
+            if self.escalated:
+                raise SystemExit(f"monitor-broker: giving up: {self.escalated}")
+
+    def _start_agent(self) -> None:
+        from agents.agent import Agent
+
+        self.agent = Agent([self.endpoints["ingest"]], interval=self.interval,
+                           simulate=self.simulate, seed=self.seed, ctx=self.ctx)
+        self.agent.start()
+
+    def default_sim_host(self) -> str:
+        if self.core and self.core.state.hosts:
+            return sorted(self.core.state.hosts)[0]
+        return socket.gethostname()
+
+    # ------------------------------------------------------------ components
+
+    def _make_engine(self) -> Any:
+        try:
+            from broker.engine import AlertEngine
+            from broker.rules import default_rules, load_rules, parse_rules
+        except ImportError:  # the alert engine is an optional part until it lands
+            return None
+        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
+        if self.config.get("rule"):
+            rules = [*rules, *parse_rules(self.config["rule"], self.config_path or "config")]
+        return AlertEngine(rules)
+
+    def _make_store(self) -> Any:
+        try:
+            from broker.store import Store
+        except ImportError:
+            return None
+        assert self.data_dir is not None
+        store = Store(self.data_dir / "events.db", clock=self.clock,
+                      on_error=self._on_store_error)
+        store.open()
+        store.start()
+        self.bus.add_handler("store", store.put, blocking=True, maxsize=50_000)
+        if self.engine is not None:
+            saved = store.load_state("engine")
+            if saved:
+                self.engine.restore_state(saved)
+        return store
+
+    def _make_notifier(self) -> Any:
+        if not self.config.get("receiver"):
+            return None
+        from broker.notify.config import parse_notify_config
+        from broker.notify.dispatcher import Notifier
+
+        assert self.core is not None
+        cfg = parse_notify_config(self.config, self.config_path or "config")
+        db = (self.data_dir or Path(".")) / "notify.db"
+        notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit)
+        notifier.start()
+        self.bus.add_handler("notifier", notifier.handle, kinds=("alert", "ack"))
+        return notifier
+
+    def _save_engine_state(self) -> None:
+        try:
+            self.store.save_state("engine", self.engine.dump_state())
+        except Exception:
+            log.exception("could not save alert state")
+
+    # ------------------------------------------------------------ hooks and ops
+
+    def _on_restart(self, info: dict[str, Any]) -> None:
+        if self.core is None:
+            return
+        verb = "gave up on" if info["escalated"] else "restarted"
+        self.core.emit(make_event("restart", f"{info['supervisor']} {verb} {info['child']}: "
+                                  f"{info['error']}", ts=self.clock.time(), severity="warning",
+                                  data=info))
+
+    def _on_escalate(self, reason: str) -> None:
+        self.escalated = reason
+        print(f"monitor-broker: {reason}", file=sys.stderr)
+
+    def _on_store_error(self, message: str) -> None:
+        print(f"monitor-broker: store: {message}", file=sys.stderr)
+        if self.core is not None:
+            self.core.emit(make_event("store.error", message, ts=self.clock.time(),
+                                      severity="critical"))
+
+    def status(self) -> dict[str, Any]:
+        core = self.core
+        assert core is not None
+        hosts = core.state.hosts.values()
+        return {
+            "version": 1, "uptime": self.clock.time() - self.started, "pseq": core.pseq,
+            "endpoints": core.endpoints,
+            "hosts": len(core.state.hosts), "hosts_up": sum(h.status == "up" for h in hosts),
+            "series": core.state.series_count(),
+            "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
+                       "rejected": sum(core.rejected.values()),
+                       "rejected_by_reason": dict(core.rejected)},
+            "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
+            "alerting": self.engine is not None,
+            "store": self.store.stats() if self.store is not None else None,
+            "bus": self.bus.stats(),
+            "supervisor": self.supervisor.status() + self.bus.supervisor.status(),
+            "control": {"requests": self.control.requests if self.control else 0,
+                        "errors": self.control.errors if self.control else 0},
+        }
+
+    def reload(self) -> dict[str, Any]:
+        if self.engine is None:
+            raise ConfigError("alerting is not enabled on this broker")
+        from broker.rules import default_rules, load_rules
+
+        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
+        self.engine.replace_rules(rules)
+        assert self.core is not None
+        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules",
+                                  ts=self.clock.time(), data={"rules": len(rules)}))
+        return {"rules": len(rules)}
+
+    def rules_summary(self) -> list[dict[str, Any]]:
+        if self.engine is None:
+            return []
+        return [r.summary() if hasattr(r, "summary") else {"name": r.name}
+                for r in self.engine.rules]
+
+    def sync(self) -> dict[str, Any]:
+        return {"synced": False, "peers": 0,
+                "message": "no peer brokers configured: sync is a no-op until brokers pair"}
+
+    def simulate_alert(self, name: str, host: str | None = None) -> list[str]:
+        """Inject a simulated alert through the whole path; returns the alert ids."""
+        assert self.core is not None and self.control is not None
+        done = threading.Event()
+        result: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                result["ok"] = self.control.simulate({"name": name, "host": host or ""})
+            except Exception as exc:
+                result["error"] = exc
+            done.set()
+        self.core.post(run)
+        if not done.wait(5.0):
+            raise TimeoutError("the broker's core loop did not answer in 5 s")
+        if "error" in result:
+            raise result["error"]
+        return list(result["ok"]["alert_ids"])
+
+    def wait_for_hosts(self, n: int = 1, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.core and len(self.core.state.hosts) >= n:
+                return True
+            time.sleep(0.02)
+        return False

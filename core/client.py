@@ -1,0 +1,63 @@
+"""A blocking control-socket client (DEALER) for monitor-ctl, tests and scripts.
+
+The TUI does not use this from its UI thread: its client worker owns its own sockets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import zmq
+
+from core import protocol
+
+
+class ControlError(RuntimeError):
+    """The broker answered with an error; ``str(err)`` is its message."""
+
+
+class BrokerTimeout(TimeoutError):
+    pass
+
+
+class ControlClient:
+    def __init__(self, endpoint: str, timeout: float = 3.0,
+                 ctx: zmq.Context[Any] | None = None) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.ctx = ctx or zmq.Context.instance()
+        self.sock = self._connect()
+
+    def _connect(self) -> zmq.Socket[Any]:
+        sock = self.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.endpoint)
+        return sock
+
+    def request(self, op: str, timeout: float | None = None, **args: Any) -> Any:
+        req_id = uuid.uuid4().hex[:12]
+        self.sock.send(protocol.request(req_id, op, **args))
+        wait_ms = int((self.timeout if timeout is None else timeout) * 1000)
+        while True:
+            if not self.sock.poll(wait_ms):
+                # a DEALER would deliver the stale reply to the next request: start afresh
+                self.sock.close(linger=0)
+                self.sock = self._connect()
+                raise BrokerTimeout(f"no reply from broker at {self.endpoint} in "
+                                    f"{wait_ms / 1000:g} s (is monitor-broker running?)")
+            reply = protocol.unpack(self.sock.recv())
+            if isinstance(reply, dict) and reply.get("id") == req_id:
+                break  # replies to abandoned requests are skipped
+        if not reply.get("ok"):
+            raise ControlError(reply.get("error") or "unknown error")
+        return reply.get("result")
+
+    def close(self) -> None:
+        self.sock.close(linger=0)
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
