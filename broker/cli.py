@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from core.cli import Parser, fail, setup_logging
-from core.config import (ConfigError, check_endpoint, check_keys, load_toml, parse_duration,
-                         user_data_dir)
+from core.config import (
+    ConfigError,
+    check_endpoint,
+    check_keys,
+    load_toml,
+    parse_duration,
+    user_data_dir,
+)
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules"}
 TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}

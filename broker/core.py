@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -233,7 +234,7 @@ class BrokerCore:
         return out
 
     def reject(self, reason: str, parts: list[bytes]) -> None:
-        category = reason.split(":")[0].split(" (")[0][:60]
+        category = _category(reason)
         self.rejected[category] += 1
         now = self.clock.time()
         second, spent = self._reject_budget
@@ -284,6 +285,13 @@ class BrokerCore:
                 pass
         if self._own_ctx:
             self.ctx.term()
+
+
+def _category(reason: str) -> str:
+    """A reason with its names and numbers blanked, so counters stay few and stable."""
+    text = re.sub(r"'[^']*'", "'*'", reason.split(": ", 1)[0] if reason.startswith("bad msgpack")
+                  else reason)
+    return re.sub(r"[+-]?\d+(\.\d+)?", "N", text)[:100]
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:

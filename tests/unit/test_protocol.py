@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import protocol
+from core.protocol import ProtocolError
+
+NOW = 1_700_000_000.0
+
+
+def good(**over: Any) -> dict[str, Any]:
+    frame = protocol.metrics_frame("web-1", "agent-1", "boot-1", 7, NOW, {"cpu.percent": 42.0},
+                                   labels={"role": "web"})
+    frame.update(over)
+    return frame
+
+
+def test_round_trip_and_topics() -> None:
+    frame = good()
+    parts = protocol.encode(frame)
+    assert parts[0] == b"m.web-1"
+    assert protocol.decode(parts, NOW) == frame
+    log = protocol.log_frame("web-1", "a", "b", 1, NOW, source="/var/log/syslog",
+                             level="error", message="disk on fire")
+    assert protocol.topic_for(log) == b"l.web-1"
+    alert = protocol.alert_frame({"host": "web-1", "severity": "critical"}, NOW)
+    assert protocol.topic_for(alert) == b"a.critical"
+    event = protocol.event_frame({"kind": "ack", "host": "", "ts": NOW})
+    assert protocol.topic_for(event) == b"e.ack"
+    assert protocol.topic_for(protocol.host_frame("db-1", "down", NOW)) == b"h.db-1"
+
+
+@pytest.mark.parametrize("frame,reason", [
+    ([1, 2], "frame must be a map, got list"),
+    ({"kind": "metrics"}, "missing field 'v'"),
+    (good(v=2), "unsupported protocol version 2"),
+    (good(kind="bogus"), "unknown kind 'bogus'"),
+    (good(ts="now"), "field 'ts' must be a finite number"),
+    (good(ts=math.inf), "field 'ts' must be a finite number"),
+    (good(ts=NOW + 3600), "s from now"),
+    (good(host=""), "field 'host' must not be empty"),
+    (good(host=5), "field 'host' must be a string, got int"),
+    (good(seq=-1), "field 'seq' must be a non-negative integer"),
+    (good(seq=True), "field 'seq' must be a non-negative integer"),
+    (good(metrics=[1]), "field 'metrics' must be a map"),
+    (good(metrics={}), "field 'metrics' is empty"),
+    (good(metrics={"cpu": "high"}), "metric 'cpu' must be a number, got str"),
+    (good(metrics={"cpu": math.nan}), "metric 'cpu' is nan"),
+    (good(metrics={"cpu": -math.inf}), "metric 'cpu' is -inf"),
+    (good(metrics={"cpu": True}), "metric 'cpu' must be a number, got bool"),
+    (good(labels={"a": 1}), "label 'a'=1 must map a string to a string"),
+    (good(metrics={f"m{i}": 1.0 for i in range(protocol.MAX_METRICS_PER_FRAME + 1)}),
+     "metrics in one frame, over the"),
+    (good(host="h" * 500), "over the 200 limit"),
+])
+def test_validate_names_what_is_wrong(frame: Any, reason: str) -> None:
+    got = protocol.validate(frame, NOW)
+    assert got is not None and reason in got, got
+
+
+def test_valid_frames_of_every_agent_kind() -> None:
+    assert protocol.validate(good(), NOW) is None
+    assert protocol.validate(protocol.hello_frame("h", "a", "b", 0, NOW, {"os": "Linux"}),
+                             NOW) is None
+    assert protocol.validate(protocol.log_frame("h", "a", "b", 0, NOW, source="s",
+                                                level="info", message=""), NOW) is None
+
+
+def test_decode_rejects_bad_msgpack_and_oversize() -> None:
+    with pytest.raises(ProtocolError, match="bad msgpack"):
+        protocol.decode([b"t", b"\xc1"], NOW)
+    with pytest.raises(ProtocolError, match="byte cap"):
+        protocol.decode([b"t", b"\x00" * (protocol.MAX_FRAME_BYTES + 1)], NOW)
+    with pytest.raises(ProtocolError, match="expected 2 message parts"):
+        protocol.decode([b"t"], NOW)
+
+
+def test_control_request_round_trip_and_errors() -> None:
+    assert protocol.parse_request(protocol.request("r1", "ack", alert_id="x")) == \
+        ("r1", "ack", {"alert_id": "x"})
+    with pytest.raises(ProtocolError, match="'op' must be a non-empty string"):
+        protocol.parse_request(msgpack.packb({"id": "r", "op": 3}))
+    with pytest.raises(ProtocolError, match="'args' must be a map"):
+        protocol.parse_request(msgpack.packb({"id": "r", "op": "x", "args": [1]}))
+    assert protocol.unpack(protocol.reply_error("r", "nope")) == \
+        {"id": "r", "ok": False, "error": "nope"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=512))
+def test_any_bytes_decode_or_give_a_reason(data: bytes) -> None:
+    try:
+        frame = protocol.decode([b"t", data], NOW)
+    except ProtocolError as exc:
+        assert str(exc)
+    else:
+        assert protocol.validate(frame, NOW) is None
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                  max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["v", "kind", "host", "agent", "boot", "seq", "ts",
+                                        "metrics", "labels", "info", "source", "level",
+                                        "message"]), json_like))
+def test_validate_never_raises_on_frame_shaped_maps(obj: dict[str, Any]) -> None:
+    reason = protocol.validate(obj, NOW)
+    assert reason is None or isinstance(reason, str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=30),
+                       st.floats(allow_nan=False, allow_infinity=False), min_size=1,
+                       max_size=20))
+def test_any_finite_metrics_round_trip(metrics: dict[str, float]) -> None:
+    frame = protocol.metrics_frame("h", "a", "b", 0, time.time(), metrics)
+    assert protocol.decode(protocol.encode(frame))["metrics"] == metrics
