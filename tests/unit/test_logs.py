@@ -1,0 +1,449 @@
+"""The log follower against real files in tmp_path; time from a FakeClock, no sleeps."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from agents.loglevel import Assembler, detect_level, is_continuation, syslog_level
+from agents.logs import LogFollower
+from core.clock import FakeClock
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str, float]] = []
+
+    def __call__(self, source: str, level: str, message: str, ts: float) -> None:
+        self.events.append((source, level, message, ts))
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for _, _, m, _ in self.events]
+
+    def take(self) -> list[str]:
+        out = self.messages
+        self.events.clear()
+        return out
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def sink():
+    return Sink()
+
+
+@pytest.fixture
+def follow(clock, sink):
+    made: list[LogFollower] = []
+
+    def make(*patterns, **kw):
+        kw.setdefault("clock", clock)
+        f = LogFollower([str(p) for p in patterns], sink, **kw)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def write(path, text, mode="a"):
+    with open(path, mode, encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def settle(f, clock):
+    """Let an idle multi-line event go out: advance past flush_after and poll."""
+    clock.advance(f.flush_after)
+    f.poll()
+
+
+# ---------------------------------------------------------------- following
+
+
+def test_starts_at_end_of_existing_file_and_follows_appends(tmp_path, follow, sink, clock):
+    log = tmp_path / "app.log"
+    write(log, "old line 1\nold line 2\n")
+    f = follow(log, multiline=False)
+    f.poll()
+    assert sink.messages == []
+    write(log, "new 1\nnew 2\n")
+    f.poll()
+    assert sink.take() == ["new 1", "new 2"]
+    write(log, "new 3\n")
+    f.poll()
+    assert sink.events == [(str(log), "info", "new 3", clock.time())]
+
+
+def test_from_start_reads_existing_content(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "a\nb\n")
+    f = follow(log, multiline=False, from_start=True)
+    f.poll()
+    assert sink.messages == ["a", "b"]
+
+
+def test_starting_mid_line_skips_the_rest_of_that_line(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "complete\nhalf a li")
+    f = follow(log, multiline=False)
+    write(log, "ne\nnext\n")
+    f.poll()
+    assert sink.messages == ["next"]
+
+
+def test_partial_line_waits_for_newline(tmp_path, follow, sink, clock):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, multiline=False)
+    write(log, "ERROR half")
+    f.poll()
+    clock.advance(10)
+    f.poll()
+    assert sink.events == []
+    write(log, " done\r\n")
+    f.poll()
+    assert sink.events == [(str(log), "error", "ERROR half done", clock.time())]
+
+
+def test_rotation_by_rename_finishes_old_file_then_follows_new(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, multiline=False)
+    write(log, "before rotation\n")
+    f.poll()
+    assert sink.take() == ["before rotation"]
+    write(log, "late write to old file\nno newline at the end")
+    os.rename(log, tmp_path / "app.log.1")
+    write(log, "first line of new file\n")
+    f.poll()
+    assert sink.take() == ["late write to old file", "no newline at the end",
+                           "first line of new file"]
+    write(log, "second\n")
+    f.poll()
+    assert sink.take() == ["second"]
+    assert f.sources == [str(log)]
+
+
+def test_rotation_then_new_file_appears_on_a_later_poll(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, multiline=False)
+    write(log, "x\n")
+    os.rename(log, tmp_path / "app.log.1")
+    f.poll()
+    assert sink.take() == ["x"]
+    assert f.sources == []
+    write(log, "new file\n")
+    f.poll()
+    assert sink.take() == ["new file"]
+
+
+def test_glob_matching_rotated_files_does_not_reread_them(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(tmp_path / "app.log*", multiline=False)
+    write(log, "one\ntwo\n")
+    f.poll()
+    assert sink.take() == ["one", "two"]
+    os.rename(log, tmp_path / "app.log.1")
+    write(log, "three\n")
+    f.poll()
+    assert sink.take() == ["three"]
+    write(tmp_path / "app.log.1", "straggler\n")
+    f.poll()
+    assert sink.take() == ["straggler"]
+    assert sorted(f.sources) == [str(log), str(tmp_path / "app.log.1")]
+
+
+def test_truncation_reopens_at_zero(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, multiline=False)
+    write(log, "a long line before copytruncate\n")
+    f.poll()
+    assert sink.take() == ["a long line before copytruncate"]
+    write(log, "", mode="w")  # copytruncate
+    write(log, "after\n")
+    f.poll()
+    assert sink.take() == ["after"]
+
+
+def test_file_appearing_later_is_read_from_its_start(tmp_path, follow, sink):
+    log = tmp_path / "later.log"
+    f = follow(log, multiline=False)
+    f.poll()
+    assert f.sources == []
+    write(log, "hello\n")
+    f.poll()
+    assert sink.take() == ["hello"]
+
+
+def test_glob_picks_up_new_files(tmp_path, follow, sink):
+    (tmp_path / "logs").mkdir()
+    write(tmp_path / "logs" / "a.log", "")
+    f = follow(tmp_path / "logs" / "*.log", multiline=False)
+    write(tmp_path / "logs" / "b.log", "from b\n")
+    write(tmp_path / "logs" / "a.log", "from a\n")
+    write(tmp_path / "logs" / "c.txt", "not matched\n")
+    f.poll()
+    assert sorted(e[:3] for e in sink.events) == [
+        (str(tmp_path / "logs" / "a.log"), "info", "from a"),
+        (str(tmp_path / "logs" / "b.log"), "info", "from b"),
+    ]
+
+
+def test_vanishing_file_is_tolerated(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, multiline=False)
+    write(log, "last words\n")
+    os.remove(log)
+    f.poll()
+    f.poll()
+    assert sink.take() == ["last words"]
+    assert f.sources == []
+
+
+def test_unreadable_and_odd_paths_do_not_break_polling(tmp_path, follow, sink):
+    (tmp_path / "adir.log").mkdir()
+    os.mkfifo(tmp_path / "fifo.log")
+    good = tmp_path / "good.log"
+    write(good, "")
+    f = follow(tmp_path / "*.log", tmp_path / "missing" / "x.log", multiline=False)
+    write(good, "ok\n")
+    f.poll()
+    assert sink.messages == ["ok"]
+    assert f.sources == [str(good)]
+
+
+def test_close_emits_pending_and_closes_files(tmp_path, clock, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = LogFollower([str(log)], sink, clock=clock)
+    write(log, "ERROR pending\n  continuation\nno newline")
+    f.poll()
+    f.close()
+    f.close()
+    assert sink.messages == ["ERROR pending\n  continuation", "no newline"]
+    with pytest.raises(RuntimeError):
+        f.poll()
+
+
+def test_run_polls_until_stopped_and_closes(tmp_path, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = LogFollower([str(log)], sink, multiline=False)
+    stop = threading.Event()
+    write(log, "via run\n")
+    original = f.poll
+
+    def poll_then_stop():
+        original()
+        stop.set()
+
+    f.poll = poll_then_stop  # type: ignore[method-assign]
+    f.run(stop, interval=0.01)
+    assert sink.messages == ["via run"]
+    assert f.sources == []
+
+
+# ---------------------------------------------------------------- multiline
+
+
+TRACEBACK = """\
+2024-05-01 12:00:00 ERROR request failed
+Traceback (most recent call last):
+  File "app.py", line 10, in handle
+    do_it()
+  File "app.py", line 5, in do_it
+    raise ValueError("boom")
+ValueError: boom
+"""
+
+
+def test_python_traceback_is_one_event_with_first_line_level(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log)
+    write(log, TRACEBACK + "2024-05-01 12:00:01 INFO next request\n")
+    f.poll()
+    assert [(lvl, m) for _, lvl, m, _ in sink.events] == [("error", TRACEBACK.rstrip("\n"))]
+    settle(f, f._clock)
+    assert sink.events[-1][1:3] == ("info", "2024-05-01 12:00:01 INFO next request")
+
+
+def test_java_stack_trace_with_caused_by(tmp_path, follow, sink, clock):
+    trace = ("12:00:00.001 WARN  [main] c.e.Service - call failed\n"
+             "java.lang.IllegalStateException: bad\n"
+             "\tat com.example.Service.run(Service.java:42)\n"
+             "\tat com.example.Main.main(Main.java:7)\n"
+             "Caused by: java.io.IOException: disk\n"
+             "\t... 2 more\n")
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log)
+    write(log, "12:00:00.000 WARN  [main] c.e.Service - call failed\n"
+               "\tat com.example.Service.run(Service.java:42)\n"
+               "\tat com.example.Main.main(Main.java:7)\n"
+               "Caused by: java.io.IOException: disk\n"
+               "\t... 2 more\n")
+    f.poll()
+    assert sink.events == []  # pending until the next event or the idle timeout
+    clock.advance(0.1)
+    f.poll()
+    assert sink.events == []
+    settle(f, clock)
+    assert len(sink.events) == 1
+    assert sink.events[0][1] == "warning"
+    assert sink.events[0][2].count("\n") == 4
+    assert trace  # the shape we model
+
+
+def test_traceback_split_over_two_polls_stays_one_event(tmp_path, follow, sink, clock):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log)
+    head, tail = TRACEBACK.split("  File \"app.py\", line 5")
+    write(log, head)
+    f.poll()
+    clock.advance(0.1)
+    write(log, "  File \"app.py\", line 5" + tail)
+    f.poll()
+    assert sink.messages == [TRACEBACK.rstrip("\n")]
+
+
+def test_multiline_off_gives_one_event_per_line(tmp_path, follow, sink):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, multiline=False)
+    write(log, TRACEBACK)
+    f.poll()
+    assert len(sink.events) == TRACEBACK.count("\n")
+
+
+def test_assembler_caps_event_size():
+    asm = Assembler(max_lines=3)
+    out = []
+    for line in ["ERROR x", "  1", "  2", "  3", "  4"]:
+        out += asm.feed(line, 0.0)
+    assert [e.message for e in out] == ["ERROR x\n  1\n  2"]
+    rest = asm.flush()
+    assert rest is not None and rest.level == "error" and rest.message == "  3\n  4"
+
+
+def test_bare_traceback_without_level_is_an_error():
+    asm = Assembler()
+    out = []
+    for line in ["worker crashed:", "Traceback (most recent call last):", "  File x",
+                 "KeyError: 'sku'"]:
+        out += asm.feed(line, 0.0)
+    assert [(e.level, len(e.lines)) for e in out] == [("error", 4)]
+
+
+# ---------------------------------------------------------------- levels
+
+
+@pytest.mark.parametrize("line, level", [
+    ("2024-05-01 12:00:00,123 ERROR db: connection lost", "error"),
+    ("E ERR something", "error"),
+    ("[error] 1234#0: *5 connect() failed", "error"),
+    ("FATAL: the database system is shutting down", "critical"),
+    ("2024-05-01 CRITICAL disk full", "critical"),
+    ("level=warn msg=\"slow\"", "warning"),
+    ("WARNING: low memory", "warning"),
+    ('{"level":"debug","msg":"x"}', "debug"),
+    ("DEBUG cache hit", "debug"),
+    ("INFO all good", "info"),
+    ("INFO handled the error gracefully", "info"),  # earliest level word wins
+    ("<3>kernel: I/O error", "error"),
+    ("<12>user: warning-level syslog", "warning"),  # facility 1, severity 4
+    ("<14>hello", "info"),
+    ("<15>hello", "debug"),
+    ("<0>panic", "critical"),
+    ("Traceback (most recent call last):", "error"),
+    ("panic: runtime error: index out of range", "critical"),
+    ("nothing to see here", "info"),
+    ("errors=0 warnings=0", "info"),  # plural forms are not levels
+    ("ALERT: raid degraded", "critical"),
+    ("an alert was sent", "info"),
+])
+def test_level_detection(line, level):
+    assert detect_level(line) == level
+
+
+def test_syslog_level_table():
+    assert [syslog_level(p) for p in range(8)] == [
+        "critical", "critical", "critical", "error", "warning", "info", "info", "debug"]
+
+
+@pytest.mark.parametrize("line, cont", [
+    ("  File \"x.py\", line 1", True), ("\tat a.b.C(C.java:1)", True),
+    ("Caused by: java.io.IOException", True), ("at Object.<anonymous> (x.js:1:1)", True),
+    ("Traceback (most recent call last):", True), ("INFO x", False), ("", False),
+    ("   ", False),
+])
+def test_continuation_lines(line, cont):
+    assert is_continuation(line) is cont
+
+
+# ---------------------------------------------------------------- rate limit
+
+
+def test_rate_limit_drops_and_reports_a_summary(tmp_path, follow, sink, clock):
+    log = tmp_path / "flood.log"
+    write(log, "")
+    f = follow(log, multiline=False, rate_limit=10)
+    write(log, "".join(f"line {i}\n" for i in range(25)))
+    f.poll()
+    assert sink.messages == [f"line {i}" for i in range(10)]
+    assert f.stats["dropped"] == 15
+    sink.events.clear()
+    clock.advance(0.5)
+    f.poll()
+    assert sink.events == []  # the window has not passed yet
+    clock.advance(0.5)
+    f.poll()
+    assert sink.events == [(str(log), "warning",
+                            f"dropped 15 lines from {log} (rate limit 10/s)", clock.time())]
+    # tokens came back with time
+    write(log, "after the flood\n")
+    f.poll()
+    assert sink.messages[-1] == "after the flood"
+    clock.advance(5)
+    f.poll()
+    assert len(sink.events) == 2  # no second summary
+
+
+def test_rate_limit_is_shared_by_all_files_and_summarised_per_source(tmp_path, follow, sink,
+                                                                     clock):
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    write(a, "")
+    write(b, "")
+    f = follow(tmp_path / "*.log", multiline=False, rate_limit=5)
+    write(a, "a\n" * 5)
+    write(b, "b\n" * 3)
+    f.poll()
+    clock.advance(1.0)
+    f.poll()
+    summaries = [m for _, lvl, m, _ in sink.events if lvl == "warning"]
+    assert summaries == [f"dropped 3 lines from {b} (rate limit 5/s)"]
+
+
+def test_dropped_traceback_counts_its_lines(tmp_path, follow, sink, clock):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log, rate_limit=1)
+    write(log, "INFO first\n" + TRACEBACK)
+    f.poll()
+    clock.advance(1.0)
+    f.poll()
+    assert sink.messages[0] == "INFO first"
+    assert sink.messages[-1].startswith("dropped 7 lines from ")
