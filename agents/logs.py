@@ -66,14 +66,15 @@ class LogFollower:
 
     def __init__(self, patterns: Iterable[str], emit: Emit, clock: Clock = SYSTEM,
                  rate_limit: float = 100.0, multiline: bool = True, from_start: bool = False,
-                 flush_after: float = 0.5, max_files: int = 256) -> None:
+                 flush_after: float = 0.5, max_files: int = 256,
+                 limiter: TokenBucket | None = None) -> None:
         self.patterns = [os.path.expanduser(p) for p in patterns]
         self._emit = emit
         self._clock = clock
         self.multiline = multiline
         self.flush_after = flush_after
         self.max_files = max_files
-        self.limiter = TokenBucket(rate_limit, clock)
+        self.limiter = limiter or TokenBucket(rate_limit, clock)  # shareable per-host budget
         self._tails: dict[str, _Tail] = {}
         self._consumed: OrderedDict[tuple[int, int], int] = OrderedDict()
         self._warned: set[str] = set()
