@@ -1,0 +1,208 @@
+"""The notifier: the event-bus handler that routes alerts to receivers through the outbox.
+
+``handle(event)`` runs on the notifier's bus thread and never does network I/O: it updates
+the aggregation groups and writes due notifications to the outbox. Delivery runs on one
+thread per receiver (``start()``), or synchronously inside ``tick()`` when the notifier
+was not started (tests on a fake clock).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from broker.events import make_event
+from broker.notify import render
+from broker.notify.base import Notification
+from broker.notify.config import NotifyConfig
+from broker.notify.delivery import Deliverer
+from broker.notify.groups import Grouper
+from broker.notify.outbox import Outbox, Row
+from core.clock import SYSTEM, Clock
+
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+TICK = 0.1  # seconds between ticks of the started notifier
+KEEP_HISTORY = 7 * 86400.0  # finished outbox rows are forgotten after a week
+
+
+class Notifier:
+    def __init__(self, config: NotifyConfig, db_path: str | Path, clock: Clock = SYSTEM,
+                 emit: Callable[[Event], None] | None = None, external_url: str = "",
+                 rng: random.Random | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.emit = emit
+        self.outbox = Outbox(db_path)
+        self.grouper = Grouper(config.routes, external_url)
+        self.external_url = external_url
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.handled = 0
+        self.queued = 0
+        self.deliverers = {
+            name: Deliverer(rc, rc.make_channel(), self.outbox, clock, self._report, rng)
+            for name, rc in config.receivers.items()}
+        now = clock.time()
+        n = self.outbox.fail_unknown_receivers(set(self.deliverers), now)
+        if n:
+            log.warning("notify: %d pending notifications for removed receivers marked failed", n)
+        self.outbox.prune(now - KEEP_HISTORY)
+
+    # -- the bus handler ----------------------------------------------------------------------
+    def handle(self, event: Event) -> None:
+        kind = event.get("kind", "")
+        data = event.get("data") or {}
+        now = self.clock.time()
+        notes: list[Notification] = []
+        with self._lock:
+            self.handled += 1
+            if kind == "alert" and isinstance(data.get("alert"), dict):
+                alert = dict(data["alert"])
+                to = data.get("to") or alert.get("state")
+                if to == "firing":
+                    alert["state"] = "firing"
+                elif to in ("resolved", "inactive") and alert.get("state") != "pending":
+                    alert["state"] = "resolved"
+                notes = self.grouper.update(alert, now)
+            elif kind in ("ack", "unack", "silence", "unsilence"):
+                alerts = [a for a in [data.get("alert"), *(data.get("alerts") or [])]
+                          if isinstance(a, dict)]
+                for a in alerts:
+                    notes += self.grouper.update(a, now)
+                if not alerts and event.get("alert_id") and kind in ("ack", "unack"):
+                    self.grouper.set_attr(event["alert_id"], now, acked=kind == "ack")
+            self._enqueue(notes, now)
+
+    def tick(self, now: float | None = None) -> None:
+        """Run group timers, repeats and escalations; deliver due rows if not started."""
+        now = self.clock.time() if now is None else now
+        with self._lock:
+            self._enqueue(self.grouper.tick(now), now)
+        if self._thread is None:
+            for d in self.deliverers.values():
+                d.run_due(now)
+        else:
+            for d in self.deliverers.values():
+                d.wake()
+
+    # -- control operations -------------------------------------------------------------------
+    def test_notify(self, receiver: str) -> str:
+        """Queue a test message for ``receiver``; returns its notification id."""
+        if receiver not in self.deliverers:
+            known = ", ".join(sorted(self.deliverers)) or "none configured"
+            raise ValueError(f"unknown receiver {receiver!r} (receivers: {known})")
+        now = self.clock.time()
+        alert = {"id": "test-" + uuid.uuid4().hex[:8], "rule": "TestNotification", "host": "",
+                 "severity": "info", "state": "firing", "labels": {"test": "true"},
+                 "summary": f"Test notification for receiver {receiver}",
+                 "started_at": now, "updated_at": now}
+        n = Notification(id=uuid.uuid4().hex, receiver=receiver, status="firing",
+                         alerts=[alert], group_key=f'test:{{receiver="{receiver}"}}',
+                         external_url=self.external_url, created_at=now, kind="test")
+        with self._lock:
+            self._enqueue([n], now)
+        return n.id
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Latest notifications, newest first, with their delivery status."""
+        rows = self.outbox.recent(limit)
+        for r in rows:
+            rc = self.config.receivers.get(r["receiver"])
+            r["type"] = rc.type if rc else ""
+        return rows
+
+    def stats(self) -> dict[str, Any]:
+        counts = self.outbox.counts()
+        return {
+            "events_handled": self.handled, "notifications_queued": self.queued,
+            "groups": len(self.grouper.groups),
+            "receivers": {name: {"type": d.rc.type, "sent": d.sent, "failures": d.failures,
+                                 **{s: counts.get(name, {}).get(s, 0) for s in
+                                    ("pending", "delivered", "failed", "expired",
+                                     "misconfigured")}}
+                          for name, d in self.deliverers.items()}}
+
+    # -- threads ------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        for d in self.deliverers.values():
+            d.start()
+        self._thread = threading.Thread(target=self._loop, name="notify/tick", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads and close the outbox. Pending rows stay for the next start."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        for d in self.deliverers.values():
+            d.stop(timeout)
+        if not self._closed:
+            self._closed = True
+            for d in self.deliverers.values():
+                d.channel.close()
+            self.outbox.close()
+
+    close = stop
+
+    def __enter__(self) -> Notifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(TICK):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("notify: tick failed")
+
+    # -- internals ----------------------------------------------------------------------------
+    def _enqueue(self, notes: list[Notification], now: float) -> None:
+        for n in notes:
+            rc = self.config.receivers[n.receiver]
+            self.outbox.add(n, render.subject(n), now, rc.expire)
+            self.queued += 1
+        if self._thread is not None:
+            for n in notes:
+                self.deliverers[n.receiver].wake()
+
+    def _report(self, status: str, row: Row, error: str, extra: dict[str, Any]) -> None:
+        n = row.notification
+        rc = self.config.receivers.get(row.receiver)
+        now = self.clock.time()
+        one = n.alerts[0] if len(n.alerts) == 1 else {}
+        data = {"notification_id": n.id, "receiver": row.receiver,
+                "type": rc.type if rc else "", "kind": n.kind, "status": status,
+                "summary": render.subject(n), "alert_ids": [str(a.get("id")) for a in n.alerts],
+                "simulated": n.simulated, **extra}
+        fields = {"ts": now, "host": str(one.get("host", "")), "rule": str(one.get("rule", "")),
+                  "alert_id": str(one.get("id", "")) if n.kind != "test" else ""}
+        if status == "delivered":
+            data["latency"] = round(now - row.created, 6)
+            ev = make_event("notify.sent", f"{n.kind} notification to {row.receiver} delivered: "
+                            f"{render.subject(n)}", severity="info", data=data, **fields)
+            log.info("notify: %s delivered to %s", n.id[:8], row.receiver)
+        else:
+            data["error"] = error
+            sev = "warning" if status == "retrying" else "critical"
+            ev = make_event("notify.failed", f"notification to {row.receiver} {status}: {error}",
+                            severity=sev, data=data, **fields)
+            log.warning("notify: %s to %s %s: %s", n.id[:8], row.receiver, status, error)
+        if self.emit is not None:
+            try:
+                self.emit(ev)
+            except Exception:
+                log.exception("notify: emitting %s failed", ev["kind"])

@@ -1,0 +1,147 @@
+"""Aggregation groups with Alertmanager's timing, plus acknowledgement and escalation.
+
+A group is (route, receiver, values of the route's ``group_by`` labels). The first alert
+of a new group waits ``group_wait`` (0 = notify at once) so alerts that fire together are
+sent together; after that the group is looked at every ``group_interval``: it notifies
+when an alert started firing or (with ``send_resolved``) a notified alert resolved since
+the last notification, or when ``repeat_interval`` has passed since the last one while
+something still fires. Silenced, inhibited and flapping alerts are left out of every
+message; an acknowledged alert is left out of firing messages (so an ack stops repeats
+and escalation) but its resolution is still sent to whoever heard it fire. No I/O here:
+the dispatcher turns what this returns into outbox rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from broker.notify.base import Notification, alert_labels
+from broker.notify.routing import Route, group_key, route_alert
+
+
+def suppressed(a: dict[str, Any]) -> bool:
+    return bool(a.get("silenced")) or bool(a.get("inhibited")) or bool(a.get("flapping"))
+
+
+def firing(a: dict[str, Any]) -> bool:
+    return a.get("state") == "firing"
+
+
+@dataclass
+class Group:
+    key: str
+    route: Route
+    receiver: str
+    labels: dict[str, str]
+    next_flush: float
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notified: set[str] = field(default_factory=set)  # firing fingerprints last sent
+    first_notified: dict[str, float] = field(default_factory=dict)
+    escalated: set[str] = field(default_factory=set)
+    last_sent: float | None = None
+    flushed: bool = False
+
+
+class Grouper:
+    def __init__(self, routes: list[Route], external_url: str = "") -> None:
+        self.routes = routes
+        self.external_url = external_url
+        self.groups: dict[tuple[str, str], Group] = {}
+
+    # -- input --------------------------------------------------------------------------------
+    def update(self, alert: dict[str, Any], now: float) -> list[Notification]:
+        """An alert changed (fired, resolved, got acked or silenced...)."""
+        fp = str(alert.get("id") or "")
+        if not fp:
+            return []
+        out: list[Notification] = []
+        labels = alert_labels(alert)
+        for route in route_alert(self.routes, labels):
+            gl = route.group_labels(labels)
+            key = group_key(route, gl)
+            for recv in route.receivers:
+                g = self.groups.get((key, recv))
+                if g is None:
+                    if not firing(alert):
+                        continue  # nothing was notified, nothing to resolve
+                    g = Group(key, route, recv, gl, next_flush=now + route.group_wait)
+                    self.groups[(key, recv)] = g
+                g.alerts[fp] = alert
+                if route.group_wait == 0 and not g.flushed:
+                    out += self._flush(g, now)
+        return out
+
+    def set_attr(self, alert_id: str, now: float, **attrs: Any) -> None:
+        """Ack/unack or silence without a full alert dict: patch every copy we hold."""
+        for g in self.groups.values():
+            if alert_id in g.alerts:
+                g.alerts[alert_id] = {**g.alerts[alert_id], **attrs}
+
+    # -- timers -------------------------------------------------------------------------------
+    def tick(self, now: float) -> list[Notification]:
+        out: list[Notification] = []
+        for g in list(self.groups.values()):
+            if now >= g.next_flush:
+                out += self._flush(g, now)
+            if g.route.escalate_to and (g.key, g.receiver) in self.groups:
+                out += self._escalate(g, now)
+        return out
+
+    def next_deadline(self) -> float | None:
+        return min((g.next_flush for g in self.groups.values()), default=None)
+
+    # -- internals ----------------------------------------------------------------------------
+    def _note(self, g: Group, receiver: str, alerts: list[dict[str, Any]], now: float,
+              kind: str = "alert") -> Notification:
+        status = "firing" if any(firing(a) for a in alerts) else "resolved"
+        return Notification(id=uuid.uuid4().hex, receiver=receiver, status=status,
+                            alerts=alerts, group_key=g.key, group_labels=dict(g.labels),
+                            external_url=self.external_url, created_at=now, kind=kind)
+
+    def _flush(self, g: Group, now: float) -> list[Notification]:
+        r = g.route
+        g.next_flush = now + r.group_interval
+        if r.muted(now):
+            return []  # quiet hours: nothing changes, the first flush after them sends
+        g.flushed = True
+        out: list[Notification] = []
+        live = {fp: a for fp, a in g.alerts.items() if not suppressed(a)}
+        fire = [a for a in live.values() if firing(a) and not a.get("acked")]
+        fire_fps = {str(a["id"]) for a in fire}
+        gone = [a for fp, a in live.items() if not firing(a) and fp in g.notified]
+        res = gone if r.send_resolved else []
+        repeat = bool(fire) and g.last_sent is not None and now - g.last_sent >= r.repeat_interval
+        if (fire_fps - g.notified) or res or repeat:
+            out.append(self._note(g, g.receiver, fire + res, now))
+            g.last_sent = now
+            for fp in fire_fps - g.notified:
+                g.first_notified.setdefault(fp, now)
+            g.notified |= fire_fps
+        ended = [fp for fp, a in g.alerts.items() if not firing(a)]
+        esc_res = [g.alerts[fp] for fp in ended if fp in g.escalated and fp in live]
+        if esc_res and r.send_resolved and r.escalate_to:
+            out.append(self._note(g, r.escalate_to, esc_res, now, kind="escalation"))
+        for fp in ended:
+            g.alerts.pop(fp, None)
+            g.notified.discard(fp)
+            g.first_notified.pop(fp, None)
+            g.escalated.discard(fp)
+        if not g.alerts:
+            self.groups.pop((g.key, g.receiver), None)
+        return out
+
+    def _escalate(self, g: Group, now: float) -> list[Notification]:
+        r = g.route
+        assert r.escalate_to is not None and r.escalate_after is not None
+        if r.muted(now):
+            return []
+        due = [a for fp, a in g.alerts.items()
+               if fp in g.first_notified and fp not in g.escalated and firing(a)
+               and not a.get("acked") and not suppressed(a)
+               and now - g.first_notified[fp] >= r.escalate_after]
+        if not due:
+            return []
+        g.escalated |= {str(a["id"]) for a in due}
+        return [self._note(g, r.escalate_to, due, now, kind="escalation")]

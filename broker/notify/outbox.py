@@ -1,0 +1,145 @@
+"""The persistent outbox: every notification is written here before it is sent.
+
+One SQLite file (the broker passes ``<data-dir>/notify.db``), WAL mode, its own
+connection, table ``outbox``. A row is ``pending`` until a delivery attempt succeeds
+(``delivered``), the receiver answers 4xx (``misconfigured``), it outlives its expiry
+(``expired``) or the channel breaks in an unexpected way (``failed``). A restart resumes
+every pending row. Delivery is exactly once per row in the normal case; a crash between
+the send and the ``delivered`` mark sends that one row again (at least once).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from broker.notify.base import Notification
+
+FINAL = ("delivered", "failed", "expired", "misconfigured")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    receiver TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    next_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
+    updated REAL NOT NULL,
+    delivered_at REAL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (receiver, status, next_at);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+"""
+
+
+@dataclass
+class Row:
+    id: str
+    receiver: str
+    notification: Notification
+    attempts: int
+    expires_at: float
+    created: float
+
+
+class Outbox:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0,
+                                   isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, n: Notification, summary: str, now: float, expire: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO outbox (id, receiver, kind, status, summary, payload,"
+                " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
+                 now + expire, now))
+
+    def due(self, receiver: str, now: float, limit: int = 20) -> list[Row]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, receiver, payload, attempts, expires_at, created FROM outbox"
+                " WHERE receiver = ? AND status = 'pending' AND next_at <= ?"
+                " ORDER BY next_at, created LIMIT ?", (receiver, now, limit)).fetchall()
+        return [Row(r[0], r[1], Notification.from_json(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    def next_due(self, receiver: str) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(next_at) FROM outbox WHERE receiver = ? AND status = 'pending'",
+                (receiver,)).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def mark_delivered(self, id_: str, now: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET status='delivered', attempts=attempts+1, updated=?,"
+                " delivered_at=?, last_error='' WHERE id=?", (now, now, id_))
+
+    def mark_retry(self, id_: str, now: float, next_at: float, error: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?"
+                " WHERE id=?", (next_at, error, now, id_))
+
+    def mark_final(self, id_: str, status: str, now: float, error: str,
+                   attempted: bool = True) -> None:
+        assert status in FINAL
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET status=?, attempts=attempts+?, last_error=?, updated=?"
+                " WHERE id=?", (status, int(attempted), error, now, id_))
+
+    def fail_unknown_receivers(self, known: set[str], now: float) -> int:
+        """Pending rows for receivers no longer configured cannot be sent: mark failed."""
+        marks = ",".join("?" * len(known)) or "''"
+        with self._lock:
+            cur = self._db.execute(
+                f"UPDATE outbox SET status='failed', updated=?, last_error="  # noqa: S608
+                f"'receiver no longer configured' WHERE status='pending' AND receiver NOT IN ({marks})",
+                (now, *sorted(known)))
+            return cur.rowcount
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, receiver, kind, status, summary, created, updated, attempts,"
+                " last_error, delivered_at, next_at FROM outbox"
+                " ORDER BY created DESC, rowid DESC LIMIT ?", (int(limit),)).fetchall()
+        keys = ("id", "receiver", "kind", "status", "summary", "created", "updated", "attempts",
+                "error", "delivered_at", "next_at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """{receiver: {status: count}}."""
+        out: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for recv, status, n in self._db.execute(
+                    "SELECT receiver, status, COUNT(*) FROM outbox GROUP BY receiver, status"):
+                out.setdefault(recv, {})[status] = n
+        return out
+
+    def prune(self, before: float) -> int:
+        """Forget finished rows last touched before ``before``; pending rows are kept."""
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM outbox WHERE status != 'pending' AND updated < ?", (before,))
+            return cur.rowcount
