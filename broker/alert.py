@@ -1,0 +1,96 @@
+"""One alert instance (rule x host x series) and its public dict form."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from broker.flapping import FlapDetector
+from broker.rules import Rule
+
+INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
+
+
+def fingerprint(rule: str, host: str, metric: str, labels: dict[str, str]) -> str:
+    """Short stable id: first 12 hex of sha1(rule, host, metric, sorted labels)."""
+    parts = [rule, host, metric] + [f"{k}={labels[k]}" for k in sorted(labels)]
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:12]
+
+
+class Alert:
+    __slots__ = ("id", "rule", "host", "metric", "labels", "severity", "state", "value",
+                 "threshold", "started_at", "updated_at", "resolved_at", "pending_since",
+                 "cleared_since", "ack", "simulated", "sim_expires", "flap", "series")
+
+    def __init__(self, rule: Rule, host: str, metric: str, labels: dict[str, str],
+                 simulated: bool = False) -> None:
+        self.rule = rule
+        self.host = host
+        self.metric = metric
+        self.labels = labels
+        self.simulated = simulated
+        self.id = fingerprint(rule.name, host, metric, labels)
+        self.severity = "warning"
+        self.state = INACTIVE
+        self.value = 0.0
+        self.threshold = 0.0
+        self.started_at = 0.0
+        self.updated_at = 0.0
+        self.resolved_at: float | None = None
+        self.pending_since: float | None = None
+        self.cleared_since: float | None = None
+        self.ack: dict[str, Any] | None = None
+        self.sim_expires: float | None = None
+        self.flap = FlapDetector()
+        self.series: Any = None
+
+    @property
+    def active(self) -> bool:
+        return self.state in (PENDING, FIRING)
+
+    def match_labels(self) -> dict[str, str]:
+        """What silence matchers see."""
+        out = dict(self.labels)
+        out.update(host=self.host, rule=self.rule.name, alertname=self.rule.name,
+                   severity=self.severity, kind=self.rule.kind, metric=self.metric,
+                   state=self.state)
+        return out
+
+    def render(self, template: str) -> str:
+        try:
+            return template.format(host=self.host, value=self.value, threshold=self.threshold,
+                                   metric=self.metric, rule=self.rule.name,
+                                   severity=self.severity, op=self.rule.op)
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return template
+
+    def to_dict(self, silenced: list[str], inhibited: bool) -> dict[str, Any]:
+        return {
+            "id": self.id, "rule": self.rule.name, "host": self.host,
+            "labels": dict(self.labels), "severity": self.severity, "state": self.state,
+            "acked": self.ack is not None, "ack": dict(self.ack) if self.ack else None,
+            "silenced": silenced, "inhibited": inhibited, "flapping": self.flap.flapping,
+            "value": self.value, "threshold": self.threshold, "metric": self.metric,
+            "summary": self.render(self.rule.summary),
+            "description": self.render(self.rule.description),
+            "started_at": self.started_at, "updated_at": self.updated_at,
+            "resolved_at": self.resolved_at, "simulated": self.simulated,
+            "kind": self.rule.kind,
+        }
+
+    # ------------------------------------------------------------ persistence
+
+    _SAVED = ("severity", "state", "value", "threshold", "started_at", "updated_at",
+              "resolved_at", "pending_since", "cleared_since", "ack", "sim_expires")
+
+    def dump(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self._SAVED}
+        d.update(id=self.id, rule=self.rule.name, host=self.host, metric=self.metric,
+                 labels=dict(self.labels), simulated=self.simulated, flap=self.flap.dump())
+        return d
+
+    def load(self, d: dict[str, Any]) -> None:
+        for k in self._SAVED:
+            if k in d:
+                setattr(self, k, d[k])
+        self.flap.load(d.get("flap") or {})

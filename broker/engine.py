@@ -1,0 +1,302 @@
+"""The alert engine: samples and log lines in, alert events out. Pure: no clock, no I/O.
+
+The core loop calls ``on_sample`` for every metrics frame, ``on_log`` for every log line
+and ``tick`` once a second, always passing ``now``, and emits the events that come back.
+Interface: docs/internals.md, "The alert engine"; behaviour: docs/alerts.md.
+
+The hot path is ``on_sample``: each host keeps a dict from metric name to the tuple of
+series (rule x host x metric) that metric feeds, built the first time the name is seen,
+so a metric no rule watches costs one dict lookup and no allocation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from broker import engine_state
+from broker.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
+from broker.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
+from broker.events import Event, make_event
+from broker.globs import compile_glob, compile_globs
+from broker.lifecycle import AlertBook
+from broker.rules import Rule, default_rules
+from broker.silences import make_silence
+from broker.simulate import DEFAULT_HOST, SIMULATE_TTL_S, scenario
+
+STALE_AFTER_S = 600.0
+METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
+_NONE: tuple[Series, ...] = ()
+
+
+class HostState:
+    __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "down", "logs")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last_seen: float | None = None
+        self.cpu_count = 0.0
+        self.by_metric: dict[str, tuple[Series, ...]] = {}
+        self.down: list[HostDownSeries] = []
+        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
+
+
+def _host_filter(rule: Rule) -> Callable[[str], bool] | None:
+    inc, exc = compile_globs(rule.hosts), compile_globs(rule.exclude_hosts)
+    if inc is None and exc is None:
+        return None
+    return lambda h: (inc is None or inc(h)) and not (exc is not None and exc(h))
+
+
+class AlertEngine:
+    def __init__(self, rules: list[Rule] | None = None) -> None:
+        self.book = AlertBook()
+        self.hosts: dict[str, HostState] = {}
+        self.rules: list[Rule] = []
+        self._absent: list[AbsentSeries] = []
+        self._grace: list[Any] = []
+        self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
+        self.replace_rules(default_rules() if rules is None else rules)
+
+    # ------------------------------------------------------------ rules and index
+
+    def replace_rules(self, rules: list[Rule], now: float | None = None) -> list[Event]:
+        """Swap the rule set, keeping the state of unchanged rules and the alerts of rules
+        that still exist. Returns resolve events for firing alerts whose rule is gone."""
+        t = self.now if now is None else now
+        self.rules = list(rules)
+        live = [r for r in rules if r.enabled]
+        self._metric_rules = [(r, compile_glob(r.metric), _host_filter(r))
+                              for r in live if r.kind in METRIC_KINDS]
+        self._down_rules = [(r, _host_filter(r)) for r in live if r.kind == "host_down"]
+        self._log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
+                            compile_glob(r.source), _host_filter(r))
+                           for r in live if r.kind == "log"]
+        self._absent = []
+        for hs in self.hosts.values():
+            old = {(s.rule.name, s.metric): s for ss in hs.by_metric.values() for s in ss}
+            old.update({(s.rule.name, ""): s for s in hs.down})
+            old.update({(s.rule.name, ""): s for s, _, _ in hs.logs})
+            names = list(hs.by_metric)
+            hs.by_metric, hs.down, hs.logs = {}, [], []
+            self._host_series(hs, old)
+            for name in names:
+                hs.by_metric[name] = self._series_for(hs, name, old)
+        out: list[Event] = []
+        by_name = {r.name: r for r in live}
+        for a in list(self.book.by_id.values()):
+            rule = by_name.get(a.rule.name)
+            if rule is None:
+                if a.active:
+                    self.book.resolve(a, t, out, reason="rule removed")
+                self.book.by_id.pop(a.id, None)
+            elif not a.simulated:
+                a.rule = rule
+                self.attach(a)
+            else:
+                a.rule = rule
+        return out
+
+    def _series_for(self, hs: HostState, name: str, old: Mapping[Any, Series] | None = None
+                    ) -> tuple[Series, ...]:
+        found = []
+        for rule, match, hosts_ok in self._metric_rules:
+            if match(name) and (hosts_ok is None or hosts_ok(hs.name)):
+                s = (old or {}).get((rule.name, name))
+                if s is None or s.rule != rule:
+                    s = SERIES[rule.kind](rule, hs.name, name)
+                found.append(s)
+                if isinstance(s, AbsentSeries):
+                    self._absent.append(s)
+        return tuple(found) if found else _NONE
+
+    def _host_series(self, hs: HostState, old: Mapping[Any, Series] | None = None) -> None:
+        for rule, hosts_ok in self._down_rules:
+            if hosts_ok is None or hosts_ok(hs.name):
+                s = (old or {}).get((rule.name, ""))
+                if not isinstance(s, HostDownSeries) or s.rule != rule:
+                    s = HostDownSeries(rule, hs.name, "")
+                    s.last_ts = hs.last_seen
+                hs.down.append(s)
+        for rule, rx, src, hosts_ok in self._log_rules:
+            if hosts_ok is None or hosts_ok(hs.name):
+                s = (old or {}).get((rule.name, ""))
+                if not isinstance(s, LogSeries) or s.rule != rule:
+                    s = LogSeries(rule, hs.name)
+                hs.logs.append((s, rx, src))
+
+    def _host(self, host: str) -> HostState:
+        hs = self.hosts.get(host)
+        if hs is None:
+            hs = self.hosts[host] = HostState(host)
+            self._host_series(hs)
+        return hs
+
+    def attach(self, a: Alert) -> None:
+        """Link a (restored or re-ruled) alert to the series that drives it."""
+        hs = self._host(a.host)
+        s: Series | None = None
+        if a.rule.kind == "host_down":
+            s = next((x for x in hs.down if x.rule.name == a.rule.name), None)
+        elif a.rule.kind == "log":
+            s = next((x for x, _, _ in hs.logs if x.rule.name == a.rule.name), None)
+        else:
+            ss = hs.by_metric.get(a.metric)
+            if ss is None:
+                ss = hs.by_metric[a.metric] = self._series_for(hs, a.metric)
+            s = next((x for x in ss if x.rule.name == a.rule.name), None)
+        if s is None:
+            return
+        s.alert, a.series = a, s
+        if a.active:
+            s.level, s.value, s.threshold = a.severity, a.value, a.threshold
+        if s.last_ts is None:
+            self._grace.append(s)
+
+    # ------------------------------------------------------------ input
+
+    def on_sample(self, host: str, metrics: Mapping[str, float],
+                  labels: Mapping[str, str] | None, now: float) -> list[Event]:
+        hs = self.hosts.get(host) or self._host(host)
+        self.now = now
+        out: list[Event] = []
+        self._seen(hs, now, out)
+        cores = metrics.get("cpu.count")
+        if cores:
+            hs.cpu_count = cores
+        by, book = hs.by_metric, self.book
+        for name, v in metrics.items():
+            ss = by.get(name)
+            if ss is None:
+                ss = by[name] = self._series_for(hs, name)
+            for s in ss:
+                if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
+                    book.update(s, now, out)
+        return out
+
+    def on_log(self, host: str, level: str, message: str, source: str,
+               now: float) -> list[Event]:
+        hs = self.hosts.get(host) or self._host(host)
+        self.now = now
+        out: list[Event] = []
+        self._seen(hs, now, out)
+        for s, rx, src in hs.logs:
+            if (src is None or src(source)) and rx.search(message) and s.hit(now):
+                self.book.update(s, now, out)
+        return out
+
+    def _seen(self, hs: HostState, now: float, out: list[Event]) -> None:
+        hs.last_seen = now
+        for s in hs.down:
+            s.last_ts = now
+            a = s.alert
+            if a is not None and a.active:
+                s.level, s.value = None, 0.0
+                self.book.update(s, now, out)
+
+    def tick(self, now: float) -> list[Event]:
+        """Time-driven work: for, keep_firing_for, absent, host_down, expiries, staleness."""
+        self.now = now
+        out: list[Event] = []
+        book = self.book
+        if self._grace:
+            for s in self._grace:
+                s.last_ts = now if s.last_ts is None else s.last_ts
+            self._grace = []
+        for hs in self.hosts.values():
+            if hs.last_seen is None:
+                hs.last_seen = now
+            for s in hs.down:
+                if s.check(now):
+                    book.update(s, now, out)
+        for s in self._absent:
+            if s.check(now):
+                book.update(s, now, out)
+        for a in list(book.by_id.values()):
+            s = a.series
+            if s is None or not a.active:
+                continue
+            if a.rule.kind == "log":
+                if s.check(now):
+                    book.update(s, now, out)
+            elif (a.state == FIRING and a.rule.kind in METRIC_KINDS and a.rule.kind != "absent"
+                  and s.last_ts is not None and now - s.last_ts >= STALE_AFTER_S):
+                s.level = None
+                book.resolve(a, now, out, reason="stale: no samples")
+        book.tick(now, out)
+        for sil in book.silences.expire(now):
+            out.append(make_event("unsilence", f"silence {sil.id} expired", ts=now,
+                                  data={"silence": sil.to_dict(now), "reason": "expired"}))
+        return out
+
+    # ------------------------------------------------------------ views and operator actions
+
+    def alerts(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Pending, firing and recently resolved alerts: firing first, critical first."""
+        t = self.now if now is None else now
+        order = {FIRING: 0, PENDING: 1, RESOLVED: 2}
+        items = sorted(self.book.by_id.values(),
+                       key=lambda a: (order.get(a.state, 3), a.severity != "critical",
+                                      -a.started_at, a.id))
+        return [self.book.to_dict(a, t) for a in items]
+
+    def ack(self, alert_id: str, author: str, comment: str = "", sticky: bool = False,
+            expires: float | str | None = None, now: float = 0.0) -> list[Event]:
+        """Acknowledge a pending/firing alert; ``expires`` is a duration from ``now``
+        (seconds or '2h'), None for no expiry. KeyError for an unknown id."""
+        self.now = now
+        return self.book.ack(alert_id, author, comment, sticky, expires, now)
+
+    def unack(self, alert_id: str, author: str, now: float) -> list[Event]:
+        self.now = now
+        return self.book.unack(alert_id, author, now)
+
+    def silence(self, matchers: Any, duration: float | str, author: str, comment: str,
+                now: float, start: float | None = None) -> tuple[dict[str, Any], list[Event]]:
+        self.now = now
+        sil = make_silence(matchers, duration, author, comment, now, start)
+        self.book.silences.add(sil)
+        d = sil.to_dict(now)
+        hit = [a.id for a in self.book.by_id.values() if sil.matches(a.match_labels())]
+        ev = make_event("silence", f"{author or 'someone'} silenced {', '.join(d['matchers'])} "
+                        f"for {sil.ends_at - sil.starts_at:.0f}s: {comment}", ts=now,
+                        data={"silence": d, "alerts": hit})
+        return d, [ev]
+
+    def unsilence(self, silence_id: str, author: str, now: float) -> list[Event]:
+        self.now = now
+        sil = self.book.silences.remove(silence_id)
+        return [make_event("unsilence", f"{author or 'someone'} removed silence {sil.id}",
+                           ts=now, data={"silence": sil.to_dict(now), "author": author or ""})]
+
+    def silences(self, now: float | None = None) -> list[dict[str, Any]]:
+        return [s.to_dict(self.now if now is None else now) for s in sorted(self.book.silences.by_id.values(),
+                                               key=lambda s: s.starts_at)]
+
+    def simulate(self, name: str, host: str | None, now: float) -> list[Event]:
+        """Fire a labelled (simulated=true) alert at once; it resolves after SIMULATE_TTL_S."""
+        rule, metric, value, threshold, severity = scenario(name, self.rules)
+        self.now = now
+        host = host or DEFAULT_HOST
+        labels = {**rule.labels, "simulated": "true"}
+        a = self.book.by_id.get(fingerprint(rule.name, host, metric, labels))
+        if a is None:
+            a = Alert(rule, host, metric, labels, simulated=True)
+        a.value, a.threshold, a.sim_expires = value, threshold, now + SIMULATE_TTL_S
+        out = [make_event("simulate", f"simulating {name} on {host} for "
+                          f"{SIMULATE_TTL_S:.0f}s", ts=now, host=host, severity=severity,
+                          rule=rule.name, alert_id=a.id,
+                          data={"scenario": name, "expires": a.sim_expires})]
+        if a.state != FIRING:
+            self.book.open(a, severity, now, out, immediately=True)
+            a.sim_expires = now + SIMULATE_TTL_S
+        elif a.severity != severity:
+            self.book.escalate(a, severity, now, out)
+        return out
+
+    def dump_state(self) -> dict[str, Any]:
+        return engine_state.dump(self)
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        engine_state.restore(self, state)

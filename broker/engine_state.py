@@ -1,0 +1,69 @@
+"""Engine state as a msgpack-safe dict, so alerts, acks and silences survive a restart.
+
+Saved: every alert the book holds (state, severity, ack, timestamps, flap history),
+the silences, the hosts seen, and the anomaly baselines (learning them again takes the
+whole warm-up). Not saved: sliding windows and trends, which refill from new samples.
+
+Restored hosts and series have no ``last_seen`` until the first ``tick``, which stamps
+them with its ``now``: a host gets the full ``host_down`` delay to come back after a
+broker restart instead of being declared down by the time the broker was away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from broker.alert import Alert
+from broker.evaluators import AnomalySeries
+from broker.silences import Silence
+
+if TYPE_CHECKING:
+    from broker.engine import AlertEngine
+
+VERSION = 1
+
+
+def dump(engine: AlertEngine) -> dict[str, Any]:
+    baselines = [[s.rule.name, s.host, s.metric, s.dump()]
+                 for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
+                 if isinstance(s, AnomalySeries) and s.baseline.n]
+    return {
+        "version": VERSION,
+        "alerts": [a.dump() for a in engine.book.by_id.values()],
+        "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
+        "hosts": sorted(engine.hosts),
+        "baselines": baselines,
+    }
+
+
+def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
+    """Load a ``dump``; alerts of rules that no longer exist are dropped."""
+    if state.get("version") != VERSION:
+        raise ValueError(f"engine state version {state.get('version')!r} is not {VERSION}")
+    rules = {r.name: r for r in engine.rules if r.enabled}
+    for name in state.get("hosts", []):
+        hs = engine._host(name)
+        engine._grace.extend(hs.down)
+    for d in state.get("alerts", []):
+        rule = rules.get(d.get("rule", ""))
+        if rule is None:
+            continue
+        a = Alert(rule, d["host"], d.get("metric", ""), dict(d.get("labels", {})),
+                  simulated=bool(d.get("simulated")))
+        a.load(d)
+        engine.book.by_id[a.id] = a
+        if a.rule.kind == "host_down" and a.state == "firing":
+            engine.book.down_hosts[a.host] = engine.book.down_hosts.get(a.host, 0) + 1
+        if not a.simulated:
+            engine.attach(a)
+    for d in state.get("silences", []):
+        engine.book.silences.add(Silence.from_dict(d))
+    for rule_name, host, metric, data in state.get("baselines", []):
+        hs = engine._host(host)
+        ss = hs.by_metric.get(metric)
+        if ss is None:
+            ss = hs.by_metric[metric] = engine._series_for(hs, metric)
+        for s in ss:
+            if isinstance(s, AnomalySeries) and s.rule.name == rule_name:
+                s.load(data)

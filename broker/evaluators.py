@@ -1,0 +1,240 @@
+"""Per-kind evaluation of one series (rule x host x metric): value in, severity level out.
+
+A series object keeps what its kind needs (window, trend, baseline, log hits) and, after
+each evaluation, ``level`` (None, or the severity the condition holds at), ``value`` and
+``threshold``. ``observe`` returns False when the sample did not produce a fresh
+evaluation (a forecast between buckets, a per-core rule before ``cpu.count`` is known),
+so the engine leaves the alert as it is. The lifecycle itself lives in broker/lifecycle.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import Any
+
+from broker.rules import Rule
+from broker.windows import Baseline, Trend, Window
+
+WARNING = "warning"
+CRITICAL = "critical"
+
+
+class Levels:
+    """Warning/critical thresholds with a ``clear`` margin (hysteresis).
+
+    A condition starts when the value passes a threshold (``op``) and holds until the value
+    is back past it by ``clear``: with ``op = ">"``, ``warning = 80``, ``clear = 5`` it
+    starts above 80 and ends at or below 75. Critical de-escalates to warning the same way.
+    """
+
+    __slots__ = ("sign", "strict", "warning", "critical", "sw", "sc", "hw", "hc")
+
+    def __init__(self, op: str, warning: float | None, critical: float | None,
+                 clear: float) -> None:
+        self.sign = -1.0 if op in ("<", "<=") else 1.0
+        self.strict = op in (">", "<", "!=")
+        self.warning, self.critical = warning, critical
+        s = self.sign
+        self.sw = None if warning is None else s * warning
+        self.sc = None if critical is None else s * critical
+        self.hw = None if warning is None else s * warning - clear
+        self.hc = None if critical is None else s * critical - clear
+
+    def level(self, v: float, cur: str | None) -> str | None:
+        x = self.sign * v
+        sc = self.sc
+        if sc is not None and ((x > sc if self.strict else x >= sc)
+                               or (cur == CRITICAL and (x > self.hc if self.strict else x >= self.hc))):
+            return CRITICAL
+        sw = self.sw
+        if sw is not None and ((x > sw if self.strict else x >= sw)
+                               or (cur is not None and (x > self.hw if self.strict else x >= self.hw))):
+            return WARNING
+        return None
+
+    def threshold(self, level: str | None) -> float:
+        t = self.critical if level == CRITICAL else self.warning
+        return float(t if t is not None else self.critical if self.critical is not None else 0.0)
+
+
+class Series:
+    """Base: one (rule, host, metric) with its current evaluation and alert (if any)."""
+
+    __slots__ = ("rule", "host", "metric", "alert", "level", "value", "threshold", "last_ts")
+
+    def __init__(self, rule: Rule, host: str, metric: str) -> None:
+        self.rule, self.host, self.metric = rule, host, metric
+        self.alert: Any = None
+        self.level: str | None = None
+        self.value = 0.0
+        self.threshold = 0.0
+        self.last_ts: float | None = None
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        raise NotImplementedError
+
+    def check(self, now: float) -> bool:
+        """Time-driven re-evaluation from the tick; False when there is nothing new."""
+        return False
+
+    def dump(self) -> Any:
+        return None
+
+    def load(self, data: Any) -> None:
+        return None
+
+
+class ThresholdSeries(Series):
+    __slots__ = ("levels", "window", "agg")
+
+    def __init__(self, rule: Rule, host: str, metric: str) -> None:
+        super().__init__(rule, host, metric)
+        self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
+        self.window = Window(rule.over) if rule.over > 0 else None
+        self.agg = rule.agg
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        self.last_ts = now
+        if self.rule.per_core:
+            cores = hs.cpu_count
+            if not cores:
+                return False
+            v = v / cores
+        if self.window is not None:
+            self.window.add(now, v)
+            v = self.window.agg(self.agg)
+        self.value = v
+        lvl = self.level = self.levels.level(v, self.level)
+        if lvl is not None:
+            self.threshold = self.levels.threshold(lvl)
+        return True
+
+
+class RateSeries(Series):
+    __slots__ = ("levels", "window")
+
+    def __init__(self, rule: Rule, host: str, metric: str) -> None:
+        super().__init__(rule, host, metric)
+        self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
+        self.window = Window(rule.over)
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        self.last_ts = now
+        self.window.add(now, v)
+        rate = self.window.rate()
+        if rate is None:
+            return False
+        self.value = rate
+        lvl = self.level = self.levels.level(rate, self.level)
+        self.threshold = self.levels.threshold(lvl)
+        return True
+
+
+class ForecastSeries(Series):
+    """Where the least-squares line over ``over`` will be in ``horizon`` (predict_linear)."""
+
+    __slots__ = ("levels", "trend")
+
+    def __init__(self, rule: Rule, host: str, metric: str) -> None:
+        super().__init__(rule, host, metric)
+        self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
+        self.trend = Trend(rule.over)
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        self.last_ts = now
+        if not self.trend.add(now, v):
+            return False
+        predicted = self.trend.predict(now + self.rule.horizon)
+        if predicted is None:
+            return False
+        self.value = predicted
+        lvl = self.level = self.levels.level(predicted, self.level)
+        self.threshold = self.levels.threshold(lvl)
+        return True
+
+
+class AnomalySeries(Series):
+    """z-score against an EWMA baseline; silent until ``warmup`` samples were learned."""
+
+    __slots__ = ("levels", "baseline", "sign")
+
+    def __init__(self, rule: Rule, host: str, metric: str) -> None:
+        super().__init__(rule, host, metric)
+        self.levels = Levels(">=", rule.warning, rule.critical, rule.clear)
+        self.baseline = Baseline(rule.alpha)
+        self.sign = {">": 1.0, "<": -1.0}.get(rule.op, 0.0)
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        self.last_ts = now
+        b = self.baseline
+        ready = b.n >= self.rule.warmup
+        if ready:
+            z = b.zscore(v, self.rule.min_stddev)
+            score = abs(z) if self.sign == 0.0 else self.sign * z
+            self.value = z
+            lvl = self.level = self.levels.level(score, self.level)
+            self.threshold = self.levels.threshold(lvl)
+        b.update(v)
+        return ready
+
+    def dump(self) -> Any:
+        return self.baseline.dump()
+
+    def load(self, data: Any) -> None:
+        self.baseline.load(data)
+
+
+class AbsentSeries(Series):
+    """The dead-man switch for one metric: fires when no sample came for ``for``."""
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        self.last_ts = now
+        self.value = 0.0
+        self.level = None
+        return self.alert is not None
+
+    def check(self, now: float) -> bool:
+        if self.last_ts is None:
+            return False
+        silent = now - self.last_ts
+        self.value, self.threshold = silent, self.rule.for_
+        self.level = self.rule.severity if silent >= self.rule.for_ else None
+        return self.level is not None or self.alert is not None
+
+
+class HostDownSeries(AbsentSeries):
+    """No frame at all (metrics or log) from the host for ``for``: Prometheus' up == 0."""
+
+
+class LogSeries(Series):
+    """Count of log lines matching ``pattern`` within ``over``; fires at ``count``."""
+
+    __slots__ = ("hits",)
+
+    def __init__(self, rule: Rule, host: str, metric: str = "") -> None:
+        super().__init__(rule, host, metric)
+        self.hits: deque[float] = deque(maxlen=max(rule.count * 4, 64))
+        self.threshold = float(rule.count)
+
+    def hit(self, now: float) -> bool:
+        self.last_ts = now
+        self.hits.append(now)
+        return self.check(now)
+
+    def check(self, now: float) -> bool:
+        hits, cutoff = self.hits, now - self.rule.over
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        self.value = float(len(hits))
+        self.level = self.rule.severity if len(hits) >= self.rule.count else None
+        return self.level is not None or self.alert is not None
+
+
+SERIES = {"threshold": ThresholdSeries, "rate": RateSeries, "forecast": ForecastSeries,
+          "anomaly": AnomalySeries, "absent": AbsentSeries, "host_down": HostDownSeries,
+          "log": LogSeries}
+
+
+def compile_pattern(rule: Rule) -> re.Pattern[str]:
+    return re.compile(rule.pattern)

@@ -1,0 +1,151 @@
+"""Silences (Alertmanager-style label matchers with a time span) and inhibition.
+
+A matcher is ``NAME OP VALUE`` with OP one of ``=``, ``!=``, ``=~``, ``!~``; regexes are
+anchored (they must match the whole label value). The labels an alert offers are its own
+labels plus ``host``, ``rule``, ``alertname`` (= rule), ``severity``, ``kind``, ``metric``
+and ``state``; a label an alert lacks has the value "". A silence matches an alert when
+every matcher does. It needs at least one matcher that does not match the empty string,
+so a silence can never mute everything by accident.
+
+Inhibition: a firing ``host_down`` alert inhibits every other alert of the same host; the
+engine keeps the set of down hosts and marks those alerts ``inhibited``.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.config import ConfigError, parse_duration
+
+_MATCHER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*(.*?)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    name: str
+    op: str
+    value: str
+    rx: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, spec: Any) -> Matcher:
+        """From ``'host=web-1'`` / ``'rule=~disk_.*'`` or ``{'name','op','value'}``."""
+        if isinstance(spec, dict):
+            try:
+                name, op, value = spec["name"], spec["op"], spec["value"]
+            except KeyError as exc:
+                raise ValueError(f"matcher {spec!r} lacks {exc.args[0]!r}") from None
+            spec = f"{name}{op}{value}"
+        if not isinstance(spec, str):
+            raise ValueError(f"matcher {spec!r} must be a string like 'host=web-1'")
+        m = _MATCHER.fullmatch(spec)
+        if not m:
+            raise ValueError(f"bad matcher {spec!r}: expected NAME=VALUE, NAME!=VALUE, "
+                             "NAME=~REGEX or NAME!~REGEX")
+        name, op, value = m.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        rx = None
+        if op in ("=~", "!~"):
+            try:
+                rx = re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"bad matcher {spec!r}: bad regex: {exc}") from None
+        return cls(name, op, value, rx)
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        v = labels.get(self.name, "")
+        if self.op == "=":
+            return v == self.value
+        if self.op == "!=":
+            return v != self.value
+        hit = self.rx is not None and self.rx.fullmatch(v) is not None
+        return hit if self.op == "=~" else not hit
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.op}{self.value}"
+
+
+@dataclass(slots=True)
+class Silence:
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: float
+    ends_at: float
+    author: str
+    comment: str
+    created_at: float
+
+    def active(self, now: float) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return all(m.matches(labels) for m in self.matchers)
+
+    def to_dict(self, now: float | None = None) -> dict[str, Any]:
+        state = "active" if now is None or self.active(now) else (
+            "pending" if now < self.starts_at else "expired")
+        return {"id": self.id, "matchers": [str(m) for m in self.matchers],
+                "starts_at": self.starts_at, "ends_at": self.ends_at, "author": self.author,
+                "comment": self.comment, "created_at": self.created_at, "state": state}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Silence:
+        return cls(d["id"], tuple(Matcher.parse(m) for m in d["matchers"]),
+                   float(d["starts_at"]), float(d["ends_at"]), d.get("author", ""),
+                   d.get("comment", ""), float(d.get("created_at", d["starts_at"])))
+
+
+def make_silence(matchers: Any, duration: Any, author: str, comment: str, now: float,
+                 start: float | None = None) -> Silence:
+    """Validate and build a silence; raises ValueError with a reason a person can read."""
+    if isinstance(matchers, str | dict):
+        matchers = [matchers]
+    parsed = tuple(Matcher.parse(m) for m in (matchers or ()))
+    if not parsed:
+        raise ValueError("a silence needs at least one matcher, e.g. host=web-1")
+    if all(m.matches({}) for m in parsed):
+        raise ValueError("a silence needs a matcher that does not match everything "
+                         f"(got {', '.join(map(str, parsed))})")
+    try:
+        seconds = parse_duration(duration, "silence duration")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    if seconds <= 0:
+        raise ValueError("a silence duration must be above zero")
+    begin = now if start is None else float(start)
+    return Silence(uuid.uuid4().hex[:12], parsed, begin, begin + seconds, author or "",
+                   comment or "", now)
+
+
+class SilenceSet:
+    """The silences in force; expired ones leave on ``expire``."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Silence] = {}
+
+    def add(self, s: Silence) -> None:
+        self.by_id[s.id] = s
+
+    def remove(self, silence_id: str) -> Silence:
+        try:
+            return self.by_id.pop(silence_id)
+        except KeyError:
+            raise KeyError(f"no silence with id '{silence_id}'") from None
+
+    def matching(self, labels: dict[str, str], now: float) -> list[str]:
+        if not self.by_id:
+            return []
+        return [s.id for s in self.by_id.values() if s.active(now) and s.matches(labels)]
+
+    def expire(self, now: float) -> list[Silence]:
+        gone = [s for s in self.by_id.values() if s.ends_at <= now]
+        for s in gone:
+            del self.by_id[s.id]
+        return gone
+
+    def __len__(self) -> int:
+        return len(self.by_id)

@@ -1,0 +1,144 @@
+"""Per-series memory for rule evaluation: sliding windows, trends and learned baselines.
+
+All of it is bounded: a window keeps at most ``MAX_POINTS`` points whatever the sample
+rate, a trend keeps ``TREND_BUCKETS`` bucket means however long its window is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+MAX_POINTS = 4096
+TREND_BUCKETS = 60
+TREND_MIN_POINTS = 5
+
+
+class Window:
+    """The (time, value) points of the last ``span`` seconds, for avg|max|min|p95|rate."""
+
+    __slots__ = ("span", "ts", "vs")
+
+    def __init__(self, span: float) -> None:
+        self.span = span
+        self.ts: deque[float] = deque(maxlen=MAX_POINTS)
+        self.vs: deque[float] = deque(maxlen=MAX_POINTS)
+
+    def add(self, t: float, v: float) -> None:
+        self.ts.append(t)
+        self.vs.append(v)
+        self.expire(t)
+
+    def expire(self, now: float) -> None:
+        ts, cutoff = self.ts, now - self.span
+        while ts and ts[0] < cutoff:
+            ts.popleft()
+            self.vs.popleft()
+
+    def agg(self, how: str) -> float:
+        vs = self.vs
+        if how == "avg":
+            return sum(vs) / len(vs)
+        if how == "max":
+            return max(vs)
+        if how == "min":
+            return min(vs)
+        if how == "p95":
+            return percentile(sorted(vs), 0.95)
+        return vs[-1]
+
+    def rate(self) -> float | None:
+        """Change per second between the oldest and newest point, None with < 2 points."""
+        if len(self.ts) < 2:
+            return None
+        dt = self.ts[-1] - self.ts[0]
+        return (self.vs[-1] - self.vs[0]) / dt if dt > 0 else None
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Linear-interpolated percentile of an already sorted, non-empty list."""
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+class Trend:
+    """Bucket means over ``span`` seconds and a least-squares line through them.
+
+    ``add`` returns True when it closed a bucket: the forecast is re-evaluated only then,
+    so a 1 h window costs one regression a minute, not one per sample.
+    """
+
+    __slots__ = ("span", "step", "points", "b_start", "b_n", "b_t", "b_v")
+
+    def __init__(self, span: float, buckets: int = TREND_BUCKETS) -> None:
+        self.span = span
+        self.step = span / buckets
+        self.points: deque[tuple[float, float]] = deque(maxlen=buckets)
+        self.b_start: float | None = None
+        self.b_n = 0
+        self.b_t = 0.0
+        self.b_v = 0.0
+
+    def add(self, t: float, v: float) -> bool:
+        closed = False
+        if self.b_start is not None and t - self.b_start >= self.step:
+            self.points.append((self.b_t / self.b_n, self.b_v / self.b_n))
+            self.b_start, self.b_n, self.b_t, self.b_v = None, 0, 0.0, 0.0
+            closed = True
+        if self.b_start is None:
+            self.b_start = t
+        self.b_n += 1
+        self.b_t += t
+        self.b_v += v
+        cutoff = t - self.span
+        while self.points and self.points[0][0] < cutoff:
+            self.points.popleft()
+        return closed
+
+    def predict(self, at: float) -> float | None:
+        """The fitted line's value at time ``at``; None with too few points or no spread."""
+        pts = self.points
+        n = len(pts)
+        if n < TREND_MIN_POINTS:
+            return None
+        mt = sum(p[0] for p in pts) / n
+        mv = sum(p[1] for p in pts) / n
+        sxx = sum((p[0] - mt) ** 2 for p in pts)
+        if sxx <= 0:
+            return None
+        slope = sum((p[0] - mt) * (p[1] - mv) for p in pts) / sxx
+        return mv + slope * (at - mt)
+
+
+class Baseline:
+    """Exponentially weighted mean and variance of a series (Welford-style EWMA)."""
+
+    __slots__ = ("alpha", "n", "mean", "var")
+
+    def __init__(self, alpha: float) -> None:
+        self.alpha = alpha
+        self.n = 0
+        self.mean = 0.0
+        self.var = 0.0
+
+    def zscore(self, x: float, min_stddev: float) -> float:
+        floor = max(min_stddev, 0.01 * abs(self.mean), 1e-9)
+        return (x - self.mean) / max(math.sqrt(self.var), floor)
+
+    def update(self, x: float) -> None:
+        if self.n == 0:
+            self.mean = x
+        else:
+            diff = x - self.mean
+            incr = self.alpha * diff
+            self.mean += incr
+            self.var = (1 - self.alpha) * (self.var + diff * incr)
+        self.n += 1
+
+    def dump(self) -> list[float]:
+        return [self.n, self.mean, self.var]
+
+    def load(self, data: list[float]) -> None:
+        self.n, self.mean, self.var = int(data[0]), float(data[1]), float(data[2])
