@@ -69,6 +69,7 @@ class Control:
             return
         fn = self.local.get(op)
         if fn is None:
+            self.errors += 1
             known = ", ".join(sorted([*self.local, *self.offloaded]))
             self.core.reply(identity, protocol.reply_error(req_id, f"unknown op '{op}' "
                                                                    f"(known: {known})"))

@@ -1,0 +1,200 @@
+"""Broker ingest capacity and sample-to-alert latency, against a ceiling from the same run.
+
+    python -m bench.bench_ingest [--frames 60000] [--hosts 1000]
+
+1. Ceiling: a bare zmq SUB receiving and msgpack-decoding the same frames (what any broker
+   built on this transport and codec could do at most on this machine).
+2. Broker capacity: frames/s through the real core loop (validation, state, republish,
+   alert engine with the default rules over the given number of hosts), store off.
+3. Alert latency: at half of the measured capacity, a sample crossing a threshold is sent
+   and the time until its alert frame arrives on the publish socket is taken (p50, p99).
+
+Prints figures and ratios; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import threading
+import time
+from typing import Any
+
+import zmq
+
+from broker.system import MonitoringSystem
+from core import protocol
+
+
+def fleet_frames(n_frames: int, hosts: int, seed: int = 1) -> list[list[bytes]]:
+    from agents.simulate import FleetSimulator
+
+    sim = FleetSimulator(hosts, seed=seed, start_ts=time.time(), incidents=False)
+    frames: list[list[bytes]] = []
+    now, seq = time.time(), 0
+    while len(frames) < n_frames:
+        for host, metrics in sim.sample(now):
+            metrics = {k: min(v, 70.0) if k.endswith("percent") else v for k, v in metrics.items()}
+            frames.append(protocol.encode(protocol.metrics_frame(host, host, "b", seq, now,
+                                                                 metrics)))
+            if len(frames) >= n_frames:
+                break
+        seq += 1
+        now += 1.0
+    return frames
+
+
+def ceiling(frames: list[list[bytes]]) -> float:
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.setsockopt(zmq.RCVHWM, 0)
+    port = sub.bind_to_random_port("tcp://127.0.0.1")
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    pub.connect(f"tcp://127.0.0.1:{port}")
+    _join(pub, sub)
+    got = 0
+    t0 = time.perf_counter()
+    sender = threading.Thread(target=lambda: [pub.send_multipart(f) for f in frames])
+    sender.start()
+    while got < len(frames):
+        parts = sub.recv_multipart()
+        protocol.unpack(parts[1])
+        got += 1
+    elapsed = time.perf_counter() - t0
+    sender.join()
+    pub.close(0)
+    sub.close(0)
+    ctx.term()
+    return len(frames) / elapsed
+
+
+def _join(pub: zmq.Socket[Any], sub: zmq.Socket[Any]) -> None:
+    """Wait out the slow joiner: send probes until one arrives."""
+    probe = [b"probe", protocol.pack({})]
+    while True:
+        pub.send_multipart(probe)
+        if sub.poll(50):
+            sub.recv_multipart()
+            return
+
+
+def broker_capacity(frames: list[list[bytes]]) -> tuple[float, MonitoringSystem]:
+    ms = MonitoringSystem(None, store=False).start()
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    pub.connect(ms.endpoints["ingest"])
+    assert ms.core is not None
+    core = ms.core
+    warm = frames[:200]
+    deadline = time.monotonic() + 10
+    while core.frames == 0 and time.monotonic() < deadline:
+        pub.send_multipart(warm[0])
+        time.sleep(0.01)
+    for f in warm:
+        pub.send_multipart(f)
+    while core.frames < len(warm) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    start_frames = core.frames
+    t0 = time.perf_counter()
+    for f in frames:
+        pub.send_multipart(f)
+    target = start_frames + len(frames)
+    while core.frames < target and time.monotonic() < deadline + 60:
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - t0
+    pub.close(0)
+    ctx.term()
+    return (core.frames - start_frames) / elapsed, ms
+
+
+def alert_latency(ms: MonitoringSystem, rate: float, hosts: int, samples: int = 300,
+                  spikes: int = 200) -> list[float]:
+    """Background load at ``rate`` frames/s; spikes on one host must alert at once."""
+    from broker.rules import parse_rules
+
+    assert ms.engine is not None and ms.core is not None
+    rule = parse_rules([{"name": "bench_spike", "kind": "threshold", "metric": "bench.value",
+                         "op": ">", "critical": 90, "clear": 5, "for": "0s",
+                         "summary": "spike on {host}"}], "bench")
+    done = threading.Event()
+    ms.core.post(lambda: (ms.engine.replace_rules([*ms.engine.rules, *rule]), done.set()))
+    done.wait(5)
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"a.")
+    sub.connect(ms.endpoints["publish"])
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 0)
+    pub.connect(ms.endpoints["ingest"])
+    time.sleep(0.3)  # both connections up before measuring (a benchmark, not a test)
+    background = fleet_frames(samples * 10, hosts, seed=7)
+    latencies: list[float] = []
+    seq = 0
+    interval = 1.0 / rate
+    nxt = time.perf_counter()
+    bi = 0
+    for i in range(spikes * 2):
+        host = "spike-host"
+        value = 99.0 if i % 2 == 0 else 10.0
+        frame = protocol.metrics_frame(host, "bench", "b", seq, time.time(), {"bench.value": value})
+        seq += 1
+        # background traffic between the probes, paced at the target rate
+        for _ in range(max(1, int(rate / 100))):
+            pub.send_multipart(background[bi % len(background)])
+            bi += 1
+            nxt += interval
+            delay = nxt - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        sent = time.perf_counter()
+        pub.send_multipart(protocol.encode(frame))
+        if value > 90:
+            while sub.poll(1000):
+                parts = sub.recv_multipart()
+                alert = protocol.unpack(parts[1]).get("alert", {})
+                if alert.get("host") == host and alert.get("state") == "firing":
+                    latencies.append((time.perf_counter() - sent) * 1000)
+                    break
+    sub.close(0)
+    pub.close(0)
+    ctx.term()
+    return latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * p))] if s else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=60_000)
+    ap.add_argument("--hosts", type=int, default=1000)
+    args = ap.parse_args()
+    random.seed(0)
+    frames = fleet_frames(args.frames, args.hosts)
+    metrics_per = statistics.mean(len(protocol.unpack(f[1])["metrics"]) for f in frames[:100])
+    print(f"frames: {len(frames)} from {args.hosts} hosts, {metrics_per:.0f} metrics each")
+    top = ceiling(frames)
+    print(f"ceiling (bare SUB + msgpack decode): {top:,.0f} frames/s")
+    cap, ms = broker_capacity(frames)
+    try:
+        print(f"broker ingest (validate, state, engine, republish): {cap:,.0f} frames/s "
+              f"= {cap * metrics_per:,.0f} samples/s; {cap / top:.2f} of ceiling")
+        if ms.engine is None:
+            print("alert latency: skipped (no alert engine)")
+            return
+        lat = alert_latency(ms, cap / 2, args.hosts)
+        print(f"sample -> alert frame on publish socket at {cap / 2:,.0f} frames/s "
+              f"(half capacity), {len(lat)} alerts: p50 {pct(lat, 0.5):.2f} ms, "
+              f"p99 {pct(lat, 0.99):.2f} ms (target p99 < 5 ms)")
+    finally:
+        ms.stop()
+
+
+if __name__ == "__main__":
+    main()
