@@ -27,9 +27,11 @@ def system(tmp_path: Path) -> Any:
 
 def test_embedded_default_shows_this_host_live(system: MonitoringSystem) -> None:
     with ControlClient(system.endpoints["control"]) as c:
+        # rates (cpu, net, disk io) need two readings: they appear with the second sample
         hosts = wait_for(lambda: [h for h in c.request("hosts")
-                                  if "cpu.percent" in h["metrics"]], timeout=2,
-                         what="this host with cpu.percent")
+                                  if "cpu.percent" in h["metrics"]
+                                  and any(k.startswith("net.") for k in h["metrics"])],
+                         timeout=2, what="this host with cpu and network rates")
         assert hosts[0]["host"] == socket.gethostname()
         for prefix in ("cpu.", "mem.", "disk.", "net.", "load."):
             assert any(k.startswith(prefix) for k in hosts[0]["metrics"]), prefix
