@@ -15,7 +15,7 @@ of a Python traceback) to the event they continue; the event keeps its first lin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -93,7 +93,7 @@ class Event:
     explicit: bool = True  # the first line named its level
     in_traceback: bool = False
     last_indented: bool = False
-    closed: bool = field(default=False)
+    held_blank: bool = False  # a blank line inside a traceback, kept if the trace goes on
 
     @property
     def message(self) -> str:
@@ -119,18 +119,25 @@ class Assembler:
         """Add one line (without its newline); returns the events it completed."""
         done: list[Event] = []
         ev = self._pending
-        if ev is not None and self.multiline and not ev.closed and self._continues(ev, line):
-            if len(ev.lines) < self.max_lines and ev.chars + len(line) < self.max_chars:
-                self._append(ev, line)
-                self.last_ts = ts
-                if ev.closed:  # a finished Python traceback goes out at once
-                    done.append(ev)
-                    self._pending = None
+        if ev is not None and self.multiline:
+            blank = not line.strip()
+            if blank and ev.in_traceback and not ev.held_blank:
+                # Python separates chained tracebacks with a blank line and a banner
+                ev.held_blank = True
                 return done
-            # over a cap: the event ends here, the rest starts a new one of the same level
-            done.append(ev)
-            self._pending = self._start(line, ts, ev.level)
-            return done
+            if not blank and self._continues(ev, line):
+                if ev.held_blank:
+                    ev.held_blank = False
+                    ev.lines.append("")
+                    ev.chars += 1
+                if len(ev.lines) < self.max_lines and ev.chars + len(line) < self.max_chars:
+                    self._append(ev, line)
+                    self.last_ts = ts
+                    return done
+                # over a cap: the event ends here, the rest starts a new one, same level
+                done.append(ev)
+                self._pending = self._start(line, ts, ev.level)
+                return done
         if ev is not None:
             done.append(ev)
             self._pending = None
@@ -164,9 +171,6 @@ class Assembler:
             ev.in_traceback = True
             if ev.lines and not ev.explicit:
                 ev.level = "error"  # "something failed:" + traceback, no level word: error
-        elif ev.in_traceback and not line[:1].isspace() and ev.last_indented \
-                and _PY_EXC_LINE.match(line):
-            ev.closed = True  # "ValueError: boom" ends a Python traceback
         ev.last_indented = line[:1].isspace()
         ev.lines.append(line)
         ev.chars += len(line) + 1

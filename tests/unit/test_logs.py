@@ -317,7 +317,34 @@ def test_traceback_split_over_two_polls_stays_one_event(tmp_path, follow, sink, 
     clock.advance(0.1)
     write(log, "  File \"app.py\", line 5" + tail)
     f.poll()
+    settle(f, clock)
     assert sink.messages == [TRACEBACK.rstrip("\n")]
+
+
+CHAINED = """\
+ERROR job 7 failed
+Traceback (most recent call last):
+  File "job.py", line 3, in run
+    int("x")
+ValueError: invalid literal for int() with base 10: 'x'
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "job.py", line 5, in run
+    raise RuntimeError("job failed")
+RuntimeError: job failed"""
+
+
+def test_chained_python_traceback_with_blank_lines_is_one_event(tmp_path, follow, sink, clock):
+    log = tmp_path / "app.log"
+    write(log, "")
+    f = follow(log)
+    write(log, CHAINED + "\n\nINFO next\n")
+    f.poll()
+    assert [(lvl, m) for _, lvl, m, _ in sink.events] == [("error", CHAINED)]
+    settle(f, clock)
+    assert sink.messages[-1] == "INFO next"
 
 
 def test_multiline_off_gives_one_event_per_line(tmp_path, follow, sink):
@@ -345,6 +372,8 @@ def test_bare_traceback_without_level_is_an_error():
     for line in ["worker crashed:", "Traceback (most recent call last):", "  File x",
                  "KeyError: 'sku'"]:
         out += asm.feed(line, 0.0)
+    assert out == []
+    out.append(asm.flush())
     assert [(e.level, len(e.lines)) for e in out] == [("error", 4)]
 
 
@@ -441,9 +470,9 @@ def test_dropped_traceback_counts_its_lines(tmp_path, follow, sink, clock):
     log = tmp_path / "app.log"
     write(log, "")
     f = follow(log, rate_limit=1)
-    write(log, "INFO first\n" + TRACEBACK)
+    write(log, "INFO first\n" + TRACEBACK + "INFO last\n")
     f.poll()
     clock.advance(1.0)
     f.poll()
-    assert sink.messages[0] == "INFO first"
-    assert sink.messages[-1].startswith("dropped 7 lines from ")
+    assert sink.messages == ["INFO first", "INFO last",
+                             f"dropped 7 lines from {log} (rate limit 1/s)"]
