@@ -1,0 +1,109 @@
+"""The core loop's ingest and tick logic, driven directly on a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broker.core import BrokerCore
+from broker.events import EventBus
+from core import protocol
+from core.clock import FakeClock
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[BrokerCore]:
+    clock = FakeClock()
+    eps = {k: f"ipc://{tmp_path}/{k}" for k in ("ingest", "publish", "control")}
+    bus = EventBus(clock)
+    seen: list[dict[str, Any]] = []
+    bus.emit = seen.append  # type: ignore[method-assign]  # record what reaches the bus
+    c = BrokerCore(eps, bus, clock=clock, host_timeout=10)
+    c.seen = seen  # type: ignore[attr-defined]
+    yield c
+    c.close()
+
+
+def frame(core: BrokerCore, host: str = "web-1", seq: int = 0, boot: str = "b1",
+          **metrics: float) -> list[bytes]:
+    return protocol.encode(protocol.metrics_frame(host, "a-" + host, boot, seq,
+                                                  core.clock.time(),
+                                                  metrics or {"cpu.percent": 5.0}))
+
+
+def kinds(core: BrokerCore) -> list[str]:
+    return [e["kind"] for e in core.seen]  # type: ignore[attr-defined]
+
+
+def test_new_host_gap_restart_and_down(core: BrokerCore) -> None:
+    clock: FakeClock = core.clock  # type: ignore[assignment]
+    core.ingest(frame(core, seq=0))
+    assert kinds(core) == ["host.up"]
+    core.ingest(frame(core, seq=1))
+    core.ingest(frame(core, seq=5))  # 3 frames lost on the way
+    hs = core.state.hosts["web-1"]
+    assert hs.gaps == 3 and hs.seq == 5
+    core.ingest(frame(core, seq=0, boot="b2"))  # the agent restarted
+    assert hs.restarts == 1 and kinds(core)[-1] == "host.restart"
+    clock.advance(11)
+    core.tick()
+    assert hs.status == "down" and kinds(core)[-1] == "host.down"
+    core.tick()  # reported once, not every second
+    assert kinds(core).count("host.down") == 1
+    core.ingest(frame(core, seq=1, boot="b2"))
+    assert hs.status == "up" and kinds(core)[-1] == "host.up"
+
+
+def test_history_is_bounded_and_latest_wins(core: BrokerCore) -> None:
+    for i in range(300):
+        core.ingest(frame(core, seq=i, **{"cpu.percent": float(i)}))
+    hs = core.state.hosts["web-1"]
+    assert hs.metrics["cpu.percent"] == 299.0
+    assert len(hs.history["cpu.percent"]) == core.state.history_len
+    assert hs.history["cpu.percent"][-1] == 299.0
+
+
+def test_host_and_series_limits_reject_without_changing_state(core: BrokerCore) -> None:
+    core.state.max_hosts = 2
+    core.state.max_series = 3
+    core.ingest(frame(core, "a"))
+    core.ingest(frame(core, "b"))
+    core.ingest(frame(core, "c"))
+    assert sorted(core.state.hosts) == ["a", "b"]
+    core.ingest(frame(core, "a", 1, **{"m1": 1.0, "m2": 2.0, "m3": 3.0}))
+    assert "m1" not in core.state.hosts["a"].metrics
+    reasons = " ".join(core.rejected)
+    assert "host limit reached" in reasons and "series limit reached" in reasons
+
+
+def test_rejection_events_are_rate_limited_but_all_counted(core: BrokerCore) -> None:
+    for _ in range(100):
+        core.ingest([b"m.x", b"\xc1"])
+    assert sum(core.rejected.values()) == 100
+    rejected_events = [e for e in core.seen if e["kind"] == "ingest.rejected"]  # type: ignore
+    assert len(rejected_events) == 10
+    core.clock.advance(1)  # type: ignore[attr-defined]
+    core.ingest([b"m.x", b"\xc1"])
+    last = [e for e in core.seen if e["kind"] == "ingest.rejected"][-1]  # type: ignore
+    assert last["data"]["suppressed"] == 90
+
+
+def test_broker_frames_are_not_accepted_on_ingest(core: BrokerCore) -> None:
+    forged = protocol.encode(protocol.alert_frame({"host": "x", "severity": "critical"},
+                                                  core.clock.time()))
+    core.ingest(forged)
+    assert any("not accepted on ingest" in r for r in core.rejected)
+    assert not core.state.hosts
+
+
+def test_log_frames_become_log_events(core: BrokerCore) -> None:
+    parts = protocol.encode(protocol.log_frame("web-1", "a", "b", 0, core.clock.time(),
+                                               source="/var/log/app.log", level="ERROR",
+                                               message="db timeout"))
+    core.ingest(parts)
+    log = [e for e in core.seen if e["kind"] == "log"][0]  # type: ignore[attr-defined]
+    assert log["severity"] == "warning" and log["message"] == "db timeout"
+    assert log["data"]["source"] == "/var/log/app.log" and log["data"]["level"] == "error"
