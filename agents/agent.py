@@ -147,17 +147,19 @@ class Agent:
                 return
 
     def _hello_schedule(self) -> Callable[[float], bool]:
+        """Hello at start, again a few times early (slow joiner), then every minute."""
         started = self.clock.monotonic()
-        state = {"early": list(HELLO_EARLY), "last": -HELLO_EVERY}
+        early = list(HELLO_EARLY)
+        last = [-HELLO_EVERY]
 
         def due(_now: float) -> bool:
             elapsed = self.clock.monotonic() - started
-            if state["early"] and elapsed >= state["early"][0]:  # type: ignore[index]
-                state["early"].pop(0)  # type: ignore[union-attr]
-                state["last"] = elapsed
+            if early and elapsed >= early[0]:
+                early.pop(0)
+                last[0] = elapsed
                 return True
-            if elapsed - state["last"] >= HELLO_EVERY:  # type: ignore[operator]
-                state["last"] = elapsed
+            if elapsed - last[0] >= HELLO_EVERY:
+                last[0] = elapsed
                 return True
             return False
         return due

@@ -9,6 +9,7 @@ person can read.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -99,7 +100,7 @@ class Control:
                 return
             identity, req_id, fn, args = job
             payload = self._call(req_id, fn.__name__, fn, args)
-            self.core.post(lambda i=identity, p=payload: self.core.reply(i, p))
+            self.core.post(functools.partial(self.core.reply, identity, payload))
 
     # ------------------------------------------------------------ state ops (core thread)
 

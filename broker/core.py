@@ -129,7 +129,7 @@ class BrokerCore:
         next_tick = self.clock.monotonic() + 1.0
         while not stop.is_set():
             timeout = max(0.0, min(next_tick - self.clock.monotonic(), 0.25))
-            ready = dict(poller.poll(timeout * 1000))
+            ready = dict(poller.poll(int(timeout * 1000)))
             if self.sub in ready:
                 self._drain_ingest()
             if self.router in ready:

@@ -20,7 +20,7 @@ def _clock(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
 
 
-def table(headers: Sequence[str], rows: list[Sequence[Any]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     if not rows:
         return "(none)"
     cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]

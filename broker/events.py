@@ -9,6 +9,7 @@ is removed, logged, and re-added by the bus's supervisor after a back-off.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -82,7 +83,7 @@ class EventBus:
             if name in self._handlers:
                 raise ValueError(f"handler {name!r} is already on the bus")
             self._handlers[name] = h
-        self.supervisor.add(name, lambda stop, h=h: self._run(h, stop), restart="transient")
+        self.supervisor.add(name, functools.partial(self._run, h), restart="transient")
 
     def remove_handler(self, name: str) -> None:
         with self._lock:

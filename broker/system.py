@@ -252,12 +252,13 @@ class MonitoringSystem:
     def simulate_alert(self, name: str, host: str | None = None) -> list[str]:
         """Inject a simulated alert through the whole path; returns the alert ids."""
         assert self.core is not None and self.control is not None
+        control = self.control
         done = threading.Event()
         result: dict[str, Any] = {}
 
         def run() -> None:
             try:
-                result["ok"] = self.control.simulate({"name": name, "host": host or ""})
+                result["ok"] = control.simulate({"name": name, "host": host or ""})
             except Exception as exc:
                 result["error"] = exc
             done.set()
