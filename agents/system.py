@@ -31,6 +31,7 @@ SKIP_DISKIO_PREFIXES = ("loop", "ram", "zram", "fd")
 CPU_FIELDS = ("user", "system", "iowait", "steal")
 PARTITION_REFRESH_S = 60.0
 RATE_MEMORY_S = 600.0
+MIN_CPU_WINDOW_S = 0.05  # CPU seconds (all CPUs) between samples before percentages count
 
 
 def agent_version() -> str:
@@ -147,9 +148,13 @@ class SystemCollector(Collector):
     def _cpu(self, out: dict[str, float], now: float) -> None:
         out["cpu.count"] = self._cpu_count
         cur = self._cpu_times()
-        prev, self._cpu_prev = self._cpu_prev, cur
+        prev = self._cpu_prev
         if not cur or not prev or len(cur) != len(prev):
+            self._cpu_prev = cur
             return  # first sample, or CPUs went on/offline: wait for the next one
+        if sum(map(_cpu_total, cur)) - sum(map(_cpu_total, prev)) < MIN_CPU_WINDOW_S:
+            return  # too soon after the baseline for 10 ms ticks to mean anything: keep it
+        self._cpu_prev = cur
         sums = {f: 0.0 for f in CPU_FIELDS}
         total_all = busy_all = 0.0
         for i, (a, b) in enumerate(zip(prev, cur, strict=True)):

@@ -27,7 +27,7 @@ def collector():
 def _burn_cpu_a_little():
     # make sure the cpu_times difference is non-zero without sleeping for a fixed time
     t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 0.05:
+    while time.perf_counter() - t0 < 0.1:
         sum(range(1000))
 
 
@@ -79,6 +79,19 @@ def test_platform_specific_cpu_fields_only_when_present(collector):
     for f in ("iowait", "steal"):
         assert (f"cpu.{f}" in m) == (f in fields)
     assert "cpu.user" in m and "cpu.system" in m
+
+
+def test_cpu_percent_waits_for_a_meaningful_window(collector, monkeypatch):
+    # a collect() right after the baseline (no CPU time passed) gives no percentages yet,
+    # and keeps the baseline so the next one covers the whole window
+    frozen = psutil.cpu_times(percpu=True)
+    monkeypatch.setattr(psutil, "cpu_times", lambda percpu=False: frozen)
+    collector._cpu_prev = frozen
+    m = collector.collect(time.time())
+    assert "cpu.percent" not in m and m["cpu.count"] >= 1
+    monkeypatch.undo()
+    _burn_cpu_a_little()
+    assert "cpu.percent" in collector.collect(time.time())
 
 
 def test_failing_section_loses_only_its_metrics(collector, monkeypatch):
