@@ -130,8 +130,10 @@ class Control:
         return self._engine_alerts()
 
     def _emit_all(self, events: list[dict[str, Any]]) -> None:
+        """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)
+        self.system.persist_engine()
 
     def ack(self, args: dict[str, Any]) -> dict[str, Any]:
         alert_id = _req_str(args, "alert_id")

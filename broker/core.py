@@ -60,6 +60,7 @@ class BrokerCore:
         os.set_blocking(self._wake_w, False)
         self.thread_id: int | None = None
         self.control: Any = None  # set by broker.control.Control
+        self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.sub = self._bind(zmq.SUB, endpoints["ingest"])
@@ -268,6 +269,8 @@ class BrokerCore:
         if self.engine is not None:
             for event in self.engine.tick(now):
                 self._emit_local(event)
+        for hook in self.tick_hooks:
+            hook(now)
 
     def ingest_rate(self) -> float:
         if len(self._rate) < 2:

@@ -26,6 +26,7 @@ from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
+PERSIST_EVERY = 10.0  # seconds between saves of the alert state (and after every change)
 LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
             "control": "tcp://127.0.0.1:*"}
 
@@ -62,6 +63,7 @@ class MonitoringSystem:
         self.agent: Any = None
         self.started = 0.0
         self.escalated: str | None = None
+        self._persisted_at = 0.0
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -82,6 +84,7 @@ class MonitoringSystem:
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx)
         self.control = Control(self.core, self)
         self.notifier = self._make_notifier()
+        self.core.tick_hooks.append(self._periodic_persist)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -138,16 +141,19 @@ class MonitoringSystem:
 
     # ------------------------------------------------------------ components
 
-    def _make_engine(self) -> Any:
-        try:
-            from broker.engine import AlertEngine
-            from broker.rules import default_rules, load_rules, parse_rules
-        except ImportError:  # the alert engine is an optional part until it lands
-            return None
+    def _load_rules(self) -> list[Any]:
+        """The rules file (or the built-in set) plus the config's [[rule]] tables."""
+        from broker.rules import default_rules, load_rules, parse_rules
+
         rules = load_rules(self.rules_path) if self.rules_path else default_rules()
         if self.config.get("rule"):
             rules = [*rules, *parse_rules(self.config["rule"], self.config_path or "config")]
-        return AlertEngine(rules)
+        return rules
+
+    def _make_engine(self) -> Any:
+        from broker.engine import AlertEngine
+
+        return AlertEngine(self._load_rules())
 
     def _make_store(self) -> Any:
         try:
@@ -185,6 +191,16 @@ class MonitoringSystem:
             self.store.save_state("engine", self.engine.dump_state())
         except Exception:
             log.exception("could not save alert state")
+
+    def persist_engine(self, now: float | None = None) -> None:
+        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
+        if self.engine is not None and self.store is not None:
+            self._save_engine_state()
+
+    def _periodic_persist(self, now: float) -> None:
+        if now - self._persisted_at >= PERSIST_EVERY:
+            self._persisted_at = now
+            self.persist_engine()
 
     # ------------------------------------------------------------ hooks and ops
 
@@ -228,22 +244,24 @@ class MonitoringSystem:
         }
 
     def reload(self) -> dict[str, Any]:
+        """Re-read the rules (core thread). A bad file raises and the old rules stay."""
         if self.engine is None:
             raise ConfigError("alerting is not enabled on this broker")
-        from broker.rules import default_rules, load_rules
+        if self.config_path:
+            from core.config import load_toml
 
-        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
-        self.engine.replace_rules(rules)
+            self.config = {**self.config, "rule": load_toml(self.config_path).get("rule", [])}
+        rules = self._load_rules()
         assert self.core is not None
-        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules",
-                                  ts=self.clock.time(), data={"rules": len(rules)}))
+        now = self.clock.time()
+        for event in self.engine.replace_rules(rules, now):
+            self.core.emit(event)
+        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules", ts=now,
+                                  data={"rules": len(rules)}))
         return {"rules": len(rules)}
 
     def rules_summary(self) -> list[dict[str, Any]]:
-        if self.engine is None:
-            return []
-        return [r.summary() if hasattr(r, "summary") else {"name": r.name}
-                for r in self.engine.rules]
+        return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []
 
     def sync(self) -> dict[str, Any]:
         return {"synced": False, "peers": 0,
