@@ -1,0 +1,57 @@
+"""Export events as JSON lines or CSV, oldest first, streamed in chunks (constant memory)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from broker.search import COLUMNS, compile_query, row_to_event
+
+FORMATS = ("jsonl", "csv")
+CSV_FIELDS = ("id", "seq", "ts", "time", "kind", "host", "severity", "rule", "alert_id",
+              "message", "data")
+
+
+def export(conn: sqlite3.Connection, out: TextIO, *, since: float | None, until: float | None,
+           fmt: str = "jsonl", query: str = "", now: float, loads: Any,
+           chunk: int = 5000) -> int:
+    """Write events with ``since <= ts < until`` (and matching ``query``); return the count."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (formats: {', '.join(FORMATS)})")
+    c = compile_query(query, now)
+    where, params = [], list(c.params)
+    if since is not None:
+        where.append("e.ts >= ?")
+        params.append(float(since))
+    if until is not None:
+        where.append("e.ts < ?")
+        params.append(float(until))
+    base = c.sql
+    if where:
+        base += (" AND " if " WHERE " in base else " WHERE ") + " AND ".join(where)
+    writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n") if fmt == "csv" else None
+    if writer:
+        writer.writeheader()
+    count, after = 0, 0
+    sep = " AND " if " WHERE " in base else " WHERE "
+    while True:
+        rows = conn.execute(f"SELECT {COLUMNS} {base}{sep}{c.order} > ? ORDER BY {c.order} "
+                            "LIMIT ?", (*params, after, chunk)).fetchall()
+        for row in rows:
+            ev = row_to_event(row, loads)
+            if writer:
+                writer.writerow({**ev, "time": _iso(ev["ts"]),
+                                 "data": json.dumps(ev["data"], sort_keys=True)})
+            else:
+                out.write(json.dumps(ev, sort_keys=True) + "\n")
+        count += len(rows)
+        if len(rows) < chunk:
+            return count
+        after = rows[-1][0]
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")

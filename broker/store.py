@@ -1,0 +1,265 @@
+"""The event store: SQLite (WAL) + FTS5, written by one thread in batched transactions.
+
+``put`` is thread-safe and applies back-pressure: the queue is bounded (large) and a full
+queue blocks the caller, it never drops. The writer takes what is queued, at most
+``batch_interval`` after the first item arrived, and commits it in one transaction together
+with closed metric rollups, alert episodes and saved state. When a write fails (disk full,
+read-only file system) it reports through ``on_error``, keeps the batch and the queue, and
+retries with back-off until space returns. See docs/events.md for schema and durability.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import msgpack
+
+from broker import export as _export
+from broker import search as _search
+from broker import store_episodes, store_retention
+from broker.rollups import Rollups
+from broker.search import QueryError
+from broker.store_queue import BatchQueue
+from broker.store_schema import StoreCorrupt, StoreError, check_file, check_schema, migrate
+from broker.store_writer import STOP, Writer
+from core.clock import SYSTEM, Clock
+
+__all__ = ["QueryError", "Store", "StoreCorrupt", "StoreError"]
+log = logging.getLogger(__name__)
+Event = dict[str, Any]
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), default=repr)
+
+
+def _row(ev: Event) -> tuple[Any, ...]:
+    """Validate and flatten an event; raises ValueError here, never on the writer."""
+    try:
+        return (str(ev["id"]), float(ev["ts"]), str(ev["kind"]), str(ev.get("host") or ""),
+                str(ev.get("severity") or "info"), str(ev.get("rule") or ""),
+                str(ev.get("alert_id") or ""), str(ev.get("message") or ""),
+                _dumps(ev.get("data") or {}))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"not an event (needs id, ts, kind): {e!r} in {ev!r:.200}") from e
+
+
+class Store:
+    def __init__(self, path: Path, clock: Clock = SYSTEM, batch_interval: float = 0.1,
+                 retention_s: float = 30 * 86400, max_bytes: int = 2 * 2**30, *,
+                 on_error: Callable[[str], None] | None = None,
+                 on_recover: Callable[[str], None] | None = None,
+                 on_commit: Callable[[list[Event]], None] | None = None,
+                 max_pending: int = 200_000, max_batch: int = 20_000,
+                 synchronous: str = "NORMAL", rollup_1m_retention_s: float = 2 * 86400,
+                 retention_interval: float = 60.0, recent_size: int = 1000,
+                 connect: Callable[[str], sqlite3.Connection] | None = None) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.batch_interval = batch_interval
+        self.retention_s = retention_s
+        self.max_bytes = max_bytes
+        self.rollup_1m_retention_s = rollup_1m_retention_s
+        self.retention_interval = retention_interval
+        self.on_error, self.on_recover, self.on_commit = on_error, on_recover, on_commit
+        self.max_batch = max_batch
+        self.synchronous = synchronous.upper()
+        self._connect = connect or (lambda p: sqlite3.connect(p, check_same_thread=False,
+                                                              isolation_level=None))
+        self._q = BatchQueue(max_pending)
+        self._w: sqlite3.Connection | None = None
+        self._r: sqlite3.Connection | None = None
+        self._writer: Writer | None = None
+        self._rlock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._recent: collections.deque[Event] = collections.deque(maxlen=recent_size)
+        self._states: dict[str, bytes] = {}
+        self.rollups = Rollups()
+        self._rows = 0
+        self._retention_deleted = 0
+
+    # -- life cycle ---------------------------------------------------------------------
+    def open(self) -> Store:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        w = self._connect(str(self.path))
+        try:
+            check_file(w, str(self.path))
+            w.execute("PRAGMA journal_mode=WAL")
+            w.execute(f"PRAGMA synchronous={self.synchronous}")
+            w.execute("PRAGMA secure_delete=OFF")
+            w.execute("PRAGMA cache_size=-65536")
+            w.execute("PRAGMA journal_size_limit=67108864")
+            migrate(w)
+            check_schema(w, str(self.path))
+        except sqlite3.DatabaseError as e:
+            w.close()
+            raise StoreCorrupt(f"event store {self.path} cannot be opened: {e}") from e
+        except BaseException:
+            w.close()
+            raise
+        self._w = w
+        self._writer = Writer(w, self._q, self.rollups, self.clock,
+                              batch_interval=self.batch_interval, max_batch=self.max_batch,
+                              states=self._states, retention=self._retention,
+                              retention_interval=self.retention_interval,
+                              on_error=self.on_error, on_recover=self.on_recover,
+                              on_commit=self.on_commit)
+        self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._r.execute("PRAGMA cache_size=-65536")
+        self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]
+        self._recent.extend(reversed(self._read(lambda c: _search.search(
+            c, "", now=0.0, limit=self._recent.maxlen or 1, loads=json.loads))))
+        return self
+
+    def start(self) -> None:
+        if self._writer is None:
+            raise StoreError("Store.start() before open()")
+        self._thread = threading.Thread(target=self._writer.run, name="bus/store-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit everything queued (giving up after ``timeout`` if writes fail), close."""
+        wr = self._writer
+        if wr is None:
+            return
+        if self._thread is not None:
+            wr.stopping.set()
+            try:
+                self._q.put(STOP, timeout=timeout)
+            except TimeoutError:
+                pass
+            wr.wake.set()
+            self._q.wake()
+            self._thread.join(timeout)
+            self._thread = None
+        else:
+            wr.drain_inline(final=True)
+        for conn in (self._w, self._r):
+            if conn is not None:
+                conn.close()
+        self._w = self._r = self._writer = None
+
+    # -- writing ------------------------------------------------------------------------
+    def put(self, event: Event) -> None:
+        """Queue an event; blocks while the queue is full (never drops). Thread-safe."""
+        item = (event, _row(event))
+        self._enqueue(item)
+        self._recent.append(event)
+
+    def _enqueue(self, item: Any) -> int:
+        if self._writer is None or self._writer.stopping.is_set():
+            raise StoreError("the store is closed")
+        return self._q.put(item)
+
+    def record_metrics(self, host: str, metrics: dict[str, float], ts: float) -> None:
+        """Fold samples into the in-memory 1 min / 1 h buckets (no I/O)."""
+        self.rollups.add(host, metrics, ts)
+
+    def save_state(self, key: str, obj: Any) -> None:
+        """Queued with the events; ``load_state`` sees it at once, disk after flush()."""
+        blob = msgpack.packb(obj, use_bin_type=True)
+        self._states[key] = blob
+        self._enqueue(("state", key, blob))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything put so far is committed; False on timeout."""
+        wr = self._writer
+        if wr is None:
+            raise StoreError("the store is closed")
+        target = self._q.put_count
+        if self._thread is None:
+            wr.drain_inline()
+        wr.wake.set()
+        deadline = time.monotonic() + timeout
+        with wr.done:
+            while wr.done_count < target:
+                left = deadline - time.monotonic()
+                if left <= 0 or not wr.done.wait(left):
+                    return wr.done_count >= target
+        return True
+
+    def enforce_retention(self, timeout: float = 60.0) -> dict[str, int]:
+        """Apply retention now (the writer also does it every ``retention_interval``)."""
+        done = threading.Event()
+        box: list[Any] = []
+        self._enqueue(("call", lambda: box.append(self._retention()), done))
+        if self._thread is None and self._writer is not None:
+            self._writer.drain_inline()
+        elif self._writer is not None:
+            self._writer.wake.set()
+        if not done.wait(timeout) or not box:
+            raise StoreError("retention did not complete (see store errors)")
+        return box[0]
+
+    def _retention(self) -> dict[str, int]:
+        assert self._w is not None
+        res = store_retention.enforce(self._w, now=self.clock.time(),
+                                      retention_s=self.retention_s, max_bytes=self.max_bytes,
+                                      rollup_1m_s=self.rollup_1m_retention_s)
+        self._retention_deleted += res["deleted_age"] + res["deleted_size"]
+        return res
+
+    # -- reading ------------------------------------------------------------------------
+    def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        if self._r is None:
+            raise StoreError("the store is closed")
+        with self._rlock:
+            return fn(self._r)
+
+    def search(self, query: str, limit: int = 50, before_ts: float | None = None,
+               now: float | None = None, before_seq: int | None = None) -> list[Event]:
+        now = self.clock.time() if now is None else now
+        return self._read(lambda c: _search.search(c, query, now=now, limit=limit,
+                                                   before_ts=before_ts, before_seq=before_seq,
+                                                   loads=json.loads))
+
+    def recent(self, limit: int = 100) -> list[Event]:
+        """Newest first; served from memory (includes events not yet committed)."""
+        items = list(self._recent)[-limit:] if limit > 0 else []
+        return items[::-1]
+
+    def history(self, host: str, metric: str, since: float, until: float,
+                step: str = "1m") -> list[dict[str, float]]:
+        return self._read(lambda c: self.rollups.history(c, host, metric, since, until, step))
+
+    def export(self, since: float | None, until: float | None, fmt: str = "jsonl",
+               out: TextIO | None = None, query: str = "") -> int:
+        if out is None:
+            raise ValueError("export needs an output stream")
+        return self._read(lambda c: _export.export(c, out, since=since, until=until, fmt=fmt,
+                                                   query=query, now=self.clock.time(),
+                                                   loads=json.loads))
+
+    def episodes(self, **filters: Any) -> list[dict[str, Any]]:
+        return self._read(lambda c: store_episodes.query(c, **filters))
+
+    def load_state(self, key: str, default: Any = None) -> Any:
+        blob = self._states.get(key)
+        if blob is None:
+            row = self._read(lambda c: c.execute("SELECT value FROM state WHERE key = ?",
+                                                 (key,)).fetchone())
+            if row is None:
+                return default
+            blob = row[0]
+        return msgpack.unpackb(blob, raw=False, strict_map_key=False)
+
+    def stats(self) -> dict[str, Any]:
+        used = self._read(store_retention.used_bytes)
+        wal = self.path.with_name(self.path.name + "-wal")
+        wr = self._writer
+        assert wr is not None
+        return {"rows": self._rows + wr.rows_added - self._retention_deleted, "bytes": used,
+                "file_bytes": self.path.stat().st_size + (wal.stat().st_size
+                                                          if wal.exists() else 0),
+                "pending": self._q.qsize() + len(wr.pending),
+                "rollup_buckets": self.rollups.pending(), "failing": wr.failing,
+                "retention_deleted": self._retention_deleted, **wr.counters}

@@ -1,0 +1,182 @@
+"""The store's writer thread: one transaction per batch, retry with back-off on failure.
+
+Queue items are ``(event, row)`` tuples, ``("state", key, blob)``, ``("call", fn, done)``
+(maintenance run on this thread after the batch commits) and ``STOP``. A batch also
+carries the metric rollup buckets that have closed. When a commit fails the transaction is
+rolled back, the batch stays in memory (the queue keeps filling until it is full, then
+``put`` blocks), ``on_error`` is told (at most every 30 s), and the same batch is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from broker import store_episodes
+from broker.rollups import Rollups
+from broker.store_queue import BatchQueue
+from core.clock import Clock
+
+log = logging.getLogger(__name__)
+STOP = object()
+_INSERT = ("INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, message, data) "
+           "VALUES (?,?,?,?,?,?,?,?,?)")
+_FTS = ("INSERT INTO events_fts(rowid, message, host, kind, rule, alert_id) "
+        "SELECT seq, message, host, kind, rule, alert_id FROM events WHERE seq > ?")
+_STATE = "INSERT OR REPLACE INTO state(key, value, updated) VALUES (?,?,?)"
+
+
+def _is_event(it: Any) -> bool:
+    return len(it) == 2 and isinstance(it[0], dict)
+
+
+class Writer:
+    def __init__(self, conn: sqlite3.Connection, q: BatchQueue, rollups: Rollups, clock: Clock,
+                 *, batch_interval: float, max_batch: int, states: dict[str, bytes],
+                 retention: Callable[[], Any], retention_interval: float,
+                 on_error: Callable[[str], None] | None,
+                 on_recover: Callable[[str], None] | None,
+                 on_commit: Callable[[list[dict[str, Any]]], None] | None) -> None:
+        self.conn, self.q, self.rollups, self.clock = conn, q, rollups, clock
+        self.batch_interval, self.max_batch = batch_interval, max_batch
+        self.states, self.retention, self.retention_interval = states, retention, \
+            retention_interval
+        self.on_error, self.on_recover, self.on_commit = on_error, on_recover, on_commit
+        self.pending: list[Any] = []
+        self.done_count = 0
+        self.done = threading.Condition()
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+        self.failing = ""
+        self.rows_added = 0
+        self.counters = {"write_errors": 0, "committed": 0, "batches": 0,
+                         "last_batch_ms": 0.0, "lost_on_stop": 0}
+        self._last_report = self._last_commit = 0.0
+        self._last_retention = time.monotonic()
+
+    def run(self) -> None:
+        backoff = 0.05
+        while True:
+            if not self.pending:
+                first = self.q.take(1, timeout=0.25)
+                if not first:
+                    self.idle()
+                    continue
+                # Commits at most batch_interval apart: wait out the rest of the interval
+                # since the last commit; when behind (a backlog) write at once.
+                wait = self.batch_interval - (time.monotonic() - self._last_commit)
+                if wait > 0 and first[0] is not STOP and self.q.qsize() < self.max_batch:
+                    self.wake.wait(wait)
+                self.wake.clear()
+                self.pending = first + self.q.take(self.max_batch - 1)
+            if self.write_pending():
+                backoff = 0.05
+                if self.pending and self.pending[0] is STOP:
+                    return
+                continue
+            if self.stopping.is_set():
+                self.lost()
+                return
+            self.stopping.wait(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    def drain_inline(self, final: bool = False) -> None:
+        """The work of ``run`` on the caller's thread (store not started, or stopping)."""
+        while True:
+            self.pending += self.q.take(10**9)
+            ok = self.write_pending(final=final)
+            if not ok:
+                if final:
+                    self.lost()
+                return
+            if not self.q.qsize():
+                return
+
+    def idle(self) -> None:
+        if self.rollups.has_closed(self.clock.time()):
+            self.write_pending()
+        if time.monotonic() - self._last_retention >= self.retention_interval:
+            self._last_retention = time.monotonic()
+            try:
+                self.retention()
+            except sqlite3.Error as e:
+                self.report(f"event store retention failed: {e}")
+
+    def lost(self) -> None:
+        n = sum(1 for it in self.pending if it is not STOP and _is_event(it)) + self.q.qsize()
+        self.counters["lost_on_stop"] += n
+        self.report(f"event store stopped with {n} events not written: {self.failing}",
+                    force=True)
+
+    def write_pending(self, final: bool = False) -> bool:
+        """Commit the pending items in one transaction. True on success."""
+        items = [it for it in self.pending if it is not STOP]
+        stop = final or len(items) != len(self.pending)
+        closed = self.rollups.take_closed(self.clock.time(), everything=stop)
+        events = [it[0] for it in items if _is_event(it)]
+        rows = [it[1] for it in items if _is_event(it)]
+        state_items = [it for it in items if it[0] == "state"]
+        calls = [it for it in items if it[0] == "call"]
+        now = self.clock.time()
+        t0 = time.perf_counter()
+        w = self.conn
+        try:
+            w.execute("BEGIN IMMEDIATE")
+            if rows:
+                first = w.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+                w.executemany(_INSERT, rows)
+                w.execute(_FTS, (first,))
+                store_episodes.apply(w, events)
+            Rollups.persist(w, closed)
+            w.executemany(_STATE, [(it[1], it[2], now) for it in state_items])
+            w.execute("COMMIT")
+        except sqlite3.Error as e:
+            if w.in_transaction:
+                w.execute("ROLLBACK")
+            self.rollups.put_back(closed)
+            self.counters["write_errors"] += 1
+            self.failing = str(e)
+            self.report(f"event store write failed ({e}); {len(rows)} events held in "
+                        f"memory, {self.q.qsize()} queued; retrying")
+            return False
+        self._last_commit = time.monotonic()
+        self.counters["batches"] += 1
+        self.counters["committed"] += len(rows)
+        self.counters["last_batch_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        self.rows_added += len(rows)
+        for it in state_items:
+            if self.states.get(it[1]) is it[2]:
+                del self.states[it[1]]
+        if self.failing:
+            msg = f"event store writes resumed after: {self.failing}"
+            self.failing = ""
+            log.warning(msg)
+            if self.on_recover:
+                self.on_recover(msg)
+        self.pending = [STOP] if stop and not final else []
+        for _, fn, done in calls:
+            try:
+                fn()
+            except sqlite3.Error as e:
+                self.report(f"event store maintenance failed: {e}", force=True)
+            done.set()
+        with self.done:
+            self.done_count += len(rows) + len(state_items) + len(calls)
+            self.done.notify_all()
+        if self.on_commit and events:
+            self.on_commit(events)
+        return True
+
+    def report(self, message: str, force: bool = False) -> None:
+        """Log and call on_error; repeats of a failing write at most every 30 s."""
+        now = time.monotonic()
+        if not force and now - self._last_report < 30.0 and self.counters["write_errors"] > 1:
+            return
+        self._last_report = now
+        log.error(message)
+        if self.on_error:
+            self.on_error(message)
