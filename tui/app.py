@@ -1,0 +1,287 @@
+"""MonitorApp: the operator's console. It owns the model; a DataSource feeds it messages."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tui import messages as msg
+from tui.datasource import DataSource
+from tui.model import FleetModel
+from tui.screens.alerts import AlertsScreen
+from tui.screens.dashboard import DashboardScreen
+from tui.screens.dialogs import AckDialog, SilenceDialog, SimulateDialog
+from tui.screens.events import EventsScreen
+from tui.screens.help import HelpScreen
+from tui.screens.host import HostScreen
+
+SCREENS_GROUP = Binding.Group("screens", compact=True)
+ReplyCallback = Callable[[msg.Reply], None]
+
+
+class MonitorApp(App[None]):
+    TITLE = "monitor"
+    CSS_PATH = "app.tcss"
+    MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
+             "host": HostScreen}
+    DEFAULT_MODE = "dashboard"
+    BINDINGS = [
+        Binding("a", "ack", "Ack", tooltip="Acknowledge the selected alert"),
+        Binding("u", "unack", "Unack", tooltip="Remove the acknowledgement"),
+        Binding("x", "silence", "Silence", tooltip="Silence alerts like the selected one"),
+        Binding("s", "simulate", "Simulate", tooltip="Inject a simulated alert"),
+        Binding("slash", "search", "Search", key_display="/", tooltip="Filter or search"),
+        Binding("p", "pause", "Pause", tooltip="Pause or resume live updates"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key"),
+        Binding("q", "quit", "Quit", tooltip="Quit monitor-tui"),
+        Binding("1", "switch('dashboard')", "Dashboard", group=SCREENS_GROUP),
+        Binding("2", "switch('alerts')", "Alerts", group=SCREENS_GROUP),
+        Binding("3", "switch('events')", "Events", group=SCREENS_GROUP),
+        Binding("4", "switch('host')", "Host", group=SCREENS_GROUP),
+        Binding("enter", "open", "Open", show=False, tooltip="Open the selected item"),
+        Binding("escape", "back", "Back", show=False, tooltip="Back / clear the filter"),
+        Binding("tab", "focus_next", "Next pane", show=False, tooltip="Move focus"),
+    ]
+
+    def __init__(self, source: DataSource, *, bell: bool = False, author: str | None = None,
+                 refresh_s: float = 0.5) -> None:
+        super().__init__()
+        self.source = source
+        self.model = FleetModel()
+        self.bell_on_critical = bell
+        self.author = author or _user()
+        self.refresh_s = refresh_s
+        self.paused = False
+        self.connections: dict[str, str] = {}
+        self.connection_detail = ""
+        self.ever_connected = False
+        self.selected_host: str | None = None
+        self.thresholds: dict[str, tuple[float, float]] | None = None
+        self.scenarios: list[str] = []
+        self._callbacks: dict[str, ReplyCallback] = {}
+
+    # ---------------------------------------------------------------- lifecycle
+    def on_mount(self) -> None:
+        self.update_title()
+        self.source.attach(self)
+        self.set_interval(self.refresh_s, self.refresh_views)
+
+    def on_unmount(self) -> None:
+        self.source.stop()
+
+    def now(self) -> float:
+        return self.source.clock.time()
+
+    def refresh_views(self, force: bool = False) -> None:
+        if self.paused and not force:
+            return
+        screen = self.screen
+        refresh = getattr(screen, "refresh_data", None)
+        if refresh is not None and getattr(screen, "ready", False):
+            refresh()
+
+    def update_title(self) -> None:
+        n = self.model.unacked_criticals()
+        self.title = f"monitor · {n} unacked critical" if n else "monitor"
+        state = _worst(self.connections)
+        self.sub_title = state + (" · paused" if self.paused else "")
+        self.set_class(state in ("reconnecting", "unreachable") and self.ever_connected, "-stale")
+
+    # ---------------------------------------------------------------- requests
+    def call(self, op: str, args: dict[str, Any] | None = None,
+             callback: ReplyCallback | None = None, brokers: list[str] | None = None) -> str:
+        req_id = self.source.request(op, dict(args or {}), brokers)
+        self._callbacks[req_id] = callback or self._default_reply
+        return req_id
+
+    def _default_reply(self, reply: msg.Reply) -> None:
+        if reply.ok:
+            self.notify(f"{reply.op}: done", timeout=3)
+
+    def on_reply(self, reply: msg.Reply) -> None:
+        callback = self._callbacks.pop(reply.req_id, None)
+        if not reply.ok:
+            self.notify(reply.error or f"{reply.op} failed", title=reply.op, severity="error")
+            return
+        if callback is not None:
+            callback(reply)
+
+    # ---------------------------------------------------------------- messages from the source
+    def on_connection_state(self, message: msg.ConnectionState) -> None:
+        self.connections[message.source] = message.state
+        self.connection_detail = message.detail
+        if message.state == "connected" and not self.ever_connected:
+            self.ever_connected = True
+            self.call("rules", callback=self._got_rules)
+        if message.state == "unreachable" and not self.ever_connected and all(
+                self.connections.get(n) == "unreachable" for n in self.source.names):
+            self.exit(return_code=1, message=message.detail)
+        self.update_title()
+        self.refresh_views(force=True)
+
+    def on_snapshot(self, message: msg.Snapshot) -> None:
+        self.model.apply_snapshot(message.source, message.snapshot)
+        self.update_title()
+        self.refresh_views(force=True)
+
+    def on_metrics_update(self, message: msg.MetricsUpdate) -> None:
+        apply = self.model.apply_metrics
+        for host, (ts, metrics) in message.updates.items():
+            apply(message.source, host, ts, metrics)
+
+    def on_host_changed(self, message: msg.HostChanged) -> None:
+        self.model.apply_host(message.source, message.host, message.status, message.ts,
+                              message.info)
+
+    def on_alert_changed(self, message: msg.AlertChanged) -> None:
+        alert = message.alert
+        if self.model.apply_alert(message.source, alert):
+            self.notify(f"{alert.get('rule')} on {alert.get('host')}: "
+                        f"{alert.get('summary') or alert.get('value')}",
+                        title="CRITICAL", severity="error", timeout=10)
+            if self.bell_on_critical:
+                self.bell()
+        self.update_title()
+        self.refresh_views()
+
+    def on_event_received(self, message: msg.EventReceived) -> None:
+        self.model.add_event(message.event)
+
+    def on_broker_status(self, message: msg.BrokerStatus) -> None:
+        self.model.brokers.setdefault(message.source, {}).update(message.status)
+
+    def _got_rules(self, reply: msg.Reply) -> None:
+        rules = reply.result if isinstance(reply.result, list) else []
+        self.scenarios = [r["name"] for r in rules if isinstance(r, dict) and r.get("name")]
+        found: dict[str, dict[str, float]] = {}
+        for r in rules:
+            if not isinstance(r, dict) or not isinstance(r.get("threshold"), int | float):
+                continue
+            family = str(r.get("metric", "")).split(".")[0]
+            if family in ("cpu", "mem", "swap", "disk"):
+                found.setdefault(family, {})[r.get("severity", "")] = float(r["threshold"])
+        if found:
+            from tui.format import DEFAULT_THRESHOLDS
+            self.thresholds = dict(DEFAULT_THRESHOLDS)
+            for family, sev in found.items():
+                warn, crit = self.thresholds.get(family, (80.0, 95.0))
+                self.thresholds[family] = (sev.get("warning", warn), sev.get("critical", crit))
+
+    # ---------------------------------------------------------------- selection
+    def selected_alert(self) -> dict[str, Any] | None:
+        pick = getattr(self.screen, "selected_alert", None)
+        return pick() if pick is not None else None
+
+    def brokers_of(self, alert_id: str) -> list[str]:
+        return sorted(self.model.alert_sources.get(alert_id, ()))
+
+    # ---------------------------------------------------------------- actions (keys)
+    def action_switch(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_open(self) -> None:
+        opener = getattr(self.screen, "action_open", None)
+        if opener is not None:
+            opener()
+
+    def action_back(self) -> None:
+        back = getattr(self.screen, "action_back", None)
+        if back is not None and back():
+            return
+        if self.current_mode != "dashboard":
+            self.switch_mode("dashboard")
+
+    def action_search(self) -> None:
+        focus = getattr(self.screen, "action_focus_search", None)
+        if focus is not None:
+            focus()
+        else:
+            self.switch_mode("events")
+            self.call_after_refresh(self.action_search)
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.update_title()
+        self.refresh_views(force=True)
+        self.notify("live updates paused" if self.paused else "live updates resumed", timeout=2)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_ack(self) -> None:
+        alert = self.selected_alert()
+        if alert is None:
+            self.notify("select an alert first (alerts: 2, or tab to the feed)", severity="warning")
+            return
+
+        def done(result: dict[str, Any] | None) -> None:
+            if result is not None:
+                args = {"alert_id": alert["id"], "author": self.author, **result}
+                self.call("ack", args, lambda r: self.notify(f"acknowledged {alert['rule']} on "
+                                                             f"{alert['host']}", timeout=3),
+                          self.brokers_of(alert["id"]))
+        self.push_screen(AckDialog(alert), done)
+
+    def action_unack(self) -> None:
+        alert = self.selected_alert()
+        if alert is None:
+            self.notify("select an alert first", severity="warning")
+            return
+        self.call("unack", {"alert_id": alert["id"]},
+                  lambda r: self.notify(f"unacknowledged {alert['rule']} on {alert['host']}",
+                                        timeout=3), self.brokers_of(alert["id"]))
+
+    def action_silence(self) -> None:
+        alert = self.selected_alert()
+        host = alert["host"] if alert else self.selected_host
+        matchers = [f"host={host}"] if host else []
+        if alert:
+            matchers.append(f"rule={alert['rule']}")
+
+        def done(result: dict[str, Any] | None) -> None:
+            if result is not None:
+                self.call("silence", {**result, "author": self.author},
+                          lambda r: self.notify(f"silenced {' '.join(result['matchers'])} for "
+                                                f"{result['duration']}", timeout=3),
+                          brokers=list(self.source.names))
+        self.push_screen(SilenceDialog(matchers), done)
+
+    def action_simulate(self) -> None:
+        def done(result: dict[str, Any] | None) -> None:
+            if result is not None:
+                self.call("simulate", result, lambda r: self.notify(
+                    f"simulated {result['name']} on {result['host'] or 'the fleet'}", timeout=3))
+        scenarios = self.scenarios or ["high_cpu_usage", "high_memory_usage", "disk_almost_full",
+                                       "host_down"]
+        self.push_screen(SimulateDialog(scenarios, self.selected_host or ""), done)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action in ("quit",):
+                continue
+            help_text = binding.tooltip or binding.description
+            yield SystemCommand(f"{binding.description} ({binding.key_display or binding.key})",
+                                help_text, lambda b=binding: self.run_action(b.action))
+
+
+def _worst(states: dict[str, str]) -> str:
+    order = ["unreachable", "reconnecting", "connecting", "connected"]
+    if not states:
+        return "connecting"
+    return min(states.values(), key=lambda s: order.index(s) if s in order else 0)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "tui"

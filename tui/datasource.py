@@ -1,0 +1,206 @@
+"""Where the App's state comes from: the live client or frozen data.
+
+The App only talks to a ``DataSource``: it attaches it once mounted, the source posts the
+Messages of ``tui.messages`` to the App, and the UI's requests (ack, search, history...) go
+through ``request`` and come back as ``Reply`` messages. ``LiveSource`` (tui/client.py) speaks
+to brokers; ``FrozenSource`` replays fixed data with a frozen clock for snapshots, screenshots,
+Pilot tests and the benchmark, and records every request it gets.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from core.clock import FakeClock, SystemClock
+from tui import frozen_data
+from tui.messages import AlertChanged, BrokerStatus, ConnectionState, EventReceived, Reply, Snapshot
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+
+class DataSource(ABC):
+    """A source of fleet state for the App."""
+
+    def __init__(self) -> None:
+        self.app: App[Any] | None = None
+        self.clock: FakeClock | SystemClock = SystemClock()
+        self._ids = itertools.count(1)
+
+    @property
+    @abstractmethod
+    def names(self) -> list[str]:
+        """The brokers behind this source (one name per broker)."""
+
+    def attach(self, app: App[Any]) -> None:
+        self.app = app
+        self.start()
+
+    @abstractmethod
+    def start(self) -> None:
+        """Begin posting messages to ``self.app``."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop posting; release sockets and threads."""
+
+    def next_id(self) -> str:
+        return f"r{next(self._ids)}"
+
+    @abstractmethod
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
+        """Send a control request; a ``Reply`` with the returned id is posted later."""
+
+    def post(self, message: Any) -> None:
+        if self.app is not None:
+            self.app.post_message(message)
+
+
+class FrozenSource(DataSource):
+    """Fixed hosts, values, alerts and events at a frozen instant.
+
+    It answers requests from its own copy of the data, the way a broker would, so every key
+    of the UI works against it; ``requests`` records them for tests.
+    """
+
+    name = "frozen"
+
+    def __init__(self, snapshot: dict[str, Any] | None = None, now: float = frozen_data.NOW,
+                 live: bool = True) -> None:
+        super().__init__()
+        self.clock = FakeClock(now)
+        self.snapshot = copy.deepcopy(snapshot or frozen_data.snapshot(now))
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.connected = live
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name]
+
+    def start(self) -> None:
+        if not self.connected:
+            self.post(ConnectionState(self.name, "unreachable",
+                                      "cannot reach broker at frozen (no reply in 3 s)"))
+            return
+        self.post(ConnectionState(self.name, "connected", "frozen data"))
+        self.post(Snapshot(self.name, copy.deepcopy(self.snapshot)))
+        self.post(BrokerStatus(self.name, dict(self.snapshot.get("broker", {}))))
+
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
+        req_id = self.next_id()
+        self.requests.append((op, dict(args)))
+        try:
+            result = getattr(self, f"_op_{op}")(**args)
+        except AttributeError:
+            self.post(Reply(req_id, op, False, error=f"unknown op {op!r}", source=self.name))
+        except (KeyError, ValueError) as exc:
+            self.post(Reply(req_id, op, False, error=str(exc).strip("'"), source=self.name))
+        else:
+            self.post(Reply(req_id, op, True, result=result, source=self.name))
+        return req_id
+
+    # ---------------------------------------------------------------- broker ops
+    def _alert(self, alert_id: str) -> dict[str, Any]:
+        for alert in self.snapshot["alerts"]:
+            if alert["id"] == alert_id:
+                return alert
+        raise KeyError(f"no alert with id {alert_id}")
+
+    def _changed(self, alert: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
+        event = frozen_data.event(kind, message, self.clock.time(), host=alert["host"],
+                                  rule=alert["rule"], alert_id=alert["id"],
+                                  severity=alert["severity"])
+        self.snapshot["events"].append(event)
+        self.post(AlertChanged(self.name, copy.deepcopy(alert)))
+        self.post(EventReceived(self.name, event))
+        return copy.deepcopy(alert)
+
+    def _op_snapshot(self) -> dict[str, Any]:
+        return copy.deepcopy(self.snapshot)
+
+    def _op_status(self) -> dict[str, Any]:
+        return dict(self.snapshot.get("broker", {}))
+
+    def _op_alerts(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.snapshot["alerts"])
+
+    def _op_rules(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(frozen_data.RULES)
+
+    def _op_ack(self, alert_id: str, author: str = "", comment: str = "",
+                sticky: bool = False) -> dict[str, Any]:
+        alert = self._alert(alert_id)
+        alert["acked"] = True
+        alert["ack"] = {"author": author, "comment": comment, "sticky": sticky,
+                        "expires": None, "ts": self.clock.time()}
+        return self._changed(alert, "ack", f"{alert['rule']} on {alert['host']} acknowledged")
+
+    def _op_unack(self, alert_id: str, author: str = "") -> dict[str, Any]:
+        alert = self._alert(alert_id)
+        alert["acked"], alert["ack"] = False, None
+        return self._changed(alert, "unack", f"{alert['rule']} on {alert['host']} unacknowledged")
+
+    def _op_silence(self, matchers: list[str], duration: str = "2h", author: str = "",
+                    comment: str = "") -> dict[str, Any]:
+        if not matchers:
+            raise ValueError("a silence needs at least one matcher")
+        sid = f"s{len(self.snapshot.setdefault('silences', [])) + 1}"
+        silence = {"id": sid, "matchers": list(matchers), "duration": duration,
+                   "author": author, "comment": comment, "created_at": self.clock.time()}
+        self.snapshot["silences"].append(silence)
+        for alert in self.snapshot["alerts"]:
+            if frozen_data.matches(alert, matchers):
+                alert["silenced"] = [*alert.get("silenced", []), sid]
+                self._changed(alert, "silence", f"{alert['rule']} on {alert['host']} silenced")
+        return silence
+
+    def _op_unsilence(self, silence_id: str) -> dict[str, Any]:
+        sil = self.snapshot.get("silences", [])
+        self.snapshot["silences"] = [s for s in sil if s["id"] != silence_id]
+        return {"id": silence_id}
+
+    def _op_silences(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.snapshot.get("silences", []))
+
+    def _op_simulate(self, name: str, host: str = "") -> dict[str, Any]:
+        rule = next((r for r in frozen_data.RULES if r["name"] == name), None)
+        if rule is None:
+            raise KeyError(f"no rule or scenario named {name!r}")
+        alert = frozen_data.alert(f"sim{len(self.snapshot['alerts'])}", name, host or "web-1",
+                                  rule["severity"], rule["metric"], rule["threshold"] + 3.0,
+                                  rule["threshold"], self.clock.time(), simulated=True)
+        self.snapshot["alerts"].append(alert)
+        return self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
+
+    def _op_search(self, query: str = "", limit: int = 100,
+                   before_ts: float | None = None) -> list[dict[str, Any]]:
+        events = sorted(self.snapshot["events"], key=lambda e: -e["ts"])
+        out = [e for e in events if search_match(e, query)
+               and (before_ts is None or e["ts"] < before_ts)]
+        return copy.deepcopy(out[:limit])
+
+    def _op_history(self, host: str, metric: str, since: float | None = None,
+                    until: float | None = None, step: float = 60) -> list[dict[str, float]]:
+        return frozen_data.history(host, metric, self.clock.time(), step=step)
+
+
+_TERM = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
+
+
+def search_match(event: dict[str, Any], query: str) -> bool:
+    """A small subset of the event log's query language: field:value terms and free words."""
+    for m in _TERM.finditer(query or ""):
+        key, value, phrase, word = m.groups()
+        if key:
+            value = value.strip('"')
+            field = "alert_id" if key == "alert" else key
+            if str(event.get(field, "")).lower() != value.lower():
+                return False
+        else:
+            text = (phrase or word or "").lower()
+            if text not in str(event.get("message", "")).lower():
+                return False
+    return True

@@ -1,0 +1,198 @@
+"""Fleet state as the UI sees it: hosts merged by name across brokers, alerts by id.
+
+Pure Python (no Textual): the App feeds it messages and the widgets read it. It records what
+changed (``dirty_hosts``, ``alerts_version``...) so widgets repaint only what moved.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.format import SEVERITY_ORDER
+
+HISTORY = 120  # samples kept per series for sparklines (the live window)
+ACTIVE_STATES = ("pending", "firing")
+
+
+@dataclass
+class HostState:
+    name: str
+    status: str = "up"
+    last_seen: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: dict[str, deque[float]] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
+
+    def record(self, metrics: dict[str, float]) -> None:
+        self.metrics.update(metrics)
+        for name, value in metrics.items():
+            series = self.history.get(name)
+            if series is None:
+                series = self.history[name] = deque(maxlen=HISTORY)
+            series.append(value)
+
+    # derived columns -------------------------------------------------------
+    def busiest_disk(self) -> tuple[str, float | None]:
+        best: tuple[str, float | None] = ("", None)
+        for name, value in self.metrics.items():
+            if name.startswith("disk.") and name.endswith(".percent"):
+                if best[1] is None or value > best[1]:
+                    best = (name, value)
+        return best
+
+    def net(self, direction: str) -> float | None:
+        total, seen = 0.0, False
+        for name, value in self.metrics.items():
+            if name.startswith("net.") and name.endswith(f".{direction}_bps") \
+                    and not name.startswith("net.lo."):
+                total += value
+                seen = True
+        return total if seen else None
+
+    def net_history(self, direction: str) -> list[float]:
+        series = [s for n, s in self.history.items() if n.startswith("net.")
+                  and n.endswith(f".{direction}_bps") and not n.startswith("net.lo.")]
+        if not series:
+            return []
+        width = min(len(s) for s in series)
+        return [sum(list(s)[-width:][i] for s in series) for i in range(width)]
+
+
+class FleetModel:
+    def __init__(self, max_events: int = 1000) -> None:
+        self.hosts: dict[str, HostState] = {}
+        self.alerts: dict[str, dict[str, Any]] = {}
+        self.alert_sources: dict[str, set[str]] = {}
+        self.events: deque[dict[str, Any]] = deque(maxlen=max_events)
+        self.brokers: dict[str, dict[str, Any]] = {}
+        self.dirty_hosts: set[str] = set()
+        self.hosts_version = 0  # bumps when hosts are added or removed (rows, not cells)
+        self.alerts_version = 0
+        self.events_version = 0
+
+    # ---------------------------------------------------------------- apply
+    def _host(self, source: str, name: str) -> HostState:
+        host = self.hosts.get(name)
+        if host is None:
+            host = self.hosts[name] = HostState(name)
+            self.hosts_version += 1
+        host.sources.add(source)
+        return host
+
+    def apply_snapshot(self, source: str, snap: dict[str, Any]) -> None:
+        """Replace what ``source`` said before with its snapshot."""
+        seen = set()
+        for h in snap.get("hosts", []):
+            host = self._host(source, h["host"])
+            seen.add(host.name)
+            host.status = h.get("status", "up")
+            host.last_seen = max(host.last_seen, float(h.get("last_seen") or 0.0))
+            host.info = h.get("info") or host.info
+            history = h.get("history") or {}
+            for name, values in history.items():
+                host.history[name] = deque(values, maxlen=HISTORY)
+            host.metrics.update(h.get("metrics") or {})
+            for name, value in (h.get("metrics") or {}).items():
+                if name not in history:
+                    host.history.setdefault(name, deque(maxlen=HISTORY)).append(value)
+            self.dirty_hosts.add(host.name)
+        for name in [n for n, h in self.hosts.items() if source in h.sources and n not in seen]:
+            self.hosts[name].sources.discard(source)
+            if not self.hosts[name].sources:
+                del self.hosts[name]
+                self.hosts_version += 1
+        alert_ids = set()
+        for alert in snap.get("alerts", []):
+            alert_ids.add(alert["id"])
+            self.apply_alert(source, alert)
+        for aid in [a for a, s in self.alert_sources.items() if source in s and a not in alert_ids]:
+            self.alert_sources[aid].discard(source)
+            if not self.alert_sources[aid]:
+                del self.alert_sources[aid]
+                self.alerts.pop(aid, None)
+        known = {e.get("id") for e in self.events}
+        for event in sorted(snap.get("events", []), key=lambda e: e.get("ts", 0.0)):
+            if event.get("id") not in known:
+                self.events.append(event)
+        self.brokers.setdefault(source, {}).update(snap.get("broker") or {})
+        self.alerts_version += 1
+        self.events_version += 1
+
+    def apply_metrics(self, source: str, name: str, ts: float, metrics: dict[str, float]) -> None:
+        host = self._host(source, name)
+        host.record(metrics)
+        host.last_seen = max(host.last_seen, ts)
+        if host.status != "up":
+            host.status = "up"
+        self.dirty_hosts.add(name)
+
+    def apply_host(self, source: str, name: str, status: str, ts: float,
+                   info: dict[str, Any] | None = None) -> None:
+        host = self._host(source, name)
+        if status == "hello":
+            host.info = dict(info or {})
+            host.status = "up"
+        else:
+            host.status = status
+        host.last_seen = max(host.last_seen, ts) if status != "down" else host.last_seen
+        self.dirty_hosts.add(name)
+
+    def apply_alert(self, source: str, alert: dict[str, Any]) -> bool:
+        """Store an alert; True when it is a critical that just started firing."""
+        aid = alert["id"]
+        old = self.alerts.get(aid)
+        self.alerts[aid] = alert
+        self.alert_sources.setdefault(aid, set()).add(source)
+        self.alerts_version += 1
+        if alert.get("host") in self.hosts:
+            self.dirty_hosts.add(alert["host"])
+        was_firing = old is not None and old.get("state") == "firing"
+        return (alert.get("severity") == "critical" and alert.get("state") == "firing"
+                and not was_firing and not alert.get("silenced"))
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self.events_version += 1
+
+    # ---------------------------------------------------------------- queries
+    def take_dirty(self) -> set[str]:
+        dirty, self.dirty_hosts = self.dirty_hosts, set()
+        return dirty
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        return sorted((a for a in self.alerts.values() if a.get("state") in ACTIVE_STATES),
+                      key=alert_sort_key)
+
+    def sorted_alerts(self) -> list[dict[str, Any]]:
+        """Active alerts by severity then age, then recently resolved ones."""
+        return sorted(self.alerts.values(), key=alert_sort_key)
+
+    def host_alert_count(self, name: str) -> int:
+        return sum(1 for a in self.alerts.values()
+                   if a.get("host") == name and a.get("state") == "firing")
+
+    def unacked_criticals(self) -> int:
+        return sum(1 for a in self.alerts.values() if a.get("severity") == "critical"
+                   and a.get("state") == "firing" and not a.get("acked"))
+
+    def counts(self) -> dict[str, int]:
+        up = sum(1 for h in self.hosts.values() if h.status != "down")
+        firing = [a for a in self.alerts.values() if a.get("state") == "firing"]
+        return {"hosts": len(self.hosts), "up": up, "down": len(self.hosts) - up,
+                "critical": sum(1 for a in firing if a.get("severity") == "critical"),
+                "warning": sum(1 for a in firing if a.get("severity") == "warning"),
+                "acked": sum(1 for a in firing if a.get("acked"))}
+
+    def ingest_rate(self) -> float | None:
+        rates = [b.get("ingest_rate") for b in self.brokers.values()
+                 if isinstance(b.get("ingest_rate"), int | float)]
+        return sum(rates) if rates else None
+
+
+def alert_sort_key(alert: dict[str, Any]) -> tuple[int, int, float]:
+    resolved = 1 if alert.get("state") not in ACTIVE_STATES else 0
+    return (resolved, SEVERITY_ORDER.get(alert.get("severity", ""), 3),
+            -float(alert.get("started_at") or 0.0))

@@ -1,0 +1,121 @@
+"""Alerts (2): every active alert grouped by severity, resolved ones dimmed, detail + timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.format import SEV_LABEL, age, alert_value, clock
+from tui.widgets.alert_table import AlertTable, flags
+
+
+def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | None,
+                 now: float) -> Text:
+    if alert is None:
+        return Text("select an alert to see its details and timeline", style="dim")
+    t = Text()
+    t.append(f"{SEV_LABEL.get(alert.get('severity', ''), '')} {alert.get('rule')} ", style="bold")
+    t.append(f"on {alert.get('host')}  {alert.get('state')} for "
+             f"{age(now - float(alert.get('started_at') or now))}  {alert_value(alert)}")
+    if flags(alert):
+        t.append(f"  [{flags(alert)}]", style="magenta")
+    t.append("\n")
+    if alert.get("summary") or alert.get("description"):
+        t.append(f"{alert.get('summary', '')} — {alert.get('description', '')}\n", style="dim")
+    ack = alert.get("ack") or {}
+    if alert.get("acked"):
+        t.append(f"acked by {ack.get('author') or '?'}"
+                 f"{': ' + ack['comment'] if ack.get('comment') else ''}"
+                 f"{' (sticky)' if ack.get('sticky') else ''}\n")
+    if alert.get("silenced"):
+        t.append(f"silenced by {', '.join(alert['silenced'])}\n")
+    t.append("timeline\n", style="bold underline")
+    if timeline is None:
+        t.append("loading…", style="dim")
+    elif not timeline:
+        t.append("no events for this alert in the event log", style="dim")
+    for event in sorted(timeline or [], key=lambda e: e.get("ts", 0.0)):
+        t.append(f"{clock(event.get('ts', 0.0))} ", style="dim")
+        t.append(f"{event.get('kind', ''):<8} ", style="cyan")
+        t.append(f"{event.get('message', '')}\n")
+    t.rstrip()
+    return t
+
+
+class AlertsScreen(Screen[None]):
+    CSS_PATH = "alerts.tcss"
+    ready = False
+    AUTO_FOCUS = "#alerts"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Container(id="body"):
+            yield AlertTable(grouped=True, id="alerts")
+            yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.timelines: dict[str, list[dict[str, Any]]] = {}
+        self.query_one("#detail").border_title = "detail"
+        self.ready = True
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if not self.ready:
+            return
+        self.timelines.clear()
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        app: Any = self.app
+        table = self.query_one(AlertTable)
+        table.show(app.model.sorted_alerts(), app.now(), app.model.alerts_version)
+        self.show_detail()
+
+    def selected_alert(self) -> dict[str, Any] | None:
+        alert_id = self.query_one(AlertTable).selected_alert_id
+        return self.app.model.alerts.get(alert_id) if alert_id else None  # type: ignore[attr-defined]
+
+    def select_alert(self, alert_id: str) -> None:
+        table = self.query_one(AlertTable)
+        table.focus()
+        try:
+            table.move_cursor(row=table.get_row_index(alert_id), animate=False)
+        except Exception:  # the alert went away meanwhile
+            return
+
+    def show_detail(self) -> None:
+        app: Any = self.app
+        alert = self.selected_alert()
+        timeline = None
+        if alert is not None:
+            timeline = self.timelines.get(alert["id"])
+            if timeline is None and alert["id"] not in self.timelines:
+                self.timelines[alert["id"]] = None  # type: ignore[assignment]
+                aid = alert["id"]
+                app.call("search", {"query": f"alert:{aid}", "limit": 50},
+                         lambda r, aid=aid: self._got_timeline(aid, r.result))
+        self.query_one("#detail", Static).update(alert_detail(alert, timeline, app.now()))
+
+    def _got_timeline(self, alert_id: str, events: Any) -> None:
+        self.timelines[alert_id] = events if isinstance(events, list) else []
+        self.show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        alert = self.selected_alert()
+        if alert is not None:
+            from tui.screens.dialogs import DetailDialog
+            self.app.push_screen(DetailDialog(f"alert {alert['id']}", alert))

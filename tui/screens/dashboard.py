@@ -1,0 +1,144 @@
+"""Dashboard (1): summary line, host table, gauges for the selected host, alert feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input
+
+from tui.widgets.alert_table import AlertTable
+from tui.widgets.gauges import HostGauges
+from tui.widgets.host_table import COLUMNS, HostTable
+from tui.widgets.summary import SummaryBar
+
+RESORT_S = 5.0
+
+
+class DashboardScreen(Screen[None]):
+    CSS_PATH = "dashboard.tcss"
+    ready = False
+    AUTO_FOCUS = "#hosts"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("o", "cycle_sort", "Sort", tooltip="Sort the hosts by the next column"),
+        Binding("r", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield SummaryBar(id="summary")
+        yield Input(placeholder="filter hosts (escape clears)", id="filter", compact=True)
+        with Container(id="body"):
+            yield HostTable(id="hosts")
+            yield HostGauges(id="gauges")
+        yield AlertTable(id="feed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._last_resort = 0.0
+        self.ready = True
+
+    def on_screen_resume(self) -> None:
+        if not self.ready:
+            return
+        self.refresh_data()
+
+    @property
+    def app_(self) -> Any:
+        return self.app
+
+    def refresh_data(self) -> None:
+        app = self.app_
+        model, now = app.model, app.now()
+        table = self.query_one(HostTable)
+        if table.sort_column not in ("host", "dot") and now - self._last_resort > RESORT_S:
+            table.resort()
+            self._last_resort = now
+        table.sync(model, now, model.take_dirty())
+        if app.selected_host is None or app.selected_host not in model.hosts:
+            app.selected_host = table.selected_host
+        self.query_one(HostGauges).show(model.hosts.get(app.selected_host or ""), now,
+                                        app.thresholds)
+        feed = self.query_one(AlertTable)
+        feed.show(model.active_alerts(), now, model.alerts_version)
+        self.query_one(SummaryBar).show(model, app.connections, app.paused)
+
+    # ---------------------------------------------------------------- selection
+    def on_host_table_host_highlighted(self, event: HostTable.HostHighlighted) -> None:
+        self.app_.selected_host = event.host
+        model = self.app_.model
+        self.query_one(HostGauges).show(model.hosts.get(event.host), self.app_.now(),
+                                        self.app_.thresholds)
+
+    def selected_alert(self) -> dict[str, Any] | None:
+        model = self.app_.model
+        feed = self.query_one(AlertTable)
+        if self.focused is feed and feed.selected_alert_id:
+            return model.alerts.get(feed.selected_alert_id)
+        host = self.app_.selected_host  # otherwise: the worst alert of the selected host
+        for alert in model.active_alerts():
+            if alert.get("host") == host:
+                return alert
+        return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        if self.focused is self.query_one(AlertTable):
+            alert_id = self.query_one(AlertTable).selected_alert_id
+            if alert_id:
+                self.app_.switch_mode("alerts")
+                self.app.call_after_refresh(self._select_alert, alert_id)
+        elif self.app_.selected_host:
+            self.app_.switch_mode("host")
+
+    def _select_alert(self, alert_id: str) -> None:
+        select = getattr(self.app.screen, "select_alert", None)
+        if select is not None:
+            select(alert_id)
+
+    # ---------------------------------------------------------------- filter and sort
+    def action_focus_search(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_back(self) -> bool:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one(HostTable).focus()
+            return True
+        return False
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(HostTable).set_filter(event.value)
+            self.refresh_data()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if not event.value:
+                event.input.display = False
+            self.query_one(HostTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        table = self.query_one(HostTable)
+        keys = [k for k, _, _ in COLUMNS]
+        table.set_sort(keys[(keys.index(table.sort_column) + 1) % len(keys)])
+        self.refresh_data()
+
+    def action_reverse_sort(self) -> None:
+        table = self.query_one(HostTable)
+        table.set_sort(table.sort_column)
+        self.refresh_data()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self.refresh_data()

@@ -1,0 +1,144 @@
+"""Small modal dialogs: acknowledge, silence, simulate, and an event's details."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+
+from tui.format import alert_value
+
+DURATIONS = ["30m", "1h", "2h", "4h", "8h", "1d", "1w"]
+
+
+class Dialog(ModalScreen[dict[str, Any] | None]):
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.submit()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.submit()
+
+    def submit(self) -> None:
+        raise NotImplementedError
+
+    def buttons(self, ok: str) -> ComposeResult:
+        with Horizontal(classes="buttons"):
+            yield Button(ok, id="ok", variant="primary", compact=True)
+            yield Button("Cancel", id="cancel", compact=True)
+
+
+class AckDialog(Dialog):
+    """`a`: acknowledge, with an optional comment and a sticky flag."""
+
+    def __init__(self, alert: dict[str, Any]) -> None:
+        super().__init__()
+        self.alert = alert
+
+    def compose(self) -> ComposeResult:
+        a = self.alert
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Acknowledge"
+            yield Label(f"{a.get('severity', '').upper()} {a['rule']} on {a['host']} "
+                        f"{alert_value(a)}", classes="what")
+            yield Input(placeholder="comment (optional)", id="comment")
+            yield Checkbox("sticky (stays acked if it fires again)", id="sticky", compact=True)
+            yield from self.buttons("Acknowledge")
+
+    def submit(self) -> None:
+        self.dismiss({"comment": self.query_one("#comment", Input).value.strip(),
+                      "sticky": self.query_one("#sticky", Checkbox).value})
+
+
+class SilenceDialog(Dialog):
+    """`x`: silence alerts matching matchers (prefilled from the selection) for a while."""
+
+    def __init__(self, matchers: list[str]) -> None:
+        super().__init__()
+        self.matchers = matchers
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Silence"
+            yield Label("matchers (key=value, key!=value, key=~regex), space separated")
+            yield Input(" ".join(self.matchers), id="matchers")
+            with Horizontal(classes="row"):
+                yield Label("for ")
+                yield Select([(d, d) for d in DURATIONS], value="2h", allow_blank=False,
+                             id="duration", compact=True)
+            yield Input(placeholder="comment (optional)", id="comment")
+            yield from self.buttons("Silence")
+
+    def submit(self) -> None:
+        matchers = self.query_one("#matchers", Input).value.split()
+        if not matchers:
+            self.notify("a silence needs at least one matcher", severity="error")
+            return
+        self.dismiss({"matchers": matchers,
+                      "duration": str(self.query_one("#duration", Select).value),
+                      "comment": self.query_one("#comment", Input).value.strip()})
+
+
+class SimulateDialog(Dialog):
+    """`s`: pick a scenario, then a host (prefilled with the selected one)."""
+
+    def __init__(self, scenarios: list[str], host: str) -> None:
+        super().__init__()
+        self.scenarios, self.host = scenarios, host
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Simulate an alert"
+            yield Label("scenario")
+            yield OptionList(*self.scenarios, id="scenario")
+            yield Label("host")
+            yield Input(self.host, placeholder="host name", id="host")
+            yield from self.buttons("Simulate")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#host", Input).focus()
+
+    def submit(self) -> None:
+        picker = self.query_one("#scenario", OptionList)
+        index = picker.highlighted if picker.highlighted is not None else 0
+        self.dismiss({"name": self.scenarios[index],
+                      "host": self.query_one("#host", Input).value.strip()})
+
+
+class DetailDialog(ModalScreen[None]):
+    """`enter` on an event: every field of it."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("enter", "dismiss(None)")]
+
+    def __init__(self, title: str, record: dict[str, Any]) -> None:
+        super().__init__()
+        self.title_text, self.record = title, record
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog detail") as box:
+            box.border_title = self.title_text
+            lines = []
+            for key, value in self.record.items():
+                if isinstance(value, dict | list):
+                    value = json.dumps(value, sort_keys=True, default=str)
+                lines.append(f"{key:>10}  {value}")
+            yield Static("\n".join(lines), classes="fields", markup=False)
+            yield Button("Close", id="close", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)

@@ -1,0 +1,191 @@
+"""Event log (3): live tail, search with the event log's query language, severity/kind chips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label
+
+from tui.format import clock
+
+PAGE = 100
+TAIL_ROWS = 500
+SEVERITIES = ("info", "warning", "critical")
+KINDS = ("alert", "ack", "host", "log", "other")
+SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": ""}
+
+
+def kind_group(kind: str) -> str:
+    if kind in ("alert", "simulate"):
+        return "alert"
+    if kind in ("ack", "unack", "silence", "unsilence"):
+        return "ack"
+    if kind.startswith("host."):
+        return "host"
+    return "log" if kind == "log" else "other"
+
+
+class EventsScreen(Screen[None]):
+    CSS_PATH = "events.tcss"
+    ready = False
+    AUTO_FOCUS = "#events"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="search: host:web-1 severity:critical kind:alert text…  "
+                    "(enter runs, escape returns to the live tail)", id="query", compact=True)
+        with Horizontal(id="chips"):
+            for sev in SEVERITIES:
+                yield Checkbox(sev[:4], True, id=f"sev-{sev}", compact=True)
+            yield Label("│")
+            for kind in KINDS:
+                yield Checkbox(kind, True, id=f"kind-{kind}", compact=True)
+        yield DataTable(id="events", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#events", DataTable)
+        table.add_column("time", key="time", width=8)
+        table.add_column("sev", key="sev", width=4)
+        table.add_column("kind", key="kind", width=11)
+        table.add_column("host", key="host", width=9)
+        table.add_column("message", key="message")
+        self.results: list[dict[str, Any]] | None = None  # None: live tail
+        self.query_text = ""
+        self.more = False
+        self.loading = False
+        self._shown_version = -1
+        self._rows: list[dict[str, Any]] = []
+        self.ready = True
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if not self.ready:
+            return
+        self.refresh_data()
+
+    @property
+    def live(self) -> bool:
+        return self.results is None
+
+    def _wanted(self, event: dict[str, Any]) -> bool:
+        sev = event.get("severity", "info")
+        sev_ok = self.query_one(f"#sev-{sev}", Checkbox).value if sev in SEVERITIES else True
+        return sev_ok and self.query_one(f"#kind-{kind_group(event.get('kind', ''))}",
+                                         Checkbox).value
+
+    def refresh_data(self, force: bool = False) -> None:
+        app: Any = self.app
+        if self.live and (force or app.model.events_version != self._shown_version):
+            self._shown_version = app.model.events_version
+            events = list(app.model.events)[-TAIL_ROWS:]
+            events.reverse()
+            self._fill(events)
+        elif force and self.results is not None:
+            self._fill(self.results)
+        mode = "live tail" if self.live else f"{len(self._rows)} results for {self.query_text!r}"
+        self.query_one("#events", DataTable).border_title = mode
+
+    def _fill(self, events: list[dict[str, Any]]) -> None:
+        table = self.query_one("#events", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        self._rows = []
+        self._append(events)
+        if self._rows:
+            table.move_cursor(row=min(keep, len(self._rows) - 1), animate=False)
+
+    def _append(self, events: list[dict[str, Any]]) -> None:
+        table = self.query_one("#events", DataTable)
+        for event in events:
+            if not self._wanted(event):
+                continue
+            sev = event.get("severity", "info")
+            table.add_row(Text(clock(event.get("ts", 0.0)), style="dim"),
+                          Text(sev[:4].upper(), style=SEV_STYLE.get(sev, "")),
+                          Text(event.get("kind", ""), style="cyan"),
+                          event.get("host", ""), event.get("message", ""))
+            self._rows.append(event)
+
+    # ---------------------------------------------------------------- search
+    def action_focus_search(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_text = event.value.strip()
+        if not self.query_text:
+            self.results = None
+            self.refresh_data(force=True)
+            return
+        self.results = []
+        self._search(None)
+        self.query_one("#events", DataTable).focus()
+
+    def _search(self, before_ts: float | None) -> None:
+        app: Any = self.app
+        self.loading = True
+        args: dict[str, Any] = {"query": self.query_text, "limit": PAGE}
+        if before_ts is not None:
+            args["before_ts"] = before_ts
+        query = self.query_text
+        app.call("search", args, lambda r: self._got_page(query, before_ts, r.result))
+
+    def _got_page(self, query: str, before_ts: float | None, events: Any) -> None:
+        self.loading = False
+        if query != self.query_text or self.results is None:
+            return
+        events = events if isinstance(events, list) else []
+        self.more = len(events) >= PAGE
+        if before_ts is None:
+            self.results = list(events)
+            self._fill(self.results)
+        else:
+            self.results.extend(events)
+            self._append(events)
+        self.refresh_data()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        # Results page as you scroll: reaching the last row fetches the next, older page.
+        if (not self.live and self.more and not self.loading and self._rows
+                and event.cursor_row >= len(self._rows) - 1):
+            self._search(float(self._rows[-1].get("ts", 0.0)))
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self.refresh_data(force=True)
+
+    def action_back(self) -> bool:
+        box = self.query_one("#query", Input)
+        if self.results is not None or box.value:
+            box.value = ""
+            self.query_text = ""
+            self.results = None
+            self.refresh_data(force=True)
+            self.query_one("#events", DataTable).focus()
+            return True
+        return False
+
+    # ---------------------------------------------------------------- open
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def selected_event(self) -> dict[str, Any] | None:
+        row = self.query_one("#events", DataTable).cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def selected_alert(self) -> dict[str, Any] | None:
+        event = self.selected_event()
+        if event and event.get("alert_id"):
+            return self.app.model.alerts.get(event["alert_id"])  # type: ignore[attr-defined]
+        return None
+
+    def action_open(self) -> None:
+        event = self.selected_event()
+        if event is not None:
+            from tui.screens.dialogs import DetailDialog
+            self.app.push_screen(DetailDialog(f"event {event.get('kind', '')}", event))

@@ -1,0 +1,195 @@
+"""Host detail (4): every metric with its live sparkline, 1 h history, alerts, recent logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.format import age, chart, clock, num, rate, sparkline
+from tui.widgets.alert_table import AlertTable
+from tui.widgets.gauges import gauge_lines
+
+HISTORY_S, STEP_S = 3600, 60
+
+
+def metric_value(name: str, value: float) -> str:
+    if name.endswith("_bps"):
+        return rate(value) + "/s"
+    if name.endswith("percent"):
+        return f"{value:.1f}%"
+    if name == "uptime":
+        return age(value)
+    return num(value, 2 if name.startswith("load") else 0)
+
+
+def history_text(metric: str, points: list[dict[str, float]] | None, width: int,
+                 height: int) -> Text:
+    if points is None:
+        return Text(f"{metric}: loading 1 h history…", style="dim")
+    if not points:
+        return Text(f"{metric}: no history yet", style="dim")
+    avgs = [p.get("avg", 0.0) for p in points]
+    hi = 100.0 if metric.endswith("percent") else None
+    t = Text(f"{metric} last {len(points) * STEP_S // 60} min  min "
+             f"{metric_value(metric, min(p.get('min', 0.0) for p in points))}  avg "
+             f"{metric_value(metric, sum(avgs) / len(avgs))}  max "
+             f"{metric_value(metric, max(p.get('max', 0.0) for p in points))}\n", style="bold")
+    t.append("\n".join(chart(avgs, width, height, hi=hi)), style="cyan")
+    return t
+
+
+class HostScreen(Screen[None]):
+    CSS_PATH = "host.tcss"
+    ready = False
+    AUTO_FOCUS = "#metrics"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="title")
+        with Container(id="body"):
+            yield DataTable(id="metrics", cursor_type="row")
+            with Vertical(id="side"):
+                yield Static(id="history")
+                yield AlertTable(id="host-alerts")
+                yield Static(id="logs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#metrics", DataTable)
+        table.add_column("metric", key="name", width=20)
+        table.add_column("value", key="value", width=9)
+        table.add_column("live", key="spark")
+        self.host: str | None = None
+        self.metric = "cpu.percent"
+        self.histories: dict[tuple[str, str], list[dict[str, float]] | None] = {}
+        self.logs: dict[str, list[dict[str, Any]] | None] = {}
+        self._names: list[str] = []
+        self.ready = True
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if not self.ready:
+            return
+        self.histories.clear()
+        self.logs.clear()
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        app: Any = self.app
+        name = app.selected_host
+        host = app.model.hosts.get(name or "")
+        title = self.query_one("#title", Static)
+        if host is None:
+            title.update(Text("no host selected: pick one on the dashboard (1)", style="dim"))
+            return
+        if name != self.host:
+            self.host, self._names = name, []
+        now = app.now()
+        title.update(gauge_lines(host, 200, now).split("\n")[0])
+        self._fill_metrics(host)
+        self._show_history(host.name)
+        alerts = [a for a in app.model.sorted_alerts() if a.get("host") == host.name]
+        self.query_one(AlertTable).show(alerts, now, app.model.alerts_version)
+        self._show_logs(host.name)
+
+    def _fill_metrics(self, host: Any) -> None:
+        table = self.query_one("#metrics", DataTable)
+        names = sorted(host.metrics)
+        width = self.size.width if self.size.width < 120 else self.size.width - 81
+        spark_w = max(8, width - 38)
+        cells = {n: (metric_value(n, host.metrics[n]),
+                     sparkline(host.history.get(n, ()), spark_w,
+                               lo=0.0, hi=100.0 if n.endswith("percent") else None))
+                 for n in names}
+        if names != self._names:
+            keep = self.metric
+            table.clear()
+            for n in names:
+                table.add_row(n, *cells[n], key=n)
+            self._names = names
+            if keep in names:
+                table.move_cursor(row=names.index(keep), animate=False)
+            return
+        for n in names:
+            value, spark = cells[n]
+            if table.get_cell(n, "value") != value:
+                table.update_cell(n, "value", value)
+            if table.get_cell(n, "spark") != spark:
+                table.update_cell(n, "spark", spark)
+
+    def _show_history(self, host: str) -> None:
+        app: Any = self.app
+        key = (host, self.metric)
+        if key not in self.histories:
+            self.histories[key] = None
+            now = app.now()
+            app.call("history", {"host": host, "metric": self.metric, "since": now - HISTORY_S,
+                                 "until": now, "step": STEP_S},
+                     lambda r: self._got_history(key, r.result))
+        box = self.query_one("#history", Static)
+        width = max(10, (box.content_size.width or 60))
+        height = max(1, (box.content_size.height or 4) - 1)
+        box.update(history_text(self.metric, self.histories[key], width, height))
+
+    def _got_history(self, key: tuple[str, str], points: Any) -> None:
+        self.histories[key] = points if isinstance(points, list) else []
+        if self.host:
+            self._show_history(self.host)
+
+    def _show_logs(self, host: str) -> None:
+        app: Any = self.app
+        if host not in self.logs:
+            self.logs[host] = None
+            app.call("search", {"query": f"host:{host} kind:log", "limit": 20},
+                     lambda r: self._got_logs(host, r.result))
+        lines = self.logs[host]
+        box = self.query_one("#logs", Static)
+        box.border_title = "recent logs"
+        if lines is None:
+            box.update(Text("loading…", style="dim"))
+        elif not lines:
+            box.update(Text("no log lines from this host", style="dim"))
+        else:
+            t = Text()
+            for e in sorted(lines, key=lambda e: e.get("ts", 0.0))[-10:]:
+                t.append(f"{clock(e.get('ts', 0.0))} ", style="dim")
+                t.append(f"{e.get('message', '')}\n")
+            t.rstrip()
+            box.update(t)
+
+    def _got_logs(self, host: str, events: Any) -> None:
+        self.logs[host] = events if isinstance(events, list) else []
+        if self.host == host:
+            self._show_logs(host)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "metrics" and event.row_key.value:
+            self.metric = event.row_key.value
+            if self.host:
+                self._show_history(self.host)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def selected_alert(self) -> dict[str, Any] | None:
+        table = self.query_one(AlertTable)
+        alert_id = table.selected_alert_id
+        if alert_id is None:
+            alerts = [a for a in self.app.model.active_alerts()  # type: ignore[attr-defined]
+                      if a.get("host") == self.host]
+            return alerts[0] if alerts else None
+        return self.app.model.alerts.get(alert_id)  # type: ignore[attr-defined]
+
+    def action_open(self) -> None:
+        if self.focused is self.query_one(AlertTable):
+            alert = self.selected_alert()
+            if alert is not None:
+                from tui.screens.dialogs import DetailDialog
+                self.app.push_screen(DetailDialog(f"alert {alert['id']}", alert))

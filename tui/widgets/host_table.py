@@ -1,0 +1,144 @@
+"""The fleet table: one row per host, sortable and filterable, repainting only changed cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from tui.format import age, level, pct, rate
+from tui.model import FleetModel, HostState
+
+COLUMNS = [("dot", " ", 1), ("host", "host", 12), ("cpu", "cpu", 5), ("mem", "mem", 5),
+           ("disk", "disk", 5), ("rx", "rx/s", 5), ("tx", "tx/s", 5), ("load", "load", 5),
+           ("alerts", "al", 2), ("seen", "seen", 5)]
+LEVEL_STYLE = {"ok": "", "warning": "yellow", "critical": "bold red"}
+
+
+def sort_value(model: FleetModel, host: HostState, column: str) -> Any:
+    m = host.metrics
+    if column in ("host", "dot"):
+        return (host.status != "down", host.name) if column == "dot" else host.name
+    if column == "disk":
+        return host.busiest_disk()[1] or -1.0
+    if column in ("rx", "tx"):
+        return host.net(column) or -1.0
+    if column == "alerts":
+        return model.host_alert_count(host.name)
+    if column == "seen":
+        return -host.last_seen
+    key = {"cpu": "cpu.percent", "mem": "mem.percent", "load": "load.1"}[column]
+    return m.get(key, -1.0)
+
+
+def row_cells(model: FleetModel, host: HostState, now: float) -> tuple[Any, ...]:
+    m = host.metrics
+    down = host.status == "down"
+    dot = Text("○", style="bold red") if down else Text("●", style="green")
+    n_alerts = model.host_alert_count(host.name)
+    disk = host.busiest_disk()[1]
+
+    def gauge(family: str, value: float | None) -> Text:
+        return Text(pct(value), style=LEVEL_STYLE[level(family, value)], justify="right")
+
+    since = now - host.last_seen
+    seen = "now" if since < 3 and not down else age(since)
+    return (dot, Text(host.name, style="dim" if down else ""),
+            gauge("cpu", m.get("cpu.percent")), gauge("mem", m.get("mem.percent")),
+            gauge("disk", disk), Text(rate(host.net("rx")), justify="right"),
+            Text(rate(host.net("tx")), justify="right"),
+            Text(f"{m['load.1']:.1f}" if "load.1" in m else "-", justify="right"),
+            Text(str(n_alerts) if n_alerts else "", style="bold red", justify="right"),
+            Text(seen, style="bold red" if down else "dim", justify="right"))
+
+
+class HostTable(DataTable[Any]):
+    """Hosts of the model; ``sync`` adds/removes rows or updates only cells that changed."""
+
+    @dataclass
+    class HostHighlighted(Message):
+        host: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.sort_column = "host"
+        self.sort_reverse = False
+        self.filter = ""
+        self._shown: dict[str, tuple[Any, ...]] = {}
+        self._order: list[str] = []
+        self._structure: tuple[Any, ...] | None = None
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_host(self) -> str | None:
+        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        return self._order[self.cursor_row]
+
+    def set_sort(self, column: str) -> None:
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = column
+            self.sort_reverse = column not in ("host", "dot")  # biggest first for values
+        self._structure = None
+
+    def set_filter(self, text: str) -> None:
+        self.filter = text.strip().lower()
+        self._structure = None
+
+    def resort(self) -> None:
+        """Order rows again by current values (called every few seconds)."""
+        self._structure = None
+
+    def sync(self, model: FleetModel, now: float, dirty: set[str]) -> None:
+        structure = (model.hosts_version, self.sort_column, self.sort_reverse, self.filter)
+        if structure != self._structure:
+            self._rebuild(model, now)
+            self._structure = structure
+            return
+        for name in dirty:
+            host = model.hosts.get(name)
+            if host is None or name not in self._shown:
+                continue
+            cells = row_cells(model, host, now)
+            old = self._shown[name]
+            for (key, _, _), new, prev in zip(COLUMNS, cells, old, strict=True):
+                if new != prev:
+                    self.update_cell(name, key, new)
+            self._shown[name] = cells
+
+    def _rebuild(self, model: FleetModel, now: float) -> None:
+        keep = self.selected_host
+        hosts = [h for h in model.hosts.values() if self.filter in h.name.lower()]
+        hosts.sort(key=lambda h: sort_value(model, h, self.sort_column), reverse=self.sort_reverse)
+        self.clear()
+        self._shown, self._order = {}, []
+        for host in hosts:
+            cells = row_cells(model, host, now)
+            self.add_row(*cells, key=host.name)
+            self._shown[host.name] = cells
+            self._order.append(host.name)
+        for key, _, _ in COLUMNS:
+            col = self.columns[key]  # type: ignore[index]
+            arrow = ("▼" if self.sort_reverse else "▲") if key == self.sort_column else ""
+            col.label = Text(dict((k, lbl) for k, lbl, _ in COLUMNS)[key] + arrow)
+        if keep in self._shown:
+            self.move_cursor(row=self._order.index(keep), animate=False)
+        elif self._order:
+            self.move_cursor(row=0, animate=False)
+            self.post_message(self.HostHighlighted(self._order[0]))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.post_message(self.HostHighlighted(event.row_key.value))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value:
+            self.set_sort(event.column_key.value)

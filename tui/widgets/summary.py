@@ -1,0 +1,54 @@
+"""The fleet summary line: connection, hosts up/down, alerts by severity, ingest rate."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.format import rate
+from tui.model import FleetModel
+
+CONN_MARK = {"connected": ("●", "green"), "connecting": ("◌", "yellow"),
+             "reconnecting": ("◌", "bold yellow"), "unreachable": ("✕", "bold red")}
+
+
+def connection_text(states: dict[str, str]) -> Text:
+    """One word for the worst state of all brokers, plus n/m when there are several."""
+    if not states:
+        return Text("◌ connecting", style="yellow")
+    order = ["unreachable", "reconnecting", "connecting", "connected"]
+    worst = min(states.values(), key=lambda s: order.index(s) if s in order else 0)
+    mark, style = CONN_MARK.get(worst, ("?", ""))
+    text = Text(f"{mark} {worst}", style=style)
+    if len(states) > 1:
+        up = sum(1 for s in states.values() if s == "connected")
+        text.append(f" {up}/{len(states)}")
+    return text
+
+
+class SummaryBar(Static):
+    DEFAULT_CSS = """
+    SummaryBar { height: 1; padding: 0 1; background: $boost; }
+    """
+
+    def show(self, model: FleetModel, states: dict[str, str], paused: bool) -> None:
+        c = model.counts()
+        text = connection_text(states)
+        text.append("  │ ", style="dim")
+        text.append(f"{c['up']} up", style="green" if c["up"] else "")
+        text.append(" ")
+        text.append(f"{c['down']} down", style="bold red" if c["down"] else "dim")
+        text.append("  │ ", style="dim")
+        text.append(f"{c['critical']} crit", style="bold red" if c["critical"] else "dim")
+        text.append(" ")
+        text.append(f"{c['warning']} warn", style="yellow" if c["warning"] else "dim")
+        if c["acked"]:
+            text.append(f" ({c['acked']} acked)", style="dim")
+        ingest = model.ingest_rate()
+        if ingest is not None:
+            text.append("  │ ", style="dim")
+            text.append(f"ingest {rate(ingest)}/s")
+        if paused:
+            text.append("  ")
+            text.append(" PAUSED ", style="reverse bold")
+        self.update(text)
