@@ -72,6 +72,8 @@ class Deliverer:
                 if not rows:
                     return self.outbox.next_due(self.rc.name)
                 for row in rows:
+                    if self._stop.is_set():
+                        return None
                     wait = self._rate_wait(t)
                     if wait is not None:
                         return wait
@@ -126,12 +128,20 @@ class Deliverer:
                                         daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def signal_stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the thread; an attempt in flight may take up to the channel timeout.
+        True if the thread has ended."""
+        self.signal_stop()
         if self._thread:
-            self._thread.join(timeout)
+            self._thread.join(max(timeout, self.rc.timeout + 1.0))
+            if self._thread.is_alive():
+                return False
             self._thread = None
+        return True
 
     def _loop(self) -> None:
         while not self._stop.is_set():

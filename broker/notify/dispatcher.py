@@ -147,8 +147,11 @@ class Notifier:
             self._thread.join(timeout)
             self._thread = None
         for d in self.deliverers.values():
-            d.stop(timeout)
-        if not self._closed:
+            d.signal_stop()  # all at once: a slow channel does not delay the others' stop
+        ended = all([d.stop(timeout) for d in self.deliverers.values()])
+        if not ended:
+            log.warning("notify: a delivery thread did not end; leaving the outbox open")
+        elif not self._closed:
             self._closed = True
             for d in self.deliverers.values():
                 d.channel.close()
