@@ -208,3 +208,40 @@ def test_test_notify_and_recent(tmp_path: Path, server: Recorder) -> None:
         assert (row["id"], row["status"], row["kind"], row["type"]) == (nid, "delivered",
                                                                         "test", "webhook")
         assert n.stats()["receivers"]["hook"]["delivered"] == 1
+
+
+def test_escalation_and_ack_through_events(tmp_path: Path, server: Recorder) -> None:
+    from broker.events import make_event
+
+    clock = FakeClock(T0)
+    toml = f"""
+[[receiver]]
+name = "team"
+type = "webhook"
+url = "{server.url}/team"
+[[receiver]]
+name = "boss"
+type = "webhook"
+url = "{server.url}/boss"
+[[route]]
+receiver = "team"
+group_wait = "0s"
+group_interval = "1m"
+repeat_interval = "5m"
+escalate_after = "15m"
+escalate_to = "boss"
+"""
+    with notifier(tmp_path, toml, clock) as n:
+        n.handle(alert_event(alert("a1", host="web-1")))
+        n.handle(alert_event(alert("a2", host="web-2")))
+        n.handle(make_event("ack", "acked", ts=T0 + 1, alert_id="a2"))
+        for _ in range(15):
+            clock.advance(60)
+            n.tick()
+        paths = [r["path"] for r in server.wait_for(6)]
+        # two first notifications, two repeats of a1 only (a2 acked), then a1 escalated
+        assert paths == ["/team", "/team", "/team", "/team", "/team", "/boss"], paths
+        esc = json.loads(server.requests[-1]["body"])
+        assert [a["fingerprint"] for a in esc["alerts"]] == ["a1"]
+        assert all(json.loads(r["body"])["alerts"][0]["fingerprint"] == "a1"
+                   for r in server.requests[2:5])
