@@ -30,6 +30,7 @@ def dump(engine: AlertEngine) -> dict[str, Any]:
                  if isinstance(s, AnomalySeries) and s.baseline.n]
     return {
         "version": VERSION,
+        "now": engine.now,
         "alerts": [a.dump() for a in engine.book.by_id.values()],
         "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
         "hosts": sorted(engine.hosts),
@@ -42,6 +43,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
     if state.get("version") != VERSION:
         raise ValueError(f"engine state version {state.get('version')!r} is not {VERSION}")
     rules = {r.name: r for r in engine.rules if r.enabled}
+    engine.now = max(engine.now, float(state.get("now", 0.0)))
     for name in state.get("hosts", []):
         hs = engine._host(name)
         engine._grace.extend(hs.down)

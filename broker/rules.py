@@ -190,7 +190,7 @@ def _parse_levels(p: _Parser, kind: str, kw: dict[str, Any]) -> None:
         p.fail("warning", "anomaly thresholds are z-scores and must be above zero")
     w, c = kw["warning"], kw["critical"]
     if w is not None and c is not None:
-        worse = c >= w if kw["op"] in (">", ">=", "!=") else c <= w
+        worse = c >= w if kind == "anomaly" or kw["op"] in (">", ">=") else c <= w
         if not worse:
             p.fail("critical", f"{c} is less severe than warning {w} for op '{kw['op']}'")
     kw["clear"] = p.number("clear", 0.0, lo=0.0)
