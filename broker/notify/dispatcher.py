@@ -191,8 +191,9 @@ class Notifier:
                 "type": rc.type if rc else "", "kind": n.kind, "status": status,
                 "summary": render.subject(n), "alert_ids": [str(a.get("id")) for a in n.alerts],
                 "simulated": n.simulated, **extra}
-        fields = {"ts": now, "host": str(one.get("host", "")), "rule": str(one.get("rule", "")),
-                  "alert_id": str(one.get("id", "")) if n.kind != "test" else ""}
+        fields: dict[str, Any] = {
+            "ts": now, "host": str(one.get("host", "")), "rule": str(one.get("rule", "")),
+            "alert_id": str(one.get("id", "")) if n.kind != "test" else ""}
         if status == "delivered":
             data["latency"] = round(now - row.created, 6)
             ev = make_event("notify.sent", f"{n.kind} notification to {row.receiver} delivered: "
