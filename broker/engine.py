@@ -31,13 +31,16 @@ _NONE: tuple[Series, ...] = ()
 
 
 class HostState:
-    __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "down", "logs")
+    __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
+                 "logs")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.last_seen: float | None = None
         self.cpu_count = 0.0
         self.by_metric: dict[str, tuple[Series, ...]] = {}
+        self.known: set[str] = set()  # every name in by_metric
+        self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
         self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
 
@@ -83,6 +86,7 @@ class AlertEngine:
             self._host_series(hs, old)
             for name in names:
                 hs.by_metric[name] = self._series_for(hs, name, old)
+            self._reindex(hs)
         out: list[Event] = []
         by_name = {r.name: r for r in live}
         for a in list(self.book.by_id.values()):
@@ -142,9 +146,9 @@ class AlertEngine:
         elif a.rule.kind == "log":
             s = next((x for x, _, _ in hs.logs if x.rule.name == a.rule.name), None)
         else:
-            ss = hs.by_metric.get(a.metric)
-            if ss is None:
-                ss = hs.by_metric[a.metric] = self._series_for(hs, a.metric)
+            if a.metric not in hs.by_metric:
+                self._learn(hs, (a.metric,))
+            ss = hs.by_metric[a.metric]
             s = next((x for x in ss if x.rule.name == a.rule.name), None)
         if s is None:
             return
@@ -165,15 +169,30 @@ class AlertEngine:
         cores = metrics.get("cpu.count")
         if cores:
             hs.cpu_count = cores
-        by, book = hs.by_metric, self.book
-        for name, v in metrics.items():
-            ss = by.get(name)
-            if ss is None:
-                ss = by[name] = self._series_for(hs, name)
+        if not hs.known.issuperset(metrics):
+            self._learn(hs, metrics)
+        book = self.book
+        for name, ss in hs.watched:
+            v = metrics.get(name)
+            if v is None:
+                continue
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
         return out
+
+    def _learn(self, hs: HostState, names: Any) -> None:
+        """Index metric names this host never sent before (the slow path, once per name)."""
+        by = hs.by_metric
+        for name in names:
+            if name not in by:
+                by[name] = self._series_for(hs, name)
+        self._reindex(hs)
+
+    @staticmethod
+    def _reindex(hs: HostState) -> None:
+        hs.known = set(hs.by_metric)
+        hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]
 
     def on_log(self, host: str, level: str, message: str, source: str,
                now: float) -> list[Event]:

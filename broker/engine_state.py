@@ -63,9 +63,8 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):
         hs = engine._host(host)
-        ss = hs.by_metric.get(metric)
-        if ss is None:
-            ss = hs.by_metric[metric] = engine._series_for(hs, metric)
-        for s in ss:
+        if metric not in hs.by_metric:
+            engine._learn(hs, (metric,))
+        for s in hs.by_metric[metric]:
             if isinstance(s, AnomalySeries) and s.rule.name == rule_name:
                 s.load(data)

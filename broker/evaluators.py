@@ -86,17 +86,18 @@ class Series:
 
 
 class ThresholdSeries(Series):
-    __slots__ = ("levels", "window", "agg")
+    __slots__ = ("levels", "window", "agg", "per_core")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
         self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
         self.window = Window(rule.over) if rule.over > 0 else None
         self.agg = rule.agg
+        self.per_core = rule.per_core
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
-        if self.rule.per_core:
+        if self.per_core:
             cores = hs.cpu_count
             if not cores:
                 return False

@@ -17,28 +17,35 @@ TREND_MIN_POINTS = 5
 class Window:
     """The (time, value) points of the last ``span`` seconds, for avg|max|min|p95|rate."""
 
-    __slots__ = ("span", "ts", "vs")
+    __slots__ = ("span", "ts", "vs", "total")
 
     def __init__(self, span: float) -> None:
         self.span = span
-        self.ts: deque[float] = deque(maxlen=MAX_POINTS)
-        self.vs: deque[float] = deque(maxlen=MAX_POINTS)
+        self.ts: deque[float] = deque()
+        self.vs: deque[float] = deque()
+        self.total = 0.0  # running sum of vs, for avg in O(1)
 
     def add(self, t: float, v: float) -> None:
+        if len(self.ts) >= MAX_POINTS:
+            self.ts.popleft()
+            self.total -= self.vs.popleft()
         self.ts.append(t)
         self.vs.append(v)
+        self.total += v
         self.expire(t)
 
     def expire(self, now: float) -> None:
         ts, cutoff = self.ts, now - self.span
         while ts and ts[0] < cutoff:
             ts.popleft()
-            self.vs.popleft()
+            self.total -= self.vs.popleft()
+        if not ts:
+            self.total = 0.0
 
     def agg(self, how: str) -> float:
         vs = self.vs
         if how == "avg":
-            return sum(vs) / len(vs)
+            return self.total / len(vs)
         if how == "max":
             return max(vs)
         if how == "min":
