@@ -51,6 +51,7 @@ class _Parts:
 
 def compile_query(text: str, now: float) -> Compiled:
     parts = _Parts()
+    text = text.replace("\x00", " ")  # FTS5 reads a NUL as the end of its query string
     pos = 0
     while True:
         while pos < len(text) and text[pos].isspace():

@@ -1,0 +1,112 @@
+"""Metric rollups: in-memory buckets, merging upserts, and history through the store."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import pytest
+
+from broker.rollups import Rollups
+from broker.store_schema import migrate
+from core.clock import FakeClock
+from tests.unit.store_helpers import T0, ev, running_store
+
+M0 = 1_699_999_980.0  # a minute boundary, 20 s before T0
+
+
+@pytest.fixture
+def conn():
+    c = sqlite3.connect(":memory:", isolation_level=None)
+    migrate(c)
+    yield c
+    c.close()
+
+
+def test_minute_and_hour_buckets(conn):
+    r = Rollups()
+    for i, v in enumerate([10.0, 30.0, 20.0]):
+        r.add("web-1", {"cpu.percent": v}, M0 + i)
+    r.add("web-1", {"cpu.percent": 50.0}, M0 + 60)
+    got = r.history(conn, "web-1", "cpu.percent", M0, M0 + 120)
+    assert got == [{"ts": M0, "min": 10.0, "avg": 20.0, "max": 30.0, "count": 3},
+                   {"ts": M0 + 60, "min": 50.0, "avg": 50.0, "max": 50.0, "count": 1}]
+    (hour,) = r.history(conn, "web-1", "cpu.percent", M0, M0 + 120, step="1h")
+    assert hour["count"] == 4 and hour["max"] == 50.0 and hour["avg"] == pytest.approx(27.5)
+
+
+def test_series_are_separate(conn):
+    r = Rollups()
+    r.add("web-1", {"cpu.percent": 1.0, "mem.percent": 2.0}, M0)
+    r.add("web-2", {"cpu.percent": 3.0}, M0)
+    assert [p["max"] for p in r.history(conn, "web-2", "cpu.percent", M0, M0 + 60)] == [3.0]
+    assert r.history(conn, "web-2", "mem.percent", M0, M0 + 60) == []
+
+
+def test_closed_buckets_persist_and_late_samples_merge(conn):
+    r = Rollups(grace=5)
+    r.add("h", {"m": 4.0}, M0 + 1)
+    assert r.take_closed(M0 + 64) == []  # inside the grace period
+    rows = r.take_closed(M0 + 66)
+    assert [row[:4] for row in rows] == [(60, "h", "m", int(M0))]
+    Rollups.persist(conn, rows)
+    r.add("h", {"m": 8.0}, M0 + 30)  # late: lands in a bucket already written
+    assert r.history(conn, "h", "m", M0, M0 + 60) == [
+        {"ts": M0, "min": 4.0, "avg": 6.0, "max": 8.0, "count": 2}]
+    Rollups.persist(conn, r.take_closed(M0 + 120))
+    assert r.history(conn, "h", "m", M0, M0 + 60)[0]["count"] == 2
+
+
+def test_failed_write_puts_buckets_back(conn):
+    r = Rollups(grace=0)
+    r.add("h", {"m": 1.0}, M0)
+    rows = r.take_closed(M0 + 60)
+    r.add("h", {"m": 3.0}, M0 + 1)
+    r.put_back(rows)
+    assert r.history(conn, "h", "m", M0, M0 + 60)[0]["count"] == 2
+
+
+def test_non_finite_values_are_counted_not_stored(conn):
+    r = Rollups()
+    r.add("h", {"m": math.nan, "n": math.inf, "ok": 1.0}, M0)
+    assert r.rejected == 2
+    assert r.history(conn, "h", "m", M0, M0 + 60) == []
+
+
+def test_unknown_step(conn):
+    with pytest.raises(ValueError, match="unknown step '5m'"):
+        Rollups().history(conn, "h", "m", M0, M0 + 60, step="5m")
+
+
+def test_store_persists_closed_buckets_with_the_next_batch(tmp_path):
+    clock = FakeClock(T0)
+    path = tmp_path / "e.db"
+    with running_store(path, clock) as s:
+        s.record_metrics("web-1", {"cpu.percent": 10.0}, T0)
+        s.record_metrics("web-1", {"cpu.percent": 30.0}, T0 + 1)
+        clock.advance(120)
+        s.put(ev("log", "tick", ts=clock.time()))
+        assert s.flush(5)
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute("SELECT step, ts, min, max, count FROM rollups "
+                                "ORDER BY step").fetchall()
+        finally:
+            conn.close()
+        assert rows == [(60, int(M0), 10.0, 30.0, 2)]  # the hour is still open
+        hist = s.history("web-1", "cpu.percent", T0 - 3600, T0 + 3600, step="1h")
+        assert [(p["min"], p["max"]) for p in hist] == [(10.0, 30.0)]
+    with running_store(path, clock) as s:  # stop wrote the open hour too
+        assert s.history("web-1", "cpu.percent", T0 - 3600, T0 + 3600, "1h")[0]["count"] == 2
+
+
+def test_rollups_age_out_with_retention(tmp_path):
+    clock = FakeClock(T0)
+    with running_store(tmp_path / "e.db", clock, rollup_1m_retention_s=3600) as s:
+        s.record_metrics("h", {"m": 1.0}, T0 - 7200)
+        s.record_metrics("h", {"m": 2.0}, T0 - 60)
+        s.put(ev())
+        assert s.flush(5)
+        s.enforce_retention()
+        assert [p["max"] for p in s.history("h", "m", T0 - 9000, T0)] == [2.0]
+        assert len(s.history("h", "m", T0 - 9000, T0, "1h")) == 2
