@@ -66,19 +66,14 @@ class Notifier:
             self.handled += 1
             if kind == "alert" and isinstance(data.get("alert"), dict):
                 alert = dict(data["alert"])
-                to = data.get("to") or alert.get("state")
+                to = data.get("to") if data.get("change", "state") == "state" else None
                 if to == "firing":
                     alert["state"] = "firing"
                 elif to in ("resolved", "inactive") and alert.get("state") != "pending":
                     alert["state"] = "resolved"
                 notes = self.grouper.update(alert, now)
             elif kind in ("ack", "unack", "silence", "unsilence"):
-                alerts = [a for a in [data.get("alert"), *(data.get("alerts") or [])]
-                          if isinstance(a, dict)]
-                for a in alerts:
-                    notes += self.grouper.update(a, now)
-                if not alerts and event.get("alert_id") and kind in ("ack", "unack"):
-                    self.grouper.set_attr(event["alert_id"], now, acked=kind == "ack")
+                notes = self._operator_change(event, kind, data, now)
             self._enqueue(notes, now)
 
     def tick(self, now: float | None = None) -> None:
@@ -173,6 +168,25 @@ class Notifier:
                 log.exception("notify: tick failed")
 
     # -- internals ----------------------------------------------------------------------------
+    def _operator_change(self, event: Event, kind: str, data: dict[str, Any],
+                         now: float) -> list[Notification]:
+        """ack/unack carry the alert dict; silence lists alert ids; unsilence the silence."""
+        notes: list[Notification] = []
+        items = [data.get("alert"), *(data.get("alerts") or [])]
+        for a in items:
+            if isinstance(a, dict):
+                notes += self.grouper.update(a, now)
+        raw = data.get("silence")
+        sil: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if kind == "silence":
+            for aid in (a for a in items if isinstance(a, str)):
+                self.grouper.set_attr(aid, now, silenced=[str(sil.get("id", "silence"))])
+        elif kind == "unsilence" and sil.get("id"):
+            self.grouper.unsilence(str(sil["id"]))
+        elif not isinstance(data.get("alert"), dict) and event.get("alert_id"):
+            self.grouper.set_attr(event["alert_id"], now, acked=kind == "ack")
+        return notes
+
     def _enqueue(self, notes: list[Notification], now: float) -> None:
         for n in notes:
             rc = self.config.receivers[n.receiver]

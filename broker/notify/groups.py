@@ -58,20 +58,40 @@ class Grouper:
             return []
         out: list[Notification] = []
         labels = alert_labels(alert)
-        for route in route_alert(self.routes, labels):
+        targets = [(group_key(r, r.group_labels(labels)), recv, r)
+                   for r in route_alert(self.routes, labels) for recv in r.receivers]
+        self._forget_elsewhere(fp, {(k, recv) for k, recv, _ in targets})
+        for key, recv, route in targets:
             gl = route.group_labels(labels)
-            key = group_key(route, gl)
-            for recv in route.receivers:
-                g = self.groups.get((key, recv))
-                if g is None:
-                    if not firing(alert):
-                        continue  # nothing was notified, nothing to resolve
-                    g = Group(key, route, recv, gl, next_flush=now + route.group_wait)
-                    self.groups[(key, recv)] = g
-                g.alerts[fp] = alert
-                if route.group_wait == 0 and not g.flushed:
-                    out += self._flush(g, now)
+            g = self.groups.get((key, recv))
+            if g is None:
+                if not firing(alert):
+                    continue  # nothing was notified, nothing to resolve
+                g = Group(key, route, recv, gl, next_flush=now + route.group_wait)
+                self.groups[(key, recv)] = g
+            g.alerts[fp] = alert
+            if route.group_wait == 0 and not g.flushed:
+                out += self._flush(g, now)
         return out
+
+    def _forget_elsewhere(self, fp: str, keep: set[tuple[str, str]]) -> None:
+        """An alert whose labels changed (e.g. severity) moved to other groups: drop it
+        silently from the old ones, so they neither repeat it nor wait for its end."""
+        for gk, g in list(self.groups.items()):
+            if gk not in keep and fp in g.alerts:
+                del g.alerts[fp]
+                g.notified.discard(fp)
+                g.first_notified.pop(fp, None)
+                g.escalated.discard(fp)
+                if not g.alerts:
+                    del self.groups[gk]
+
+    def unsilence(self, silence_id: str) -> None:
+        for g in self.groups.values():
+            for fp, a in g.alerts.items():
+                if silence_id in (a.get("silenced") or []):
+                    g.alerts[fp] = {**a, "silenced": [s for s in a["silenced"]
+                                                      if s != silence_id]}
 
     def set_attr(self, alert_id: str, now: float, **attrs: Any) -> None:
         """Ack/unack or silence without a full alert dict: patch every copy we hold."""

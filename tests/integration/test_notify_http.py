@@ -245,3 +245,41 @@ escalate_to = "boss"
         assert [a["fingerprint"] for a in esc["alerts"]] == ["a1"]
         assert all(json.loads(r["body"])["alerts"][0]["fingerprint"] == "a1"
                    for r in server.requests[2:5])
+
+
+def test_engine_silence_and_unsilence_events(tmp_path: Path, server: Recorder) -> None:
+    from broker.events import make_event
+
+    clock = FakeClock(T0)
+    toml = f"""
+[[receiver]]
+name = "hook"
+type = "webhook"
+url = "{server.url}/"
+[[route]]
+receiver = "hook"
+group_wait = "0s"
+group_interval = "1m"
+repeat_interval = "2m"
+"""
+    with notifier(tmp_path, toml, clock) as n:
+        n.handle(alert_event(alert()))
+        # the engine's silence event lists the ids of the alerts it hits
+        n.handle(make_event("silence", "silenced", ts=T0 + 1,
+                            data={"silence": {"id": "s1"}, "alerts": ["a1"]}))
+        for _ in range(5):
+            clock.advance(60)
+            n.tick()
+        assert len(server.requests) == 1  # no repeats while silenced
+        n.handle(make_event("unsilence", "expired", ts=clock.time(),
+                            data={"silence": {"id": "s1"}, "reason": "expired"}))
+        clock.advance(60)
+        n.tick()
+        assert len(server.wait_for(2)) == 2  # repeats resume
+        # a flapping change is not a state change: to=True must not resolve anything
+        flap = alert(flapping=True)
+        n.handle(alert_event(flap, frm=False, to=True) | {"data": {
+            "change": "flapping", "from": False, "to": True, "alert": flap}})
+        clock.advance(600)
+        n.tick()
+        assert len(server.requests) == 2

@@ -168,3 +168,16 @@ def test_group_by_all_labels_and_simulated_label() -> None:
     assert g.update(alert(), T0) == []
     (n,) = g.update(alert("s1", simulated=True), T0)
     assert n.simulated and n.group_labels["simulated"] == "true"
+
+
+def test_severity_change_moves_alert_without_stale_repeats() -> None:
+    warn = route(receivers=["mail"], matchers=[Matcher.parse("severity=warning")],
+                 group_wait=0, group_interval=60, repeat_interval=120)
+    crit = route(receivers=["pager"], matchers=[Matcher.parse("severity=critical")],
+                 group_wait=0, group_interval=60, repeat_interval=120)
+    g = Grouper([warn, crit])
+    assert [n.receiver for n in g.update(alert(severity="warning"), T0)] == ["mail"]
+    assert [n.receiver for n in g.update(alert(severity="critical"), T0 + 10)] == ["pager"]
+    g.update(alert(severity="critical", state="resolved"), T0 + 20)
+    assert [(n.receiver, n.status) for n in g.tick(T0 + 70)] == [("pager", "resolved")]
+    assert g.groups == {} and g.tick(T0 + 1000) == []
