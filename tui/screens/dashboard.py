@@ -58,8 +58,8 @@ class DashboardScreen(Screen[None]):
         if table.sort_column not in ("host", "dot") and now - self._last_resort > RESORT_S:
             table.resort()
             self._last_resort = now
-        table.sync(model, now, model.take_dirty())
-        if app.selected_host is None or app.selected_host not in model.hosts:
+        table.sync(model, now, model.take_dirty(), app.selected_host)
+        if app.selected_host not in model.hosts and table.selected_host:
             app.selected_host = table.selected_host
         self.query_one(HostGauges).show(model.hosts.get(app.selected_host or ""), now,
                                         app.thresholds)

@@ -43,6 +43,24 @@ def history_text(metric: str, points: list[dict[str, float]] | None, width: int,
     return t
 
 
+class HistoryChart(Static):
+    """The 1 h chart of one metric, drawn to whatever size the layout gives it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metric = ""
+        self.points: list[dict[str, float]] | None = None
+
+    def show(self, metric: str, points: list[dict[str, float]] | None) -> None:
+        self.metric, self.points = metric, points
+        self.refresh()
+
+    def render(self) -> Text:
+        size = self.content_size
+        return history_text(self.metric, self.points, max(10, size.width),
+                            max(1, size.height - 1))
+
+
 class HostScreen(Screen[None]):
     CSS_PATH = "host.tcss"
     ready = False
@@ -55,7 +73,7 @@ class HostScreen(Screen[None]):
         with Container(id="body"):
             yield DataTable(id="metrics", cursor_type="row")
             with Vertical(id="side"):
-                yield Static(id="history")
+                yield HistoryChart(id="history")
                 yield AlertTable(id="host-alerts")
                 yield Static(id="logs")
         yield Footer()
@@ -111,7 +129,7 @@ class HostScreen(Screen[None]):
             keep = self.metric
             table.clear()
             for n in names:
-                table.add_row(n, *cells[n], key=n)
+                table.add_row(n, cells[n][0], Text(cells[n][1], style="cyan"), key=n)
             self._names = names
             if keep in names:
                 table.move_cursor(row=names.index(keep), animate=False)
@@ -120,8 +138,8 @@ class HostScreen(Screen[None]):
             value, spark = cells[n]
             if table.get_cell(n, "value") != value:
                 table.update_cell(n, "value", value)
-            if table.get_cell(n, "spark") != spark:
-                table.update_cell(n, "spark", spark)
+            if table.get_cell(n, "spark").plain != spark:
+                table.update_cell(n, "spark", Text(spark, style="cyan"))
 
     def _show_history(self, host: str) -> None:
         app: Any = self.app
@@ -132,10 +150,7 @@ class HostScreen(Screen[None]):
             app.call("history", {"host": host, "metric": self.metric, "since": now - HISTORY_S,
                                  "until": now, "step": STEP_S},
                      lambda r: self._got_history(key, r.result))
-        box = self.query_one("#history", Static)
-        width = max(10, (box.content_size.width or 60))
-        height = max(1, (box.content_size.height or 4) - 1)
-        box.update(history_text(self.metric, self.histories[key], width, height))
+        self.query_one(HistoryChart).show(self.metric, self.histories[key])
 
     def _got_history(self, key: tuple[str, str], points: Any) -> None:
         self.histories[key] = points if isinstance(points, list) else []

@@ -97,10 +97,12 @@ class HostTable(DataTable[Any]):
         """Order rows again by current values (called every few seconds)."""
         self._structure = None
 
-    def sync(self, model: FleetModel, now: float, dirty: set[str]) -> None:
+    def sync(self, model: FleetModel, now: float, dirty: set[str],
+             prefer: str | None = None) -> None:
+        """Bring the rows up to date; ``prefer`` is the host to keep the cursor on."""
         structure = (model.hosts_version, self.sort_column, self.sort_reverse, self.filter)
         if structure != self._structure:
-            self._rebuild(model, now)
+            self._rebuild(model, now, prefer)
             self._structure = structure
             return
         for name in dirty:
@@ -114,8 +116,8 @@ class HostTable(DataTable[Any]):
                     self.update_cell(name, key, new)
             self._shown[name] = cells
 
-    def _rebuild(self, model: FleetModel, now: float) -> None:
-        keep = self.selected_host
+    def _rebuild(self, model: FleetModel, now: float, prefer: str | None) -> None:
+        keep = prefer or self.selected_host
         hosts = [h for h in model.hosts.values() if self.filter in h.name.lower()]
         hosts.sort(key=lambda h: sort_value(model, h, self.sort_column), reverse=self.sort_reverse)
         self.clear()
@@ -136,7 +138,8 @@ class HostTable(DataTable[Any]):
             self.post_message(self.HostHighlighted(self._order[0]))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
+        # Rebuilding the rows posts highlights of rows the cursor has already left: skip them.
+        if event.row_key.value is not None and event.cursor_row == self.cursor_row:
             self.post_message(self.HostHighlighted(event.row_key.value))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:

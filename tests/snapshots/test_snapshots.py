@@ -1,0 +1,36 @@
+"""Every screen at the SSH design size (80x24) and a large terminal (160x50), frozen data."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.snapshots.frozen_app import SCREENS, make_app
+
+SIZES = {"80x24": (80, 24), "160x50": (160, 50)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", SCREENS)
+def test_screen(snap_compare, screen: str, size: str) -> None:
+    assert snap_compare(make_app(), press=SCREENS[screen], terminal_size=SIZES[size])
+
+
+def test_dashboard_no_color(snap_compare, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(make_app(), terminal_size=(80, 24))
+
+
+def test_dashboard_light_theme(snap_compare) -> None:
+    app = make_app()
+    app.theme = "textual-light"
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_reconnecting_dims_data(snap_compare) -> None:
+    from tui.messages import ConnectionState
+
+    async def lose_broker(pilot) -> None:
+        pilot.app.post_message(ConnectionState("frozen", "reconnecting", "lost frozen"))
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=lose_broker)
