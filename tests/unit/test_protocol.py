@@ -127,3 +127,9 @@ def test_validate_never_raises_on_frame_shaped_maps(obj: dict[str, Any]) -> None
 def test_any_finite_metrics_round_trip(metrics: dict[str, float]) -> None:
     frame = protocol.metrics_frame("h", "a", "b", 0, time.time(), metrics)
     assert protocol.decode(protocol.encode(frame))["metrics"] == metrics
+
+
+def test_huge_but_finite_values_are_valid_and_labels_still_checked() -> None:
+    assert protocol.validate(good(metrics={"a": 1e308, "b": 1e308}), NOW) is None
+    assert "label" in (protocol.validate(good(metrics={"a": 1e308, "b": 1e308},
+                                              labels={"x": 1}), NOW) or "")
