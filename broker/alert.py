@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from broker.flapping import FlapDetector
@@ -48,9 +49,9 @@ class Alert:
     def active(self) -> bool:
         return self.state in (PENDING, FIRING)
 
-    def match_labels(self) -> dict[str, str]:
-        """What silence matchers see."""
-        out = dict(self.labels)
+    def match_labels(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What silence matchers see; ``extra`` are the labels the host puts on its frames."""
+        out = {**extra, **self.labels} if extra else dict(self.labels)
         out.update(host=self.host, rule=self.rule.name, alertname=self.rule.name,
                    severity=self.severity, kind=self.rule.kind, metric=self.metric,
                    state=self.state)
@@ -64,10 +65,11 @@ class Alert:
         except (KeyError, IndexError, ValueError, AttributeError):
             return template
 
-    def to_dict(self, silenced: list[str], inhibited: bool) -> dict[str, Any]:
+    def to_dict(self, silenced: list[str], inhibited: bool,
+                extra: Mapping[str, str] | None = None) -> dict[str, Any]:
         return {
             "id": self.id, "rule": self.rule.name, "host": self.host,
-            "labels": dict(self.labels), "severity": self.severity, "state": self.state,
+            "labels": {**extra, **self.labels} if extra else dict(self.labels), "severity": self.severity, "state": self.state,
             "acked": self.ack is not None, "ack": dict(self.ack) if self.ack else None,
             "silenced": silenced, "inhibited": inhibited, "flapping": self.flap.flapping,
             "value": self.value, "threshold": self.threshold, "metric": self.metric,

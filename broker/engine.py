@@ -4,52 +4,26 @@ The core loop calls ``on_sample`` for every metrics frame, ``on_log`` for every 
 and ``tick`` once a second, always passing ``now``, and emits the events that come back.
 Interface: docs/internals.md, "The alert engine"; behaviour: docs/alerts.md.
 
-The hot path is ``on_sample``: each host keeps a dict from metric name to the tuple of
-series (rule x host x metric) that metric feeds, built the first time the name is seen,
-so a metric no rule watches costs one dict lookup and no allocation.
+The hot path is ``on_sample``; broker/hostindex.py routes each metric name of a host to
+the series (rule x host x metric) it feeds, so a metric no rule reads costs nothing.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from broker import engine_state
 from broker.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
-from broker.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.events import Event, make_event
-from broker.globs import compile_glob, compile_globs
+from broker.hostindex import HostState, RuleIndex
 from broker.lifecycle import AlertBook
 from broker.rules import Rule, default_rules
 from broker.silences import make_silence
 from broker.simulate import DEFAULT_HOST, SIMULATE_TTL_S, scenario
 
 STALE_AFTER_S = 600.0
-METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
-_NONE: tuple[Series, ...] = ()
-
-
-class HostState:
-    __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
-                 "logs")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.last_seen: float | None = None
-        self.cpu_count = 0.0
-        self.by_metric: dict[str, tuple[Series, ...]] = {}
-        self.known: set[str] = set()  # every name in by_metric
-        self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
-        self.down: list[HostDownSeries] = []
-        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
-
-
-def _host_filter(rule: Rule) -> Callable[[str], bool] | None:
-    inc, exc = compile_globs(rule.hosts), compile_globs(rule.exclude_hosts)
-    if inc is None and exc is None:
-        return None
-    return lambda h: (inc is None or inc(h)) and not (exc is not None and exc(h))
+STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")
 
 
 class AlertEngine:
@@ -57,7 +31,6 @@ class AlertEngine:
         self.book = AlertBook()
         self.hosts: dict[str, HostState] = {}
         self.rules: list[Rule] = []
-        self._absent: list[AbsentSeries] = []
         self._grace: list[Any] = []
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
         self.replace_rules(default_rules() if rules is None else rules)
@@ -69,87 +42,33 @@ class AlertEngine:
         that still exist. Returns resolve events for firing alerts whose rule is gone."""
         t = self.now if now is None else now
         self.rules = list(rules)
-        live = [r for r in rules if r.enabled]
-        self._metric_rules = [(r, compile_glob(r.metric), _host_filter(r))
-                              for r in live if r.kind in METRIC_KINDS]
-        self._down_rules = [(r, _host_filter(r)) for r in live if r.kind == "host_down"]
-        self._log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
-                            compile_glob(r.source), _host_filter(r))
-                           for r in live if r.kind == "log"]
-        self._absent = []
+        self.index = RuleIndex(rules)
         for hs in self.hosts.values():
-            old = {(s.rule.name, s.metric): s for ss in hs.by_metric.values() for s in ss}
-            old.update({(s.rule.name, ""): s for s in hs.down})
-            old.update({(s.rule.name, ""): s for s, _, _ in hs.logs})
-            names = list(hs.by_metric)
-            hs.by_metric, hs.down, hs.logs = {}, [], []
-            self._host_series(hs, old)
-            for name in names:
-                hs.by_metric[name] = self._series_for(hs, name, old)
-            self._reindex(hs)
+            self.index.rebuild(hs)
         out: list[Event] = []
-        by_name = {r.name: r for r in live}
+        by_name = {r.name: r for r in rules if r.enabled}
         for a in list(self.book.by_id.values()):
             rule = by_name.get(a.rule.name)
             if rule is None:
                 if a.active:
                     self.book.resolve(a, t, out, reason="rule removed")
                 self.book.by_id.pop(a.id, None)
-            elif not a.simulated:
-                a.rule = rule
+                continue
+            a.rule = rule
+            if not a.simulated:
                 self.attach(a)
-            else:
-                a.rule = rule
         return out
-
-    def _series_for(self, hs: HostState, name: str, old: Mapping[Any, Series] | None = None
-                    ) -> tuple[Series, ...]:
-        found = []
-        for rule, match, hosts_ok in self._metric_rules:
-            if match(name) and (hosts_ok is None or hosts_ok(hs.name)):
-                s = (old or {}).get((rule.name, name))
-                if s is None or s.rule != rule:
-                    s = SERIES[rule.kind](rule, hs.name, name)
-                found.append(s)
-                if isinstance(s, AbsentSeries):
-                    self._absent.append(s)
-        return tuple(found) if found else _NONE
-
-    def _host_series(self, hs: HostState, old: Mapping[Any, Series] | None = None) -> None:
-        for rule, hosts_ok in self._down_rules:
-            if hosts_ok is None or hosts_ok(hs.name):
-                s = (old or {}).get((rule.name, ""))
-                if not isinstance(s, HostDownSeries) or s.rule != rule:
-                    s = HostDownSeries(rule, hs.name, "")
-                    s.last_ts = hs.last_seen
-                hs.down.append(s)
-        for rule, rx, src, hosts_ok in self._log_rules:
-            if hosts_ok is None or hosts_ok(hs.name):
-                s = (old or {}).get((rule.name, ""))
-                if not isinstance(s, LogSeries) or s.rule != rule:
-                    s = LogSeries(rule, hs.name)
-                hs.logs.append((s, rx, src))
 
     def _host(self, host: str) -> HostState:
         hs = self.hosts.get(host)
         if hs is None:
             hs = self.hosts[host] = HostState(host)
-            self._host_series(hs)
+            self.index.host_series(hs)
         return hs
 
     def attach(self, a: Alert) -> None:
         """Link a (restored or re-ruled) alert to the series that drives it."""
-        hs = self._host(a.host)
-        s: Series | None = None
-        if a.rule.kind == "host_down":
-            s = next((x for x in hs.down if x.rule.name == a.rule.name), None)
-        elif a.rule.kind == "log":
-            s = next((x for x, _, _ in hs.logs if x.rule.name == a.rule.name), None)
-        else:
-            if a.metric not in hs.by_metric:
-                self._learn(hs, (a.metric,))
-            ss = hs.by_metric[a.metric]
-            s = next((x for x in ss if x.rule.name == a.rule.name), None)
+        s = self.index.find(self._host(a.host), a.rule, a.metric)
         if s is None:
             return
         s.alert, a.series = a, s
@@ -169,8 +88,10 @@ class AlertEngine:
         cores = metrics.get("cpu.count")
         if cores:
             hs.cpu_count = cores
+        if labels:
+            self.book.host_labels[host] = labels
         if not hs.known.issuperset(metrics):
-            self._learn(hs, metrics)
+            self.index.learn(hs, metrics)
         book = self.book
         for name, ss in hs.watched:
             v = metrics.get(name)
@@ -180,19 +101,6 @@ class AlertEngine:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
         return out
-
-    def _learn(self, hs: HostState, names: Any) -> None:
-        """Index metric names this host never sent before (the slow path, once per name)."""
-        by = hs.by_metric
-        for name in names:
-            if name not in by:
-                by[name] = self._series_for(hs, name)
-        self._reindex(hs)
-
-    @staticmethod
-    def _reindex(hs: HostState) -> None:
-        hs.known = set(hs.by_metric)
-        hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]
 
     def on_log(self, host: str, level: str, message: str, source: str,
                now: float) -> list[Event]:
@@ -229,7 +137,7 @@ class AlertEngine:
             for s in hs.down:
                 if s.check(now):
                     book.update(s, now, out)
-        for s in self._absent:
+        for s in self.index.absent:
             if s.check(now):
                 book.update(s, now, out)
         for a in list(book.by_id.values()):
@@ -239,7 +147,7 @@ class AlertEngine:
             if a.rule.kind == "log":
                 if s.check(now):
                     book.update(s, now, out)
-            elif (a.state == FIRING and a.rule.kind in METRIC_KINDS and a.rule.kind != "absent"
+            elif (a.state == FIRING and a.rule.kind in STALE_KINDS
                   and s.last_ts is not None and now - s.last_ts >= STALE_AFTER_S):
                 s.level = None
                 book.resolve(a, now, out, reason="stale: no samples")
@@ -277,7 +185,8 @@ class AlertEngine:
         sil = make_silence(matchers, duration, author, comment, now, start)
         self.book.silences.add(sil)
         d = sil.to_dict(now)
-        hit = [a.id for a in self.book.by_id.values() if sil.matches(a.match_labels())]
+        hit = [a.id for a in self.book.by_id.values()
+               if sil.matches(a.match_labels(self.book.host_labels.get(a.host)))]
         ev = make_event("silence", f"{author or 'someone'} silenced {', '.join(d['matchers'])} "
                         f"for {sil.ends_at - sil.starts_at:.0f}s: {comment}", ts=now,
                         data={"silence": d, "alerts": hit})

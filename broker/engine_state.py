@@ -34,6 +34,7 @@ def dump(engine: AlertEngine) -> dict[str, Any]:
         "alerts": [a.dump() for a in engine.book.by_id.values()],
         "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
         "hosts": sorted(engine.hosts),
+        "host_labels": {h: dict(v) for h, v in engine.book.host_labels.items()},
         "baselines": baselines,
     }
 
@@ -59,12 +60,13 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
             engine.book.down_hosts[a.host] = engine.book.down_hosts.get(a.host, 0) + 1
         if not a.simulated:
             engine.attach(a)
+    engine.book.host_labels.update(state.get("host_labels", {}))
     for d in state.get("silences", []):
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):
         hs = engine._host(host)
         if metric not in hs.by_metric:
-            engine._learn(hs, (metric,))
+            engine.index.learn(hs, (metric,))
         for s in hs.by_metric[metric]:
             if isinstance(s, AnomalySeries) and s.rule.name == rule_name:
                 s.load(data)

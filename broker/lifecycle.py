@@ -10,6 +10,7 @@ changes: what notifiers should honour) and ``alert`` (the full alert dict).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from broker.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert
@@ -27,13 +28,16 @@ class AlertBook:
         self.by_id: dict[str, Alert] = {}
         self.silences = SilenceSet()
         self.down_hosts: dict[str, int] = {}
+        self.host_labels: dict[str, Mapping[str, str]] = {}  # latest frame labels per host
 
     # ------------------------------------------------------------ views
 
     def to_dict(self, a: Alert, now: float) -> dict[str, Any]:
-        silenced = self.silences.matching(a.match_labels(), now) if len(self.silences) else []
+        extra = self.host_labels.get(a.host)
+        silenced = (self.silences.matching(a.match_labels(extra), now)
+                    if len(self.silences) else [])
         inhibited = a.rule.kind != "host_down" and a.active and a.host in self.down_hosts
-        return a.to_dict(silenced, inhibited)
+        return a.to_dict(silenced, inhibited, extra)
 
     def get(self, alert_id: str) -> Alert:
         a = self.by_id.get(alert_id)
@@ -51,7 +55,8 @@ class AlertBook:
             if a is None:
                 a = s.alert = Alert(s.rule, s.host, s.metric, dict(s.rule.labels))
                 a.series = s
-            a.value, a.threshold, a.updated_at, a.cleared_since = s.value, s.threshold, now, None
+            a.value, a.threshold, a.updated_at, a.cleared_since = (
+                float(s.value), float(s.threshold), now, None)
             if not a.active:
                 self.open(a, lvl, now, out)
             elif a.state == PENDING:
@@ -63,7 +68,7 @@ class AlertBook:
             return
         if a is None or not a.active:
             return
-        a.value, a.updated_at = s.value, now
+        a.value, a.updated_at = float(s.value), now
         if a.state == PENDING:
             self.drop(a, now, out)
             return

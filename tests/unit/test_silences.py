@@ -105,3 +105,17 @@ def test_simulated_alerts_can_be_silenced_by_label():
     ev = e.simulate("high_cpu_usage", "web-1", T0 + 1)
     fired = [x for x in ev if x["kind"] == "alert"][0]
     assert fired["data"]["alert"]["silenced"] and fired["data"]["notify"] is False
+
+
+def test_frame_labels_show_on_alerts_and_silences_match_them():
+    e = engine_from(CPU)
+    sil, _ = e.silence(["env=staging"], "1h", "ann", "", T0)
+    e.on_sample("web-1", {"cpu.percent": 99}, {"env": "staging"}, T0 + 1)
+    e.on_sample("web-2", {"cpu.percent": 99}, {"env": "prod"}, T0 + 1)
+    staging, prod = only(e, host="web-1"), only(e, host="web-2")
+    assert staging["labels"] == {"env": "staging"} and staging["silenced"] == [sil["id"]]
+    assert prod["labels"] == {"env": "prod"} and prod["silenced"] == []
+    assert staging["id"] != prod["id"]
+    e2 = engine_from(CPU)
+    e2.restore_state(e.dump_state())
+    assert only(e2, host="web-1")["labels"] == {"env": "staging"}

@@ -1,0 +1,120 @@
+"""Per-host routing of samples to series: which (rule x host x metric) a metric name feeds.
+
+Each host keeps a dict from metric name to the tuple of series that name feeds, built the
+first time the host sends the name, plus ``watched``, the names some rule reads. A sample
+costs one C-level ``known.issuperset(metrics)`` check, then a lookup per watched name: a
+metric no rule reads costs nothing, whatever the number of rules or globs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from broker.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
+from broker.globs import compile_glob, compile_globs
+from broker.rules import Rule
+
+METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
+_NONE: tuple[Series, ...] = ()
+
+
+class HostState:
+    __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
+                 "logs")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.last_seen: float | None = None
+        self.cpu_count = 0.0
+        self.by_metric: dict[str, tuple[Series, ...]] = {}
+        self.known: set[str] = set()  # every name in by_metric
+        self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
+        self.down: list[HostDownSeries] = []
+        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
+
+
+def host_filter(rule: Rule) -> Callable[[str], bool] | None:
+    inc, exc = compile_globs(rule.hosts), compile_globs(rule.exclude_hosts)
+    if inc is None and exc is None:
+        return None
+    return lambda h: (inc is None or inc(h)) and not (exc is not None and exc(h))
+
+
+class RuleIndex:
+    """The enabled rules compiled for routing; ``absent`` lists every absent series."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        live = [r for r in rules if r.enabled]
+        self.metric_rules = [(r, compile_glob(r.metric), host_filter(r))
+                             for r in live if r.kind in METRIC_KINDS]
+        self.down_rules = [(r, host_filter(r)) for r in live if r.kind == "host_down"]
+        self.log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
+                           compile_glob(r.source), host_filter(r))
+                          for r in live if r.kind == "log"]
+        self.absent: list[AbsentSeries] = []
+
+    def series_for(self, hs: HostState, name: str, old: Mapping[Any, Series] | None = None
+                   ) -> tuple[Series, ...]:
+        found = []
+        for rule, match, hosts_ok in self.metric_rules:
+            if match(name) and (hosts_ok is None or hosts_ok(hs.name)):
+                s = (old or {}).get((rule.name, name))
+                if s is None or s.rule != rule:
+                    s = SERIES[rule.kind](rule, hs.name, name)
+                found.append(s)
+                if isinstance(s, AbsentSeries):
+                    self.absent.append(s)
+        return tuple(found) if found else _NONE
+
+    def host_series(self, hs: HostState, old: Mapping[Any, Series] | None = None) -> None:
+        for rule, hosts_ok in self.down_rules:
+            if hosts_ok is None or hosts_ok(hs.name):
+                s = (old or {}).get((rule.name, ""))
+                if not isinstance(s, HostDownSeries) or s.rule != rule:
+                    s = HostDownSeries(rule, hs.name, "")
+                    s.last_ts = hs.last_seen
+                hs.down.append(s)
+        for rule, rx, src, hosts_ok in self.log_rules:
+            if hosts_ok is None or hosts_ok(hs.name):
+                s = (old or {}).get((rule.name, ""))
+                if not isinstance(s, LogSeries) or s.rule != rule:
+                    s = LogSeries(rule, hs.name)
+                hs.logs.append((s, rx, src))
+
+    def learn(self, hs: HostState, names: Iterable[str]) -> None:
+        """Index metric names this host never sent before (the slow path, once per name)."""
+        by = hs.by_metric
+        for name in names:
+            if name not in by:
+                by[name] = self.series_for(hs, name)
+        reindex(hs)
+
+    def rebuild(self, hs: HostState) -> None:
+        """Re-route a host after a rules change, keeping series whose rule is unchanged."""
+        old: dict[Any, Series] = {(s.rule.name, s.metric): s
+                                  for ss in hs.by_metric.values() for s in ss}
+        old.update({(s.rule.name, ""): s for s in hs.down})
+        old.update({(s.rule.name, ""): s for s, _, _ in hs.logs})
+        names = list(hs.by_metric)
+        hs.by_metric, hs.down, hs.logs = {}, [], []
+        self.host_series(hs, old)
+        for name in names:
+            hs.by_metric[name] = self.series_for(hs, name, old)
+        reindex(hs)
+
+    def find(self, hs: HostState, rule: Rule, metric: str) -> Series | None:
+        """The series of ``rule`` on this host (and metric), creating it when needed."""
+        if rule.kind == "host_down":
+            return next((x for x in hs.down if x.rule.name == rule.name), None)
+        if rule.kind == "log":
+            return next((x for x, _, _ in hs.logs if x.rule.name == rule.name), None)
+        if metric not in hs.by_metric:
+            self.learn(hs, (metric,))
+        return next((x for x in hs.by_metric[metric] if x.rule.name == rule.name), None)
+
+
+def reindex(hs: HostState) -> None:
+    hs.known = set(hs.by_metric)
+    hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]
