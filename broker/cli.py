@@ -17,7 +17,8 @@ from core.config import (
     user_data_dir,
 )
 
-BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules"}
+BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
+               "external_url"}
 TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
 
 

@@ -79,11 +79,12 @@ class MonitoringSystem:
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = self._make_engine() if self.want_alerts else None
+        notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx)
         self.control = Control(self.core, self)
-        self.notifier = self._make_notifier()
+        self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         self.core.tick_hooks.append(self._periodic_persist)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
@@ -172,18 +173,23 @@ class MonitoringSystem:
                 self.engine.restore_state(saved)
         return store
 
-    def _make_notifier(self) -> Any:
-        if not self.config.get("receiver"):
+    def _notify_config(self) -> Any:
+        if not self.config.get("receiver") and not self.config.get("route"):
             return None
-        from broker.notify.config import parse_notify_config
-        from broker.notify.dispatcher import Notifier
+        from broker.notify import parse_notify_config
+
+        return parse_notify_config(self.config, self.config_path or "config")
+
+    def _make_notifier(self, cfg: Any) -> Any:
+        from broker.notify import Notifier
 
         assert self.core is not None
-        cfg = parse_notify_config(self.config, self.config_path or "config")
         db = (self.data_dir or Path(".")) / "notify.db"
-        notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit)
+        notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit,
+                            external_url=self.config.get("broker", {}).get("external_url", ""))
         notifier.start()
-        self.bus.add_handler("notifier", notifier.handle, kinds=("alert", "ack"))
+        self.bus.add_handler("notifier", notifier.handle,
+                             kinds=("alert", "ack", "unack", "silence", "unsilence"))
         return notifier
 
     def _save_engine_state(self) -> None:

@@ -17,7 +17,7 @@ import pytest
 from broker.notify.config import parse_notify_config
 from broker.notify.dispatcher import Notifier
 from core.clock import FakeClock
-from tests.integration.test_notify_servers import Recorder, alert, alert_event, poll
+from tests.notify_servers import Recorder, alert, alert_event, poll
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000.0
@@ -185,7 +185,7 @@ CHILD = r"""
 import sys, tomllib, time
 from broker.notify.config import parse_notify_config
 from broker.notify.dispatcher import Notifier
-from tests.integration.test_notify_servers import alert, alert_event
+from tests.notify_servers import alert, alert_event
 url, db, phase = sys.argv[1], sys.argv[2], sys.argv[3]
 toml = f'''
 [[receiver]]

@@ -17,7 +17,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from broker.notify.config import parse_notify_config
 from broker.notify.dispatcher import Notifier
 from core.clock import FakeClock
-from tests.integration.test_notify_servers import alert, alert_event, free_port, self_signed
+from tests.notify_servers import alert, alert_event, free_port, self_signed
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000.0

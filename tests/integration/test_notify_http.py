@@ -14,7 +14,7 @@ import pytest
 from broker.notify.config import parse_notify_config
 from broker.notify.dispatcher import Notifier
 from core.clock import FakeClock
-from tests.integration.test_notify_servers import Recorder, alert, alert_event
+from tests.notify_servers import Recorder, alert, alert_event
 
 pytestmark = pytest.mark.integration
 T0 = 1_700_000_000.0
