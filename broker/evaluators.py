@@ -38,8 +38,8 @@ class Levels:
         s = self.sign
         self.sw = None if warning is None else s * warning
         self.sc = None if critical is None else s * critical
-        self.hw = None if warning is None else s * warning - clear
-        self.hc = None if critical is None else s * critical - clear
+        self.hw = 0.0 if warning is None else s * warning - clear  # read only when sw is set
+        self.hc = 0.0 if critical is None else s * critical - clear
 
     def level(self, v: float, cur: str | None) -> str | None:
         x = self.sign * v

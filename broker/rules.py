@@ -8,10 +8,11 @@ it and keep the old rules. docs/alerts.md is the reference for every key.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 from broker.globs import never_matches
 from core.config import ConfigError, check_keys, load_toml, parse_duration
@@ -94,17 +95,14 @@ def load_rules(path: Any) -> list[Rule]:
     """Rules from a TOML file of ``[[rule]]`` tables; raises ConfigError naming file/rule/key."""
     data = load_toml(path)
     check_keys(data, {"rule"}, str(path))
-    tables = data.get("rule", [])
-    if not isinstance(tables, list):
+    if not isinstance(data.get("rule", []), list):
         raise ConfigError(f"{path}: 'rule' must be an array of tables ([[rule]])")
-    return parse_rules(tables, str(path))
+    return parse_rules(data.get("rule", []), str(path))
 
 
 def default_rules() -> list[Rule]:
     """The rule set shipped in the package (``broker/default_rules.toml``)."""
     text = resources.files("broker").joinpath("default_rules.toml").read_text("utf-8")
-    import tomllib
-
     return parse_rules(tomllib.loads(text)["rule"], "default_rules.toml")
 
 
@@ -203,7 +201,7 @@ class _Parser:
         self.t = table
         self.where = where
 
-    def fail(self, key: str, why: str) -> None:
+    def fail(self, key: str, why: str) -> NoReturn:
         raise ConfigError(f"{self.where} key '{key}': {why}")
 
     def choice(self, key: str, options: tuple[str, ...], default: str | None) -> str:
