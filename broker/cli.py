@@ -18,7 +18,7 @@ from core.config import (
 )
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
-               "external_url"}
+               "external_url", "metrics_port"}
 TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
 
 
@@ -38,6 +38,8 @@ def parser() -> Parser:
                    "data dir)")
     p.add_argument("--host-timeout", metavar="DURATION", help="mark a host down after this "
                    "long without a frame (default 15s)")
+    p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus "
+                   "/metrics on this port (9464 is customary; 0 picks a free one)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
@@ -69,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = Path(args.data_dir or section.get("data_dir") or user_data_dir() / "broker")
         timeout = parse_duration(args.host_timeout or section.get("host_timeout", "15s"),
                                  "--host-timeout")
-        system = MonitoringSystem(data_dir, endpoints=eps, config=config,
+        mport = args.metrics_port if args.metrics_port is not None \
+            else section.get("metrics_port")
+        if mport is not None and (not isinstance(mport, int) or not 0 <= mport <= 65535):
+            raise ConfigError(f"--metrics-port {mport!r}: expected a port from 0 to 65535")
+        maddr = None if mport is None else \
+            ("0.0.0.0" if args.bind == "*" else args.bind, mport)
+        system = MonitoringSystem(data_dir, endpoints=eps, config=config, metrics_addr=maddr,
                                   config_path=args.config or "",
                                   rules_path=args.rules or section.get("rules", ""),
                                   host_timeout=timeout)
@@ -90,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: system.stop())
     eps_now = system.endpoints
     print(f"monitor-broker: listening ingest={eps_now['ingest']} publish={eps_now['publish']} "
-          f"control={eps_now['control']} data={data_dir}", flush=True)
+          f"control={eps_now['control']} data={data_dir}"
+          + (f" metrics=http://{maddr[0]}:{system.exporter.port}/metrics" if maddr else ""),
+          flush=True)
     try:
         system.wait()
     except KeyboardInterrupt:

@@ -37,7 +37,8 @@ class MonitoringSystem:
                  simulate: int = 0, seed: int = 0, config: dict[str, Any] | None = None,
                  config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
                  host_timeout: float = 15.0, interval: float = 1.0,
-                 store: bool = True, alerts: bool = True) -> None:
+                 store: bool = True, alerts: bool = True,
+                 metrics_addr: tuple[str, int] | None = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -51,6 +52,8 @@ class MonitoringSystem:
         self.interval = interval
         self.want_store = store and self.data_dir is not None
         self.want_alerts = alerts
+        self.metrics_addr = metrics_addr
+        self.exporter: Any = None
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -85,6 +88,11 @@ class MonitoringSystem:
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx)
         self.control = Control(self.core, self)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
+        if self.metrics_addr is not None:
+            from broker.exporter import Exporter
+
+            self.exporter = Exporter(self.core, *self.metrics_addr)
+            self.exporter.start()
         self.core.tick_hooks.append(self._periodic_persist)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
@@ -103,6 +111,8 @@ class MonitoringSystem:
         self._stopped.set()
         if self.agent is not None:
             self.agent.stop()
+        if self.exporter is not None:
+            self.exporter.stop()
         self.supervisor.stop()
         if self.engine is not None and self.store is not None:
             self._save_engine_state()
@@ -234,7 +244,10 @@ class MonitoringSystem:
         hosts = core.state.hosts.values()
         return {
             "version": 1, "uptime": self.clock.time() - self.started, "pseq": core.pseq,
-            "endpoints": core.endpoints,
+            "endpoints": core.endpoints | ({"metrics": f"http://{self.metrics_addr[0]}:"
+                                                       f"{self.exporter.port}/metrics"}
+                                            if self.exporter is not None and self.metrics_addr
+                                            else {}),
             "hosts": len(core.state.hosts), "hosts_up": sum(h.status == "up" for h in hosts),
             "series": core.state.series_count(),
             "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
