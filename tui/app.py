@@ -12,6 +12,7 @@ from textual.screen import Screen
 
 from tui import messages as msg
 from tui.datasource import DataSource
+from tui.format import DEFAULT_THRESHOLDS
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
 from tui.screens.dashboard import DashboardScreen
@@ -78,8 +79,8 @@ class MonitorApp(App[None]):
         return self.source.clock.time()
 
     def refresh_views(self, force: bool = False) -> None:
-        if self.paused and not force:
-            return
+        if (self.paused and not force) or self._exit or not self.is_running:
+            return  # paused, or shutting down (screens are being torn down)
         screen = self.screen
         refresh = getattr(screen, "refresh_data", None)
         if refresh is not None and getattr(screen, "ready", False):
@@ -156,21 +157,9 @@ class MonitorApp(App[None]):
         self.model.brokers.setdefault(message.source, {}).update(message.status)
 
     def _got_rules(self, reply: msg.Reply) -> None:
-        rules = reply.result if isinstance(reply.result, list) else []
-        self.scenarios = [r["name"] for r in rules if isinstance(r, dict) and r.get("name")]
-        found: dict[str, dict[str, float]] = {}
-        for r in rules:
-            if not isinstance(r, dict) or not isinstance(r.get("threshold"), int | float):
-                continue
-            family = str(r.get("metric", "")).split(".")[0]
-            if family in ("cpu", "mem", "swap", "disk"):
-                found.setdefault(family, {})[r.get("severity", "")] = float(r["threshold"])
-        if found:
-            from tui.format import DEFAULT_THRESHOLDS
-            self.thresholds = dict(DEFAULT_THRESHOLDS)
-            for family, sev in found.items():
-                warn, crit = self.thresholds.get(family, (80.0, 95.0))
-                self.thresholds[family] = (sev.get("warning", warn), sev.get("critical", crit))
+        rules = [r for r in (reply.result or []) if isinstance(r, dict)]
+        self.scenarios = [r["name"] for r in rules if r.get("name")]
+        self.thresholds = thresholds_from_rules(rules)
 
     # ---------------------------------------------------------------- selection
     def selected_alert(self) -> dict[str, Any] | None:
@@ -271,6 +260,18 @@ class MonitorApp(App[None]):
             help_text = binding.tooltip or binding.description
             yield SystemCommand(f"{binding.description} ({binding.key_display or binding.key})",
                                 help_text, lambda b=binding: self.run_action(b.action))
+
+
+def thresholds_from_rules(rules: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Gauge colours from the broker's threshold rules (``warning``/``critical`` per metric)."""
+    out = dict(DEFAULT_THRESHOLDS)
+    for rule in rules:
+        family = str(rule.get("metric", "")).split(".")[0]
+        warn, crit = rule.get("warning"), rule.get("critical")
+        if family in out and rule.get("op", ">") in (">", ">=") \
+                and isinstance(warn, int | float) and isinstance(crit, int | float):
+            out[family] = (float(warn), float(crit))
+    return out
 
 
 def _worst(states: dict[str, str]) -> str:

@@ -109,14 +109,13 @@ class FrozenSource(DataSource):
                 return alert
         raise KeyError(f"no alert with id {alert_id}")
 
-    def _changed(self, alert: dict[str, Any], kind: str, message: str) -> dict[str, Any]:
+    def _changed(self, alert: dict[str, Any], kind: str, message: str) -> None:
         event = frozen_data.event(kind, message, self.clock.time(), host=alert["host"],
                                   rule=alert["rule"], alert_id=alert["id"],
                                   severity=alert["severity"])
         self.snapshot["events"].append(event)
         self.post(AlertChanged(self.name, copy.deepcopy(alert)))
         self.post(EventReceived(self.name, event))
-        return copy.deepcopy(alert)
 
     def _op_snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(self.snapshot)
@@ -136,12 +135,14 @@ class FrozenSource(DataSource):
         alert["acked"] = True
         alert["ack"] = {"author": author, "comment": comment, "sticky": sticky,
                         "expires": None, "ts": self.clock.time()}
-        return self._changed(alert, "ack", f"{alert['rule']} on {alert['host']} acknowledged")
+        self._changed(alert, "ack", f"{alert['rule']} on {alert['host']} acknowledged")
+        return {"alert_id": alert_id, "acked": True}
 
     def _op_unack(self, alert_id: str, author: str = "") -> dict[str, Any]:
         alert = self._alert(alert_id)
         alert["acked"], alert["ack"] = False, None
-        return self._changed(alert, "unack", f"{alert['rule']} on {alert['host']} unacknowledged")
+        self._changed(alert, "unack", f"{alert['rule']} on {alert['host']} unacknowledged")
+        return {"alert_id": alert_id, "acked": False}
 
     def _op_silence(self, matchers: list[str], duration: str = "2h", author: str = "",
                     comment: str = "") -> dict[str, Any]:
@@ -169,11 +170,13 @@ class FrozenSource(DataSource):
         rule = next((r for r in frozen_data.RULES if r["name"] == name), None)
         if rule is None:
             raise KeyError(f"no rule or scenario named {name!r}")
+        threshold = float(rule["critical"])
         alert = frozen_data.alert(f"sim{len(self.snapshot['alerts'])}", name, host or "web-1",
-                                  rule["severity"], rule["metric"], rule["threshold"] + 3.0,
-                                  rule["threshold"], self.clock.time(), simulated=True)
+                                  "critical", rule["metric"] or "up", threshold + 2.0,
+                                  threshold, self.clock.time(), simulated=True)
         self.snapshot["alerts"].append(alert)
-        return self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
+        self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
+        return {"scenario": name, "host": alert["host"], "alert_ids": [alert["id"]]}
 
     def _op_search(self, query: str = "", limit: int = 100,
                    before_ts: float | None = None) -> list[dict[str, Any]]:

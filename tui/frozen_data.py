@@ -13,15 +13,17 @@ from typing import Any
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
-RULES: list[dict[str, Any]] = [
-    {"name": "high_cpu_usage", "metric": "cpu.percent", "severity": "critical", "threshold": 95.0},
-    {"name": "cpu_busy", "metric": "cpu.percent", "severity": "warning", "threshold": 80.0},
-    {"name": "high_memory_usage", "metric": "mem.percent", "severity": "warning",
-     "threshold": 85.0},
-    {"name": "disk_almost_full", "metric": "disk./.percent", "severity": "critical",
-     "threshold": 95.0},
-    {"name": "swap_in_use", "metric": "swap.percent", "severity": "warning", "threshold": 50.0},
-    {"name": "host_down", "metric": "up", "severity": "critical", "threshold": 0.0},
+RULES: list[dict[str, Any]] = [  # as the broker's ``rules`` op returns them
+    {"name": "high_cpu_usage", "kind": "threshold", "metric": "cpu.percent", "op": ">",
+     "warning": 80.0, "critical": 95.0},
+    {"name": "high_memory_usage", "kind": "threshold", "metric": "mem.percent", "op": ">",
+     "warning": 85.0, "critical": 95.0},
+    {"name": "disk_almost_full", "kind": "threshold", "metric": "disk.*.percent", "op": ">",
+     "warning": 85.0, "critical": 95.0},
+    {"name": "swap_in_use", "kind": "threshold", "metric": "swap.percent", "op": ">",
+     "warning": 50.0, "critical": 80.0},
+    {"name": "host_down", "kind": "absent", "metric": "", "op": ">", "warning": None,
+     "critical": 60.0},
 ]
 
 # name, base cpu, mem, disk, swap, status
@@ -118,8 +120,9 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
         event("alert", "cpu_busy on api-1: resolved", now - 600, host="api-1",
               rule="cpu_busy", alert_id="b8d6f500", eid="ev109"),
     ]
-    broker = {"status": "ok", "uptime": 7200.0, "ingest_rate": 14.0 + n_extra,
-              "rejected": 3, "hosts": len(hosts), "version": "0.1.0"}
+    broker = {"version": 1, "uptime": 7200.0, "pseq": 1000, "hosts": len(hosts),
+              "hosts_up": len(hosts) - 1,
+              "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3}}
     return {"pseq": 1000, "ts": now, "broker": broker, "hosts": hosts, "alerts": alerts,
             "events": sorted(events, key=lambda e: e["ts"]),
             "silences": [{"id": "s1", "matchers": ["host=worker-3", "rule=high_memory_usage"],

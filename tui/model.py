@@ -187,8 +187,13 @@ class FleetModel:
                 "acked": sum(1 for a in firing if a.get("acked"))}
 
     def ingest_rate(self) -> float | None:
-        rates = [b.get("ingest_rate") for b in self.brokers.values()
-                 if isinstance(b.get("ingest_rate"), int | float)]
+        """Frames per second summed over brokers (``status`` reports ``ingest.rate``)."""
+        rates = []
+        for status in self.brokers.values():
+            ingest = status.get("ingest")
+            rate = ingest.get("rate") if isinstance(ingest, dict) else None
+            if isinstance(rate, int | float):
+                rates.append(rate)
         return sum(rates) if rates else None
 
 

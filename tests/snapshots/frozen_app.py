@@ -1,8 +1,15 @@
-"""The app factory of snapshots and screenshots: frozen data, frozen clock, fixed selection."""
+"""The app factory of the TUI's snapshots, screenshots and Pilot tests: frozen data and clock.
+
+Also the small helpers the Pilot tests share (a poll with a deadline, never a fixed sleep).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
+
+from textual.pilot import Pilot
 
 from tui.app import MonitorApp
 from tui.datasource import FrozenSource
@@ -18,12 +25,35 @@ SCREENS: dict[str, list[str]] = {
 }
 
 
-def make_app(select: str = "web-2", **kwargs: Any) -> MonitorApp:
+def make_app(select: str = "web-2", refresh_s: float = 3600.0, **kwargs: Any) -> MonitorApp:
     """A MonitorApp on FrozenSource with ``select`` as the selected host.
 
-    ``refresh_s`` is long so the periodic repaint never races a screenshot; the frozen
-    source posts everything at start-up and repaints follow each message.
+    For pictures ``refresh_s`` is long so the periodic repaint never races a screenshot (the
+    frozen source posts everything at start-up and repaints follow each message); Pilot
+    tests pass a short one.
     """
-    app = MonitorApp(FrozenSource(), author="ana", refresh_s=3600.0, **kwargs)
+    app = MonitorApp(FrozenSource(**kwargs), author="ana", refresh_s=refresh_s)
     app.selected_host = select
     return app
+
+
+def source(app: MonitorApp) -> FrozenSource:
+    assert isinstance(app.source, FrozenSource)
+    return app.source
+
+
+def ops(app: MonitorApp, op: str) -> list[dict[str, Any]]:
+    """The arguments of every ``op`` request the app sent."""
+    return [args for name, args in source(app).requests if name == op]
+
+
+async def until(pilot: Pilot[Any], cond: Callable[[], Any], timeout: float = 5.0,
+                what: str = "condition") -> Any:
+    """Let the app run until ``cond()`` is truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = cond()
+        if result:
+            return result
+        await pilot.pause()
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")

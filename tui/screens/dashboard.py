@@ -70,6 +70,8 @@ class DashboardScreen(Screen[None]):
     # ---------------------------------------------------------------- selection
     def on_host_table_host_highlighted(self, event: HostTable.HostHighlighted) -> None:
         self.app_.selected_host = event.host
+        if not self.app.is_running:
+            return
         model = self.app_.model
         self.query_one(HostGauges).show(model.hosts.get(event.host), self.app_.now(),
                                         self.app_.thresholds)
