@@ -78,20 +78,23 @@ class BrokerLink:
         self.stopping = threading.Event()
         self.connected = False
         self.resyncs = 0
+        self._worker: Any = None
 
     def post(self, message: Any) -> None:
         self.source.post(message)
 
     def stopped(self) -> bool:
-        from textual.worker import WorkerError, get_current_worker
-
-        try:
-            cancelled = get_current_worker().is_cancelled
-        except (WorkerError, RuntimeError):
-            cancelled = False
-        return cancelled or self.stopping.is_set()
+        worker = self._worker
+        return self.stopping.is_set() or (worker is not None and worker.is_cancelled)
 
     def run(self) -> None:
+        """The thread body: connect, sync, follow; on silence back off and start again."""
+        from textual.worker import NoActiveWorker, get_current_worker
+
+        try:
+            self._worker = get_current_worker()
+        except NoActiveWorker:  # a plain thread (tests, benchmarks)
+            self._worker = None
         ctx = zmq.Context()
         backoff, ever = 0.5, False
         try:
