@@ -140,8 +140,10 @@ class MonitorApp(App[None]):
                               message.info)
 
     def on_alert_changed(self, message: msg.AlertChanged) -> None:
-        alert = message.alert
-        if self.model.apply_alert(message.source, alert):
+        self._alert(message.source, message.alert)
+
+    def _alert(self, source: str, alert: dict[str, Any]) -> None:
+        if self.model.apply_alert(source, alert):
             self.notify(f"{alert.get('rule')} on {alert.get('host')}: "
                         f"{alert.get('summary') or alert.get('value')}",
                         title="CRITICAL", severity="error", timeout=10)
@@ -151,7 +153,17 @@ class MonitorApp(App[None]):
         self.refresh_views()
 
     def on_event_received(self, message: msg.EventReceived) -> None:
-        self.model.add_event(message.event)
+        event = message.event
+        self.model.add_event(event)
+        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        if isinstance(data.get("alert"), dict) and data["alert"].get("id"):
+            self._alert(message.source, data["alert"])  # ack/unack carry the alert as it is now
+        elif event.get("kind") in ("silence", "unsilence"):
+            silence = data.get("silence") if isinstance(data.get("silence"), dict) else {}
+            if silence.get("id"):
+                self.model.apply_silence(silence["id"], data.get("alerts") or [],
+                                         event["kind"] == "silence")
+                self.refresh_views()
 
     def on_broker_status(self, message: msg.BrokerStatus) -> None:
         self.model.brokers.setdefault(message.source, {}).update(message.status)

@@ -153,6 +153,16 @@ class FleetModel:
         return (alert.get("severity") == "critical" and alert.get("state") == "firing"
                 and not was_firing and not alert.get("silenced"))
 
+    def apply_silence(self, silence_id: str, alert_ids: list[str], active: bool) -> None:
+        """A silence was added (over ``alert_ids``) or removed (from every alert)."""
+        for alert in self.alerts.values():
+            ids = [s for s in alert.get("silenced") or [] if s != silence_id]
+            if active and alert["id"] in alert_ids:
+                ids.append(silence_id)
+            if ids != (alert.get("silenced") or []):
+                alert["silenced"] = ids
+                self.alerts_version += 1
+
     def add_event(self, event: dict[str, Any]) -> None:
         self.events.append(event)
         self.events_version += 1

@@ -77,3 +77,12 @@ def test_core_and_broker_never_import_textual() -> None:
     code = ("import sys, core.protocol, core.config, broker.events; "
             "assert 'textual' not in sys.modules, 'textual was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_silence_events_mark_and_unmark_alerts() -> None:
+    model = FleetModel()
+    model.apply_snapshot("b", frozen_data.snapshot())
+    model.apply_silence("s9", ["a1c0ffee"], active=True)
+    assert model.alerts["a1c0ffee"]["silenced"] == ["s9"]
+    model.apply_silence("s9", [], active=False)
+    assert model.alerts["a1c0ffee"]["silenced"] == []

@@ -117,5 +117,5 @@ class AlertTable(DataTable[Any]):
 
     def _empty(self) -> list[Any]:
         cells: list[Any] = [""] * len(self.columns)
-        cells[1] = Text("no active alerts", style="dim")
+        cells[3 if self.grouped else 2] = Text("no active alerts", style="dim")
         return cells
