@@ -6,13 +6,19 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from core.config import ConfigError, broker_endpoints, check_endpoint, user_data_dir
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line on stderr, not the whole usage block."""
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="monitor-tui",
         description="The operator's console: live hosts, alerts and events from monitor-broker.",
         epilog="Without --broker, --control or --demo it starts a broker and an agent for this "
@@ -50,63 +56,69 @@ def brokers_from(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
     return brokers
 
 
-def serve_web(argv: list[str], host: str, port: int) -> int:
+def serve_web(args: argparse.Namespace, brokers: dict[str, tuple[str, str]]) -> int:
+    """Serve the console to browsers: each session runs ``monitor-tui`` on the same brokers."""
     try:
         from textual_serve.server import Server
     except ImportError:
         print("monitor-tui: --web needs textual-serve (pip install 'monitor[web]')",
               file=sys.stderr)
         return 2
-    rest, skip = [], False
-    for arg in argv:  # the served command is this one without the --web flags
-        if skip:
-            skip = False
-        elif arg in ("--web",):
-            continue
-        elif arg in ("--host", "--port"):
-            skip = True
-        elif not arg.startswith(("--host=", "--port=")):
-            rest.append(arg)
-    command = shlex.join([sys.executable, "-m", "tui.cli", *rest])
-    Server(command, host=host, port=port, title="monitor").serve()
+    served = [sys.executable, "-m", "tui.cli"]
+    for name, (control, publish) in brokers.items():
+        served += (["--broker", name] if name in args.broker
+                   else ["--control", control, "--publish", publish])
+    if args.bell:
+        served.append("--bell")
+    print(f"monitor-tui: serving on http://{args.host}:{args.port}", file=sys.stderr)
+    Server(shlex.join(served), host=args.host, port=args.port, title="monitor").serve()
     return 0
 
 
+def start_embedded(args: argparse.Namespace) -> tuple[Any, dict[str, tuple[str, str]]]:
+    """The embedded default (or --demo): a MonitoringSystem in this process, on loopback."""
+    from broker.system import MonitoringSystem
+
+    data_dir = args.data_dir or user_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    system = MonitoringSystem(data_dir=data_dir, local_agent=args.demo is None,
+                              simulate=args.demo or 0)
+    system.start()
+    eps = system.endpoints
+    return system, {"embedded": (eps["control"], eps["publish"])}
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    args = parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    system: Any = None
     try:
         brokers = brokers_from(args)
+        if brokers:
+            from tui.client import probe
+
+            unreachable = [probe(control) for control, _ in brokers.values()]
+            if all(unreachable):
+                print(f"monitor-tui: {unreachable[0]}", file=sys.stderr)
+                return 1
+        else:
+            system, brokers = start_embedded(args)
+        if args.web:
+            return serve_web(args, brokers)
+        from tui.app import MonitorApp
+        from tui.client import LiveSource
+
+        app = MonitorApp(LiveSource(brokers), bell=args.bell)
+        app.run()
+        return app.return_code or 0
     except ConfigError as exc:
         print(f"monitor-tui: {exc}", file=sys.stderr)
         return 2
-    if args.web:
-        return serve_web(argv, args.host, args.port)
-    system: Any = None
-    if not brokers:
-        try:
-            from broker.system import MonitoringSystem
-        except ImportError as exc:
-            print(f"monitor-tui: embedded broker unavailable ({exc}); use --broker HOST",
-                  file=sys.stderr)
-            return 2
-        data_dir = args.data_dir or user_data_dir()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        system = MonitoringSystem(data_dir=data_dir, local_agent=args.demo is None,
-                                  simulate=args.demo or 0)
-        system.start()
-        eps = system.endpoints
-        brokers = {"embedded": (eps["control"], eps["publish"])}
-    from tui.app import MonitorApp
-    from tui.client import LiveSource
-
-    try:
-        app = MonitorApp(LiveSource(brokers), bell=args.bell)
-        app.run()
+    except OSError as exc:  # data dir not writable, port in use...
+        print(f"monitor-tui: {exc}", file=sys.stderr)
+        return 1
     finally:
         if system is not None:
             system.stop()
-    return app.return_code or 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,25 @@ REQUEST_TIMEOUT_S = 5.0
 MAX_BUFFER = 200_000  # frames held while a snapshot is in flight
 
 
+def probe(control: str, timeout: float = 3.0) -> str | None:
+    """None when the broker at ``control`` answers ``status``, else a line saying it did not.
+
+    The CLI calls this before drawing anything, so a wrong address is a one-line error.
+    """
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.connect(control)
+        sock.send(protocol.request("probe", "status"))
+        if sock.poll(int(timeout * 1000)):
+            return None
+        return f"cannot reach broker at {control} (no reply in {timeout:g} s)"
+    finally:
+        sock.close(linger=0)
+        ctx.term()
+
+
 class LiveSource(DataSource):
     """Brokers reached over ZeroMQ: ``brokers`` maps a name to (control, publish) endpoints."""
 
