@@ -51,7 +51,7 @@ class AlertsScreen(Screen[None]):
     CSS_PATH = "alerts.tcss"
     ready = False
     AUTO_FOCUS = "#alerts"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
     def compose(self) -> ComposeResult:
         yield Header()

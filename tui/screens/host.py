@@ -119,7 +119,7 @@ class HostScreen(Screen[None]):
     def _fill_metrics(self, host: Any) -> None:
         table = self.query_one("#metrics", DataTable)
         names = sorted(host.metrics)
-        width = self.size.width if self.size.width < 120 else self.size.width - 81
+        width = self.size.width if self.size.width < 120 else self.size.width // 2
         spark_w = max(8, width - 38)
         cells = {n: (metric_value(n, host.metrics[n]),
                      sparkline(host.history.get(n, ()), spark_w,
