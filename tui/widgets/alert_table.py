@@ -105,8 +105,15 @@ class AlertTable(DataTable[Any]):
                               ("bold" if state == "firing" else "")))
         cells += [Text(alert.get("host", ""), style=dim), Text(alert.get("rule", ""), style=dim),
                   Text(alert_value(alert), style=dim), self._age(alert, now),
-                  Text(flags(alert), style="dim" if resolved else "magenta")]
+                  Text(self._flags(alert), style="dim" if resolved else "magenta")]
         return cells
+
+    def _flags(self, alert: dict[str, Any]) -> str:
+        """The feed has no state column: a pending alert says so among its flags."""
+        text = flags(alert)
+        if not self.grouped and alert.get("state") == "pending":
+            text = f"pend {text}".strip()
+        return text
 
     def _heading(self, group: str, n: int) -> list[Any]:
         style = "dim" if group == "resolved" else SEV_STYLE.get(group, "")
