@@ -11,7 +11,6 @@ FTS5 strings, so no input can produce an FTS5 syntax error. See docs/events.md.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,12 +32,19 @@ class QueryError(ValueError):
 
 @dataclass
 class Compiled:
-    """``FROM ... WHERE ...`` with its parameters; ``order`` is the column to sort on."""
+    """``FROM ... WHERE ...`` with its parameters; ``order`` is the column to sort on.
+
+    ``probes`` are the filter clauses an index can serve, with that index's name (None:
+    an exact single value, whose index already yields rows newest first), for the
+    planner in search_run.py; ``exclude_only`` marks a query whose only text terms are ``-word``.
+    """
 
     sql: str
     params: list[Any]
     order: str
     fts: bool = False
+    probes: list[tuple[str, list[Any], str | None]] = field(default_factory=list)
+    exclude_only: bool = False
 
 
 @dataclass
@@ -47,6 +53,16 @@ class _Parts:
     params: list[Any] = field(default_factory=list)
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    probes: list[tuple[str, list[Any], str | None]] = field(default_factory=list)
+    fts_hosts: list[str] = field(default_factory=list)
+
+    def add(self, sql: str, params: list[Any], index: str | None = "", ordered: bool = False
+            ) -> None:
+        """``index``: the index that serves the clause ("" none); ``ordered``: exact value."""
+        self.where.append(sql)
+        self.params += params
+        if index != "":
+            self.probes.append((sql, params, None if ordered else index))
 
 
 def compile_query(text: str, now: float) -> Compiled:
@@ -116,8 +132,7 @@ def _filter(parts: _Parts, name: str, value: str, neg: bool, token: str, now: fl
             raise QueryError(f"{token!r}: {name} cannot be negated; use "
                              f"{'until' if name == 'since' else 'since'}: instead")
         ts = parse_time(value, now, token)
-        parts.where.append("e.ts >= ?" if name == "since" else "e.ts < ?")
-        parts.params.append(ts)
+        parts.add("e.ts >= ?" if name == "since" else "e.ts < ?", [ts], "events_ts")
         return
     if name == "severity":
         op, sev = _SEV_OP.fullmatch(value).groups()  # type: ignore[union-attr]
@@ -133,12 +148,12 @@ def _filter(parts: _Parts, name: str, value: str, neg: bool, token: str, now: fl
             names = [s for i, s in enumerate(SEVERITIES) if keep(i)]
         allowed = [s for s in SEVERITIES if (s in names) != neg]
         if not allowed:
-            parts.where.append("0")
+            parts.add("0", [])
             return
+        sql = f"e.severity IN ({','.join('?' * len(allowed))})"
         if "info" not in allowed:  # lets the planner use the partial index
-            parts.where.append("e.severity != 'info'")
-        parts.where.append(f"e.severity IN ({','.join('?' * len(allowed))})")
-        parts.params += allowed
+            sql = f"e.severity != 'info' AND {sql}"
+        parts.add(sql, allowed, "" if neg else "events_severity")
         return
     column = {"host": "e.host", "kind": "e.kind", "rule": "e.rule", "alert": "e.alert_id"}[name]
     values = value.split(",")
@@ -146,9 +161,15 @@ def _filter(parts: _Parts, name: str, value: str, neg: bool, token: str, now: fl
         raise QueryError(f"empty alternative in {token!r} (write {name}:a,b)")
     sql, params = _match(column, values, neg, prefix_dotted=(name == "kind"))
     if name in ("rule", "alert") and not neg:  # partial indexes: rows with a rule/alert
-        parts.where.append(f"{column} != ''")
-    parts.where.append(sql)
-    parts.params += params
+        sql = f"{column} != '' AND {sql}"
+    index = {"host": "events_host", "kind": "events_kind", "rule": "events_rule",
+             "alert": "events_alert"}[name]
+    exact = len(values) == 1 and name != "kind" and not any(c in values[0] for c in "*?")
+    parts.add(sql, params, "" if neg else index, ordered=exact)
+    if name == "host" and not neg and all(re.search(r"[^\W_]", v) and "*" not in v
+                                          and "?" not in v for v in values):
+        parts.fts_hosts.append(" OR ".join('host : ^"' + v.replace('"', '""') + '"'
+                                           for v in values))
 
 
 _EXAMPLES = {"host": "web-1", "severity": ">=warning", "kind": "alert",
@@ -173,7 +194,11 @@ def parse_time(value: str, now: float, token: str = "") -> float:
 def _assemble(parts: _Parts) -> Compiled:
     where, params = list(parts.where), list(parts.params)
     if parts.include:
-        match = " AND ".join(parts.include)
+        # An exact host filter also narrows the full-text side: the FTS index holds host
+        # tokens, so `error host:web-17` intersects two doclists instead of testing every
+        # "error" row's host (40 ms -> 2 ms at 1M events). The SQL test stays exact.
+        hosts = [f"({h})" for h in parts.fts_hosts]
+        match = " AND ".join(parts.include + hosts)
         if parts.exclude:
             match = f"({match}) NOT ({' OR '.join(parts.exclude)})"
         sql = ("FROM events_fts JOIN events e ON e.seq = events_fts.rowid "
@@ -183,39 +208,15 @@ def _assemble(parts: _Parts) -> Compiled:
             sql += " AND " + " AND ".join(where)
         return Compiled(sql, params, "events_fts.rowid", fts=True)
     if parts.exclude:
-        where.append("e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
-        params.append(" OR ".join(parts.exclude))
+        where.append("e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ? "
+                     "AND rowid >= ?)")
+        params += [" OR ".join(parts.exclude), 0]  # the window start, see search_run.py
     sql = "FROM events e" + (" WHERE " + " AND ".join(where) if where else "")
-    return Compiled(sql, params, "e.seq")
+    return Compiled(sql, params, "e.seq", probes=parts.probes,
+                    exclude_only=bool(parts.exclude))
 
 
 def row_to_event(row: tuple[Any, ...], loads: Any) -> dict[str, Any]:
     seq, eid, ts, kind, host, sev, rule, alert_id, message, data = row
     return {"id": eid, "ts": ts, "kind": kind, "host": host, "severity": sev, "rule": rule,
             "alert_id": alert_id, "message": message, "data": loads(data), "seq": seq}
-
-
-def search(conn: sqlite3.Connection, text: str, *, now: float, limit: int = 50,
-           before_ts: float | None = None, before_seq: int | None = None,
-           loads: Any = None) -> list[dict[str, Any]]:
-    """Newest first (by ``seq``, the order events were recorded); page with ``before_seq``."""
-    if not isinstance(limit, int) or limit < 1:
-        raise QueryError(f"limit must be a positive integer, not {limit!r}")
-    c = compile_query(text, now)
-    sql, params = c.sql, list(c.params)
-    extra = []
-    if before_seq is not None:
-        extra.append(f"{c.order} < ?")
-        params.append(int(before_seq))
-    if before_ts is not None:
-        extra.append("e.ts < ?")
-        params.append(float(before_ts))
-    if extra:
-        sql += (" AND " if " WHERE " in sql else " WHERE ") + " AND ".join(extra)
-    sql = f"SELECT {COLUMNS} {sql} ORDER BY {c.order} DESC LIMIT ?"
-    params.append(limit)
-    try:
-        rows = conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as e:  # should not happen; never leak it as a crash
-        raise QueryError(f"query {text!r} could not run: {e}") from e
-    return [row_to_event(r, loads) for r in rows]

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import msgpack
 
 from broker import export as _export
-from broker import search as _search
+from broker import search_run as _search
 from broker import store_episodes, store_retention
 from broker.rollups import Rollups
 from broker.search import QueryError

@@ -32,37 +32,55 @@ def _worse(a: str, b: str) -> str:
     return a if rank.get(a, 0) >= rank.get(b, 0) else b
 
 
-def apply(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
-    for ev in events:
-        kind, aid = ev.get("kind"), ev.get("alert_id")
-        if not aid or kind not in ("alert", "ack", "unack"):
-            continue
-        data = ev.get("data") or {}
-        row = conn.execute("SELECT id, severity, peak, acks FROM episodes WHERE alert_id = ? "
-                           "AND ended_at IS NULL ORDER BY id DESC LIMIT 1", (aid,)).fetchone()
-        if kind in ("ack", "unack"):
-            if row:
-                acks = json.loads(row[3])
-                acks.append({"ts": ev["ts"], "kind": kind,
-                             "author": str(data.get("author", "")),
-                             "comment": str(data.get("comment", ""))})
-                conn.execute("UPDATE episodes SET acks = ? WHERE id = ?",
-                             (json.dumps(acks), row[0]))
-            continue
-        to, value = data.get("to"), _value(data)
-        alert = data.get("alert") if isinstance(data.get("alert"), dict) else {}
-        if row is None and to == "firing":
-            conn.execute(
-                "INSERT INTO episodes(alert_id, rule, host, severity, started_at, peak, "
-                "last_value, simulated) VALUES (?,?,?,?,?,?,?,?)",
-                (aid, ev.get("rule", ""), ev.get("host", ""), ev.get("severity", "info"),
-                 ev["ts"], value, value, int(bool(alert.get("simulated")))))
-        elif row is not None:
-            peak = row[2] if value is None else value if row[2] is None else max(row[2], value)
-            conn.execute("UPDATE episodes SET severity = ?, peak = ?, last_value = "
-                         "coalesce(?, last_value), ended_at = ? WHERE id = ?",
-                         (_worse(row[1], ev.get("severity", "info")), peak, value,
-                          ev["ts"] if to in _CLOSE else None, row[0]))
+class OpenEpisodes:
+    """The open episodes by alert id, cached so the writer does not query per event.
+
+    After a failed (rolled back) transaction the writer calls ``load`` again.
+    """
+
+    def __init__(self) -> None:
+        self.open: dict[str, list[Any]] = {}  # alert_id -> [id, severity, peak, acks]
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        self.open = {r[0]: [r[1], r[2], r[3], json.loads(r[4])] for r in conn.execute(
+            "SELECT alert_id, id, severity, peak, acks FROM episodes WHERE ended_at IS NULL "
+            "ORDER BY id")}
+
+    def apply(self, conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+        for ev in events:
+            kind = ev.get("kind")
+            if kind not in ("alert", "ack", "unack") or not ev.get("alert_id"):
+                continue
+            aid = ev["alert_id"]
+            data = ev.get("data") or {}
+            row = self.open.get(aid)
+            if kind != "alert":
+                if row:
+                    row[3].append({"ts": ev["ts"], "kind": kind,
+                                   "author": str(data.get("author", "")),
+                                   "comment": str(data.get("comment", ""))})
+                    conn.execute("UPDATE episodes SET acks = ? WHERE id = ?",
+                                 (json.dumps(row[3]), row[0]))
+                continue
+            to, value = data.get("to"), _value(data)
+            alert = data.get("alert") if isinstance(data.get("alert"), dict) else {}
+            if row is None and to == "firing":
+                cur = conn.execute(
+                    "INSERT INTO episodes(alert_id, rule, host, severity, started_at, peak, "
+                    "last_value, simulated) VALUES (?,?,?,?,?,?,?,?)",
+                    (aid, ev.get("rule", ""), ev.get("host", ""), ev.get("severity", "info"),
+                     ev["ts"], value, value, int(bool(alert.get("simulated")))))
+                self.open[aid] = [cur.lastrowid, ev.get("severity", "info"), value, []]
+            elif row is not None:
+                row[1] = _worse(row[1], ev.get("severity", "info"))
+                if value is not None:
+                    row[2] = value if row[2] is None else max(row[2], value)
+                closing = to in _CLOSE
+                conn.execute("UPDATE episodes SET severity = ?, peak = ?, last_value = "
+                             "coalesce(?, last_value), ended_at = ? WHERE id = ?",
+                             (row[1], row[2], value, ev["ts"] if closing else None, row[0]))
+                if closing:
+                    del self.open[aid]
 
 
 def query(conn: sqlite3.Connection, *, host: str | None = None, rule: str | None = None,

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from broker import store_episodes
 from broker.rollups import Rollups
+from broker.store_episodes import OpenEpisodes
 from broker.store_queue import BatchQueue
 from core.clock import Clock
 
@@ -28,10 +28,6 @@ _INSERT = ("INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, mes
 _FTS = ("INSERT INTO events_fts(rowid, message, host, kind, rule, alert_id) "
         "SELECT seq, message, host, kind, rule, alert_id FROM events WHERE seq > ?")
 _STATE = "INSERT OR REPLACE INTO state(key, value, updated) VALUES (?,?,?)"
-
-
-def _is_event(it: Any) -> bool:
-    return len(it) == 2 and isinstance(it[0], dict)
 
 
 class Writer:
@@ -47,6 +43,8 @@ class Writer:
             retention_interval
         self.on_error, self.on_recover, self.on_commit = on_error, on_recover, on_commit
         self.pending: list[Any] = []
+        self.episodes = OpenEpisodes()
+        self.episodes.load(conn)
         self.done_count = 0
         self.done = threading.Condition()
         self.stopping = threading.Event()
@@ -107,20 +105,26 @@ class Writer:
                 self.report(f"event store retention failed: {e}")
 
     def lost(self) -> None:
-        n = sum(1 for it in self.pending if it is not STOP and _is_event(it)) + self.q.qsize()
+        n = sum(1 for it in self.pending if it is not STOP and len(it) == 2) + self.q.qsize()
         self.counters["lost_on_stop"] += n
         self.report(f"event store stopped with {n} events not written: {self.failing}",
                     force=True)
 
     def write_pending(self, final: bool = False) -> bool:
         """Commit the pending items in one transaction. True on success."""
-        items = [it for it in self.pending if it is not STOP]
-        stop = final or len(items) != len(self.pending)
+        events, rows, state_items, calls = [], [], [], []
+        stop = final
+        for it in self.pending:
+            if it is STOP:
+                stop = True
+            elif len(it) == 2:
+                events.append(it[0])
+                rows.append(it[1])
+            elif it[0] == "state":
+                state_items.append(it)
+            else:
+                calls.append(it)
         closed = self.rollups.take_closed(self.clock.time(), everything=stop)
-        events = [it[0] for it in items if _is_event(it)]
-        rows = [it[1] for it in items if _is_event(it)]
-        state_items = [it for it in items if it[0] == "state"]
-        calls = [it for it in items if it[0] == "call"]
         now = self.clock.time()
         t0 = time.perf_counter()
         w = self.conn
@@ -130,13 +134,14 @@ class Writer:
                 first = w.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
                 w.executemany(_INSERT, rows)
                 w.execute(_FTS, (first,))
-                store_episodes.apply(w, events)
+                self.episodes.apply(w, events)
             Rollups.persist(w, closed)
             w.executemany(_STATE, [(it[1], it[2], now) for it in state_items])
             w.execute("COMMIT")
         except sqlite3.Error as e:
             if w.in_transaction:
                 w.execute("ROLLBACK")
+            self._reload_episodes()
             self.rollups.put_back(closed)
             self.counters["write_errors"] += 1
             self.failing = str(e)
@@ -170,6 +175,12 @@ class Writer:
         if self.on_commit and events:
             self.on_commit(events)
         return True
+
+    def _reload_episodes(self) -> None:
+        try:
+            self.episodes.load(self.conn)
+        except sqlite3.Error as e:  # keep the cache; the next failure retries the load
+            log.error("event store: reloading open episodes failed: %s", e)
 
     def report(self, message: str, force: bool = False) -> None:
         """Log and call on_error; repeats of a failing write at most every 30 s."""

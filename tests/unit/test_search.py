@@ -238,3 +238,25 @@ def _fts_conn() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     migrate(conn)
     return conn
+
+
+PLAN_QUERIES = ["kind:notify", "host:web-* kind:notify", "severity:>=warning", "host:web-1",
+                "since:95s", "until:96s", "-disk", "host:web-1 -smtp", "disk -almost",
+                "host:*-1", "rule:high_* severity:warning", "alert:ab12cd34", "until:1h"]
+
+
+@pytest.mark.parametrize("probe, window", [(1, 1), (10**9, 1), (0, 2)])
+def test_every_plan_gives_the_same_answer(store, monkeypatch, probe, window):
+    """PROBE/FIRST_WINDOW pick the plan (index, NOT INDEXED, windowed exclusion); a tiny
+    store would otherwise only ever take one of them."""
+    from broker import search_run
+    expected = {q: [e["id"] for e in store.search(q)] for q in PLAN_QUERIES}
+    monkeypatch.setattr(search_run, "PROBE", probe)
+    monkeypatch.setattr(search_run, "FIRST_WINDOW", window)
+    for q in PLAN_QUERIES:
+        assert [e["id"] for e in store.search(q)] == expected[q], q
+        assert [e["id"] for e in store.search(q, limit=2)] == expected[q][:2], q
+
+
+def test_leading_wildcard_glob_cannot_use_the_index_but_still_answers(store):
+    assert msgs(store, "host:*-2") == ["connection refused by upstream"]

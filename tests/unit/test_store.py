@@ -343,3 +343,35 @@ def test_export_streams_in_chunks(tmp_path):
         assert s.flush(10)
         out = io.StringIO()
         assert s.export(None, None, "jsonl", out, query="bulk") == 12_345
+
+
+def test_an_open_episode_survives_a_restart_and_closes_later(tmp_path):
+    path = tmp_path / "e.db"
+    with running_store(path) as s:
+        s.put(_alert("firing", 91.0, T0))
+    with running_store(path) as s:
+        s.put(ev("ack", "acked", ts=T0 + 1, alert_id="a1", data={"author": "bo"}))
+        s.put(_alert("resolved", 10.0, T0 + 2, frm="firing"))
+        assert s.flush(5)
+        (ep,) = s.episodes()
+        assert ep["ended_at"] == T0 + 2 and ep["peak"] == 91.0
+        assert [a["author"] for a in ep["acks"]] == ["bo"]
+
+
+def test_a_failed_batch_does_not_leave_episodes_half_applied(tmp_path):
+    conns: list[FillableDisk] = []
+
+    def connect(p):
+        conns.append(sqlite3.connect(p, factory=FillableDisk, check_same_thread=False,
+                                     isolation_level=None))
+        return conns[-1]
+
+    with running_store(tmp_path / "e.db", connect=connect) as s:
+        conns[0].cap = 1
+        s.put(_alert("firing", 91.0, T0))
+        s.put(ev("log", "y" * 20_000))  # needs new pages: the batch fails and is retried
+        assert not s.flush(0.2)
+        conns[0].cap = None
+        assert s.flush(10)
+        (ep,) = s.episodes()
+        assert ep["started_at"] == T0 and ep["ended_at"] is None
