@@ -80,6 +80,7 @@ def make_events(n: int, seed: int = 1) -> list[dict[str, Any]]:
 
 def _raw(path: Path, rows: list[tuple[Any, ...]], schema: bool, batch: int = 20_000) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA page_size=16384")  # as Store uses
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA cache_size=-65536")

@@ -92,6 +92,8 @@ class Store:
         w = self._connect(str(self.path))
         try:
             check_file(w, str(self.path))
+            if not w.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                w.execute("PRAGMA page_size=16384")  # new file: +25% inserts over 4 KiB pages
             w.execute("PRAGMA journal_mode=WAL")
             w.execute(f"PRAGMA synchronous={self.synchronous}")
             w.execute("PRAGMA secure_delete=OFF")
