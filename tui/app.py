@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from tui import messages as msg
+from tui import palette
 from tui.datasource import DataSource
 from tui.format import DEFAULT_THRESHOLDS
 from tui.model import FleetModel
@@ -65,6 +66,7 @@ class MonitorApp(App[None]):
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
         self._callbacks: dict[str, ReplyCallback] = {}
+        palette.use_color(not self.no_color)
 
     # ---------------------------------------------------------------- lifecycle
     def on_mount(self) -> None:

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.format import SEV_LABEL, age, alert_value, clock
+from tui.palette import style
 from tui.widgets.alert_table import AlertTable, flags
 
 
@@ -23,7 +24,7 @@ def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | 
     t.append(f"on {alert.get('host')}  {alert.get('state')} for "
              f"{age(now - float(alert.get('started_at') or now))}  {alert_value(alert)}")
     if flags(alert):
-        t.append(f"  [{flags(alert)}]", style="magenta")
+        t.append(f"  [{flags(alert)}]", style=style("flag"))
     t.append("\n")
     if alert.get("summary") or alert.get("description"):
         t.append(f"{alert.get('summary', '')} — {alert.get('description', '')}\n", style="dim")
@@ -41,7 +42,7 @@ def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | 
         t.append("no events for this alert in the event log", style="dim")
     for event in sorted(timeline or [], key=lambda e: e.get("ts", 0.0)):
         t.append(f"{clock(event.get('ts', 0.0))} ", style="dim")
-        t.append(f"{event.get('kind', ''):<8} ", style="cyan")
+        t.append(f"{event.get('kind', ''):<8} ", style=style("accent"))
         t.append(f"{event.get('message', '')}\n")
     t.rstrip()
     return t

@@ -11,12 +11,12 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label
 
 from tui.format import clock
+from tui.palette import style
 
 PAGE = 100
 TAIL_ROWS = 500
 SEVERITIES = ("info", "warning", "critical")
 KINDS = ("alert", "ack", "host", "log", "other")
-SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": ""}
 
 
 def kind_group(kind: str) -> str:
@@ -106,8 +106,8 @@ class EventsScreen(Screen[None]):
                 continue
             sev = event.get("severity", "info")
             table.add_row(Text(clock(event.get("ts", 0.0)), style="dim"),
-                          Text(sev[:4].upper(), style=SEV_STYLE.get(sev, "")),
-                          Text(event.get("kind", ""), style="cyan"),
+                          Text(sev[:4].upper(), style="" if sev == "info" else style(sev)),
+                          Text(event.get("kind", ""), style=style("accent")),
                           event.get("host", ""), event.get("message", ""))
             self._rows.append(event)
 

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.format import age, chart, clock, num, rate, sparkline
+from tui.palette import style
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
 
@@ -39,7 +40,7 @@ def history_text(metric: str, points: list[dict[str, float]] | None, width: int,
              f"{metric_value(metric, min(p.get('min', 0.0) for p in points))}  avg "
              f"{metric_value(metric, sum(avgs) / len(avgs))}  max "
              f"{metric_value(metric, max(p.get('max', 0.0) for p in points))}\n", style="bold")
-    t.append("\n".join(chart(avgs, width, height, hi=hi)), style="cyan")
+    t.append("\n".join(chart(avgs, width, height, hi=hi)), style=style("accent"))
     return t
 
 
@@ -129,7 +130,7 @@ class HostScreen(Screen[None]):
             keep = self.metric
             table.clear()
             for n in names:
-                table.add_row(n, cells[n][0], Text(cells[n][1], style="cyan"), key=n)
+                table.add_row(n, cells[n][0], Text(cells[n][1], style=style("accent")), key=n)
             self._names = names
             if keep in names:
                 table.move_cursor(row=names.index(keep), animate=False)
@@ -139,7 +140,7 @@ class HostScreen(Screen[None]):
             if table.get_cell(n, "value") != value:
                 table.update_cell(n, "value", value)
             if table.get_cell(n, "spark").plain != spark:
-                table.update_cell(n, "spark", Text(spark, style="cyan"))
+                table.update_cell(n, "spark", Text(spark, style=style("accent")))
 
     def _show_history(self, host: str) -> None:
         app: Any = self.app

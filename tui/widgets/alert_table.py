@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.format import SEV_LABEL, age, alert_value
+from tui.palette import style
 
-SEV_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 GROUP = "group:"
 
 
@@ -97,15 +97,15 @@ class AlertTable(DataTable[Any]):
         sev = alert.get("severity", "")
         resolved = alert.get("state") == "resolved"
         dim = "dim" if resolved or alert.get("silenced") else ""
-        style = "dim" if resolved else SEV_STYLE.get(sev, "")
-        cells: list[Any] = [Text(SEV_LABEL.get(sev, sev[:4]).upper(), style=style)]
+        style_ = "dim" if resolved else style(sev)
+        cells: list[Any] = [Text(SEV_LABEL.get(sev, sev[:4]).upper(), style=style_)]
         if self.grouped:
             state = alert.get("state", "")
             cells.append(Text(state, style="dim" if resolved else
                               ("bold" if state == "firing" else "")))
         cells += [Text(alert.get("host", ""), style=dim), Text(alert.get("rule", ""), style=dim),
                   Text(alert_value(alert), style=dim), self._age(alert, now),
-                  Text(self._flags(alert), style="dim" if resolved else "magenta")]
+                  Text(self._flags(alert), style="dim" if resolved else style("flag"))]
         return cells
 
     def _flags(self, alert: dict[str, Any]) -> str:
@@ -116,10 +116,10 @@ class AlertTable(DataTable[Any]):
         return text
 
     def _heading(self, group: str, n: int) -> list[Any]:
-        style = "dim" if group == "resolved" else SEV_STYLE.get(group, "")
-        cells: list[Any] = [Text("──", style=style)]
+        style_ = "dim" if group == "resolved" else style(group)
+        cells: list[Any] = [Text("──", style=style_)]
         if self.grouped:
-            cells += [Text(group, style=style + " bold"), Text(f"({n})", style=style)]
+            cells += [Text(group, style=style_ + " bold"), Text(f"({n})", style=style_)]
         return cells + [""] * (len(self.columns) - len(cells))
 
     def _empty(self) -> list[Any]:

@@ -7,8 +7,7 @@ from textual.widgets import Static
 
 from tui.format import SEV_LABEL, age, bar, chart, level, pct, rate, sparkline
 from tui.model import HostState
-
-LEVEL_STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red"}
+from tui.palette import style
 
 
 def gauge_lines(host: HostState | None, width: int, now: float,
@@ -31,7 +30,8 @@ def gauge_lines(host: HostState | None, width: int, now: float,
         bits.append(f"uptime {age(m['uptime'])}")
     if host.status == "down":
         bits.append(f"last seen {age(now - host.last_seen)} ago")
-    title.append("  " + " · ".join(bits), style="bold red" if host.status == "down" else "dim")
+    title.append("  " + " · ".join(bits),
+                 style=style("critical") if host.status == "down" else "dim")
     lines = [title]
     bar_w = max(6, min(24, (width - 20) // 3))
     if tall:
@@ -45,28 +45,29 @@ def gauge_lines(host: HostState | None, width: int, now: float,
             ("disk", disk_label, disk, host.history.get(disk_name, ()))]
     for family, label, value, hist in rows:
         lvl = level(family, value, thresholds)
-        style = LEVEL_STYLE[lvl]
+        style_, bar_style = style(lvl), style(f"bar-{lvl}")
         line = Text(f"{label[:5]:<5} ")
-        line.append(bar(value, bar_w), style=style)
-        line.append(f" {pct(value):>4} ", style=style)
-        line.append(f"{SEV_LABEL.get(lvl, ''):<4} ", style=style)
+        line.append(bar(value, bar_w), style=bar_style)
+        line.append(f" {pct(value):>4} ", style=style_)
+        line.append(f"{SEV_LABEL.get(lvl, ''):<4} ", style=style_)
         if tall:
             lines.append(line)
-            lines += [Text("      " + row, style=style)
+            lines += [Text("      " + row, style=bar_style)
                       for row in chart(list(hist), width - 6, 2, hi=100.0)]
             continue
-        line.append(sparkline(hist, spark_w, lo=0.0, hi=100.0), style=style)
+        line.append(sparkline(hist, spark_w, lo=0.0, hi=100.0), style=bar_style)
         lines.append(line)
     rx, tx = host.net("rx"), host.net("tx")
     net = Text("net   ")
-    net.append(f"rx {rate(rx):>5}/s tx {rate(tx):>5}/s ", style="cyan")
+    net.append(f"rx {rate(rx):>5}/s tx {rate(tx):>5}/s ", style=style("accent"))
     used = len(net.plain)
     if tall:
         lines.append(net)
-        lines += [Text("      " + row, style="cyan")
+        lines += [Text("      " + row, style=style("accent"))
                   for row in chart(host.net_history("rx"), width - 6, 2)]
     else:
-        net.append(sparkline(host.net_history("rx"), max(0, width - used), lo=None), style="cyan")
+        net.append(sparkline(host.net_history("rx"), max(0, width - used), lo=None),
+                   style=style("accent"))
         lines.append(net)
     return Text("\n").join(lines)
 

@@ -11,11 +11,11 @@ from textual.widgets import DataTable
 
 from tui.format import age, level, pct, rate
 from tui.model import FleetModel, HostState
+from tui.palette import style
 
 COLUMNS = [("dot", " ", 1), ("host", "host", 12), ("cpu", "cpu", 5), ("mem", "mem", 5),
            ("disk", "disk", 5), ("rx", "rx/s", 5), ("tx", "tx/s", 5), ("load", "load", 5),
            ("alerts", "al", 2), ("seen", "seen", 5)]
-LEVEL_STYLE = {"ok": "", "warning": "yellow", "critical": "bold red"}
 
 
 def sort_value(model: FleetModel, host: HostState, column: str) -> Any:
@@ -37,12 +37,13 @@ def sort_value(model: FleetModel, host: HostState, column: str) -> Any:
 def row_cells(model: FleetModel, host: HostState, now: float) -> tuple[Any, ...]:
     m = host.metrics
     down = host.status == "down"
-    dot = Text("○", style="bold red") if down else Text("●", style="green")
+    dot = Text("○", style=style("critical")) if down else Text("●", style=style("ok"))
     n_alerts = model.host_alert_count(host.name)
     disk = host.busiest_disk()[1]
 
     def gauge(family: str, value: float | None) -> Text:
-        return Text(pct(value), style=LEVEL_STYLE[level(family, value)], justify="right")
+        lvl = level(family, value)
+        return Text(pct(value), style="" if lvl == "ok" else style(lvl), justify="right")
 
     since = now - host.last_seen
     seen = "now" if since < 3 and not down else age(since)
@@ -51,8 +52,8 @@ def row_cells(model: FleetModel, host: HostState, now: float) -> tuple[Any, ...]
             gauge("disk", disk), Text(rate(host.net("rx")), justify="right"),
             Text(rate(host.net("tx")), justify="right"),
             Text(f"{m['load.1']:.1f}" if "load.1" in m else "-", justify="right"),
-            Text(str(n_alerts) if n_alerts else "", style="bold red", justify="right"),
-            Text(seen, style="bold red" if down else "dim", justify="right"))
+            Text(str(n_alerts) if n_alerts else "", style=style("critical"), justify="right"),
+            Text(seen, style=style("critical") if down else "dim", justify="right"))
 
 
 class HostTable(DataTable[Any]):

@@ -7,19 +7,20 @@ from textual.widgets import Static
 
 from tui.format import rate
 from tui.model import FleetModel
+from tui.palette import style
 
-CONN_MARK = {"connected": ("●", "green"), "connecting": ("◌", "yellow"),
-             "reconnecting": ("◌", "bold yellow"), "unreachable": ("✕", "bold red")}
+CONN_MARK = {"connected": ("●", "ok"), "connecting": ("◌", "warning"),
+             "reconnecting": ("◌", "warning"), "unreachable": ("✕", "critical")}
 
 
 def connection_text(states: dict[str, str]) -> Text:
     """One word for the worst state of all brokers, plus n/m when there are several."""
     if not states:
-        return Text("◌ connecting", style="yellow")
+        return Text("◌ connecting", style=style("warning"))
     order = ["unreachable", "reconnecting", "connecting", "connected"]
     worst = min(states.values(), key=lambda s: order.index(s) if s in order else 0)
-    mark, style = CONN_MARK.get(worst, ("?", ""))
-    text = Text(f"{mark} {worst}", style=style)
+    mark, kind = CONN_MARK.get(worst, ("?", "plain"))
+    text = Text(f"{mark} {worst}", style=style(kind))
     if len(states) > 1:
         up = sum(1 for s in states.values() if s == "connected")
         text.append(f" {up}/{len(states)}")
@@ -35,13 +36,13 @@ class SummaryBar(Static):
         c = model.counts()
         text = connection_text(states)
         text.append("  │ ", style="dim")
-        text.append(f"{c['up']} up", style="green" if c["up"] else "")
+        text.append(f"{c['up']} up", style=style("ok") if c["up"] else "")
         text.append(" ")
-        text.append(f"{c['down']} down", style="bold red" if c["down"] else "dim")
+        text.append(f"{c['down']} down", style=style("critical") if c["down"] else "dim")
         text.append("  │ ", style="dim")
-        text.append(f"{c['critical']} crit", style="bold red" if c["critical"] else "dim")
+        text.append(f"{c['critical']} crit", style=style("critical") if c["critical"] else "dim")
         text.append(" ")
-        text.append(f"{c['warning']} warn", style="yellow" if c["warning"] else "dim")
+        text.append(f"{c['warning']} warn", style=style("warning") if c["warning"] else "dim")
         if c["acked"]:
             text.append(f" ({c['acked']} acked)", style="dim")
         ingest = model.ingest_rate()
