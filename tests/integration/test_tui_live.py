@@ -13,7 +13,7 @@ import zmq
 from textual.widgets import Input
 
 from core import protocol
-from tests.snapshots.frozen_app import until
+from tests.snapshots.frozen_app import type_text, until
 from tui.app import MonitorApp
 from tui.client import LiveSource
 from tui.screens.dialogs import AckDialog, SimulateDialog
@@ -90,7 +90,8 @@ async def test_ack_in_the_tui_changes_the_alert_in_the_broker(system: Any) -> No
         table.move_cursor(row=table._ids.index(alert_id))
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AckDialog), what="ack dialog")
-        await pilot.press(*"looking", "enter")
+        await type_text(pilot, "looking")
+        await pilot.press("enter")
 
         def acked_in_broker() -> bool:
             return any(a["id"] == alert_id and a["acked"] for a in ctl(system, "alerts"))
@@ -132,7 +133,8 @@ async def test_search_returns_events_from_the_store(system: Any) -> None:
                     timeout=10, what="connected")
         await pilot.press("3", "slash")
         await until(pilot, lambda: isinstance(app.focused, Input), what="search box")
-        await pilot.press(*"rule:disk_full", "enter")
+        await type_text(pilot, "rule:disk_full")
+        await pilot.press("enter")
         deadline = time.monotonic() + 10
         while not app.screen.results and time.monotonic() < deadline:
             await pilot.press("enter")  # the store writes in batches: ask again until it has it

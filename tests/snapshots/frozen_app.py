@@ -47,6 +47,17 @@ def ops(app: MonitorApp, op: str) -> list[dict[str, Any]]:
     return [args for name, args in source(app).requests if name == op]
 
 
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    """Type into the focused Input (one insert, not a key press per character: Pilot waits
+    for idle after every key, which adds up)."""
+    from textual.widgets import Input
+
+    focused = pilot.app.focused
+    assert isinstance(focused, Input), f"typing needs a focused Input, not {focused!r}"
+    focused.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
 async def until(pilot: Pilot[Any], cond: Callable[[], Any], timeout: float = 5.0,
                 what: str = "condition") -> Any:
     """Let the app run until ``cond()`` is truthy; fail naming ``what`` after ``timeout``."""

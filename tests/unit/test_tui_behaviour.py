@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.widgets import DataTable
 
-from tests.snapshots.frozen_app import make_app, ops, until
+from tests.snapshots.frozen_app import make_app, ops, type_text, until
 from tui import frozen_data
 from tui.client import LiveSource
 from tui.datasource import FrozenSource
@@ -66,7 +66,9 @@ async def test_search_results_page_as_you_scroll() -> None:
                                         eid=f"l{i:03d}") for i in range(250)]
     app = make_app(refresh_s=0.05, snapshot=snap)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "slash", *"kind:log", "enter")
+        await pilot.press("3", "slash")
+        await type_text(pilot, "kind:log")
+        await pilot.press("enter")
         table = app.screen.query_one("#events", DataTable)
         await until(pilot, lambda: table.row_count == 100, what="first page")
         table.move_cursor(row=99)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input
 
-from tests.snapshots.frozen_app import make_app, ops, source, until
+from tests.snapshots.frozen_app import make_app, ops, source, type_text, until
 from tui.screens.dialogs import AckDialog, DetailDialog, SilenceDialog, SimulateDialog
 from tui.screens.help import HelpScreen, binding_rows
 from tui.widgets.alert_table import AlertTable
@@ -35,7 +35,7 @@ async def test_ack_sends_request_and_updates_alert_and_title() -> None:
         assert app.screen.selected_alert()["id"] == "a1c0ffee"
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AckDialog), what="ack dialog")
-        await pilot.press(*"on it")
+        await type_text(pilot, "on it")
         await pilot.press("enter")
         await until(pilot, lambda: ops(app, "ack"), what="ack request")
         assert ops(app, "ack") == [{"alert_id": "a1c0ffee", "author": "ana", "comment": "on it",
@@ -125,7 +125,7 @@ async def test_slash_filters_the_host_table_and_escape_clears() -> None:
         await until(pilot, lambda: table.row_count == 14, what="all hosts")
         await pilot.press("slash")
         await until(pilot, lambda: isinstance(app.focused, Input), what="filter box")
-        await pilot.press(*"web")
+        await type_text(pilot, "web")
         await until(pilot, lambda: table.row_count == 4, what="filtered rows")
         assert all(key.value.startswith("web") for key in table.rows)
         await pilot.press("escape")
@@ -138,7 +138,8 @@ async def test_search_on_the_event_log_returns_matching_events() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3", "slash")
         await until(pilot, lambda: isinstance(app.focused, Input), what="search box")
-        await pilot.press(*"host:db-1", "enter")
+        await type_text(pilot, "host:db-1")
+        await pilot.press("enter")
         await until(pilot, lambda: ops(app, "search"), what="search request")
         assert ops(app, "search")[-1] == {"query": "host:db-1", "limit": 100}
         table = app.screen.query_one("#events", DataTable)
