@@ -13,7 +13,7 @@ from textual.screen import Screen
 from tui import messages as msg
 from tui import palette
 from tui.datasource import DataSource
-from tui.format import DEFAULT_THRESHOLDS
+from tui.format import thresholds_from_rules
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
 from tui.screens.dashboard import DashboardScreen
@@ -21,6 +21,7 @@ from tui.screens.dialogs import AckDialog, SilenceDialog, SimulateDialog
 from tui.screens.events import EventsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.host import HostScreen
+from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("screens", compact=True)
 ReplyCallback = Callable[[msg.Reply], None]
@@ -46,7 +47,7 @@ class MonitorApp(App[None]):
         Binding("3", "switch('events')", "Events", group=SCREENS_GROUP),
         Binding("4", "switch('host')", "Host", group=SCREENS_GROUP),
         Binding("enter", "open", "Open", show=False, tooltip="Open the selected item"),
-        Binding("escape", "back", "Back", show=False, tooltip="Back / clear the filter"),
+        Binding("escape", "go_back", "Back", show=False, tooltip="Back / clear the filter"),
         Binding("tab", "focus_next", "Next pane", show=False, tooltip="Move focus"),
     ]
 
@@ -91,7 +92,7 @@ class MonitorApp(App[None]):
     def update_title(self) -> None:
         n = self.model.unacked_criticals()
         self.title = f"monitor · {n} unacked critical" if n else "monitor"
-        state = _worst(self.connections)
+        state = worst_state(self.connections)
         self.sub_title = state + (" · paused" if self.paused else "")
         self.set_class(state in ("reconnecting", "unreachable") and self.ever_connected, "-stale")
 
@@ -157,11 +158,12 @@ class MonitorApp(App[None]):
     def on_event_received(self, message: msg.EventReceived) -> None:
         event = message.event
         self.model.add_event(event)
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        if isinstance(data.get("alert"), dict) and data["alert"].get("id"):
-            self._alert(message.source, data["alert"])  # ack/unack carry the alert as it is now
+        data: dict[str, Any] = _map(event.get("data"))
+        alert = _map(data.get("alert"))
+        if alert.get("id"):
+            self._alert(message.source, alert)  # ack/unack carry the alert as it is now
         elif event.get("kind") in ("silence", "unsilence"):
-            silence = data.get("silence") if isinstance(data.get("silence"), dict) else {}
+            silence = _map(data.get("silence"))
             if silence.get("id"):
                 self.model.apply_silence(silence["id"], data.get("alerts") or [],
                                          event["kind"] == "silence")
@@ -193,8 +195,8 @@ class MonitorApp(App[None]):
         if opener is not None:
             opener()
 
-    def action_back(self) -> None:
-        back = getattr(self.screen, "action_back", None)
+    def action_go_back(self) -> None:
+        back = getattr(self.screen, "step_back", None)
         if back is not None and back():
             return
         if self.current_mode != "dashboard":
@@ -276,23 +278,8 @@ class MonitorApp(App[None]):
                                 help_text, lambda b=binding: self.run_action(b.action))
 
 
-def thresholds_from_rules(rules: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
-    """Gauge colours from the broker's threshold rules (``warning``/``critical`` per metric)."""
-    out = dict(DEFAULT_THRESHOLDS)
-    for rule in rules:
-        family = str(rule.get("metric", "")).split(".")[0]
-        warn, crit = rule.get("warning"), rule.get("critical")
-        if family in out and rule.get("op", ">") in (">", ">=") \
-                and isinstance(warn, int | float) and isinstance(crit, int | float):
-            out[family] = (float(warn), float(crit))
-    return out
-
-
-def _worst(states: dict[str, str]) -> str:
-    order = ["unreachable", "reconnecting", "connecting", "connected"]
-    if not states:
-        return "connecting"
-    return min(states.values(), key=lambda s: order.index(s) if s in order else 0)
+def _map(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _user() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -123,3 +124,15 @@ def clock(ts: float) -> str:
     import time
 
     return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
+def thresholds_from_rules(rules: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Gauge colours from the broker's threshold rules (``warning``/``critical`` per metric)."""
+    out = dict(DEFAULT_THRESHOLDS)
+    for rule in rules:
+        family = str(rule.get("metric", "")).split(".")[0]
+        warn, crit = rule.get("warning"), rule.get("critical")
+        if family in out and rule.get("op", ">") in (">", ">=") \
+                and isinstance(warn, int | float) and isinstance(crit, int | float):
+            out[family] = (float(warn), float(crit))
+    return out

@@ -191,3 +191,14 @@ def test_frozen_source_answers_like_a_broker() -> None:
     assert not posted[-1].ok
     src.request("history", {"host": "web-1", "metric": "cpu.percent"})
     assert posted[-1].ok and len(posted[-1].result) == 60
+
+
+async def test_last_seen_of_a_quiet_host_moves_with_the_clock() -> None:
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(HostTable)
+        await until(pilot, lambda: table.row_count, what="rows")
+        assert str(table.get_cell("batch-1", "seen")) == "12m"
+        app.source.clock.advance(3600)
+        await until(pilot, lambda: str(table.get_cell("batch-1", "seen")) == "1h",
+                    what="age moved")

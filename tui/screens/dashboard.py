@@ -111,7 +111,7 @@ class DashboardScreen(Screen[None]):
         box.display = True
         box.focus()
 
-    def action_back(self) -> bool:
+    def step_back(self) -> bool:
         box = self.query_one("#filter", Input)
         if box.display:
             box.value = ""

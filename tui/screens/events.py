@@ -158,7 +158,7 @@ class EventsScreen(Screen[None]):
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.refresh_data(force=True)
 
-    def action_back(self) -> bool:
+    def step_back(self) -> bool:
         box = self.query_one("#query", Input)
         if self.results is not None or box.value:
             box.value = ""

@@ -114,23 +114,22 @@ class HostTable(DataTable[Any]):
         self._paint_visible()
 
     def _paint_visible(self) -> None:
-        """Update the cells of stale rows on screen; rows off screen wait until scrolled to.
+        """Update the cells of visible rows that changed; rows off screen wait until scrolled to.
 
         Each ``update_cell`` costs a refresh, so with 1,000 hosts updating every second only
-        the few dozen visible rows are touched (measured in bench/bench_tui.py).
+        the few dozen visible rows are touched (measured in bench/bench_tui.py). A visible
+        host that has gone quiet is repainted too: its "seen" age moves with the clock.
         """
-        model = self._model
-        if not self._stale or model is None:
+        model, now = self._model, self._now
+        if model is None:
             return
         top = int(self.scroll_y)
         for name in self._order[top:top + self.size.height + 1]:
-            if name not in self._stale:
+            host = model.hosts.get(name)
+            if host is None or (name not in self._stale and now - host.last_seen < 3):
                 continue
             self._stale.discard(name)
-            host = model.hosts.get(name)
-            if host is None:
-                continue
-            cells = row_cells(model, host, self._now)
+            cells = row_cells(model, host, now)
             for (key, _, _), new, prev in zip(COLUMNS, cells, self._shown[name], strict=True):
                 if new != prev:
                     self.update_cell(name, key, new)

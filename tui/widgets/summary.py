@@ -13,12 +13,17 @@ CONN_MARK = {"connected": ("●", "ok"), "connecting": ("◌", "warning"),
              "reconnecting": ("◌", "warning"), "unreachable": ("✕", "critical")}
 
 
+def worst_state(states: dict[str, str]) -> str:
+    """The state to show for several brokers: the worst one ('connecting' before any)."""
+    order = ["unreachable", "reconnecting", "connecting", "connected"]
+    if not states:
+        return "connecting"
+    return min(states.values(), key=lambda s: order.index(s) if s in order else 0)
+
+
 def connection_text(states: dict[str, str]) -> Text:
     """One word for the worst state of all brokers, plus n/m when there are several."""
-    if not states:
-        return Text("◌ connecting", style=style("warning"))
-    order = ["unreachable", "reconnecting", "connecting", "connected"]
-    worst = min(states.values(), key=lambda s: order.index(s) if s in order else 0)
+    worst = worst_state(states)
     mark, kind = CONN_MARK.get(worst, ("?", "plain"))
     text = Text(f"{mark} {worst}", style=style(kind))
     if len(states) > 1:

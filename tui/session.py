@@ -1,0 +1,214 @@
+"""One connection of a BrokerLink to its broker: from the snapshot until the broker falls silent.
+
+Runs on the link's worker thread and owns its two sockets for its lifetime: the SUB of the
+publish stream and the DEALER of control requests (Clone pattern, see tui/client.py).
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from typing import TYPE_CHECKING, Any
+
+import zmq
+
+from core import protocol
+from tui.messages import (
+    AlertChanged,
+    BrokerStatus,
+    ConnectionState,
+    EventReceived,
+    HostChanged,
+    MetricsUpdate,
+    Reply,
+    Snapshot,
+)
+
+if TYPE_CHECKING:
+    from tui.client import BrokerLink
+
+FLUSH_S = 0.1        # metrics batches are posted at most 10 times a second
+REQUEST_TIMEOUT_S = 5.0
+MAX_BUFFER = 200_000  # frames held while a snapshot is in flight
+
+
+class Session:
+    """One connection to a broker: from the snapshot until the broker falls silent."""
+
+    def __init__(self, link: BrokerLink, ctx: zmq.Context[Any]) -> None:
+        self.link = link
+        self.sub = ctx.socket(zmq.SUB)
+        self.sub.setsockopt(zmq.LINGER, 0)
+        self.sub.setsockopt(zmq.RCVHWM, 100_000)
+        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
+        self.dealer = ctx.socket(zmq.DEALER)
+        self.dealer.setsockopt(zmq.LINGER, 0)
+        self.pseq = -1
+        self.snap_id: str | None = None
+        self.buffer: list[dict[str, Any]] = []
+        self.batch: dict[str, tuple[float, dict[str, float]]] = {}
+        self.pending: dict[str, tuple[str, float]] = {}  # req id -> (op, sent at)
+        self.status_sent: float | None = None
+        self.last_heard = time.monotonic()
+        self.ids = 0
+
+    def send(self, op: str, req_id: str | None = None, **args: Any) -> str:
+        if req_id is None:
+            self.ids += 1
+            req_id = f"{self.link.name}:{op}:{self.ids}"
+        self.dealer.send(protocol.request(req_id, op, **args))
+        return req_id
+
+    def run(self) -> bool:
+        """True once connected (then the broker went silent), False if it never answered."""
+        link = self.link
+        try:
+            self.sub.connect(link.publish)
+            self.dealer.connect(link.control)
+            self.snap_id = self.send("snapshot")
+            started = time.monotonic()
+            poller = zmq.Poller()
+            poller.register(self.sub, zmq.POLLIN)
+            poller.register(self.dealer, zmq.POLLIN)
+            next_flush = next_beat = time.monotonic()
+            while not link.stopped():
+                events = dict(poller.poll(50))
+                now = time.monotonic()
+                if self.sub in events:
+                    self.drain_sub()
+                if self.dealer in events:
+                    self.drain_replies()
+                if not link.connected:
+                    if now - started > link.timeout:
+                        return False
+                    continue
+                self.send_user_requests()
+                if now >= next_flush:
+                    self.flush()
+                    next_flush = now + FLUSH_S
+                if now >= next_beat and self.status_sent is None:
+                    self.status_sent = now
+                    self.send("status")
+                    next_beat = now + link.heartbeat
+                if self.status_sent is not None and now - self.status_sent > link.timeout \
+                        and now - self.last_heard > link.timeout:
+                    link.post(ConnectionState(link.name, "reconnecting",
+                                              f"lost {link.control}: no reply in {link.timeout:g} s"))
+                    return True
+                self.expire_requests(now)
+            return link.connected
+        finally:
+            self.sub.close(linger=0)
+            self.dealer.close(linger=0)
+
+    # ---------------------------------------------------------------- publish stream
+    def drain_sub(self) -> None:
+        for _ in range(5000):
+            try:
+                parts = self.sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                frame = protocol.decode(parts)
+            except protocol.ProtocolError:
+                continue  # the broker validated it; a bad frame here is not ours to fix
+            self.last_heard = time.monotonic()
+            if self.snap_id is not None:
+                if len(self.buffer) < MAX_BUFFER:
+                    self.buffer.append(frame)
+                continue
+            self.apply(frame)
+
+    def apply(self, frame: dict[str, Any]) -> None:
+        pseq = frame.get("pseq")
+        if isinstance(pseq, int):
+            if pseq <= self.pseq:
+                if pseq < self.pseq - 1000:  # the broker restarted: its counter began again
+                    self.resync()
+                return
+            if pseq > self.pseq + 1 and self.pseq >= 0:
+                self.pseq = pseq
+                self.resync()  # frames were lost: the Clone pattern says fetch state again
+                return
+            self.pseq = pseq
+        name, kind = self.link.name, frame["kind"]
+        if kind == "metrics":
+            old = self.batch.get(frame["host"])
+            metrics = frame["metrics"] if old is None else {**old[1], **frame["metrics"]}
+            self.batch[frame["host"]] = (frame["ts"], metrics)
+            return
+        self.flush()  # keep order between metrics and what follows them
+        if kind == "alert":
+            self.link.post(AlertChanged(name, frame["alert"]))
+        elif kind == "event":
+            self.link.post(EventReceived(name, frame["event"]))
+        elif kind == "hello":
+            self.link.post(HostChanged(name, frame["host"], "hello", frame["ts"],
+                                       frame.get("info") or {}))
+        elif kind == "host":
+            self.link.post(HostChanged(name, frame["host"], frame["status"], frame["ts"],
+                                       frame.get("info") or {}))
+
+    def flush(self) -> None:
+        if self.batch:
+            batch, self.batch = self.batch, {}
+            self.link.post(MetricsUpdate(self.link.name, batch))
+
+    def resync(self) -> None:
+        if self.snap_id is None:
+            self.link.resyncs += 1
+            self.flush()
+            self.snap_id = self.send("snapshot")
+
+    # ---------------------------------------------------------------- control replies
+    def drain_replies(self) -> None:
+        link = self.link
+        while True:
+            try:
+                data = self.dealer.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                reply = protocol.unpack(data)
+                req_id = reply["id"]
+            except (protocol.ProtocolError, KeyError, TypeError):
+                continue
+            self.last_heard = time.monotonic()
+            if req_id == self.snap_id:
+                self.snap_id = None
+                if not reply.get("ok"):
+                    continue
+                snap = reply["result"]
+                self.pseq = int(snap.get("pseq", 0))
+                link.post(Snapshot(link.name, snap))
+                if not link.connected:
+                    link.connected = True
+                    link.post(ConnectionState(link.name, "connected", link.control))
+                buffered, self.buffer = self.buffer, []
+                for frame in buffered:
+                    self.apply(frame)
+            elif req_id.startswith(f"{link.name}:status:"):
+                self.status_sent = None
+                if reply.get("ok") and isinstance(reply.get("result"), dict):
+                    link.post(BrokerStatus(link.name, reply["result"]))
+            elif req_id in self.pending:
+                op, _ = self.pending.pop(req_id)
+                link.post(Reply(req_id, op, bool(reply.get("ok")), reply.get("result"),
+                                str(reply.get("error") or ""), link.name))
+
+    def send_user_requests(self) -> None:
+        while True:
+            try:
+                req_id, op, args = self.link.requests.get_nowait()
+            except queue.Empty:
+                return
+            self.pending[req_id] = (op, time.monotonic())
+            self.send(op, req_id, **args)
+
+    def expire_requests(self, now: float) -> None:
+        for req_id, (op, sent) in list(self.pending.items()):
+            if now - sent > REQUEST_TIMEOUT_S:
+                del self.pending[req_id]
+                self.link.post(Reply(req_id, op, False, error=f"{op}: no reply from "
+                                     f"{self.link.control} in {REQUEST_TIMEOUT_S:g} s",
+                                     source=self.link.name))
