@@ -30,7 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from broker.search import COLUMNS, compile_query
+from broker.search import compile_query
+from broker.search_run import run_compiled
 from broker.store import Store, _row
 from broker.store_schema import migrate
 
@@ -160,17 +161,14 @@ def search_figures(store: Store, path: Path, events: list[dict[str, Any]], nq: i
     }
     conn = sqlite3.connect(path)
     print(f"\nsearch, {nq} queries each, limit 50, newest first "
-          "(ms; ceiling = the same SQL without parsing or dicts):")
+          "(ms; raw = the same planned SQL, without parsing or building dicts):")
     print(f"  {'query':30} {'p50':>7} {'p99':>7} {'max':>7} {'raw p50':>8} {'raw p99':>8}")
     for name, gen in cases.items():
         queries = [gen() for _ in range(nq)]
         lat = timed(lambda q: store.search(q, now=now), queries)
 
-        def raw(q: str) -> None:
-            c = compile_query(q, now)
-            conn.execute(f"SELECT {COLUMNS} {c.sql} ORDER BY {c.order} DESC LIMIT 50",
-                         c.params).fetchall()
-        ceil = timed(raw, queries)
+        compiled = [compile_query(q, now) for q in queries]
+        ceil = timed(lambda c: run_compiled(conn, c, limit=50), compiled)
         print(f"  {name:30} {pct(lat, 50):7.2f} {pct(lat, 99):7.2f} {max(lat) * 1000:7.2f} "
               f"{pct(ceil, 50):8.2f} {pct(ceil, 99):8.2f}")
     rare = [rng.choice(words[500:3000]) for _ in range(5)]

@@ -42,6 +42,17 @@ def search(conn: sqlite3.Connection, text: str, *, now: float, limit: int = 50,
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise QueryError(f"limit must be a positive integer, not {limit!r}")
     c = compile_query(text, now)
+    try:
+        rows = run_compiled(conn, c, limit=limit, before_ts=before_ts, before_seq=before_seq)
+    except sqlite3.OperationalError as e:  # should not happen; never leak it as a crash
+        raise QueryError(f"query {text!r} could not run: {e}") from e
+    return [row_to_event(r, loads) for r in rows]
+
+
+def run_compiled(conn: sqlite3.Connection, c: Compiled, *, limit: int,
+                 before_ts: float | None = None, before_seq: int | None = None
+                 ) -> list[tuple[Any, ...]]:
+    """The rows of a compiled query, planned; what ``search`` costs minus parsing and dicts."""
     sql, params = c.sql, list(c.params)
     extra = []
     if before_seq is not None:
@@ -52,22 +63,17 @@ def search(conn: sqlite3.Connection, text: str, *, now: float, limit: int = 50,
         params.append(float(before_ts))
     if extra:
         sql += (" AND " if " WHERE " in sql else " WHERE ") + " AND ".join(extra)
+    if c.exclude_only:
+        return _windowed(conn, c, sql, params, limit, before_seq)
+    planned = sql
+    if not c.fts and c.probes:
+        planned = sql.replace("FROM events e", "FROM " + _plan(conn, c), 1)
     try:
-        if c.exclude_only:
-            rows = _windowed(conn, c, sql, params, limit, before_seq)
-        else:
-            planned = sql
-            if not c.fts and c.probes:
-                planned = sql.replace("FROM events e", "FROM " + _plan(conn, c), 1)
-            try:
-                rows = _run(conn, planned, c.order, params, limit)
-            except sqlite3.OperationalError:
-                if planned == sql:  # the hint could not be used (a glob like *web)
-                    raise
-                rows = _run(conn, sql, c.order, params, limit)
-    except sqlite3.OperationalError as e:  # should not happen; never leak it as a crash
-        raise QueryError(f"query {text!r} could not run: {e}") from e
-    return [row_to_event(r, loads) for r in rows]
+        return _run(conn, planned, c.order, params, limit)
+    except sqlite3.OperationalError:
+        if planned == sql:  # the hint could not be used (a glob like *web)
+            raise
+        return _run(conn, sql, c.order, params, limit)
 
 
 def _run(conn: sqlite3.Connection, sql: str, order: str, params: list[Any],

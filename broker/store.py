@@ -81,7 +81,8 @@ class Store:
         self._rlock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._recent: collections.deque[Event] = collections.deque(maxlen=recent_size)
-        self._states: dict[str, bytes] = {}
+        self._states: dict[str, bytes] = {}  # saved, not yet committed (load_state sees them)
+        self._states_lock = threading.Lock()
         self.rollups = Rollups()
         self._rows = 0
         self._retention_deleted = 0
@@ -101,16 +102,20 @@ class Store:
             w.execute("PRAGMA journal_size_limit=67108864")
             migrate(w)
             check_schema(w, str(self.path))
+        except sqlite3.OperationalError as e:  # permissions, locked, disk: not corruption
+            w.close()
+            raise StoreError(f"event store {self.path} cannot be opened: {e}") from e
         except sqlite3.DatabaseError as e:
             w.close()
-            raise StoreCorrupt(f"event store {self.path} cannot be opened: {e}") from e
+            raise StoreCorrupt(f"event store {self.path} is damaged: {e}") from e
         except BaseException:
             w.close()
             raise
         self._w = w
         self._writer = Writer(w, self._q, self.rollups, self.clock,
                               batch_interval=self.batch_interval, max_batch=self.max_batch,
-                              states=self._states, retention=self._retention,
+                              states=(self._states, self._states_lock),
+                              retention=self._retention,
                               retention_interval=self.retention_interval,
                               on_error=self.on_error, on_recover=self.on_recover,
                               on_commit=self.on_commit)
@@ -169,7 +174,8 @@ class Store:
     def save_state(self, key: str, obj: Any) -> None:
         """Queued with the events; ``load_state`` sees it at once, disk after flush()."""
         blob = msgpack.packb(obj, use_bin_type=True)
-        self._states[key] = blob
+        with self._states_lock:
+            self._states[key] = blob
         self._enqueue(("state", key, blob))
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -235,11 +241,17 @@ class Store:
 
     def export(self, since: float | None, until: float | None, fmt: str = "jsonl",
                out: TextIO | None = None, query: str = "") -> int:
+        """Streams from its own connection: a long export does not hold up searches."""
         if out is None:
             raise ValueError("export needs an output stream")
-        return self._read(lambda c: _export.export(c, out, since=since, until=until, fmt=fmt,
-                                                   query=query, now=self.clock.time(),
-                                                   loads=json.loads))
+        if self._r is None:
+            raise StoreError("the store is closed")
+        conn = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            return _export.export(conn, out, since=since, until=until, fmt=fmt, query=query,
+                                  now=self.clock.time(), loads=json.loads)
+        finally:
+            conn.close()
 
     def episodes(self, **filters: Any) -> list[dict[str, Any]]:
         return self._read(lambda c: store_episodes.query(c, **filters))

@@ -46,7 +46,7 @@ CREATE INDEX events_rule ON events(rule) WHERE rule != '';
 CREATE INDEX events_alert ON events(alert_id) WHERE alert_id != '';
 CREATE VIRTUAL TABLE events_fts USING fts5(
     message, host, kind, rule, alert_id,
-    content='events', content_rowid='seq', tokenize='unicode61');
+    content='events', content_rowid='seq', tokenize='unicode61', columnsize=0);
 INSERT INTO events_fts(events_fts, rank) VALUES ('automerge', 8);
 INSERT INTO events_fts(events_fts) VALUES ('rebuild');
 CREATE TABLE rollups (

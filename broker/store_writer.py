@@ -32,15 +32,16 @@ _STATE = "INSERT OR REPLACE INTO state(key, value, updated) VALUES (?,?,?)"
 
 class Writer:
     def __init__(self, conn: sqlite3.Connection, q: BatchQueue, rollups: Rollups, clock: Clock,
-                 *, batch_interval: float, max_batch: int, states: dict[str, bytes],
+                 *, batch_interval: float, max_batch: int,
+                 states: tuple[dict[str, bytes], threading.Lock],
                  retention: Callable[[], Any], retention_interval: float,
                  on_error: Callable[[str], None] | None,
                  on_recover: Callable[[str], None] | None,
                  on_commit: Callable[[list[dict[str, Any]]], None] | None) -> None:
         self.conn, self.q, self.rollups, self.clock = conn, q, rollups, clock
         self.batch_interval, self.max_batch = batch_interval, max_batch
-        self.states, self.retention, self.retention_interval = states, retention, \
-            retention_interval
+        self.states, self.states_lock = states
+        self.retention, self.retention_interval = retention, retention_interval
         self.on_error, self.on_recover, self.on_commit = on_error, on_recover, on_commit
         self.pending: list[Any] = []
         self.episodes = OpenEpisodes()
@@ -153,9 +154,10 @@ class Writer:
         self.counters["committed"] += len(rows)
         self.counters["last_batch_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         self.rows_added += len(rows)
-        for it in state_items:
-            if self.states.get(it[1]) is it[2]:
-                del self.states[it[1]]
+        with self.states_lock:
+            for it in state_items:
+                if self.states.get(it[1]) is it[2]:
+                    del self.states[it[1]]
         if self.failing:
             msg = f"event store writes resumed after: {self.failing}"
             self.failing = ""
