@@ -202,3 +202,30 @@ async def test_last_seen_of_a_quiet_host_moves_with_the_clock() -> None:
         app.source.clock.advance(3600)
         await until(pilot, lambda: str(table.get_cell("batch-1", "seen")) == "1h",
                     what="age moved")
+
+
+async def test_scrolling_the_results_with_the_mouse_fetches_the_next_page() -> None:
+    snap = frozen_data.snapshot()
+    snap["events"] = [frozen_data.event("log", f"line {i}", frozen_data.NOW - i, host="web-1",
+                                        eid=f"l{i:03d}") for i in range(150)]
+    app = make_app(refresh_s=0.05, snapshot=snap)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "slash")
+        await type_text(pilot, "kind:log")
+        await pilot.press("enter")
+        table = app.screen.query_one("#events", DataTable)
+        await until(pilot, lambda: table.row_count == 100, what="first page")
+        table.scroll_end(animate=False)
+        await until(pilot, lambda: table.row_count == 150, what="second page")
+        assert table.cursor_row == 0  # the cursor did not move: the scroll did it
+
+
+async def test_alert_timeline_grows_with_live_events() -> None:
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        detail = await until(pilot, lambda: app.current_mode == "alerts"
+                             and app.screen.query_one("#detail"), what="alerts")
+        await until(pilot, lambda: "slack #ops" in str(detail.render()), what="timeline")
+        await pilot.press("a", "enter")
+        await until(pilot, lambda: "acknowledged" in str(detail.render()), what="ack in timeline")

@@ -62,7 +62,7 @@ class AlertsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.timelines: dict[str, list[dict[str, Any]]] = {}
+        self.timelines: dict[str, list[dict[str, Any]] | None] = {}
         self.query_one("#detail").border_title = "detail"
         self.ready = True
         self.refresh_data()
@@ -98,10 +98,14 @@ class AlertsScreen(Screen[None]):
         if alert is not None:
             timeline = self.timelines.get(alert["id"])
             if timeline is None and alert["id"] not in self.timelines:
-                self.timelines[alert["id"]] = None  # type: ignore[assignment]
+                self.timelines[alert["id"]] = None
                 aid = alert["id"]
                 app.call("search", {"query": f"alert:{aid}", "limit": 50},
                          lambda r, aid=aid: self._got_timeline(aid, r.result))
+            if timeline is not None:  # plus what happened since the search: the live tail
+                seen = {e.get("id") for e in timeline}
+                timeline = timeline + [e for e in app.model.events if e.get("alert_id") ==
+                                       alert["id"] and e.get("id") not in seen]
         self.query_one("#detail", Static).update(alert_detail(alert, timeline, app.now()))
 
     def _got_timeline(self, alert_id: str, events: Any) -> None:

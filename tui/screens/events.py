@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label
 
@@ -29,6 +31,19 @@ def kind_group(kind: str) -> str:
     return "log" if kind == "log" else "other"
 
 
+class EventTable(DataTable[Any]):
+    """The event rows; tells the screen when it is scrolled near the end (mouse or keys)."""
+
+    @dataclass
+    class NearEnd(Message):
+        pass
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.max_scroll_y and new_value >= self.max_scroll_y - 2:
+            self.post_message(self.NearEnd())
+
+
 class EventsScreen(Screen[None]):
     CSS_PATH = "events.tcss"
     ready = False
@@ -36,15 +51,15 @@ class EventsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="search: host:web-1 severity:critical kind:alert text…  "
-                    "(enter runs, escape returns to the live tail)", id="query", compact=True)
+        yield Input(placeholder="/ search: host:web-* severity:>=warning kind:alert text "
+                    "(esc: live tail)", id="query", compact=True)
         with Horizontal(id="chips"):
             for sev in SEVERITIES:
                 yield Checkbox(sev[:4], True, id=f"sev-{sev}", compact=True)
             yield Label("│")
             for kind in KINDS:
                 yield Checkbox(kind, True, id=f"kind-{kind}", compact=True)
-        yield DataTable(id="events", cursor_type="row")
+        yield EventTable(id="events", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,8 +166,14 @@ class EventsScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # Results page as you scroll: reaching the last row fetches the next, older page.
-        if (not self.live and self.more and not self.loading and self._rows
-                and event.cursor_row >= len(self._rows) - 1):
+        if event.cursor_row >= len(self._rows) - 1:
+            self._next_page()
+
+    def on_event_table_near_end(self, event: EventTable.NearEnd) -> None:
+        self._next_page()
+
+    def _next_page(self) -> None:
+        if not self.live and self.more and not self.loading and self._rows:
             self._search(float(self._rows[-1].get("ts", 0.0)))
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
