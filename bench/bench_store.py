@@ -200,10 +200,15 @@ def main() -> None:
         print(f"raw executemany, real schema (idx+FTS5):  {schema:>9,.0f} rows/s "
               f"({schema / ceiling:.2f} of ceiling)")
         small = events[: min(n, 200_000)]
-        for mode in ("FULL", "NORMAL"):
-            s, rate, _ = store_insert(d / f"sync-{mode}.db", small, mode)
+        best = {"FULL": 0.0, "NORMAL": 0.0}
+        for i, mode in enumerate(("FULL", "NORMAL") * 2):  # alternated: the machine is shared
+            s, rate, _ = store_insert(d / f"sync-{i}.db", small, mode)
             s.stop()
-            print(f"Store, synchronous={mode:6} ({len(small):,} events): {rate:>9,.0f} events/s")
+            (d / f"sync-{i}.db").unlink()
+            best[mode] = max(best[mode], rate)
+        for mode, rate in best.items():
+            print(f"Store, synchronous={mode:6} ({len(small):,} events, best of 2): "
+                  f"{rate:>9,.0f} events/s")
         store, rate, rates = store_insert(d / "events.db", events)
         stats = store.stats()
         print(f"Store.put -> flush, {n:,} events:         {rate:>9,.0f} events/s "

@@ -55,7 +55,8 @@ class Writer:
         self.counters = {"write_errors": 0, "committed": 0, "batches": 0,
                          "last_batch_ms": 0.0, "lost_on_stop": 0}
         self._last_report = self._last_commit = 0.0
-        self._last_retention = time.monotonic()
+        # The first run comes 5 s after start (a broker back from a long stop trims at once).
+        self._last_retention = time.monotonic() - max(0.0, retention_interval - 5.0)
 
     def run(self) -> None:
         backoff = 0.05
@@ -76,6 +77,7 @@ class Writer:
                 backoff = 0.05
                 if self.pending and self.pending[0] is STOP:
                     return
+                self.maybe_retention()  # also under a load that never lets the writer idle
                 continue
             if self.stopping.is_set():
                 self.lost()
@@ -98,6 +100,9 @@ class Writer:
     def idle(self) -> None:
         if self.rollups.has_closed(self.clock.time()):
             self.write_pending()
+        self.maybe_retention()
+
+    def maybe_retention(self) -> None:
         if time.monotonic() - self._last_retention >= self.retention_interval:
             self._last_retention = time.monotonic()
             try:

@@ -375,3 +375,15 @@ def test_a_failed_batch_does_not_leave_episodes_half_applied(tmp_path):
         assert s.flush(10)
         (ep,) = s.episodes()
         assert ep["started_at"] == T0 and ep["ended_at"] is None
+
+
+def test_retention_runs_in_the_background(tmp_path):
+    clock = FakeClock(T0)
+    with running_store(tmp_path / "e.db", clock, retention_s=3600,
+                       retention_interval=0.0) as s:
+        for i in range(50):
+            s.put(ev("log", f"stale {i}", ts=T0 - 7200))
+        s.put(ev("log", "fresh", ts=T0))
+        assert s.flush(5)
+        _wait_for(lambda: s.stats()["retention_deleted"] == 50)
+        assert [e["message"] for e in s.search("")] == ["fresh"]
