@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from tui import messages as msg
 from tui import palette
@@ -24,6 +24,7 @@ from tui.screens.host import HostScreen
 from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("screens", compact=True)
+MODAL_SAFE = {"quit", "command_palette", "focus_next", "focus_previous"}
 ReplyCallback = Callable[[msg.Reply], None]
 
 
@@ -186,6 +187,12 @@ class MonitorApp(App[None]):
         return sorted(self.model.alert_sources.get(alert_id, ()))
 
     # ---------------------------------------------------------------- actions (keys)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While a dialog (or help) is open, the app's keys wait: they belong to the dialog."""
+        if isinstance(self.screen, ModalScreen) and action not in MODAL_SAFE:
+            return False
+        return True
+
     def action_switch(self, mode: str) -> None:
         if self.current_mode != mode:
             self.switch_mode(mode)

@@ -261,3 +261,33 @@ async def test_ack_keys_without_an_alert_say_so(key: str) -> None:
         await pilot.press(key)
         await until(pilot, lambda: app._notifications, what="a notice")
         assert not source(app).requests or all(op == "rules" for op, _ in source(app).requests)
+
+
+async def test_app_keys_wait_while_a_dialog_is_open() -> None:
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.scenarios, what="rules")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SimulateDialog), what="dialog")
+        await pilot.press("a", "2", "x", "p")  # the scenario list has the focus
+        assert isinstance(app.screen, SimulateDialog) and app.current_mode == "dashboard"
+        assert not app.paused
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, SimulateDialog), what="closed")
+
+
+async def test_a_command_from_the_palette_runs_its_action() -> None:
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.hosts, what="hosts")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.focused, Input), what="palette")
+        await type_text(pilot, "Alerts (2)")
+
+        def best_hit() -> bool:  # the palette searches in a worker
+            hits = app.screen.query("CommandList")
+            return bool(hits) and hits.first().option_count > 0 \
+                and hits.first().highlighted is not None
+        await until(pilot, best_hit, what="palette hits")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.current_mode == "alerts", what="alerts screen")
