@@ -56,3 +56,22 @@ def test_unreachable_broker_fails_in_3_s_with_one_line(capsys: pytest.CaptureFix
     assert cli.main(["--control", ep, "--publish", ep]) == 1
     err = capsys.readouterr().err
     assert err == f"monitor-tui: cannot reach broker at {ep} (no reply in 3 s)\n"
+
+
+def test_web_serves_the_same_brokers_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import textual_serve.server
+
+    served: dict[str, object] = {}
+
+    class FakeServer:
+        def __init__(self, command: str, host: str, port: int, title: str) -> None:
+            served.update(command=command, host=host, port=port)
+
+        def serve(self) -> None:
+            served["served"] = True
+
+    monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
+    monkeypatch.setattr("tui.client.probe", lambda control, timeout=3.0: None)
+    assert cli.main(["--web", "--port", "8123", "--broker", "mon1:6000", "--bell"]) == 0
+    assert served["host"] == "127.0.0.1" and served["port"] == 8123 and served["served"]
+    assert str(served["command"]).endswith("-m tui.cli --broker mon1:6000 --bell")
