@@ -119,11 +119,15 @@ class Session:
                 continue
             self.apply(frame)
 
-    def apply(self, frame: dict[str, Any]) -> None:
+    def apply(self, frame: dict[str, Any], replay: bool = False) -> None:
+        """Apply one published frame; ``replay`` for those buffered during a snapshot."""
         pseq = frame.get("pseq")
         if isinstance(pseq, int):
             if pseq <= self.pseq:
-                if pseq < self.pseq - 1000:  # the broker restarted: its counter began again
+                # Buffered frames the snapshot already contains are skipped. Live, PUB/SUB
+                # never repeats or reorders: an older number means the broker restarted.
+                if not replay:
+                    self.pseq = pseq
                     self.resync()
                 return
             if pseq > self.pseq + 1 and self.pseq >= 0:
@@ -186,7 +190,7 @@ class Session:
                     link.post(ConnectionState(link.name, "connected", link.control))
                 buffered, self.buffer = self.buffer, []
                 for frame in buffered:
-                    self.apply(frame)
+                    self.apply(frame, replay=True)
             elif req_id.startswith(f"{link.name}:status:"):
                 self.status_sent = None
                 if reply.get("ok") and isinstance(reply.get("result"), dict):

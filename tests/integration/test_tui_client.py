@@ -185,3 +185,25 @@ def test_unreachable_broker_is_reported_after_the_timeout(follow) -> None:
     state = wait_for(lambda: [m for m in app.of(ConnectionState) if m.state == "unreachable"],
                      what="unreachable")[0]
     assert state.detail == f"cannot reach broker at {control} (no reply in 0.3 s)"
+
+
+def test_a_quick_broker_restart_is_caught_by_its_sequence_going_back(follow) -> None:
+    broker = FakeBroker()
+    # a long silence timeout: only the pseq going back can reveal this restart
+    source, app = follow(broker.control, broker.publish, timeout=30)
+    wait_for(lambda: app.of(Snapshot), what="first snapshot")
+    wait_for(lambda: broker.pseq > 300, what="the counter to climb")
+    control, publish = broker.control, broker.publish
+    broker.stop()
+    old_pseq = broker.pseq
+    broker = FakeBroker(control, publish)  # counts from 0 again
+    try:
+        wait_for(lambda: len(app.of(Snapshot)) >= 2, timeout=10, what="resync after restart")
+        assert "reconnecting" not in app.states()
+        # resynced before the new counter overtook the old one: not a mere gap
+        assert app.of(Snapshot)[1].snapshot["pseq"] < old_pseq
+        latest = app.of(MetricsUpdate)[-1].updates["h1"][1]["cpu.percent"]
+        wait_for(lambda: app.of(MetricsUpdate)[-1].updates["h1"][1]["cpu.percent"] != latest,
+                 what="live updates from the new broker")
+    finally:
+        broker.stop()
