@@ -20,7 +20,7 @@ class FakeBroker:
     """ROUTER + PUB in one thread; publishes a metrics frame per tick whose cpu is its pseq."""
 
     def __init__(self, control: str = "tcp://127.0.0.1:*", publish: str = "tcp://127.0.0.1:*",
-                 gap_at: int | None = None) -> None:
+                 gap_at: int | None = None, extra_hosts: int = 0) -> None:
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.pub = self.ctx.socket(zmq.PUB)
@@ -32,6 +32,9 @@ class FakeBroker:
         self.publish = self.pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self.pseq = 0
         self.gap_at = gap_at
+        self.extra = [{"host": f"n{i:04d}", "status": "up", "last_seen": time.time(),
+                       "metrics": {f"m.{j}": float(j) for j in range(20)},
+                       "history": {"cpu.percent": [1.0] * 60}} for i in range(extra_hosts)]
         self.ops: list[str] = []
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -62,7 +65,8 @@ class FakeBroker:
             return protocol.reply_ok(req_id, {
                 "pseq": self.pseq, "ts": time.time(), "broker": {"ingest": {"rate": 1.0}},
                 "hosts": [{"host": "h1", "status": "up", "last_seen": time.time(),
-                           "metrics": {"cpu.percent": float(self.pseq)}, "history": {}}],
+                           "metrics": {"cpu.percent": float(self.pseq)}, "history": {}},
+                          *self.extra],
                 "alerts": [], "events": []})
         if op == "status":
             return protocol.reply_ok(req_id, {"ingest": {"rate": 1.0}})
@@ -130,6 +134,17 @@ def test_clone_pattern_applies_only_frames_after_the_snapshot(follow) -> None:
         assert min(values) > snap.snapshot["pseq"]
         assert values == sorted(values)
         assert "connected" in app.states()
+    finally:
+        broker.stop()
+
+
+def test_a_snapshot_of_a_big_fleet_is_over_the_frame_cap_and_still_read(follow) -> None:
+    broker = FakeBroker(extra_hosts=1500)
+    try:
+        _, app = follow(broker.control, broker.publish, timeout=3)
+        snap = wait_for(lambda: app.of(Snapshot), what="snapshot")[0].snapshot
+        assert len(protocol.pack(snap)) > protocol.MAX_FRAME_BYTES
+        assert len(snap["hosts"]) == 1501
     finally:
         broker.stop()
 
