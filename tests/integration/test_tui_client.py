@@ -222,3 +222,26 @@ def test_a_quick_broker_restart_is_caught_by_its_sequence_going_back(follow) -> 
                  what="live updates from the new broker")
     finally:
         broker.stop()
+
+
+async def test_two_brokers_show_each_host_once() -> None:
+    from tests.snapshots.frozen_app import until
+    from tui.app import MonitorApp
+    from tui.widgets.host_table import HostTable
+
+    b1, b2 = FakeBroker(extra_hosts=2), FakeBroker(extra_hosts=3)
+    try:
+        app = MonitorApp(LiveSource({"b1": (b1.control, b1.publish),
+                                     "b2": (b2.control, b2.publish)}), refresh_s=0.1)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.connections == {"b1": "connected",
+                                                           "b2": "connected"}, what="both")
+            table = app.screen.query_one(HostTable)
+            await until(pilot, lambda: table.row_count == 4, what="merged rows")
+            assert set(app.model.hosts) == {"h1", "n0000", "n0001", "n0002"}
+            assert app.model.hosts["h1"].sources == {"b1", "b2"}
+            summary = str(app.screen.query_one("#summary").render())
+            assert "connected 2/2" in summary
+    finally:
+        b1.stop()
+        b2.stop()
