@@ -10,7 +10,8 @@ with a Zipf-like vocabulary, alerts, notifications, host changes). Figures print
   schema (indexes + FTS5), to separate the schema's cost from the Store's Python layer;
 - Store: events/s through ``put()`` (one producer thread) until ``flush()`` returns, per
   tenth of the run (sustained, as the file grows) and overall; synchronous=FULL vs NORMAL
-  on a shorter run;
+  on a shorter run; then, on top of the 1M store, a paced offered load of 25k and 50k
+  events/s (does the writer keep up, and how large does the backlog grow);
 - search p50/p99 through ``Store.search`` for word and filtered queries, with the raw SQL
   of the same query as the ceiling and a ``LIKE`` scan to show what FTS5 saves.
 
@@ -128,6 +129,21 @@ def store_insert(path: Path, events: list[dict[str, Any]], synchronous: str = "N
     return store, total, rates
 
 
+def offered_load(store: Store, events: list[dict[str, Any]], rate: int) -> tuple[float, int]:
+    """Put ``events`` paced at ``rate``/s (100 slices a second); the commit rate achieved
+    and the largest backlog seen. Keeping up means achieved ~= offered, backlog small."""
+    step = max(1, rate // 100)
+    t0 = time.perf_counter()
+    backlog = 0
+    for i in range(0, len(events), step):
+        for ev in events[i:i + step]:
+            store.put(ev)
+        backlog = max(backlog, store.stats()["pending"])
+        threading.Event().wait(max(0.0, t0 + (i + step) / rate - time.perf_counter()))
+    store.flush(600)
+    return len(events) / (time.perf_counter() - t0), backlog
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000
@@ -217,6 +233,12 @@ def main() -> None:
               + f"  (min {min(rates):,.0f}/s)")
         print(f"  file {stats['file_bytes'] / 2**20:.0f} MiB ({stats['bytes'] / n:.0f} B/event), "
               f"last batch {stats['last_batch_ms']} ms, batches {stats['batches']}")
+        extra = make_events(min(n // 4, 250_000), seed=2)
+        for offered, part in ((25_000, extra[: len(extra) * 2 // 5]),
+                              (50_000, extra[len(extra) * 2 // 5:])):
+            got, backlog = offered_load(store, part, offered)
+            print(f"  offered {offered:,}/s on top ({len(part):,} events): committed "
+                  f"{got:,.0f}/s, largest backlog {backlog:,} events")
         search_figures(store, d / "events.db", events, args.queries, rng)
         t = time.perf_counter()
         store.stop()
