@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from tui import messages as msg
@@ -52,15 +53,17 @@ class MonitorApp(App[None]):
         Binding("tab", "focus_next", "Next pane", show=False, tooltip="Move focus"),
     ]
 
+    paused: reactive[bool] = reactive(False, init=False)
+    """`p`: the model keeps up with the brokers, the screens stop repainting it."""
+
     def __init__(self, source: DataSource, *, bell: bool = False, author: str | None = None,
-                 refresh_s: float = 0.5) -> None:
+                 refresh_s: float = 0.5, theme: str | None = None) -> None:
         super().__init__()
         self.source = source
         self.model = FleetModel()
         self.bell_on_critical = bell
         self.author = author or _user()
         self.refresh_s = refresh_s
-        self.paused = False
         self.connections: dict[str, str] = {}
         self.connection_detail = ""
         self.ever_connected = False
@@ -69,6 +72,8 @@ class MonitorApp(App[None]):
         self.scenarios: list[str] = []
         self._callbacks: dict[str, ReplyCallback] = {}
         palette.use_color(not self.no_color)
+        if theme:
+            self.theme = theme
 
     # ---------------------------------------------------------------- lifecycle
     def on_mount(self) -> None:
@@ -219,9 +224,11 @@ class MonitorApp(App[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
+
+    def watch_paused(self, paused: bool) -> None:
         self.update_title()
         self.refresh_views(force=True)
-        self.notify("live updates paused" if self.paused else "live updates resumed", timeout=2)
+        self.notify("live updates paused" if paused else "live updates resumed", timeout=2)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

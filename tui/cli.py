@@ -35,6 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1", help="address for --web (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port for --web (default 8000)")
     p.add_argument("--bell", action="store_true", help="ring the terminal bell on new criticals")
+    p.add_argument("--theme", metavar="NAME",
+                   help="colour theme, e.g. textual-light (default textual-dark; the command "
+                        "palette lists them all)")
     args = p.parse_args(argv)
     if (args.control is None) != (args.publish is None):
         p.error("--control and --publish go together")
@@ -70,6 +73,8 @@ def serve_web(args: argparse.Namespace, brokers: dict[str, tuple[str, str]]) -> 
                    else ["--control", control, "--publish", publish])
     if args.bell:
         served.append("--bell")
+    if args.theme:
+        served += ["--theme", args.theme]
     print(f"monitor-tui: serving on http://{args.host}:{args.port}", file=sys.stderr)
     Server(shlex.join(served), host=args.host, port=args.port, title="monitor").serve()
     return 0
@@ -88,10 +93,20 @@ def start_embedded(args: argparse.Namespace) -> tuple[Any, dict[str, tuple[str, 
     return system, {"embedded": (eps["control"], eps["publish"])}
 
 
+def check_theme(name: str) -> None:
+    from textual.theme import BUILTIN_THEMES
+
+    if name not in BUILTIN_THEMES:
+        raise ConfigError(f"--theme {name!r}: unknown theme (one of "
+                          f"{', '.join(sorted(BUILTIN_THEMES))})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     system: Any = None
     try:
+        if args.theme:
+            check_theme(args.theme)
         brokers = brokers_from(args)
         if brokers:
             from tui.client import probe
@@ -107,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.app import MonitorApp
         from tui.client import LiveSource
 
-        app = MonitorApp(LiveSource(brokers), bell=args.bell)
+        app = MonitorApp(LiveSource(brokers), bell=args.bell, theme=args.theme)
         app.run()
         return app.return_code or 0
     except ConfigError as exc:

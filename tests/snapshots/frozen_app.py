@@ -25,14 +25,15 @@ SCREENS: dict[str, list[str]] = {
 }
 
 
-def make_app(select: str = "web-2", refresh_s: float = 3600.0, **kwargs: Any) -> MonitorApp:
+def make_app(select: str = "web-2", refresh_s: float = 3600.0, theme: str | None = None,
+             **kwargs: Any) -> MonitorApp:
     """A MonitorApp on FrozenSource with ``select`` as the selected host.
 
     For pictures ``refresh_s`` is long so the periodic repaint never races a screenshot (the
     frozen source posts everything at start-up and repaints follow each message); Pilot
     tests pass a short one.
     """
-    app = MonitorApp(FrozenSource(**kwargs), author="ana", refresh_s=refresh_s)
+    app = MonitorApp(FrozenSource(**kwargs), author="ana", refresh_s=refresh_s, theme=theme)
     app.selected_host = select
     return app
 

@@ -21,9 +21,7 @@ def test_dashboard_no_color(snap_compare, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_dashboard_light_theme(snap_compare) -> None:
-    app = make_app()
-    app.theme = "textual-light"
-    assert snap_compare(app, terminal_size=(80, 24))
+    assert snap_compare(make_app(theme="textual-light"), terminal_size=(80, 24))
 
 
 def test_reconnecting_dims_data(snap_compare) -> None:

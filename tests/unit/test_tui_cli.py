@@ -39,6 +39,12 @@ def test_bad_flags_give_one_line_and_exit_2(args: list[str], words: str,
     assert words in err and err.count("\n") == 1
 
 
+def test_unknown_theme_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--theme", "nope", "--broker", "h"]) == 2
+    err = capsys.readouterr().err
+    assert "--theme 'nope': unknown theme" in err and err.count("\n") == 1
+
+
 def test_bad_broker_address_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--broker", "host:port"]) == 2
     err = capsys.readouterr().err
