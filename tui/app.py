@@ -158,8 +158,7 @@ class MonitorApp(App[None]):
                         title="CRITICAL", severity="error", timeout=10)
             if self.bell_on_critical:
                 self.bell()
-        self.update_title()
-        self.refresh_views()
+        self.update_title()  # the screens catch up on their next tick: storms stay cheap
 
     def on_event_received(self, message: msg.EventReceived) -> None:
         event = message.event
@@ -173,7 +172,6 @@ class MonitorApp(App[None]):
             if silence.get("id"):
                 self.model.apply_silence(silence["id"], data.get("alerts") or [],
                                          event["kind"] == "silence")
-                self.refresh_views()
 
     def on_broker_status(self, message: msg.BrokerStatus) -> None:
         self.model.brokers.setdefault(message.source, {}).update(message.status)

@@ -72,6 +72,8 @@ class FleetModel:
         self.hosts_version = 0  # bumps when hosts are added or removed (rows, not cells)
         self.alerts_version = 0
         self.events_version = 0
+        self._host_counts: dict[str, int] = {}
+        self._counted_at = -1
 
     # ---------------------------------------------------------------- apply
     def _host(self, source: str, name: str) -> HostState:
@@ -181,8 +183,14 @@ class FleetModel:
         return sorted(self.alerts.values(), key=alert_sort_key)
 
     def host_alert_count(self, name: str) -> int:
-        return sum(1 for a in self.alerts.values()
-                   if a.get("host") == name and a.get("state") == "firing")
+        """Firing alerts of a host (counted once per change of the alerts, not per row)."""
+        if self._counted_at != self.alerts_version:
+            counts: dict[str, int] = {}
+            for a in self.alerts.values():
+                if a.get("state") == "firing":
+                    counts[a.get("host", "")] = counts.get(a.get("host", ""), 0) + 1
+            self._host_counts, self._counted_at = counts, self.alerts_version
+        return self._host_counts.get(name, 0)
 
     def unacked_criticals(self) -> int:
         return sum(1 for a in self.alerts.values() if a.get("severity") == "critical"

@@ -86,3 +86,29 @@ def test_silence_events_mark_and_unmark_alerts() -> None:
     assert model.alerts["a1c0ffee"]["silenced"] == ["s9"]
     model.apply_silence("s9", [], active=False)
     assert model.alerts["a1c0ffee"]["silenced"] == []
+
+
+def test_alert_counts_per_host_follow_changes() -> None:
+    model = FleetModel()
+    model.apply_snapshot("b", frozen_data.snapshot())
+    assert model.host_alert_count("worker-3") == 2
+    model.apply_alert("b", dict(model.alerts["e5a3c200"], state="resolved"))
+    assert model.host_alert_count("worker-3") == 1
+
+
+def test_tui_imports_only_core_and_the_embedded_broker() -> None:
+    """tui/ may import core/ (and broker.system, lazily, for the embedded default)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "tui"
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in ("agents", "tests", "bench"), f"{path}: imports {name}"
+                if top == "broker":
+                    assert name == "broker.system" and path.name == "cli.py", \
+                        f"{path}: imports {name}"
