@@ -59,7 +59,7 @@ class Store:
                  on_recover: Callable[[str], None] | None = None,
                  on_commit: Callable[[list[Event]], None] | None = None,
                  max_pending: int = 200_000, max_batch: int = 20_000,
-                 synchronous: str = "NORMAL", rollup_1m_retention_s: float = 2 * 86400,
+                 synchronous: str = "FULL", rollup_1m_retention_s: float = 2 * 86400,
                  retention_interval: float = 60.0, recent_size: int = 1000,
                  connect: Callable[[str], sqlite3.Connection] | None = None) -> None:
         self.path = Path(path)
@@ -72,6 +72,8 @@ class Store:
         self.on_error, self.on_recover, self.on_commit = on_error, on_recover, on_commit
         self.max_batch = max_batch
         self.synchronous = synchronous.upper()
+        if self.synchronous not in ("NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
         self._connect = connect or (lambda p: sqlite3.connect(p, check_same_thread=False,
                                                               isolation_level=None))
         self._q = BatchQueue(max_pending)
