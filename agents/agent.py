@@ -40,10 +40,12 @@ class Publisher:
     """Owns the PUB socket; everything else calls ``send`` (thread-safe, never blocks)."""
 
     def __init__(self, endpoints: list[str], *, sndhwm: int = 10_000,
-                 ctx: zmq.Context[Any] | None = None, maxsize: int = 20_000) -> None:
+                 ctx: zmq.Context[Any] | None = None, maxsize: int = 20_000,
+                 curve: Any = None) -> None:
         if not endpoints:
             raise ValueError("an agent needs at least one broker endpoint")
         self.endpoints = endpoints
+        self.curve = curve  # core.keys.ClientCurve or None
         self.sndhwm = sndhwm
         self.ctx = ctx or zmq.Context.instance()
         self.queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize)
@@ -71,6 +73,8 @@ class Publisher:
         sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
+        if self.curve is not None:
+            self.curve.apply(sock)
         try:
             for ep in self.endpoints:
                 sock.connect(ep)
@@ -94,7 +98,7 @@ class Agent:
     def __init__(self, endpoints: list[str], *, host: str | None = None, interval: float = 1.0,
                  clock: Clock = SYSTEM, simulate: int = 0, seed: int = 0,
                  log_files: list[str] | None = None, incidents: bool = True,
-                 ctx: zmq.Context[Any] | None = None) -> None:
+                 ctx: zmq.Context[Any] | None = None, curve: Any = None) -> None:
         self.host = host or socket.gethostname()
         self.interval = interval
         self.clock = clock
@@ -103,7 +107,7 @@ class Agent:
         self.incidents = incidents
         self.log_files = log_files or []
         self.boot = uuid.uuid4().hex[:12]
-        self.publisher = Publisher(endpoints, ctx=ctx)
+        self.publisher = Publisher(endpoints, ctx=ctx, curve=curve)
         self.supervisor = Supervisor("agent", clock=clock, on_restart=self._on_restart)
         self.restarts: list[dict[str, Any]] = []
 

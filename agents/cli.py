@@ -10,7 +10,8 @@ from typing import Any
 from core.cli import Parser, fail, setup_logging
 from core.config import ConfigError, broker_endpoints, check_endpoint, check_keys, load_toml
 
-AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs"}
+AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs", "curve_server_key",
+              "curve_secret"}
 LOG_KEYS = {"files"}
 
 
@@ -33,6 +34,10 @@ def parser() -> Parser:
     p.add_argument("--log-file", metavar="PATH", action="append", default=[],
                    help="follow a log file like tail -F (repeatable, globs allowed)")
     p.add_argument("--config", metavar="FILE", help="TOML config with an [agent] section")
+    p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
+                   "(NAME.key): encrypt with CurveZMQ")
+    p.add_argument("--curve-secret", metavar="FILE", help="this agent's keypair "
+                   "(NAME.key_secret), for a broker with --authorized-keys")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
@@ -57,7 +62,11 @@ def settings(args: Any) -> dict[str, Any]:
     host = args.host or cfg.get("host")
     if host is not None and (not host or len(host) > 200 or any(c.isspace() for c in host)):
         raise ConfigError(f"--host {host!r}: expected a name without spaces")
-    return {"endpoints": eps, "interval": float(interval), "host": host,
+    from core.keys import client_from_args
+
+    curve = client_from_args(args.curve_server_key or cfg.get("curve_server_key"),
+                             args.curve_secret or cfg.get("curve_secret"))
+    return {"endpoints": eps, "interval": float(interval), "host": host, "curve": curve,
             "log_files": args.log_file or cfg.get("logs", {}).get("files", [])}
 
 
@@ -72,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     agent = Agent(s["endpoints"], host=s["host"], interval=s["interval"],
                   simulate=args.simulate, seed=args.seed, log_files=s["log_files"],
-                  incidents=not args.no_incidents)
+                  incidents=not args.no_incidents, curve=s["curve"])
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     agent.start()

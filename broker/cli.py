@@ -18,7 +18,7 @@ from core.config import (
 )
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
-               "external_url", "metrics_port"}
+               "external_url", "metrics_port", "curve_secret", "authorized_keys"}
 TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
 
 
@@ -40,6 +40,11 @@ def parser() -> Parser:
                    "long without a frame (default 15s)")
     p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus "
                    "/metrics on this port (9464 is customary; 0 picks a free one)")
+    p.add_argument("--curve-secret", metavar="FILE", help="serve CurveZMQ with this keypair "
+                   "(NAME.key_secret from 'monitor-ctl keys generate NAME')")
+    p.add_argument("--authorized-keys", metavar="DIR", help="with --curve-secret: let in only "
+                   "clients whose public .key file is in DIR (default: any client that knows "
+                   "the broker's public key)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
@@ -77,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--metrics-port {mport!r}: expected a port from 0 to 65535")
         maddr = None if mport is None else \
             ("0.0.0.0" if args.bind == "*" else args.bind, mport)
+        from core.keys import server_from_args
+
+        curve = server_from_args(args.curve_secret or section.get("curve_secret"),
+                                 args.authorized_keys or section.get("authorized_keys"))
         system = MonitoringSystem(data_dir, endpoints=eps, config=config, metrics_addr=maddr,
+                                  curve=curve,
                                   config_path=args.config or "",
                                   rules_path=args.rules or section.get("rules", ""),
                                   host_timeout=timeout)

@@ -39,7 +39,8 @@ REJECT_EVENTS_PER_S = 10
 class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
                  engine: Any = None, store: Any = None, host_timeout: float = 15.0,
-                 ctx: zmq.Context[Any] | None = None, sndhwm: int = 100_000) -> None:
+                 ctx: zmq.Context[Any] | None = None, sndhwm: int = 100_000,
+                 curve: Any = None) -> None:
         self.clock = clock
         self.bus = bus
         self.engine = engine
@@ -61,6 +62,7 @@ class BrokerCore:
         self.thread_id: int | None = None
         self.control: Any = None  # set by broker.control.Control
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
+        self.curve = curve  # core.keys.ServerCurve: CURVE on all three sockets
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.sub = self._bind(zmq.SUB, endpoints["ingest"])
@@ -78,6 +80,8 @@ class BrokerCore:
         sock.setsockopt(zmq.LINGER, 0)
         if sndhwm:
             sock.setsockopt(zmq.SNDHWM, sndhwm)
+        if self.curve is not None:
+            self.curve.apply(sock)
         try:
             sock.bind(endpoint)
         except zmq.ZMQError as exc:

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.cli import Parser, add_broker_args, fail, resolve_broker
 from core.client import BrokerTimeout, ControlClient, ControlError
-from core.config import format_duration
+from core.config import ConfigError, format_duration
 from core.protocol import ProtocolError
 
 
@@ -68,6 +68,10 @@ def parser() -> Parser:
     sp.add_argument("--limit", type=int, default=50)
     sp = cmd("test-notify", "send a test notification to a receiver")
     sp.add_argument("receiver")
+    sp = cmd("keys", "generate a CurveZMQ keypair (runs locally, needs no broker)")
+    sp.add_argument("action", choices=("generate",))
+    sp.add_argument("name", help="file stem: NAME.key (public) and NAME.key_secret")
+    sp.add_argument("--dir", default=".", help="where to write them (default: here)")
     return p
 
 
@@ -116,6 +120,14 @@ def _user() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     as_json = args.json or bool(args.json_after)
+    if args.cmd == "keys":
+        return keys(args, as_json)
+    from core.keys import client_from_args
+
+    try:
+        curve = client_from_args(args.curve_server_key, args.curve_secret)
+    except ConfigError as exc:
+        fail("monitor-ctl", str(exc), 2)
     eps = resolve_broker("monitor-ctl", args.broker, args.control) or \
         resolve_broker("monitor-ctl", "localhost")
     assert eps is not None
@@ -124,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         fail("monitor-ctl", str(exc), 2)
     try:
-        with ControlClient(eps["control"], timeout=args.timeout) as client:
+        with ControlClient(eps["control"], timeout=args.timeout, curve=curve) as client:
             result = client.request(op, **params)
     except BrokerTimeout as exc:
         fail("monitor-ctl", str(exc))
@@ -137,6 +149,21 @@ def main(argv: list[str] | None = None) -> int:
         from broker.ctl_format import render
 
         print(render(args.cmd, result))
+    return 0
+
+
+def keys(args: Any, as_json: bool) -> int:
+    from core.keys import generate
+
+    try:
+        public, secret = generate(args.dir, args.name)
+    except ConfigError as exc:
+        fail("monitor-ctl", str(exc))
+    if as_json:
+        print(json.dumps({"public": str(public), "secret": str(secret)}))
+    else:
+        print(f"public key: {public}  (give this to clients, or put it in --authorized-keys)")
+        print(f"secret key: {secret}  (keep it here; mode 0600)")
     return 0
 
 

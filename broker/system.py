@@ -38,7 +38,7 @@ class MonitoringSystem:
                  config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
                  host_timeout: float = 15.0, interval: float = 1.0,
                  store: bool = True, alerts: bool = True,
-                 metrics_addr: tuple[str, int] | None = None) -> None:
+                 metrics_addr: tuple[str, int] | None = None, curve: Any = None) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -54,6 +54,8 @@ class MonitoringSystem:
         self.want_alerts = alerts
         self.metrics_addr = metrics_addr
         self.exporter: Any = None
+        self.curve = curve  # core.keys.ServerCurve or None
+        self._auth: Any = None
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -84,8 +86,11 @@ class MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
+        if self.curve is not None:
+            self._auth = self.curve.start_auth(self.ctx)
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
-                               store=self.store, host_timeout=self.host_timeout, ctx=self.ctx)
+                               store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
+                               curve=self.curve)
         self.control = Control(self.core, self)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         if self.metrics_addr is not None:
@@ -124,6 +129,8 @@ class MonitoringSystem:
             self.store.stop()
         if self.core is not None:
             self.core.close()
+        if self._auth is not None:
+            self._auth.stop()
         self.ctx.term()
 
     def __enter__(self) -> MonitoringSystem:

@@ -28,6 +28,10 @@ def add_broker_args(p: argparse.ArgumentParser, repeatable: bool = False) -> Non
                         "are PORT+1 and PORT+2 (default port 5555)")
     p.add_argument("--control", metavar="EP", help="control endpoint, e.g. tcp://host:5557")
     p.add_argument("--publish", metavar="EP", help="publish endpoint, e.g. tcp://host:5556")
+    p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
+                   "(NAME.key): talk CurveZMQ")
+    p.add_argument("--curve-secret", metavar="FILE", help="our keypair (NAME.key_secret), "
+                   "for a broker with --authorized-keys")
 
 
 def resolve_broker(prog: str, broker: str | None, control: str | None = None,

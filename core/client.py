@@ -23,8 +23,9 @@ class BrokerTimeout(TimeoutError):
 
 class ControlClient:
     def __init__(self, endpoint: str, timeout: float = 3.0,
-                 ctx: zmq.Context[Any] | None = None) -> None:
+                 ctx: zmq.Context[Any] | None = None, curve: Any = None) -> None:
         self.endpoint = endpoint
+        self.curve = curve  # core.keys.ClientCurve or None
         self.timeout = timeout
         self.ctx = ctx or zmq.Context.instance()
         self.sock = self._connect()
@@ -32,6 +33,8 @@ class ControlClient:
     def _connect(self) -> zmq.Socket[Any]:
         sock = self.ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        if self.curve is not None:
+            self.curve.apply(sock)
         sock.connect(self.endpoint)
         return sock
 
