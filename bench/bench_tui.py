@@ -4,7 +4,7 @@
 
 Drives MonitorApp headless on FrozenSource data with N hosts, feeding MetricsUpdate batches
 every 100 ms exactly as the client worker posts them (each host once a second), while a key
-(down / up in the host table) is pressed every 150 ms. For each press it measures the time
+(down / up in the host table) is pressed every 150 ms; a third run adds an alert storm. For each press it measures the time
 until the next repaint (the compositor update, rendered to ANSI as a terminal would get
 it). The same run with 10 hosts is the ceiling: the cost of the app itself. Prints, never
 asserts.
@@ -25,7 +25,7 @@ from rich.console import Console
 from tui import frozen_data
 from tui.app import MonitorApp
 from tui.datasource import FrozenSource
-from tui.messages import MetricsUpdate
+from tui.messages import AlertChanged, MetricsUpdate
 
 SIZE = (120, 40)
 
@@ -40,7 +40,8 @@ def metrics_for(i: int, t: int) -> dict[str, float]:
             "load.15": 1.0, "proc.count": 200.0 + i % 7, "uptime": 86400.0 + t}
 
 
-async def run(hosts: int, seconds: float) -> dict[str, Any]:
+async def run(hosts: int, seconds: float, storm: int = 0) -> dict[str, Any]:
+    """One scenario; ``storm`` alert changes a second on top of the metrics (an incident)."""
     snap = frozen_data.snapshot(n_extra=max(0, hosts - len(frozen_data.HOSTS)))
     snap["hosts"] = snap["hosts"][:hosts]
     app = MonitorApp(FrozenSource(snap), refresh_s=0.5)
@@ -70,6 +71,12 @@ async def run(hosts: int, seconds: float) -> dict[str, Any]:
                 now = app.now()
                 app.post_message(MetricsUpdate("frozen", {
                     n: (now, metrics_for(i, tick // 10)) for i, n in enumerate(chunk)}))
+                for k in range(storm // 10):
+                    host = names[(tick * 7 + k) % len(names)]
+                    app.post_message(AlertChanged("frozen", frozen_data.alert(
+                        f"storm{(tick * 7 + k) % 500}", "high_cpu_usage", host,
+                        "critical" if k % 5 == 0 else "warning", "cpu.percent", 97.0, 95.0,
+                        now - k, state="firing" if tick % 2 else "pending")))
                 tick += 1
                 await asyncio.sleep(0.1)
 
@@ -91,7 +98,7 @@ async def run(hosts: int, seconds: float) -> dict[str, Any]:
         stop.set()
         await feeder
     lat = sorted(latencies)
-    return {"hosts": hosts, "presses": len(lat), "p50_ms": statistics.median(lat) * 1000,
+    return {"hosts": hosts, "storm": storm, "presses": len(lat), "p50_ms": statistics.median(lat) * 1000,
             "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
             "cpu_share": cpu / wall, "paints_per_s": len(paints) / (wall + 1.0)}
 
@@ -117,14 +124,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--hosts", type=int, default=1000)
     p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--storm", type=int, default=200, help="alert changes/s in the third run")
     args = p.parse_args()
     ceiling = asyncio.run(run(10, args.seconds))
     fleet = asyncio.run(run(args.hosts, args.seconds))
-    print(f"{'hosts':>6} {'presses':>8} {'p50 ms':>8} {'p99 ms':>8} {'cpu share':>10} "
-          f"{'paints/s':>9}")
-    for r in (ceiling, fleet):
-        print(f"{r['hosts']:>6} {r['presses']:>8} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-              f"{r['cpu_share']:>9.0%} {r['paints_per_s']:>9.1f}")
+    storm = asyncio.run(run(args.hosts, args.seconds, storm=args.storm))
+    print(f"{'hosts':>6} {'alerts/s':>8} {'presses':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'cpu share':>10} {'paints/s':>9}")
+    for r in (ceiling, fleet, storm):
+        print(f"{r['hosts']:>6} {r['storm']:>8} {r['presses']:>8} {r['p50_ms']:>8.1f} "
+              f"{r['p99_ms']:>8.1f} {r['cpu_share']:>9.0%} {r['paints_per_s']:>9.1f}")
     decode = decode_share(args.hosts)
     print(f"client thread decoding {args.hosts} frames/s (not in the figures above): "
           f"{decode:.1%} of a core")

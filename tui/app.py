@@ -26,6 +26,7 @@ from tui.screens.host import HostScreen
 from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("screens", compact=True)
+TOAST_BATCH_S = 0.3  # new criticals within this window share one toast
 MODAL_SAFE = {"quit", "command_palette", "focus_next", "focus_previous"}
 ReplyCallback = Callable[[msg.Reply], None]
 
@@ -72,6 +73,7 @@ class MonitorApp(App[None]):
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
         self._callbacks: dict[str, ReplyCallback] = {}
+        self._new_criticals: list[dict[str, Any]] = []
         palette.use_color(not self.no_color)
         if theme:
             self.theme = theme
@@ -89,8 +91,11 @@ class MonitorApp(App[None]):
         return self.source.clock.time()
 
     def refresh_views(self, force: bool = False) -> None:
-        if (self.paused and not force) or self._exit or not self.is_running:
-            return  # paused, or shutting down (screens are being torn down)
+        if self._exit or not self.is_running:
+            return  # shutting down: the screens are being torn down
+        self.update_title()
+        if self.paused and not force:
+            return
         screen = self.screen
         refresh = getattr(screen, "refresh_data", None)
         if refresh is not None and getattr(screen, "ready", False):
@@ -157,12 +162,25 @@ class MonitorApp(App[None]):
 
     def _alert(self, source: str, alert: dict[str, Any]) -> None:
         if self.model.apply_alert(source, alert):
-            self.notify(f"{alert.get('rule')} on {alert.get('host')}: "
-                        f"{alert.get('summary') or alert.get('value')}",
-                        title="CRITICAL", severity="error", timeout=10)
-            if self.bell_on_critical:
-                self.bell()
-        self.update_title()  # the screens catch up on their next tick: storms stay cheap
+            if not self._new_criticals:
+                self.set_timer(TOAST_BATCH_S, self._toast_criticals)
+            self._new_criticals.append(alert)
+        # Title and screens catch up on the next tick: a title change costs a layout pass,
+        # and an alert storm would pay it for every message.
+
+    def _toast_criticals(self) -> None:
+        """One toast (and one bell) per burst: a storm of toasts would bury the screen."""
+        new, self._new_criticals = self._new_criticals, []
+        if len(new) == 1:
+            a = new[0]
+            text = f"{a.get('rule')} on {a.get('host')}: {a.get('summary') or a.get('value')}"
+        else:
+            text = f"{len(new)} new critical alerts: " + ", ".join(
+                f"{a.get('rule')} on {a.get('host')}" for a in new[:3]) + (
+                ", …" if len(new) > 3 else "")
+        self.notify(text, title="CRITICAL", severity="error", timeout=10)
+        if self.bell_on_critical:
+            self.bell()
 
     def on_event_received(self, message: msg.EventReceived) -> None:
         event = message.event

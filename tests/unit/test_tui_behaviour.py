@@ -229,3 +229,15 @@ async def test_alert_timeline_grows_with_live_events() -> None:
         await until(pilot, lambda: "slack #ops" in str(detail.render()), what="timeline")
         await pilot.press("a", "enter")
         await until(pilot, lambda: "acknowledged" in str(detail.render()), what="ack in timeline")
+
+
+async def test_a_burst_of_criticals_shares_one_toast() -> None:
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.alerts, what="snapshot")
+        for i in range(5):
+            app.post_message(AlertChanged("frozen", critical(f"burst{i}")))
+        await until(pilot, lambda: app._notifications, what="toast")
+        await until(pilot, lambda: "7 unacked critical" in app.title, what="title")
+        texts = [n.message for n in app._notifications]
+        assert len(texts) == 1 and texts[0].startswith("5 new critical alerts")

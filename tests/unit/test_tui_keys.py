@@ -115,7 +115,8 @@ async def test_simulate_picks_scenario_then_host_and_alert_reaches_the_feed() ->
                     what="simulated alert in the feed")
         # A new critical: a toast, and the title counts it.
         await until(pilot, lambda: "3 unacked critical" in app.title, what="title")
-        assert any(n.title == "CRITICAL" for n in app._notifications)
+        await until(pilot, lambda: any(n.title == "CRITICAL" for n in app._notifications),
+                    what="a toast")
 
 
 async def test_slash_filters_the_host_table_and_escape_clears() -> None:

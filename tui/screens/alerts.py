@@ -63,6 +63,7 @@ class AlertsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.timelines: dict[str, list[dict[str, Any]] | None] = {}
+        self._detail_text: Text | None = None
         self.query_one("#detail").border_title = "detail"
         self.ready = True
         self.refresh_data()
@@ -106,7 +107,10 @@ class AlertsScreen(Screen[None]):
                 seen = {e.get("id") for e in timeline}
                 timeline = timeline + [e for e in app.model.events if e.get("alert_id") ==
                                        alert["id"] and e.get("id") not in seen]
-        self.query_one("#detail", Static).update(alert_detail(alert, timeline, app.now()))
+        text = alert_detail(alert, timeline, app.now())
+        if text != self._detail_text:  # Static.update costs a layout pass
+            self._detail_text = text
+            self.query_one("#detail", Static).update(text)
 
     def _got_timeline(self, alert_id: str, events: Any) -> None:
         self.timelines[alert_id] = events if isinstance(events, list) else []

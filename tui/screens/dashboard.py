@@ -16,6 +16,7 @@ from tui.widgets.host_table import COLUMNS, HostTable
 from tui.widgets.summary import SummaryBar
 
 RESORT_S = 5.0
+FEED_MAX = 100  # the worst alerts; the alerts screen (2) has them all
 
 
 class DashboardScreen(Screen[None]):
@@ -64,7 +65,7 @@ class DashboardScreen(Screen[None]):
         self.query_one(HostGauges).show(model.hosts.get(app.selected_host or ""), now,
                                         app.thresholds)
         feed = self.query_one(AlertTable)
-        feed.show(model.active_alerts(), now, model.alerts_version)
+        feed.show(model.active_alerts()[:FEED_MAX], now, model.alerts_version)
         self.query_one(SummaryBar).show(model, app.connections, app.paused)
 
     # ---------------------------------------------------------------- selection

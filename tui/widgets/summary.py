@@ -37,6 +37,8 @@ class SummaryBar(Static):
     SummaryBar { height: 1; padding: 0 1; background: $boost; }
     """
 
+    _shown: Text | None = None
+
     def show(self, model: FleetModel, states: dict[str, str], paused: bool) -> None:
         c = model.counts()
         text = connection_text(states)
@@ -57,4 +59,6 @@ class SummaryBar(Static):
         if paused:
             text.append("  ")
             text.append(" PAUSED ", style="reverse bold")
-        self.update(text)
+        if text != self._shown:  # Static.update costs a layout pass: skip when unchanged
+            self._shown = text
+            self.update(text)
