@@ -25,7 +25,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.host import HostScreen
 from tui.widgets.summary import worst_state
 
-SCREENS_GROUP = Binding.Group("screens", compact=True)
+SCREENS_GROUP = Binding.Group("views", compact=True)
 TOAST_BATCH_S = 0.3  # new criticals within this window share one toast
 MODAL_SAFE = {"quit", "command_palette", "focus_next", "focus_previous"}
 ReplyCallback = Callable[[msg.Reply], None]

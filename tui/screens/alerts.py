@@ -59,7 +59,7 @@ class AlertsScreen(Screen[None]):
         with Container(id="body"):
             yield AlertTable(grouped=True, id="alerts")
             yield Static(id="detail")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.timelines: dict[str, list[dict[str, Any]] | None] = {}

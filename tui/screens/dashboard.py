@@ -25,7 +25,8 @@ class DashboardScreen(Screen[None]):
     AUTO_FOCUS = "#hosts"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
-        Binding("o", "cycle_sort", "Sort", tooltip="Sort the hosts by the next column"),
+        Binding("o", "cycle_sort", "Sort", show=False,
+                tooltip="Sort the hosts by the next column (or click a header)"),
         Binding("r", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
     ]
 
@@ -37,7 +38,7 @@ class DashboardScreen(Screen[None]):
             yield HostTable(id="hosts")
             yield HostGauges(id="gauges")
         yield AlertTable(id="feed")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._last_resort = 0.0

@@ -60,7 +60,7 @@ class EventsScreen(Screen[None]):
             for kind in KINDS:
                 yield Checkbox(kind, True, id=f"kind-{kind}", compact=True)
         yield EventTable(id="events", cursor_type="row")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)

@@ -77,7 +77,7 @@ class HostScreen(Screen[None]):
                 yield HistoryChart(id="history")
                 yield AlertTable(id="host-alerts")
                 yield Static(id="logs")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#metrics", DataTable)
