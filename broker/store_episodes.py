@@ -52,7 +52,7 @@ class OpenEpisodes:
             if kind not in ("alert", "ack", "unack") or not ev.get("alert_id"):
                 continue
             aid = ev["alert_id"]
-            data = ev.get("data") or {}
+            data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
             row = self.open.get(aid)
             if kind != "alert":
                 if row:

@@ -144,13 +144,15 @@ class Writer:
             Rollups.persist(w, closed)
             w.executemany(_STATE, [(it[1], it[2], now) for it in state_items])
             w.execute("COMMIT")
-        except sqlite3.Error as e:
+        except Exception as e:  # sqlite3.Error (disk full, I/O) or a bug: keep the batch
             if w.in_transaction:
                 w.execute("ROLLBACK")
             self._reload_episodes()
             self.rollups.put_back(closed)
             self.counters["write_errors"] += 1
-            self.failing = str(e)
+            self.failing = str(e) if isinstance(e, sqlite3.Error) else repr(e)
+            if not isinstance(e, sqlite3.Error):
+                log.exception("event store writer: unexpected error (batch kept, retrying)")
             self.report(f"event store write failed ({e}); {len(rows)} events held in "
                         f"memory, {self.q.qsize()} queued; retrying")
             return False

@@ -387,3 +387,14 @@ def test_retention_runs_in_the_background(tmp_path):
         assert s.flush(5)
         _wait_for(lambda: s.stats()["retention_deleted"] == 50)
         assert [e["message"] for e in s.search("")] == ["fresh"]
+
+
+def test_odd_event_data_neither_breaks_episodes_nor_the_writer(tmp_path):
+    with running_store(tmp_path / "e.db") as s:
+        s.put(ev("alert", "list data", alert_id="x1", data=["to", "firing"]))  # type: ignore[arg-type]
+        s.put(ev("alert", "fine", alert_id="x2", data={"to": "firing", "value": "high"}))
+        s.put(ev("log", "after"))
+        assert s.flush(5)
+        assert s.stats()["write_errors"] == 0
+        (ep,) = s.episodes()
+        assert ep["alert_id"] == "x2" and ep["peak"] is None
