@@ -26,60 +26,121 @@ ON CONFLICT(step, host, metric, ts) DO UPDATE SET
 
 
 class Rollups:
+    """Open buckets live in memory as ``{(step, start): {host: {metric: [min, max, sum, n]}}}``.
+
+    Only the minute bucket is touched per sample (one dict lookup per metric); a minute is
+    folded into its hour when it closes, so the hour costs nothing on the hot path.
+    """
+
     def __init__(self, grace: float = 5.0, max_open: int = 500_000) -> None:
         self.grace = grace  # a bucket stays open this long after its end for late samples
-        self.max_open = max_open
-        self._open: dict[Key, list[float]] = {}
+        self.max_open = max_open  # series-buckets held in memory at most
+        self._open: dict[tuple[int, int], dict[str, dict[str, list[float]]]] = {}
+        self._count = 0
         self._lock = threading.Lock()
         self.rejected = 0
 
     def add(self, host: str, metrics: dict[str, float], ts: float) -> None:
+        try:
+            finite = math.isfinite(math.fsum(metrics.values()))
+        except (OverflowError, ValueError, TypeError):
+            finite = False
+        if not finite:
+            ok = {k: float(v) for k, v in metrics.items()
+                  if isinstance(v, int | float) and math.isfinite(v)}
+            self.rejected += len(metrics) - len(ok)
+            metrics = ok
         with self._lock:
-            for name, value in metrics.items():
-                v = float(value)
-                if not math.isfinite(v):
+            self._fold(60, int(ts // 60) * 60, host, metrics.items(), 1)
+
+    def _fold(self, step: int, start: int, host: str, items: Any, merge: int) -> None:
+        """Fold values (merge=0: ``name -> value``; merge=1 too) into a bucket."""
+        bucket = self._open.get((step, start))
+        if bucket is None:
+            bucket = self._open[(step, start)] = {}
+        series = bucket.get(host)
+        if series is None:
+            series = bucket[host] = {}
+        for name, v in items:
+            b = series.get(name)
+            if b is None:
+                if self._count >= self.max_open:
                     self.rejected += 1
                     continue
-                for step in (60, 3600):
-                    key = (step, host, name, int(ts // step) * step)
-                    b = self._open.get(key)
-                    if b is None:
-                        if len(self._open) >= self.max_open:
-                            self.rejected += 1
-                            continue
-                        self._open[key] = [v, v, v, 1]
-                    else:
-                        if v < b[0]:
-                            b[0] = v
-                        if v > b[1]:
-                            b[1] = v
-                        b[2] += v
-                        b[3] += 1
+                self._count += 1
+                series[name] = [v, v, v, 1]
+            else:
+                if v < b[0]:
+                    b[0] = v
+                elif v > b[1]:
+                    b[1] = v
+                b[2] += v
+                b[3] += 1
+
+    def _merge(self, step: int, start: int, host: str, metric: str, row: list[float]) -> None:
+        series = self._open.setdefault((step, start), {}).setdefault(host, {})
+        b = series.get(metric)
+        if b is None:
+            self._count += 1
+            series[metric] = list(row)
+        else:
+            b[0], b[1], b[2], b[3] = min(b[0], row[0]), max(b[1], row[1]), b[2] + row[2], \
+                b[3] + row[3]
 
     def pending(self) -> int:
         with self._lock:
-            return len(self._open)
+            return self._count
 
     def has_closed(self, now: float) -> bool:
         with self._lock:
-            return any(k[3] + k[0] + self.grace <= now for k in self._open)
+            return any(start + step + self.grace <= now for step, start in self._open)
 
     def take_closed(self, now: float, everything: bool = False) -> list[tuple[Any, ...]]:
-        """Remove and return the rows of buckets that ended more than ``grace`` ago."""
+        """Remove and return the rows of buckets that ended more than ``grace`` ago.
+
+        A closing minute is folded into its hour bucket first, so hour rows count every
+        sample once whatever order buckets close in.
+        """
+        rows: list[tuple[Any, ...]] = []
         with self._lock:
-            done = [k for k in self._open
-                    if everything or k[3] + k[0] + self.grace <= now]
-            return [(*k, *self._open.pop(k)) for k in done]
+            for key in sorted(self._open):  # minutes (step 60) before hours (step 3600)
+                step, start = key
+                if not (everything or start + step + self.grace <= now):
+                    continue
+                bucket = self._open.pop(key)
+                for host, series in bucket.items():
+                    self._count -= len(series)
+                    for metric, b in series.items():
+                        rows.append((step, host, metric, start, *b))
+                        if step == 60:
+                            self._merge(3600, start // 3600 * 3600, host, metric, b)
+            if everything:  # hours just made from the last minutes
+                for (step, start), bucket in sorted(self._open.items()):
+                    for host, series in bucket.items():
+                        rows.extend((step, host, metric, start, *b)
+                                    for metric, b in series.items())
+                self._open.clear()
+                self._count = 0
+        return rows
 
     def put_back(self, rows: list[tuple[Any, ...]]) -> None:
-        """Return rows whose write failed, merging with anything that arrived since."""
+        """Return rows whose write failed, merging with anything that arrived since.
+
+        Minute rows were already folded into their hour when taken: put back, they count
+        in the hour again, so their hour share is taken out of the hour bucket first.
+        """
         with self._lock:
             for step, host, metric, ts, mn, mx, sm, n in rows:
-                b = self._open.get((step, host, metric, ts))
-                if b is None:
-                    self._open[(step, host, metric, ts)] = [mn, mx, sm, n]
-                else:
-                    b[0], b[1], b[2], b[3] = min(b[0], mn), max(b[1], mx), b[2] + sm, b[3] + n
+                if step == 60:
+                    hour = self._open.get((3600, ts // 3600 * 3600), {}).get(host, {})
+                    hb = hour.get(metric)
+                    if hb is not None:
+                        hb[2] -= sm
+                        hb[3] -= n
+                        if hb[3] <= 0:
+                            del hour[metric]
+                            self._count -= 1
+                self._merge(step, ts, host, metric, [mn, mx, sm, n])
 
     @staticmethod
     def persist(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -97,11 +158,14 @@ class Rollups:
                 "AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts", (s, host, metric, lo, until)):
             merged[ts] = [mn, mx, sm, n]
         with self._lock:
-            for (kstep, khost, kmetric, ts), b in self._open.items():
-                if kstep == s and khost == host and kmetric == metric and lo <= ts < until:
-                    m = merged.get(ts)
-                    merged[ts] = list(b) if m is None else [
-                        min(m[0], b[0]), max(m[1], b[1]), m[2] + b[2], m[3] + b[3]]
+            for (kstep, start), bucket in self._open.items():
+                b = bucket.get(host, {}).get(metric)
+                ts = start // s * s
+                if b is None or kstep > s or not lo <= ts < until:
+                    continue
+                m = merged.get(ts)
+                merged[ts] = list(b) if m is None else [
+                    min(m[0], b[0]), max(m[1], b[1]), m[2] + b[2], m[3] + b[3]]
         return [{"ts": float(ts), "min": mn, "avg": sm / n, "max": mx, "count": int(n)}
                 for ts, (mn, mx, sm, n) in sorted(merged.items())]
 

@@ -110,3 +110,21 @@ def test_rollups_age_out_with_retention(tmp_path):
         s.enforce_retention()
         assert [p["max"] for p in s.history("h", "m", T0 - 9000, T0)] == [2.0]
         assert len(s.history("h", "m", T0 - 9000, T0, "1h")) == 2
+
+
+def test_hours_are_folded_from_closed_minutes_without_double_counting(conn):
+    r = Rollups(grace=0)
+    h0 = int(M0 // 3600) * 3600
+    r.add("h", {"m": 2.0}, h0 + 10)
+    r.add("h", {"m": 6.0}, h0 + 70)
+    Rollups.persist(conn, r.take_closed(h0 + 130))  # both minutes close, hour stays open
+    (hour,) = r.history(conn, "h", "m", h0, h0 + 3600, step="1h")
+    assert hour["count"] == 2 and hour["avg"] == 4.0
+    r.add("h", {"m": 10.0}, h0 + 200)  # an open minute counts in the hour view too
+    assert r.history(conn, "h", "m", h0, h0 + 3600, step="1h")[0]["count"] == 3
+    rows = r.take_closed(h0 + 3600)
+    assert sorted(row[:4] for row in rows) == [(60, "h", "m", h0 + 180), (3600, "h", "m", h0)]
+    Rollups.persist(conn, rows)
+    (hour,) = r.history(conn, "h", "m", h0, h0 + 3600, step="1h")
+    assert (hour["count"], hour["min"], hour["max"]) == (3, 2.0, 10.0)
+    assert r.pending() == 0
