@@ -49,7 +49,7 @@ class ControlClient:
                 self.sock = self._connect()
                 raise BrokerTimeout(f"no reply from broker at {self.endpoint} in "
                                     f"{wait_ms / 1000:g} s (is monitor-broker running?)")
-            reply = protocol.unpack(self.sock.recv())
+            reply = protocol.unpack_reply(self.sock.recv())
             if isinstance(reply, dict) and reply.get("id") == req_id:
                 break  # replies to abandoned requests are skipped
         if not reply.get("ok"):

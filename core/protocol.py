@@ -21,6 +21,7 @@ import msgpack
 
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
+MAX_REPLY_BYTES = 64 * 2**20  # control replies: a 1,000-host snapshot is over 1 MB
 MAX_METRICS_PER_FRAME = 5000
 MAX_CLOCK_SKEW_S = 300.0
 MAX_NAME_LEN = 200
@@ -44,9 +45,11 @@ def pack(obj: Any) -> bytes:
     return msgpack.packb(obj, use_bin_type=True)
 
 
-def unpack(data: bytes) -> Any:
-    if len(data) > MAX_FRAME_BYTES:
-        raise ProtocolError(f"frame of {len(data)} bytes is over the {MAX_FRAME_BYTES} byte cap")
+def unpack(data: bytes, cap: int = MAX_FRAME_BYTES) -> Any:
+    """Decode msgpack; frames on the wire are capped at 256 KiB, control replies at
+    ``MAX_REPLY_BYTES`` (use ``unpack_reply``)."""
+    if len(data) > cap:
+        raise ProtocolError(f"frame of {len(data)} bytes is over the {cap} byte cap")
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
@@ -291,6 +294,11 @@ def parse_request(data: bytes) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(args, dict):
         raise ProtocolError("request field 'args' must be a map")
     return req_id, op, args
+
+
+def unpack_reply(data: bytes) -> Any:
+    """A control reply: the same codec with the larger cap a whole fleet's snapshot needs."""
+    return unpack(data, MAX_REPLY_BYTES)
 
 
 def reply_ok(req_id: str, result: Any) -> bytes:

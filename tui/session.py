@@ -10,7 +10,6 @@ import queue
 import time
 from typing import TYPE_CHECKING, Any
 
-import msgpack
 import zmq
 
 from core import protocol
@@ -29,20 +28,9 @@ if TYPE_CHECKING:
     from tui.client import BrokerLink
 
 
-def unpack_reply(data: bytes) -> Any:
-    """A control reply. ``protocol.unpack`` caps frames at 256 KB, the right cap for what
-    agents send but not for a whole fleet's snapshot, so replies get a larger one.
-    (It belongs in core/protocol.py next to ``unpack``; monitor-ctl needs it as well.)"""
-    if len(data) > MAX_REPLY_BYTES:
-        raise protocol.ProtocolError(f"reply of {len(data)} bytes is over {MAX_REPLY_BYTES}")
-    if len(data) <= protocol.MAX_FRAME_BYTES:
-        return protocol.unpack(data)
-    try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises several unrelated types
-        raise protocol.ProtocolError(f"bad msgpack: {exc.__class__.__name__}: {exc}") from None
+unpack_reply = protocol.unpack_reply
 
-MAX_REPLY_BYTES = 64 * 2**20  # a snapshot of 1,000 hosts with history is over 1 MB
+MAX_REPLY_BYTES = protocol.MAX_REPLY_BYTES
 FLUSH_S = 0.1        # metrics batches are posted at most 10 times a second
 REQUEST_TIMEOUT_S = 5.0
 MAX_BUFFER = 200_000  # frames held while a snapshot is in flight

@@ -133,3 +133,12 @@ def test_huge_but_finite_values_are_valid_and_labels_still_checked() -> None:
     assert protocol.validate(good(metrics={"a": 1e308, "b": 1e308}), NOW) is None
     assert "label" in (protocol.validate(good(metrics={"a": 1e308, "b": 1e308},
                                               labels={"x": 1}), NOW) or "")
+
+
+def test_replies_may_exceed_the_frame_cap_but_not_the_reply_cap() -> None:
+    big = protocol.reply_ok("r", "x" * (protocol.MAX_FRAME_BYTES * 2))
+    assert protocol.unpack_reply(big)["ok"] is True
+    with pytest.raises(ProtocolError, match="byte cap"):
+        protocol.unpack(big)
+    with pytest.raises(ProtocolError, match="byte cap"):
+        protocol.unpack_reply(b"\x00" * (protocol.MAX_REPLY_BYTES + 1))
