@@ -60,6 +60,9 @@ class MonitoringSystem:
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
         self.bus = EventBus(clock, on_restart=self._on_restart)
+        # Events the store has committed: the notifier listens here, not on the bus, so
+        # a crash never leaves a notification about something the log does not hold.
+        self.committed = EventBus(clock, on_restart=self._on_restart)
         self.core: BrokerCore | None = None
         self.control: Control | None = None
         self.store: Any = None
@@ -102,6 +105,7 @@ class MonitoringSystem:
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
+        self.committed.start()
         self.supervisor.start()
         self.core.emit(make_event("broker.start", f"broker started on "
                                   f"{self.core.endpoints['ingest']}", ts=self.clock.time(),
@@ -123,6 +127,10 @@ class MonitoringSystem:
             self._save_engine_state()
         self.bus.drain(2.0)
         self.bus.stop()
+        if self.store is not None:
+            self.store.flush(5.0)
+        self.committed.drain(2.0)
+        self.committed.stop()
         if self.notifier is not None:
             self.notifier.stop()
         if self.store is not None:
@@ -180,7 +188,7 @@ class MonitoringSystem:
             return None
         assert self.data_dir is not None
         store = Store(self.data_dir / "events.db", clock=self.clock,
-                      on_error=self._on_store_error)
+                      on_error=self._on_store_error, on_commit=self._on_commit)
         store.open()
         store.start()
         self.bus.add_handler("store", store.put, blocking=True, maxsize=50_000)
@@ -205,8 +213,9 @@ class MonitoringSystem:
         notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit,
                             external_url=self.config.get("broker", {}).get("external_url", ""))
         notifier.start()
-        self.bus.add_handler("notifier", notifier.handle,
-                             kinds=("alert", "ack", "unack", "silence", "unsilence"))
+        source = self.committed if self.store is not None else self.bus
+        source.add_handler("notifier", notifier.handle,
+                           kinds=("alert", "ack", "unack", "silence", "unsilence"))
         return notifier
 
     def _save_engine_state(self) -> None:
@@ -239,6 +248,10 @@ class MonitoringSystem:
         self.escalated = reason
         print(f"monitor-broker: {reason}", file=sys.stderr)
 
+    def _on_commit(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self.committed.emit(event)
+
     def _on_store_error(self, message: str) -> None:
         print(f"monitor-broker: store: {message}", file=sys.stderr)
         if self.core is not None:
@@ -263,8 +276,9 @@ class MonitoringSystem:
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
             "store": self.store.stats() if self.store is not None else None,
-            "bus": self.bus.stats(),
-            "supervisor": self.supervisor.status() + self.bus.supervisor.status(),
+            "bus": self.bus.stats() | self.committed.stats(),
+            "supervisor": self.supervisor.status() + self.bus.supervisor.status()
+            + self.committed.supervisor.status(),
             "control": {"requests": self.control.requests if self.control else 0,
                         "errors": self.control.errors if self.control else 0},
         }

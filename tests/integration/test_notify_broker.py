@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,8 +17,19 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def hook() -> Iterator[Recorder]:
-    rec = Recorder()
+def hook(tmp_path: Path) -> Iterator[Recorder]:
+    """The webhook receiver; at each request it looks in the broker's event log for the
+    alert being notified, to check "committed before notified"."""
+    def in_log(req: dict[str, Any]) -> None:
+        body = json.loads(req["body"])
+        hosts = [a["labels"].get("host") for a in body.get("alerts", [])]
+        conn = sqlite3.connect(f"file:{tmp_path / 'data' / 'events.db'}?mode=ro", uri=True)
+        try:
+            req["logged"] = [conn.execute("SELECT count(*) FROM events WHERE kind = 'alert' "
+                                          "AND host = ?", (h,)).fetchone()[0] for h in hosts]
+        finally:
+            conn.close()
+    rec = Recorder(on_request=in_log)
     yield rec
     rec.close()
 
@@ -44,6 +57,7 @@ def test_simulated_alert_reaches_the_webhook_and_is_listed(tmp_path: Path,
         out = broker.ctl_json("simulate", "high_cpu_usage", "--host", "web-9")
         assert out["alert_ids"]
         req = hook.wait_for(1)[0]
+        assert req["logged"] and all(n >= 1 for n in req["logged"])  # committed first
         body = json.loads(req["body"])
         assert body["version"] == "4" and body["status"] == "firing"
         assert body["receiver"] == "hook"
