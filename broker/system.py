@@ -157,7 +157,8 @@ class MonitoringSystem:
         from agents.agent import Agent
 
         self.agent = Agent([self.endpoints["ingest"]], interval=self.interval,
-                           simulate=self.simulate, seed=self.seed, ctx=self.ctx)
+                           simulate=self.simulate, seed=self.seed, ctx=self.ctx,
+                           curve=self.curve.own_client() if self.curve else None)
         self.agent.start()
 
     def default_sim_host(self) -> str:

@@ -70,21 +70,50 @@ class ServerCurve:
     def start_auth(self, ctx: zmq.Context[Any]) -> Any:
         from zmq.auth.thread import ThreadAuthenticator
 
+        if self.authorized is not None and not self.authorized.is_dir():
+            raise ConfigError(f"--authorized-keys {self.authorized}: not a directory")
         auth = ThreadAuthenticator(ctx)
         auth.start()
         if self.authorized is None:
             auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
         else:
-            if not self.authorized.is_dir():
-                auth.stop()
-                raise ConfigError(f"--authorized-keys {self.authorized}: not a directory")
-            auth.configure_curve(domain="*", location=str(self.authorized))
+            auth.configure_curve_callback(domain="*", credentials_provider=_Authorized(
+                self.authorized, self.keys.public))
         return auth
+
+    def own_client(self) -> ClientCurve:
+        """For the broker's in-process agent: it presents the broker's own keypair."""
+        return ClientCurve(self.keys.public, self.keys)
 
     def apply(self, sock: zmq.Socket[Any]) -> None:
         sock.curve_secretkey = self.keys.secret
         sock.curve_publickey = self.keys.public
         sock.curve_server = True
+
+
+class _Authorized:
+    """ZAP credentials: the public keys in a folder (re-read when an unknown key knocks,
+    so adding a key needs no restart) plus the broker's own key."""
+
+    def __init__(self, folder: Path, own: bytes) -> None:
+        self.folder = folder
+        self.own = own
+        self.keys = self._read()
+
+    def _read(self) -> set[bytes]:
+        keys = {self.own}
+        for path in self.folder.glob("*.key"):
+            try:
+                keys.add(zmq.auth.load_certificate(str(path))[0])
+            except (OSError, ValueError):
+                continue  # a stray file is not a reason to lock everyone out
+        return keys
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        if key in self.keys:
+            return True
+        self.keys = self._read()
+        return key in self.keys
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--web", action="store_true", help="serve the app to a browser (textual-serve)")
     p.add_argument("--host", default="127.0.0.1", help="address for --web (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port for --web (default 8000)")
+    p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
+                   "(NAME.key): talk CurveZMQ (see docs/security.md)")
+    p.add_argument("--curve-secret", metavar="FILE", help="our keypair (NAME.key_secret), "
+                   "for a broker with --authorized-keys")
     p.add_argument("--bell", action="store_true", help="ring the terminal bell on new criticals")
     p.add_argument("--theme", metavar="NAME",
                    help="colour theme, e.g. textual-light (default textual-dark; the command "
@@ -71,6 +75,10 @@ def serve_web(args: argparse.Namespace, brokers: dict[str, tuple[str, str]]) -> 
     for name, (control, publish) in brokers.items():
         served += (["--broker", name] if name in args.broker
                    else ["--control", control, "--publish", publish])
+    if args.curve_server_key:
+        served += ["--curve-server-key", args.curve_server_key]
+    if args.curve_secret:
+        served += ["--curve-secret", args.curve_secret]
     if args.bell:
         served.append("--bell")
     if args.theme:
@@ -108,10 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.theme:
             check_theme(args.theme)
         brokers = brokers_from(args)
+        from core.keys import client_from_args
+
+        curve = client_from_args(args.curve_server_key, args.curve_secret)
         if brokers:
             from tui.client import probe
 
-            unreachable = [probe(control) for control, _ in brokers.values()]
+            unreachable = [probe(control, curve=curve) for control, _ in brokers.values()]
             if all(unreachable):
                 print(f"monitor-tui: {unreachable[0]}", file=sys.stderr)
                 return 1
@@ -122,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.app import MonitorApp
         from tui.client import LiveSource
 
-        app = MonitorApp(LiveSource(brokers), bell=args.bell, theme=args.theme)
+        app = MonitorApp(LiveSource(brokers, curve=curve), bell=args.bell, theme=args.theme)
         app.run()
         return app.return_code or 0
     except ConfigError as exc:

@@ -21,7 +21,7 @@ from tui.messages import ConnectionState
 from tui.session import Session
 
 
-def probe(control: str, timeout: float = 3.0) -> str | None:
+def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:
     """None when the broker at ``control`` answers ``status``, else a line saying it did not.
 
     The CLI calls this before drawing anything, so a wrong address is a one-line error.
@@ -29,6 +29,8 @@ def probe(control: str, timeout: float = 3.0) -> str | None:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.apply(sock)
     try:
         sock.connect(control)
         sock.send(protocol.request("probe", "status"))
@@ -44,8 +46,9 @@ class LiveSource(DataSource):
     """Brokers reached over ZeroMQ: ``brokers`` maps a name to (control, publish) endpoints."""
 
     def __init__(self, brokers: dict[str, tuple[str, str]], timeout: float = 3.0,
-                 heartbeat: float = 1.0) -> None:
+                 heartbeat: float = 1.0, curve: Any = None) -> None:
         super().__init__()
+        self.curve = curve  # core.keys.ClientCurve for brokers that speak CurveZMQ
         self.links = {name: BrokerLink(self, name, control, publish, timeout, heartbeat)
                       for name, (control, publish) in brokers.items()}
 

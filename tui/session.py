@@ -47,6 +47,10 @@ class Session:
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.dealer = ctx.socket(zmq.DEALER)
         self.dealer.setsockopt(zmq.LINGER, 0)
+        curve = link.source.curve
+        if curve is not None:
+            curve.apply(self.sub)
+            curve.apply(self.dealer)
         self.pseq = -1
         self.snap_id: str | None = None
         self.buffer: list[dict[str, Any]] = []

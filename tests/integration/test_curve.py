@@ -72,3 +72,34 @@ def test_curve_flag_errors_are_one_line(tmp_path: Path) -> None:
                           "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
                          timeout=30, env=ENV)
     assert out.returncode == 1 and "this is a public key" in out.stderr
+
+
+async def test_tui_connects_to_a_curve_broker(tmp_path: Path) -> None:
+    from broker.system import MonitoringSystem
+    from core.keys import ClientCurve, ServerCurve, load_keypair
+    from tests.snapshots.frozen_app import until
+    from tui.app import MonitorApp
+    from tui.client import LiveSource, probe
+    from tui.widgets.host_table import HostTable
+
+    broker_pub, broker_sec = keygen(tmp_path, "broker")
+    ops_pub, ops_sec = keygen(tmp_path, "ops")
+    authorized = tmp_path / "authorized"
+    authorized.mkdir()
+    (authorized / ops_pub.name).write_bytes(ops_pub.read_bytes())
+    server = ServerCurve(load_keypair(broker_sec), authorized)
+    ms = MonitoringSystem(tmp_path / "d", local_agent=True, interval=0.2, curve=server)
+    ms.start()
+    try:
+        eps = ms.endpoints
+        client = ClientCurve(server.keys.public, load_keypair(ops_sec))
+        assert probe(eps["control"], timeout=1, curve=client) is None
+        assert probe(eps["control"], timeout=0.5) is not None  # plain text gets nothing
+        app = MonitorApp(LiveSource({"secure": (eps["control"], eps["publish"])},
+                                    curve=client), author="tester", refresh_s=0.1)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.screen.query_one(HostTable)
+            await until(pilot, lambda: len(table._shown) == 1, timeout=10, what="host row")
+            assert app.connections == {"secure": "connected"}
+    finally:
+        ms.stop()
