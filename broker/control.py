@@ -209,9 +209,27 @@ class Control:
     def export(self, args: dict[str, Any]) -> str:
         import io
 
+        from broker.search import parse_time
+
+        now = self.core.clock.time()
+        when = {}
+        for key in ("since", "until"):
+            val = args.get(key)
+            if val is None or val == "":
+                when[key] = None
+            elif isinstance(val, int | float) and not isinstance(val, bool):
+                when[key] = float(val)
+            elif isinstance(val, str):
+                when[key] = parse_time(val, now, f"--{key} {val}")
+            else:
+                raise RequestError(f"'{key}' must be a time like 1h, 2026-11-26T10:00 or "
+                                   "unix seconds")
+        fmt = args.get("format", "jsonl")
+        if fmt not in ("jsonl", "csv"):
+            raise RequestError(f"format {fmt!r}: use jsonl or csv")
+        query = _opt_str(args, "query")
         out = io.StringIO()
-        self._store().export(args.get("since"), args.get("until"), args.get("format", "jsonl"),
-                             out)
+        self._store().export(when["since"], when["until"], fmt, out, query=query)
         return out.getvalue()
 
     def notifications(self, args: dict[str, Any]) -> list[dict[str, Any]]:

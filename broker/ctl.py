@@ -58,6 +58,7 @@ def parser() -> Parser:
     sp.add_argument("--since", default=None)
     sp.add_argument("--until", default=None)
     sp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    sp.add_argument("query", nargs="*", help="optional search query to narrow the export")
     sp = cmd("history", "a series' 1 min or 1 h rollups")
     sp.add_argument("host")
     sp.add_argument("metric")
@@ -93,7 +94,8 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
     if c == "search":
         return "search", {"query": " ".join(args.query), "limit": args.limit}
     if c == "export":
-        return "export", {"since": args.since, "until": args.until, "format": args.format}
+        return "export", {"since": args.since, "until": args.until, "format": args.format,
+                          "query": " ".join(args.query)}
     if c == "history":
         from core.config import parse_duration
 

@@ -115,3 +115,37 @@ def test_kill_9_during_a_burst_loses_only_the_last_batch_window(tmp_path: Path) 
         assert hits[0]["host"] == "burst"
     finally:
         again.stop()
+
+
+def test_ctl_search_and_export(tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    broker = Broker(tmp_path / "data")
+    try:
+        broker.ctl_json("simulate", "high_cpu_usage", "--host", "web-1")
+        broker.ctl_json("simulate", "disk_full", "--host", "db-1")
+        from tests.procs import wait_for
+
+        hits = wait_for(lambda: broker.ctl_json("search", "kind:alert", "host:web-*"),
+                        timeout=5, what="alert events")
+        assert {h["host"] for h in hits} == {"web-1"}
+        for key in ("ts", "kind", "host", "severity", "message"):
+            assert key in hits[0]
+        out = broker.ctl("export", "--since", "1h", "--format", "jsonl")
+        assert out.returncode == 0, out.stderr
+        rows = [json.loads(line) for line in out.stdout.splitlines() if line]
+        assert {"web-1", "db-1"} <= {r["host"] for r in rows}
+        out = broker.ctl("export", "--since", "1h", "--format", "csv", "host:db-1")
+        assert out.returncode == 0, out.stderr
+        table = list(csv.DictReader(io.StringIO(out.stdout)))
+        assert table and {r["host"] for r in table} == {"db-1"}
+        bad = broker.ctl("export", "--since", "yesterday-ish")
+        assert bad.returncode == 1 and "bad time 'yesterday-ish'" in bad.stderr
+        bad = broker.ctl("search", "hots:web-1")
+        assert bad.returncode == 1 and "hots" in bad.stderr
+        text = broker.ctl("search", "kind:alert")
+        assert text.returncode == 0 and "TIME" in text.stdout and "web-1" in text.stdout
+    finally:
+        broker.stop()
