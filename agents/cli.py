@@ -8,7 +8,14 @@ import threading
 from typing import Any
 
 from core.cli import Parser, fail, setup_logging
-from core.config import ConfigError, broker_endpoints, check_endpoint, check_keys, load_toml
+from core.config import (
+    ConfigError,
+    broker_endpoints,
+    check_endpoint,
+    check_keys,
+    check_resolves,
+    load_toml,
+)
 
 AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs", "curve_server_key",
               "curve_secret"}
@@ -54,6 +61,8 @@ def settings(args: Any) -> dict[str, Any]:
         eps.append(broker_endpoints(spec)["ingest"])
     if not eps:
         eps = [broker_endpoints("localhost")["ingest"]]
+    for ep in eps:
+        check_resolves(ep, "--broker")
     interval = args.interval if args.interval is not None else cfg.get("interval", 1.0)
     if not isinstance(interval, int | float) or not 0.05 <= interval <= 3600:
         raise ConfigError(f"--interval {interval!r}: expected seconds from 0.05 to 3600")

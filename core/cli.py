@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import NoReturn
 
-from core.config import ConfigError, broker_endpoints, check_endpoint
+from core.config import ConfigError, broker_endpoints, check_endpoint, check_resolves
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,6 +43,8 @@ def resolve_broker(prog: str, broker: str | None, control: str | None = None,
             eps["control"] = check_endpoint(control, "--control")
         if publish:
             eps["publish"] = check_endpoint(publish, "--publish")
+        for name, ep in eps.items():
+            check_resolves(ep, f"--{name}" if name != "ingest" else "--broker")
     except ConfigError as exc:
         fail(prog, str(exc), 2)
     return eps or None

@@ -79,6 +79,20 @@ def check_endpoint(ep: str, flag: str) -> str:
     return ep
 
 
+def check_resolves(ep: str, flag: str) -> str:
+    """A tcp endpoint whose host name does not resolve fails now, in one line, rather than
+    leaving ZeroMQ to retry it silently forever."""
+    import socket
+
+    m = re.fullmatch(r"tcp://\[?([^\]]+?)\]?:(\*|\d+)", ep)
+    if m and m.group(1) not in ("*", "0.0.0.0", "::"):
+        try:
+            socket.getaddrinfo(m.group(1), None)
+        except (socket.gaierror, UnicodeError):
+            raise ConfigError(f"{flag} {ep!r}: cannot resolve host {m.group(1)!r}") from None
+    return ep
+
+
 def load_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     p = Path(path)
     try:

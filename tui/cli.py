@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core.config import ConfigError, broker_endpoints, check_endpoint, user_data_dir
+from core.config import (
+    ConfigError,
+    broker_endpoints,
+    check_endpoint,
+    check_resolves,
+    user_data_dir,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +66,8 @@ def brokers_from(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
     if args.control:
         brokers[args.control] = (check_endpoint(args.control, "--control"),
                                  check_endpoint(args.publish, "--publish"))
+    for control, _ in brokers.values():
+        check_resolves(control, "--broker")
     return brokers
 
 

@@ -128,6 +128,8 @@ def test_ctl_times_out_with_a_clear_message_on_unreachable_broker() -> None:
     ("monitor-broker", ["--port", "70000"], "out of range"),
     ("monitor-agent", ["--interval", "0"], "--interval"),
     ("monitor-agent", ["--broker", "a b"], "expected HOST or HOST:PORT"),
+    ("monitor-agent", ["--broker", "no-such-host.invalid"], "cannot resolve host"),
+    ("monitor-ctl", ["--broker", "no-such-host.invalid", "status"], "cannot resolve host"),
 ])
 def test_bad_flags_give_one_line_error(cmd: str, args: list[str], needle: str) -> None:
     import subprocess
