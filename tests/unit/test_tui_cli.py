@@ -78,6 +78,12 @@ def test_web_serves_the_same_brokers_on_loopback(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
     monkeypatch.setattr("tui.client.probe", lambda control, timeout=3.0, curve=None: None)
-    assert cli.main(["--web", "--port", "8123", "--broker", "mon1:6000", "--bell"]) == 0
+    assert cli.main(["--web", "--port", "8123", "--broker", "localhost:6000", "--bell"]) == 0
     assert served["host"] == "127.0.0.1" and served["port"] == 8123 and served["served"]
-    assert str(served["command"]).endswith("-m tui.cli --broker mon1:6000 --bell")
+    assert str(served["command"]).endswith("-m tui.cli --broker localhost:6000 --bell")
+
+
+def test_unresolvable_broker_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--broker", "no-such-host.invalid"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resolve host 'no-such-host.invalid'" in err and err.count("\n") == 1
