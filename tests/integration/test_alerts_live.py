@@ -142,3 +142,17 @@ def test_reload_with_a_bad_rules_file_keeps_the_old_rules(alert_broker: Broker) 
     rules_path.write_text(RULES.replace("cpu_spike", "cpu_spike_renamed"))
     assert alert_broker.ctl("reload").returncode == 0
     assert "cpu_spike_renamed" in [r["name"] for r in alert_broker.ctl_json("rules")]
+
+
+def test_sighup_reloads_the_rules(alert_broker: Broker) -> None:
+    import signal
+
+    rules_path: Path = alert_broker.rules_path  # type: ignore[attr-defined]
+    rules_path.write_text(RULES.replace("cpu_spike", "cpu_spike_after_hup"))
+    alert_broker.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "cpu_spike_after_hup" in [r["name"] for r in alert_broker.ctl_json("rules")],
+             timeout=5, what="rules reloaded by SIGHUP")
+    events = wait_for(lambda: alert_broker.ctl_json("search", "kind:rules.reload"), timeout=5,
+                      what="reload event")
+    assert "reloaded" in events[0]["message"]
+    assert alert_broker.proc.poll() is None
