@@ -13,60 +13,12 @@ engine keeps the set of down hosts and marks those alerts ``inhibited``.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from core.config import ConfigError, parse_duration
-
-_MATCHER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*(.*?)\s*")
-
-
-@dataclass(frozen=True, slots=True)
-class Matcher:
-    name: str
-    op: str
-    value: str
-    rx: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def parse(cls, spec: Any) -> Matcher:
-        """From ``'host=web-1'`` / ``'rule=~disk_.*'`` or ``{'name','op','value'}``."""
-        if isinstance(spec, dict):
-            try:
-                name, op, value = spec["name"], spec["op"], spec["value"]
-            except KeyError as exc:
-                raise ValueError(f"matcher {spec!r} lacks {exc.args[0]!r}") from None
-            spec = f"{name}{op}{value}"
-        if not isinstance(spec, str):
-            raise ValueError(f"matcher {spec!r} must be a string like 'host=web-1'")
-        m = _MATCHER.fullmatch(spec)
-        if not m:
-            raise ValueError(f"bad matcher {spec!r}: expected NAME=VALUE, NAME!=VALUE, "
-                             "NAME=~REGEX or NAME!~REGEX")
-        name, op, value = m.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        rx = None
-        if op in ("=~", "!~"):
-            try:
-                rx = re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bad matcher {spec!r}: bad regex: {exc}") from None
-        return cls(name, op, value, rx)
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        v = labels.get(self.name, "")
-        if self.op == "=":
-            return v == self.value
-        if self.op == "!=":
-            return v != self.value
-        hit = self.rx is not None and self.rx.fullmatch(v) is not None
-        return hit if self.op == "=~" else not hit
-
-    def __str__(self) -> str:
-        return f"{self.name}{self.op}{self.value}"
+from core.matchers import Matcher
 
 
 @dataclass(slots=True)

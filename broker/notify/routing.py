@@ -13,53 +13,9 @@ from datetime import datetime, time, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_MATCHER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*(.*?)\s*")
+from core.matchers import Matcher
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class Matcher:
-    name: str
-    op: str  # "=", "!=", "=~", "!~"
-    value: str
-    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def make(cls, name: str, op: str, value: str) -> Matcher:
-        if op not in ("=", "!=", "=~", "!~"):
-            raise ValueError(f"unknown operator {op!r} (use =, !=, =~, !~)")
-        rx = None
-        if op in ("=~", "!~"):
-            try:
-                rx = re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bad regex {value!r}: {exc}") from None
-        return cls(name, op, value, rx)
-
-    @classmethod
-    def parse(cls, text: str) -> Matcher:
-        """'severity=~"warning|critical"' (Alertmanager syntax; quotes optional)."""
-        m = _MATCHER.fullmatch(text)
-        if not m:
-            raise ValueError(f"bad matcher {text!r} (expected e.g. severity=\"critical\", "
-                             "host=~\"web-.*\", rule!=\"disk_full\")")
-        name, op, value = m.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        return cls.make(name, op, value)
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        v = labels.get(self.name, "")
-        if self.op == "=":
-            return v == self.value
-        if self.op == "!=":
-            return v != self.value
-        assert self.regex is not None
-        hit = self.regex.fullmatch(v) is not None  # anchored, as in Alertmanager
-        return hit if self.op == "=~" else not hit
-
-    def __str__(self) -> str:
-        return f'{self.name}{self.op}"{self.value}"'
 
 
 @dataclass(frozen=True)

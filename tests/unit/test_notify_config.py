@@ -50,7 +50,7 @@ def test_issue_example_parses(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "s3cret-pw" not in repr(cfg) and "s3cret-pw" not in repr(mail.make_channel())
     (route,) = cfg.routes
     assert route.receivers == ["hook"] and route.group_wait == 0
-    assert [str(m) for m in route.matchers] == ['severity="critical"']
+    assert [str(m) for m in route.matchers] == ["severity=critical"]
 
 
 def test_missing_env_secret_names_receiver_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
