@@ -212,7 +212,7 @@ class Control:
         from broker.search import parse_time
 
         now = self.core.clock.time()
-        when = {}
+        when: dict[str, float | None] = {}
         for key in ("since", "until"):
             val = args.get(key)
             if val is None or val == "":

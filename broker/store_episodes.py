@@ -52,7 +52,8 @@ class OpenEpisodes:
             if kind not in ("alert", "ack", "unack") or not ev.get("alert_id"):
                 continue
             aid = ev["alert_id"]
-            data = ev.get("data") if isinstance(ev.get("data"), dict) else {}
+            raw = ev.get("data")
+            data: dict[str, Any] = raw if isinstance(raw, dict) else {}
             row = self.open.get(aid)
             if kind != "alert":
                 if row:
@@ -63,7 +64,8 @@ class OpenEpisodes:
                                  (json.dumps(row[3]), row[0]))
                 continue
             to, value = data.get("to"), _value(data)
-            alert = data.get("alert") if isinstance(data.get("alert"), dict) else {}
+            raw_alert = data.get("alert")
+            alert: dict[str, Any] = raw_alert if isinstance(raw_alert, dict) else {}
             if row is None and to == "firing":
                 cur = conn.execute(
                     "INSERT INTO episodes(alert_id, rule, host, severity, started_at, peak, "
@@ -87,7 +89,8 @@ def query(conn: sqlite3.Connection, *, host: str | None = None, rule: str | None
           alert_id: str | None = None, since: float | None = None, until: float | None = None,
           open_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
     """Newest first. ``since``/``until`` select episodes that overlap the range."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     for col, val in (("host", host), ("rule", rule), ("alert_id", alert_id)):
         if val is not None:
             where.append(f"{col} = ?")
