@@ -218,7 +218,8 @@ class BrokerCore:
             if frame["info"] != hs.info:
                 hs.info = frame["info"]
                 self.publish(protocol.host_frame(host, "hello", now, hs.info))
-        self.publish(frame)
+        if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
+            self.publish(frame)
         for event in events:
             self._emit_local(event)
 

@@ -63,7 +63,10 @@ def topic_for(frame: Mapping[str, Any]) -> bytes:
     if kind == "alert":
         suffix = frame.get("severity") or "info"
     elif kind == "event":
-        suffix = frame.get("event", {}).get("kind", "event")
+        event_kind = frame.get("event", {}).get("kind", "event")
+        if event_kind == "log":  # log lines stay filterable by host: l.<host>
+            return f"l.{frame.get('host', '')}".encode()
+        suffix = event_kind
     else:
         suffix = frame.get("host", "")
     return f"{prefix}.{suffix}".encode()

@@ -30,6 +30,8 @@ def test_round_trip_and_topics() -> None:
     log = protocol.log_frame("web-1", "a", "b", 1, NOW, source="/var/log/syslog",
                              level="error", message="disk on fire")
     assert protocol.topic_for(log) == b"l.web-1"
+    log_event = protocol.event_frame({"kind": "log", "host": "web-1", "ts": NOW})
+    assert protocol.topic_for(log_event) == b"l.web-1"  # stored log events keep l.<host>
     alert = protocol.alert_frame({"host": "web-1", "severity": "critical"}, NOW)
     assert protocol.topic_for(alert) == b"a.critical"
     event = protocol.event_frame({"kind": "ack", "host": "", "ts": NOW})
