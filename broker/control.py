@@ -95,6 +95,7 @@ class Control:
             try:
                 job = self._jobs.get(timeout=0.2)
             except queue.Empty:
+                self.system.refresh_store_stats()
                 continue
             if job is None:
                 return

@@ -72,6 +72,8 @@ class MonitoringSystem:
         self.started = 0.0
         self.escalated: str | None = None
         self._persisted_at = 0.0
+        self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
+        self._store_stats_at = 0.0
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -101,6 +103,7 @@ class MonitoringSystem:
 
             self.exporter = Exporter(self.core, *self.metrics_addr)
             self.exporter.start()
+        self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
@@ -249,6 +252,17 @@ class MonitoringSystem:
         self.escalated = reason
         print(f"monitor-broker: {reason}", file=sys.stderr)
 
+    def refresh_store_stats(self, every: float = 2.0) -> None:
+        """Query thread: the store's figures for ``status``, which the core thread serves
+        without touching SQLite (a search holding the read connection must not stall it)."""
+        if self.store is None or time.monotonic() - self._store_stats_at < every:
+            return
+        self._store_stats_at = time.monotonic()
+        try:
+            self._store_stats = self.store.stats()
+        except Exception as exc:
+            self._store_stats = {"error": str(exc)}
+
     def _on_commit(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             self.committed.emit(event)
@@ -276,7 +290,7 @@ class MonitoringSystem:
                        "rejected_by_reason": dict(core.rejected)},
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
-            "store": self.store.stats() if self.store is not None else None,
+            "store": self._store_stats,
             "bus": self.bus.stats() | self.committed.stats(),
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
