@@ -9,13 +9,14 @@ from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from tui import messages as msg
 from tui import palette
 from tui.datasource import DataSource
-from tui.format import thresholds_from_rules
+from tui.format import printable, thresholds_from_rules
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
 from tui.screens.dashboard import DashboardScreen
@@ -114,6 +115,14 @@ class MonitorApp(App[None]):
         req_id = self.source.request(op, dict(args or {}), brokers)
         self._callbacks[req_id] = callback or self._default_reply
         return req_id
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Toasts carry data (rule and host names, summaries, a broker's error quoting a
+        regex): never parse them as markup (``markup`` is ignored, widgets pass True), a stray
+        ``[/x]`` would crash the app."""
+        super().notify(printable(message), title=title, severity=severity, timeout=timeout,
+                       markup=False)
 
     def _default_reply(self, reply: msg.Reply) -> None:
         if reply.ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,16 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
 }
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 SEV_LABEL = {"critical": "CRIT", "warning": "WARN", "info": "INFO"}
+
+# Escape sequences (CSI, OSC) and the other C0/C1 control characters but tab and newline.
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: Any) -> str:
+    """Data for the screen: log lines and comments may carry ANSI colours or worse; written
+    as they are, they would move the cursor or clear the operator's terminal."""
+    return _CONTROL.sub("", str(text))
 
 
 def level(family: str, value: float | None,

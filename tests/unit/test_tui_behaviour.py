@@ -241,3 +241,30 @@ async def test_a_burst_of_criticals_shares_one_toast() -> None:
         await until(pilot, lambda: "7 unacked critical" in app.title, what="title")
         texts = [n.message for n in app._notifications]
         assert len(texts) == 1 and texts[0].startswith("5 new critical alerts")
+
+
+async def test_data_is_shown_as_text_never_as_markup_or_terminal_codes() -> None:
+    """A log line `mount [/data] failed` is a Rich closing tag, and ANSI colours are common
+    in logs: both reached the screen as they were (a crash, a cleared terminal)."""
+    snap = frozen_data.snapshot()
+    line = "mount [/data] failed \x1b[31mred\x1b[0m \x1b[2J"
+    snap["events"] = [frozen_data.event("log", line, frozen_data.NOW, host="web-2", eid="l1")]
+    snap["hosts"][0]["metrics"]["odd.[/x].percent"] = 1.0
+    app = make_app(refresh_s=0.05, snapshot=snap, select=snap["hosts"][0]["host"])
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.model.alerts, what="snapshot")
+        app.post_message(AlertChanged("frozen", dict(critical("m1"), summary="[/b] at 99%")))
+        await until(pilot, lambda: app._notifications, what="toast")
+        await pilot.press("3")
+        table = await until(pilot, lambda: app.current_mode == "events"
+                            and app.screen.query_one("#events", DataTable), what="events")
+        await until(pilot, lambda: table.row_count, what="the log line")
+        shown = str(table.get_row_at(0)[-1])
+        assert shown == "mount [/data] failed red "
+        await pilot.press("4")
+        metrics = await until(pilot, lambda: app.current_mode == "host"
+                              and app.screen.query_one("#metrics", DataTable), what="host")
+        await until(pilot, lambda: "odd.[/x].percent" in metrics.rows, what="the odd metric")
+        await pilot.pause()
+        assert app.is_running
+        assert "[/b] at 99%" in [n.message for n in app._notifications][0]

@@ -10,7 +10,7 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.format import SEV_LABEL, age, alert_value, clock
+from tui.format import SEV_LABEL, age, alert_value, clock, printable
 from tui.palette import style
 from tui.widgets.alert_table import AlertTable, flags
 
@@ -27,12 +27,13 @@ def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | 
         t.append(f"  [{flags(alert)}]", style=style("flag"))
     t.append("\n")
     if alert.get("summary") or alert.get("description"):
-        t.append(f"{alert.get('summary', '')} — {alert.get('description', '')}\n", style="dim")
+        t.append(printable(f"{alert.get('summary', '')} — {alert.get('description', '')}")
+                 + "\n", style="dim")
     ack = alert.get("ack") or {}
     if alert.get("acked"):
-        t.append(f"acked by {ack.get('author') or '?'}"
-                 f"{': ' + ack['comment'] if ack.get('comment') else ''}"
-                 f"{' (sticky)' if ack.get('sticky') else ''}\n")
+        t.append(printable(f"acked by {ack.get('author') or '?'}"
+                           f"{': ' + ack['comment'] if ack.get('comment') else ''}"
+                           f"{' (sticky)' if ack.get('sticky') else ''}") + "\n")
     if alert.get("silenced"):
         t.append(f"silenced by {', '.join(alert['silenced'])}\n")
     t.append("timeline\n", style="bold underline")
@@ -43,7 +44,7 @@ def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | 
     for event in sorted(timeline or [], key=lambda e: e.get("ts", 0.0)):
         t.append(f"{clock(event.get('ts', 0.0))} ", style="dim")
         t.append(f"{event.get('kind', ''):<8} ", style=style("accent"))
-        t.append(f"{event.get('message', '')}\n")
+        t.append(printable(event.get("message", "")) + "\n")
     t.rstrip()
     return t
 

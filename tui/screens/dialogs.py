@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 
-from tui.format import alert_value
+from tui.format import alert_value, printable
 
 DURATIONS = ["30m", "1h", "2h", "4h", "8h", "1d", "1w"]
 
@@ -137,7 +137,7 @@ class DetailDialog(ModalScreen[None]):
                 if isinstance(value, dict | list):
                     value = json.dumps(value, sort_keys=True, default=str)
                 lines.append(f"{key:>10}  {value}")
-            yield Static("\n".join(lines), classes="fields", markup=False)
+            yield Static(printable("\n".join(lines)), classes="fields", markup=False)
             yield Button("Close", id="close", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label
 
-from tui.format import clock
+from tui.format import clock, printable
 from tui.palette import style
 
 PAGE = 100
@@ -123,7 +123,8 @@ class EventsScreen(Screen[None]):
             table.add_row(Text(clock(event.get("ts", 0.0)), style="dim"),
                           Text(sev[:4].upper(), style="" if sev == "info" else style(sev)),
                           Text(event.get("kind", ""), style=style("accent")),
-                          event.get("host", ""), event.get("message", ""))
+                          Text(printable(event.get("host", ""))),
+                          Text(printable(event.get("message", ""))))
             self._rows.append(event)
 
     # ---------------------------------------------------------------- search

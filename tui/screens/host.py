@@ -10,7 +10,7 @@ from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tui.format import age, chart, clock, num, rate, sparkline
+from tui.format import age, chart, clock, num, printable, rate, sparkline
 from tui.palette import style
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
@@ -130,7 +130,7 @@ class HostScreen(Screen[None]):
             keep = self.metric
             table.clear()
             for n in names:
-                table.add_row(n, cells[n][0], Text(cells[n][1], style=style("accent")), key=n)
+                table.add_row(Text(printable(n)), cells[n][0], Text(cells[n][1], style=style("accent")), key=n)
             self._names = names
             if keep in names:
                 table.move_cursor(row=names.index(keep), animate=False)
@@ -175,7 +175,7 @@ class HostScreen(Screen[None]):
             t = Text()
             for e in sorted(lines, key=lambda e: e.get("ts", 0.0))[-10:]:
                 t.append(f"{clock(e.get('ts', 0.0))} ", style="dim")
-                t.append(f"{e.get('message', '')}\n")
+                t.append(printable(e.get("message", "")) + "\n")
             t.rstrip()
             box.update(t)
 
