@@ -167,6 +167,8 @@ def _check_str(obj: Mapping[str, Any], key: str, *, empty_ok: bool = False,
         return f"field '{key}' must not be empty"
     if len(val) > max_len:
         return f"field '{key}' is {len(val)} characters, over the {max_len} limit"
+    if key != "message" and not val.isprintable():
+        return f"field '{key}' {val!r} has control characters"
     return None
 
 
@@ -205,11 +207,15 @@ def validate(obj: Any, now: float | None = None) -> str | None:
         for key, limit in (("source", 1024), ("level", 16), ("message", MAX_MESSAGE_LEN)):
             if err := _check_str(obj, key, empty_ok=key == "message", max_len=limit):
                 return err
+        dropped = obj.get("dropped", 0)
+        if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
+            return f"field 'dropped' must be a non-negative integer, got {dropped!r}"
         return None
     if kind == "hello":
-        if not isinstance(obj.get("info"), dict):
+        info = obj.get("info")
+        if not isinstance(info, dict):
             return "field 'info' must be a map"
-        return None
+        return _plain(info, "info")
     if kind == "alert":
         return None if isinstance(obj.get("alert"), dict) else "field 'alert' must be a map"
     if kind == "event":
@@ -236,7 +242,7 @@ def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
     if not set(map(type, values)) <= _NUM_TYPES or set(map(type, metrics)) != {str}:
         return False
     lengths = list(map(len, metrics))
-    if min(lengths) < 1 or max(lengths) > MAX_NAME_LEN:
+    if min(lengths) < 1 or max(lengths) > MAX_NAME_LEN or not "".join(metrics).isprintable():
         return False
     try:
         # NaN and +-inf make the sum non-finite; so can huge finite values: slow path then
@@ -252,10 +258,36 @@ def _metrics_reason(metrics: dict[Any, Any]) -> str | None:
     for name, value in metrics.items():
         if not isinstance(name, str) or not name or len(name) > MAX_NAME_LEN:
             return f"metric name {name!r} must be a non-empty string of at most {MAX_NAME_LEN}"
+        if not name.isprintable():
+            return f"metric name {name!r} has control characters"
         if not _is_num(value):
             return f"metric '{name}' must be a number, got {type(value).__name__}"
         if not math.isfinite(value):
             return f"metric '{name}' is {value} (NaN and infinity are rejected)"
+    return None
+
+
+def _plain(value: Any, where: str, depth: int = 0) -> str | None:
+    """Why ``value`` is not JSON-shaped (string keys; strings, numbers, booleans, nil, lists
+    and maps of them), or None. A binary key would break every JSON client of the broker."""
+    if isinstance(value, dict):
+        if depth >= 4:
+            return f"field '{where}' is nested too deeply"
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"field '{where}' has a {type(k).__name__} key {k!r} (keys are strings)"
+            if err := _plain(v, f"{where}.{k}", depth + 1):
+                return err
+    elif isinstance(value, list):
+        if depth >= 4:
+            return f"field '{where}' is nested too deeply"
+        for v in value:
+            if err := _plain(v, where, depth + 1):
+                return err
+    elif isinstance(value, float) and not math.isfinite(value):
+        return f"field '{where}' is {value} (NaN and infinity are rejected)"
+    elif not isinstance(value, str | int | float | bool) and value is not None:
+        return f"field '{where}' holds {type(value).__name__}, not a string, number or bool"
     return None
 
 
@@ -267,6 +299,8 @@ def _validate_labels(obj: Mapping[str, Any]) -> str | None:
         for k, v in labels.items():
             if not isinstance(k, str) or not isinstance(v, str):
                 return f"label {k!r}={v!r} must map a string to a string"
+            if not k or not (k + v).isprintable():
+                return f"label {k!r}={v!r} must be a non-empty name without control characters"
     return None
 
 

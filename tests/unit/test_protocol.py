@@ -123,7 +123,7 @@ def test_validate_never_raises_on_frame_shaped_maps(obj: dict[str, Any]) -> None
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.text(min_size=1, max_size=30),
+@given(st.dictionaries(st.text(min_size=1, max_size=30).filter(str.isprintable),
                        st.floats(allow_nan=False, allow_infinity=False), min_size=1,
                        max_size=20))
 def test_any_finite_metrics_round_trip(metrics: dict[str, float]) -> None:
@@ -144,3 +144,27 @@ def test_replies_may_exceed_the_frame_cap_but_not_the_reply_cap() -> None:
         protocol.unpack(big)
     with pytest.raises(ProtocolError, match="byte cap"):
         protocol.unpack_reply(b"\x00" * (protocol.MAX_REPLY_BYTES + 1))
+
+
+@pytest.mark.parametrize(("frame", "reason"), [
+    (good(host="web\x1b[2J"), "field 'host' 'web\\x1b[2J' has control characters"),
+    (good(host=" \n\t"), "field 'host' ' \\n\\t' has control characters"),
+    (good(metrics={"cpu\n.percent": 1.0}), "metric name 'cpu\\n.percent' has control"),
+    (good(labels={"dc": "a\x07"}), "label 'dc'='a\\x07' must be a non-empty name"),
+    (protocol.hello_frame("h", "a", "b", 0, NOW, {b"os": "x"}), "field 'info' has a bytes key"),
+    (protocol.hello_frame("h", "a", "b", 0, NOW, {"x": {"y": b"z"}}),
+     "field 'info.x.y' holds bytes"),
+    ({**protocol.log_frame("h", "a", "b", 0, NOW, source="s", level="info", message="m"),
+      "dropped": "lots"}, "field 'dropped' must be a non-negative integer"),
+])
+def test_names_with_control_characters_and_odd_hello_info_are_rejected(
+        frame: dict[str, Any], reason: str) -> None:
+    """Host and metric names reach terminals (monitor-ctl, the TUI) as they are, and a hello
+    info with a binary key made every `monitor-ctl --json hosts` fail with a traceback."""
+    assert (protocol.validate(frame, NOW) or "").startswith(reason)
+
+
+def test_log_messages_keep_their_tabs_and_colours() -> None:
+    frame = protocol.log_frame("h", "a", "b", 0, NOW, source="s", level="info",
+                               message="\x1b[31mred\x1b[0m\tx")
+    assert protocol.validate(frame, NOW) is None
