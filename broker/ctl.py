@@ -122,6 +122,9 @@ def _user() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     as_json = args.json or bool(args.json_after)
+    if not 0 < args.timeout <= 3600:  # also NaN; ZeroMQ polls forever on a negative timeout
+        fail("monitor-ctl", f"--timeout {args.timeout:g}: expected seconds above 0, at most 3600",
+             2)
     if args.cmd == "keys":
         return keys(args, as_json)
     from core.keys import client_from_args

@@ -130,6 +130,11 @@ def test_ctl_times_out_with_a_clear_message_on_unreachable_broker() -> None:
     ("monitor-agent", ["--broker", "a b"], "expected HOST or HOST:PORT"),
     ("monitor-agent", ["--broker", "no-such-host.invalid"], "cannot resolve host"),
     ("monitor-ctl", ["--broker", "no-such-host.invalid", "status"], "cannot resolve host"),
+    # a negative or NaN timeout made ZeroMQ's poll wait forever: the ctl hung
+    ("monitor-ctl", ["--control", "tcp://127.0.0.1:9", "--timeout", "-1", "status"],
+     "--timeout -1: expected seconds"),
+    ("monitor-ctl", ["--control", "tcp://127.0.0.1:9", "--timeout", "nan", "status"],
+     "--timeout nan: expected seconds"),
 ])
 def test_bad_flags_give_one_line_error(cmd: str, args: list[str], needle: str) -> None:
     import subprocess
