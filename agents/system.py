@@ -53,10 +53,16 @@ def _cpu_busy(times: Any) -> float:
 
 
 def _mount_name(mountpoint: str) -> str:
-    """``/`` stays ``/``; Windows ``C:\\`` becomes ``C:``."""
+    """``/`` stays ``/``; Windows ``C:\\`` becomes ``C:``; white space becomes ``_``."""
     if len(mountpoint) > 1:
         mountpoint = mountpoint.rstrip("/\\")
-    return mountpoint
+    return _name_part(mountpoint)
+
+
+def _name_part(text: str) -> str:
+    """A mount or interface name as a metric-name part: rules cannot name white space
+    (``/media/My Disk``, Windows' ``Ethernet 2``), so it becomes ``_``."""
+    return "_".join(text.split()) if any(c.isspace() for c in text) else text
 
 
 def real_mounts() -> list[str]:
@@ -210,7 +216,7 @@ class SystemCollector(Collector):
             c = counters.get(dev)
             if c is None:
                 continue
-            p = f"diskio.{dev}."
+            p = f"diskio.{_name_part(dev)}."
             put(out, p + "read_bps", c.read_bytes, now)
             put(out, p + "write_bps", c.write_bytes, now)
             put(out, p + "read_iops", c.read_count, now)
@@ -219,7 +225,7 @@ class SystemCollector(Collector):
     def _network(self, out: dict[str, float], now: float) -> None:
         put = self._rates.put
         for nic, c in (psutil.net_io_counters(pernic=True) or {}).items():
-            p = f"net.{nic}."
+            p = f"net.{_name_part(nic)}."
             put(out, p + "rx_bps", c.bytes_recv, now)
             put(out, p + "tx_bps", c.bytes_sent, now)
             put(out, p + "rx_pps", c.packets_recv, now)

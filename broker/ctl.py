@@ -147,13 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         fail("monitor-ctl", str(exc))
     except (ControlError, ProtocolError) as exc:
         fail("monitor-ctl", str(exc))
-    if as_json:
-        json.dump(result, sys.stdout, indent=None if op == "export" else 2, default=str)
-        print()
-    else:
-        from broker.ctl_format import render
+    try:
+        if as_json:
+            json.dump(result, sys.stdout, indent=None if op == "export" else 2, default=str)
+            print()
+        else:
+            from broker.ctl_format import render
 
-        print(render(args.cmd, result))
+            print(render(args.cmd, result))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `monitor-ctl search x | head`: the reader has had enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

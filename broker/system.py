@@ -302,12 +302,21 @@ class MonitoringSystem:
         """Re-read the rules (core thread). A bad file raises and the old rules stay."""
         if self.engine is None:
             raise ConfigError("alerting is not enabled on this broker")
-        if self.config_path:
-            from core.config import load_toml
-
-            self.config = {**self.config, "rule": load_toml(self.config_path).get("rule", [])}
-        rules = self._load_rules()
         assert self.core is not None
+        old_config = self.config
+        try:
+            if self.config_path:
+                from core.config import load_toml
+
+                self.config = {**self.config,
+                               "rule": load_toml(self.config_path).get("rule", [])}
+            rules = self._load_rules()
+        except (ConfigError, ValueError) as exc:
+            self.config = old_config
+            self.core.emit(make_event("rules.reload", f"reload failed, old rules kept: {exc}",
+                                      ts=self.clock.time(), severity="warning",
+                                      data={"error": str(exc)}))
+            raise
         now = self.clock.time()
         for event in self.engine.replace_rules(rules, now):
             self.core.emit(event)

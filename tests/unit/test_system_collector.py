@@ -138,3 +138,12 @@ def test_collect_is_cheap(collector):
         collector.collect(time.time())
     per_call_ms = (time.perf_counter() - t0) / 20 * 1000
     assert per_call_ms < 20.0
+
+
+def test_white_space_in_mount_and_interface_names_becomes_underscore() -> None:
+    from agents.system import _mount_name, _name_part
+
+    assert _mount_name("/media/My Disk/") == "/media/My_Disk"
+    assert _mount_name("/") == "/"
+    assert _name_part("Ethernet 2") == "Ethernet_2"
+    assert _name_part("eth0") == "eth0"
