@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import msgpack
@@ -149,3 +150,23 @@ def test_json_flag_after_subcommand(broker: Broker) -> None:
     out = broker.ctl("status", "--json")
     assert out.returncode == 0, out.stderr
     assert '"pseq"' in out.stdout
+
+
+def test_agent_started_before_its_broker_connects_when_it_comes(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a free port for the broker to take later
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ingest = f"tcp://127.0.0.1:{port}"
+    agent = start_agent(ingest, "--host", "early-bird", "--interval", "0.2")
+    try:
+        assert agent.poll() is None  # no broker yet: the agent waits, it does not exit
+        broker = Broker(tmp_path / "b", "--ingest", ingest)  # the last --ingest wins
+        try:
+            wait_for(lambda: hosts_named(broker, "early-bird"), timeout=10,
+                     what="agent that started first")
+        finally:
+            broker.stop()
+    finally:
+        stop_proc(agent)
