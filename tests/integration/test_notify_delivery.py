@@ -204,7 +204,7 @@ if phase == "1":
     for i in range(6):
         n.handle(alert_event(alert(f"a{i}", host=f"web-{i}"), ts=time.time()))
     while sum(1 for r in n.recent() if r["status"] == "pending" and r["attempts"] >= 2) < 4:
-        time.sleep(0.01)
+        time.sleep(0.01)  # poll
 print("ready", flush=True)
 sys.stdin.read()  # until killed, or stdin closes
 n.stop()

@@ -10,6 +10,7 @@ import pytest
 import zmq
 
 from core import protocol
+from tests.procs import wait_for
 from tui.client import LiveSource
 from tui.messages import ConnectionState, MetricsUpdate, Reply, Snapshot
 
@@ -94,15 +95,6 @@ class Recorder:
 
     def states(self) -> list[str]:
         return [m.state for m in self.of(ConnectionState)]
-
-
-def wait_for(cond: Any, timeout: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := cond():
-            return result
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

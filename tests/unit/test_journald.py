@@ -52,7 +52,7 @@ def test_follows_a_journalctl_like_process():
 def test_run_stops_and_reaps_the_process():
     stop = threading.Event()
     f = JournaldFollower(lambda *e: None,
-                         command=[sys.executable, "-c", "import time; time.sleep(60)"])
+                         command=[sys.executable, "-c", "import signal; signal.pause()"])
     stop.set()
     f.run(stop)
     assert not f.running
