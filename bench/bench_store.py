@@ -7,7 +7,8 @@ with a Zipf-like vocabulary, alerts, notifications, host changes). Figures print
 
 - ceiling: raw ``executemany`` of the same pre-built rows into a plain table (no indexes,
   no FTS): what SQLite itself does on this machine; then the same raw SQL into the real
-  schema (indexes + FTS5), to separate the schema's cost from the Store's Python layer;
+  schema (indexes + FTS5), and the multi-row ``VALUES`` statements the Store's writer uses,
+  to separate the schema's cost from the Store's Python layer;
 - Store: events/s through ``put()`` (one producer thread) until ``flush()`` returns, per
   tenth of the run (sustained, as the file grows) and overall; synchronous=FULL vs NORMAL
   on a shorter run; then, on top of the 1M store, a paced offered load of 25k and 50k
@@ -34,7 +35,7 @@ from typing import Any
 from broker.search import compile_query
 from broker.search_run import run_compiled
 from broker.store import Store, _row
-from broker.store_schema import migrate
+from broker.store_schema import insert_rows, migrate
 
 T0 = 1_700_000_000.0
 KINDS = ["log"] * 75 + ["alert"] * 8 + ["notify.sent"] * 5 + ["notify.failed"] * 2 + \
@@ -80,7 +81,8 @@ def make_events(n: int, seed: int = 1) -> list[dict[str, Any]]:
     return out
 
 
-def _raw(path: Path, rows: list[tuple[Any, ...]], schema: bool, batch: int = 20_000) -> float:
+def _raw(path: Path, rows: list[tuple[Any, ...]], schema: bool, batch: int = 20_000,
+         multi: bool = False) -> float:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA page_size=16384")  # as Store uses
     conn.execute("PRAGMA journal_mode=WAL")
@@ -95,8 +97,11 @@ def _raw(path: Path, rows: list[tuple[Any, ...]], schema: bool, batch: int = 20_
     for i in range(0, len(rows), batch):
         conn.execute("BEGIN")
         first = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-        conn.executemany("INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, "
-                         "message, data) VALUES (?,?,?,?,?,?,?,?,?)", rows[i:i + batch])
+        head = "INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, message, data)"
+        if multi:  # what the Store's writer does: up to 2,000 rows per statement
+            insert_rows(conn, head, rows[i:i + batch], 9)
+        else:
+            conn.executemany(head + " VALUES (?,?,?,?,?,?,?,?,?)", rows[i:i + batch])
         if schema:
             conn.execute("INSERT INTO events_fts(rowid, message, host, kind, rule, alert_id) "
                          "SELECT seq, message, host, kind, rule, alert_id FROM events "
@@ -210,11 +215,14 @@ def main() -> None:
         d = Path(tmp)
         ceiling = _raw(d / "plain.db", rows, schema=False)
         schema = _raw(d / "schema.db", rows, schema=True)
-        (d / "plain.db").unlink()
-        (d / "schema.db").unlink()
+        multi = _raw(d / "multi.db", rows, schema=True, multi=True)
+        for f in ("plain", "schema", "multi"):
+            (d / f"{f}.db").unlink()
         print(f"ceiling, raw executemany, plain table:   {ceiling:>9,.0f} rows/s")
         print(f"raw executemany, real schema (idx+FTS5):  {schema:>9,.0f} rows/s "
               f"({schema / ceiling:.2f} of ceiling)")
+        print(f"raw multi-row VALUES, real schema:        {multi:>9,.0f} rows/s "
+              f"({multi / ceiling:.2f} of ceiling)")
         small = events[: min(n, 200_000)]
         best = {"FULL": 0.0, "NORMAL": 0.0}
         for i, mode in enumerate(("FULL", "NORMAL") * 2):  # alternated: the machine is shared

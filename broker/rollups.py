@@ -14,12 +14,13 @@ import sqlite3
 import threading
 from typing import Any
 
+from broker.store_schema import insert_rows
+
 STEPS = {"1m": 60, "1h": 3600}
 Key = tuple[int, str, str, int]  # step, host, metric, bucket start
 
-UPSERT = """
-INSERT INTO rollups(step, host, metric, ts, min, max, sum, count) VALUES (?,?,?,?,?,?,?,?)
-ON CONFLICT(step, host, metric, ts) DO UPDATE SET
+_HEAD = "INSERT INTO rollups(step, host, metric, ts, min, max, sum, count)"
+_TAIL = """ON CONFLICT(step, host, metric, ts) DO UPDATE SET
     min = min(min, excluded.min), max = max(max, excluded.max),
     sum = sum + excluded.sum, count = count + excluded.count
 """
@@ -144,7 +145,7 @@ class Rollups:
 
     @staticmethod
     def persist(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        conn.executemany(UPSERT, rows)
+        insert_rows(conn, _HEAD, rows, 8, _TAIL)
 
     def history(self, conn: sqlite3.Connection, host: str, metric: str, since: float,
                 until: float, step: str = "1m") -> list[dict[str, float]]:

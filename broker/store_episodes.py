@@ -32,21 +32,41 @@ def _worse(a: str, b: str) -> str:
     return a if rank.get(a, 0) >= rank.get(b, 0) else b
 
 
+# The final state of every episode a batch touched, written with one statement: a
+# statement per alert event (the old way) waited for the GIL after every step while a
+# producer thread ran (~270 us an INSERT at 50k events/s).
+_UPSERT = (f"INSERT INTO episodes({_COLS}) SELECT value->>0, value->>1, value->>2, value->>3, "
+           "value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10 "
+           "FROM json_each(?) WHERE true ON CONFLICT(id) DO UPDATE SET severity = "
+           "excluded.severity, ended_at = excluded.ended_at, peak = excluded.peak, "
+           "last_value = excluded.last_value, acks = excluded.acks")
+_ID, _SEV, _ENDED, _PEAK, _LAST, _ACKS = 0, 4, 6, 7, 8, 9  # positions in a row (_COLS)
+
+
 class OpenEpisodes:
     """The open episodes by alert id, cached so the writer does not query per event.
 
-    After a failed (rolled back) transaction the writer calls ``load`` again.
+    Each is its whole row (the columns of ``_COLS``, ``acks`` as a list); ``next_id`` is
+    the id the next episode gets. After a failed (rolled back) transaction the writer
+    calls ``load`` again.
     """
 
     def __init__(self) -> None:
-        self.open: dict[str, list[Any]] = {}  # alert_id -> [id, severity, peak, acks]
+        self.open: dict[str, list[Any]] = {}  # alert_id -> row
+        self.next_id = 1
 
     def load(self, conn: sqlite3.Connection) -> None:
-        self.open = {r[0]: [r[1], r[2], r[3], json.loads(r[4])] for r in conn.execute(
-            "SELECT alert_id, id, severity, peak, acks FROM episodes WHERE ended_at IS NULL "
-            "ORDER BY id")}
+        self.open = {}
+        for r in conn.execute(f"SELECT {_COLS} FROM episodes WHERE ended_at IS NULL "
+                              "ORDER BY id"):
+            row = list(r)
+            row[_ACKS] = json.loads(row[_ACKS])
+            self.open[row[1]] = row
+        self.next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM episodes"
+                                    ).fetchone()[0]
 
     def apply(self, conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
+        touched: dict[int, list[Any]] = {}
         for ev in events:
             kind = ev.get("kind")
             if kind not in ("alert", "ack", "unack") or not ev.get("alert_id"):
@@ -57,32 +77,34 @@ class OpenEpisodes:
             row = self.open.get(aid)
             if kind != "alert":
                 if row:
-                    row[3].append({"ts": ev["ts"], "kind": kind,
-                                   "author": str(data.get("author", "")),
-                                   "comment": str(data.get("comment", ""))})
-                    conn.execute("UPDATE episodes SET acks = ? WHERE id = ?",
-                                 (json.dumps(row[3]), row[0]))
+                    row[_ACKS].append({"ts": ev["ts"], "kind": kind,
+                                       "author": str(data.get("author", "")),
+                                       "comment": str(data.get("comment", ""))})
+                    touched[row[_ID]] = row
                 continue
             to, value = data.get("to"), _value(data)
-            raw_alert = data.get("alert")
-            alert: dict[str, Any] = raw_alert if isinstance(raw_alert, dict) else {}
             if row is None and to == "firing":
-                cur = conn.execute(
-                    "INSERT INTO episodes(alert_id, rule, host, severity, started_at, peak, "
-                    "last_value, simulated) VALUES (?,?,?,?,?,?,?,?)",
-                    (aid, ev.get("rule", ""), ev.get("host", ""), ev.get("severity", "info"),
-                     ev["ts"], value, value, int(bool(alert.get("simulated")))))
-                self.open[aid] = [cur.lastrowid, ev.get("severity", "info"), value, []]
+                raw_alert = data.get("alert")
+                alert: dict[str, Any] = raw_alert if isinstance(raw_alert, dict) else {}
+                row = [self.next_id, str(aid), str(ev.get("rule") or ""),
+                       str(ev.get("host") or ""), str(ev.get("severity") or "info"),
+                       float(ev["ts"]), None, value, value, [],
+                       int(bool(alert.get("simulated")))]
+                self.next_id += 1
+                self.open[aid] = touched[row[_ID]] = row
             elif row is not None:
-                row[1] = _worse(row[1], ev.get("severity", "info"))
+                row[_SEV] = _worse(row[_SEV], str(ev.get("severity") or "info"))
                 if value is not None:
-                    row[2] = value if row[2] is None else max(row[2], value)
-                closing = to in _CLOSE
-                conn.execute("UPDATE episodes SET severity = ?, peak = ?, last_value = "
-                             "coalesce(?, last_value), ended_at = ? WHERE id = ?",
-                             (row[1], row[2], value, ev["ts"] if closing else None, row[0]))
-                if closing:
+                    row[_PEAK] = value if row[_PEAK] is None else max(row[_PEAK], value)
+                    row[_LAST] = value
+                touched[row[_ID]] = row
+                if to in _CLOSE:
+                    row[_ENDED] = float(ev["ts"])
                     del self.open[aid]
+        if touched:
+            conn.execute(_UPSERT, (json.dumps(
+                [[*r[:_ACKS], json.dumps(r[_ACKS]), *r[_ACKS + 1:]] for r in touched.values()],
+                allow_nan=False),))
 
 
 def query(conn: sqlite3.Connection, *, host: str | None = None, rule: str | None = None,

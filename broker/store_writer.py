@@ -19,12 +19,12 @@ from typing import Any
 from broker.rollups import Rollups
 from broker.store_episodes import OpenEpisodes
 from broker.store_queue import BatchQueue
+from broker.store_schema import insert_rows
 from core.clock import Clock
 
 log = logging.getLogger(__name__)
 STOP = object()
-_INSERT = ("INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, message, data) "
-           "VALUES (?,?,?,?,?,?,?,?,?)")
+_INSERT = "INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, message, data)"
 _FTS = ("INSERT INTO events_fts(rowid, message, host, kind, rule, alert_id) "
         "SELECT seq, message, host, kind, rule, alert_id FROM events WHERE seq > ?")
 _STATE = "INSERT OR REPLACE INTO state(key, value, updated) VALUES (?,?,?)"
@@ -138,7 +138,7 @@ class Writer:
             w.execute("BEGIN IMMEDIATE")
             if rows:
                 first = w.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
-                w.executemany(_INSERT, rows)
+                insert_rows(w, _INSERT, rows, 9)
                 w.execute(_FTS, (first,))
                 self.episodes.apply(w, events)
             Rollups.persist(w, closed)
