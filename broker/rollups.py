@@ -99,29 +99,42 @@ class Rollups:
     def take_closed(self, now: float, everything: bool = False) -> list[tuple[Any, ...]]:
         """Remove and return the rows of buckets that ended more than ``grace`` ago.
 
-        A closing minute is folded into its hour bucket first, so hour rows count every
-        sample once whatever order buckets close in.
+        A closing minute is folded into its hour bucket, so hour rows count every sample
+        once whatever order buckets close in. The lock that ``add`` (the ingest hot path)
+        takes is held only to pop the buckets and, per host, to fold: never for the whole
+        fleet at once (21k series took ~100 ms and stalled ingest at every minute).
         """
-        rows: list[tuple[Any, ...]] = []
         with self._lock:
-            for key in sorted(self._open):  # minutes (step 60) before hours (step 3600)
-                step, start = key
-                if not (everything or start + step + self.grace <= now):
-                    continue
-                bucket = self._open.pop(key)
+            keys = [k for k in sorted(self._open)  # minutes (step 60) before hours (3600)
+                    if everything or k[1] + k[0] + self.grace <= now]
+            popped = [(k, self._open.pop(k)) for k in keys]
+            for _, bucket in popped:
+                self._count -= sum(len(series) for series in bucket.values())
+        rows: list[tuple[Any, ...]] = []
+        hours = {start: bucket for (step, start), bucket in popped if step == 3600}
+        for (step, start), bucket in popped:
+            if step != 60:
+                continue
+            hour = start // 3600 * 3600
+            taken = hours.get(hour)  # an hour closing in this same call takes it directly
+            for host, series in bucket.items():
+                rows.extend((60, host, metric, start, *b) for metric, b in series.items())
+                if taken is not None:
+                    _fold_into(taken.setdefault(host, {}), series)
+                else:
+                    with self._lock:
+                        for metric, b in series.items():
+                            self._merge(3600, hour, host, metric, b)
+        for start, bucket in hours.items():
+            for host, series in bucket.items():
+                rows.extend((3600, host, metric, start, *b) for metric, b in series.items())
+        if everything:  # the hours just made from the last minutes
+            with self._lock:
+                rest, self._open, self._count = self._open, {}, 0
+            for (step, start), bucket in sorted(rest.items()):
                 for host, series in bucket.items():
-                    self._count -= len(series)
-                    for metric, b in series.items():
-                        rows.append((step, host, metric, start, *b))
-                        if step == 60:
-                            self._merge(3600, start // 3600 * 3600, host, metric, b)
-            if everything:  # hours just made from the last minutes
-                for (step, start), bucket in sorted(self._open.items()):
-                    for host, series in bucket.items():
-                        rows.extend((step, host, metric, start, *b)
-                                    for metric, b in series.items())
-                self._open.clear()
-                self._count = 0
+                    rows.extend((step, host, metric, start, *b)
+                                for metric, b in series.items())
         return rows
 
     def put_back(self, rows: list[tuple[Any, ...]]) -> None:
@@ -169,6 +182,15 @@ class Rollups:
                     min(m[0], b[0]), max(m[1], b[1]), m[2] + b[2], m[3] + b[3]]
         return [{"ts": float(ts), "min": mn, "avg": sm / n, "max": mx, "count": int(n)}
                 for ts, (mn, mx, sm, n) in sorted(merged.items())]
+
+
+def _fold_into(target: dict[str, list[float]], series: dict[str, list[float]]) -> None:
+    for metric, b in series.items():
+        t = target.get(metric)
+        if t is None:
+            target[metric] = list(b)
+        else:
+            t[0], t[1], t[2], t[3] = min(t[0], b[0]), max(t[1], b[1]), t[2] + b[2], t[3] + b[3]
 
 
 def prune(conn: sqlite3.Connection, step: int, older_than: float) -> int:
