@@ -16,7 +16,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -300,13 +299,3 @@ def _category(reason: str) -> str:
     text = re.sub(r"'[^']*'", "'*'", reason.split(": ", 1)[0] if reason.startswith("bad msgpack")
                   else reason)
     return re.sub(r"[+-]?\d+(\.\d+)?", "N", text)[:100]
-
-
-def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
-    """Poll ``pred`` until true or the deadline passes (shared by tests and shutdown)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.cli import Parser, add_broker_args, fail, resolve_broker
 from core.client import BrokerTimeout, ControlClient, ControlError
-from core.config import ConfigError, format_duration
+from core.config import ConfigError
 from core.protocol import ProtocolError
 
 
@@ -176,10 +176,6 @@ def keys(args: Any, as_json: bool) -> int:
         print(f"public key: {public}  (give this to clients, or put it in --authorized-keys)")
         print(f"secret key: {secret}  (keep it here; mode 0600)")
     return 0
-
-
-def age(ts: float | None) -> str:
-    return format_duration(time.time() - ts) + " ago" if ts else "-"
 
 
 if __name__ == "__main__":
