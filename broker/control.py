@@ -199,7 +199,16 @@ class Control:
         if not isinstance(query, str):
             raise RequestError("'query' must be a string")
         limit = _int(args, "limit", 50, 1, 10_000)
-        return self._store().search(query, limit=limit, before_ts=args.get("before_ts"))
+        before_ts, before_seq = args.get("before_ts"), args.get("before_seq")
+        if before_ts is not None and (not isinstance(before_ts, int | float)
+                                      or isinstance(before_ts, bool)):
+            raise RequestError("'before_ts' must be a number (unix seconds)")
+        if before_seq is not None and (not isinstance(before_seq, int)
+                                       or isinstance(before_seq, bool)):
+            raise RequestError("'before_seq' must be an integer (an event's seq)")
+        if before_seq is not None:  # exact paging: seq is unique, ts is not
+            return self._store().search(query, limit=limit, before_seq=before_seq)
+        return self._store().search(query, limit=limit, before_ts=before_ts)
 
     def history(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         now = self.core.clock.time()

@@ -178,8 +178,9 @@ class FrozenSource(DataSource):
         self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
         return {"scenario": name, "host": alert["host"], "alert_ids": [alert["id"]]}
 
-    def _op_search(self, query: str = "", limit: int = 100,
-                   before_ts: float | None = None) -> list[dict[str, Any]]:
+    def _op_search(self, query: str = "", limit: int = 100, before_ts: float | None = None,
+                   before_seq: int | None = None) -> list[dict[str, Any]]:
+        """Frozen events carry no store ``seq``: paging goes by time only here."""
         events = sorted(self.snapshot["events"], key=lambda e: -e["ts"])
         out = [e for e in events if search_match(e, query)
                and (before_ts is None or e["ts"] < before_ts)]

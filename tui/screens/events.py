@@ -142,12 +142,14 @@ class EventsScreen(Screen[None]):
         self._search(None)
         self.query_one("#events", DataTable).focus()
 
-    def _search(self, before_ts: float | None) -> None:
+    def _search(self, before_ts: float | None, before_seq: int | None = None) -> None:
         app: Any = self.app
         self.loading = True
         args: dict[str, Any] = {"query": self.query_text, "limit": PAGE}
         if before_ts is not None:
             args["before_ts"] = before_ts
+        if before_seq is not None:  # exact: events sharing a timestamp are not skipped
+            args["before_seq"] = before_seq
         query = self.query_text
         app.call("search", args, lambda r: self._got_page(query, before_ts, r.result))
 
@@ -175,7 +177,10 @@ class EventsScreen(Screen[None]):
 
     def _next_page(self) -> None:
         if not self.live and self.more and not self.loading and self._rows:
-            self._search(float(self._rows[-1].get("ts", 0.0)))
+            last = self._rows[-1]
+            seq = last.get("seq")
+            self._search(float(last.get("ts", 0.0)),
+                         seq if isinstance(seq, int) and not isinstance(seq, bool) else None)
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.refresh_data(force=True)
