@@ -126,8 +126,7 @@ class MonitoringSystem:
         if self.exporter is not None:
             self.exporter.stop()
         self.supervisor.stop()
-        if self.engine is not None and self.store is not None:
-            self._save_engine_state()
+        self.persist_engine()  # the core thread has stopped: safe to read the engine here
         self.bus.drain(2.0)
         self.bus.stop()
         if self.store is not None:
@@ -222,16 +221,14 @@ class MonitoringSystem:
                            kinds=("alert", "ack", "unack", "silence", "unsilence"))
         return notifier
 
-    def _save_engine_state(self) -> None:
+    def persist_engine(self) -> None:
+        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
+        if self.engine is None or self.store is None:
+            return
         try:
             self.store.save_state("engine", self.engine.dump_state())
         except Exception:
             log.exception("could not save alert state")
-
-    def persist_engine(self, now: float | None = None) -> None:
-        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
-        if self.engine is not None and self.store is not None:
-            self._save_engine_state()
 
     def _periodic_persist(self, now: float) -> None:
         if now - self._persisted_at >= PERSIST_EVERY:
