@@ -8,61 +8,7 @@ import threading
 import pytest
 
 from agents.logs import LogFollower
-from core.clock import FakeClock
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, str, float]] = []
-
-    def __call__(self, source: str, level: str, message: str, ts: float) -> None:
-        self.events.append((source, level, message, ts))
-
-    @property
-    def messages(self) -> list[str]:
-        return [m for _, _, m, _ in self.events]
-
-    def take(self) -> list[str]:
-        out = self.messages
-        self.events.clear()
-        return out
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def sink():
-    return Sink()
-
-
-@pytest.fixture
-def follow(clock, sink):
-    made: list[LogFollower] = []
-
-    def make(*patterns, **kw):
-        kw.setdefault("clock", clock)
-        f = LogFollower([str(p) for p in patterns], sink, **kw)
-        made.append(f)
-        return f
-
-    yield make
-    for f in made:
-        f.close()
-
-
-def write(path, text, mode="a"):
-    with open(path, mode, encoding="utf-8") as fh:
-        fh.write(text)
-
-
-def settle(f, clock):
-    """Let an idle multi-line event go out: advance past flush_after and poll."""
-    clock.advance(f.flush_after)
-    f.poll()
-
+from tests.unit.log_helpers import TRACEBACK, settle, write
 
 # ---------------------------------------------------------------- following
 
@@ -258,15 +204,6 @@ def test_run_polls_until_stopped_and_closes(tmp_path, sink):
 # ---------------------------------------------------------------- multiline
 
 
-TRACEBACK = """\
-2024-05-01 12:00:00 ERROR request failed
-Traceback (most recent call last):
-  File "app.py", line 10, in handle
-    do_it()
-  File "app.py", line 5, in do_it
-    raise ValueError("boom")
-ValueError: boom
-"""
 
 
 def test_python_traceback_is_one_event_with_first_line_level(tmp_path, follow, sink):
@@ -354,58 +291,3 @@ def test_multiline_off_gives_one_event_per_line(tmp_path, follow, sink):
     write(log, TRACEBACK)
     f.poll()
     assert len(sink.events) == TRACEBACK.count("\n")
-
-
-# ---------------------------------------------------------------- rate limit
-
-
-def test_rate_limit_drops_and_reports_a_summary(tmp_path, follow, sink, clock):
-    log = tmp_path / "flood.log"
-    write(log, "")
-    f = follow(log, multiline=False, rate_limit=10)
-    write(log, "".join(f"line {i}\n" for i in range(25)))
-    f.poll()
-    assert sink.messages == [f"line {i}" for i in range(10)]
-    assert f.stats["dropped"] == 15
-    sink.events.clear()
-    clock.advance(0.5)
-    f.poll()
-    assert sink.events == []  # the window has not passed yet
-    clock.advance(0.5)
-    f.poll()
-    assert sink.events == [(str(log), "warning",
-                            f"dropped 15 lines from {log} (rate limit 10/s)", clock.time())]
-    # tokens came back with time
-    write(log, "after the flood\n")
-    f.poll()
-    assert sink.messages[-1] == "after the flood"
-    clock.advance(5)
-    f.poll()
-    assert len(sink.events) == 2  # no second summary
-
-
-def test_rate_limit_is_shared_by_all_files_and_summarised_per_source(tmp_path, follow, sink,
-                                                                     clock):
-    a, b = tmp_path / "a.log", tmp_path / "b.log"
-    write(a, "")
-    write(b, "")
-    f = follow(tmp_path / "*.log", multiline=False, rate_limit=5)
-    write(a, "a\n" * 5)
-    write(b, "b\n" * 3)
-    f.poll()
-    clock.advance(1.0)
-    f.poll()
-    summaries = [m for _, lvl, m, _ in sink.events if lvl == "warning"]
-    assert summaries == [f"dropped 3 lines from {b} (rate limit 5/s)"]
-
-
-def test_dropped_traceback_counts_its_lines(tmp_path, follow, sink, clock):
-    log = tmp_path / "app.log"
-    write(log, "")
-    f = follow(log, rate_limit=1)
-    write(log, "INFO first\n" + TRACEBACK + "INFO last\n")
-    f.poll()
-    clock.advance(1.0)
-    f.poll()
-    assert sink.messages == ["INFO first", "INFO last",
-                             f"dropped 7 lines from {log} (rate limit 1/s)"]
