@@ -60,17 +60,27 @@ async def test_unreachable_at_start_exits_with_the_reason() -> None:
     assert app.return_code == 1
 
 
-async def test_search_results_page_as_you_scroll() -> None:
+def app_with_log_lines(n: int) -> Any:
     snap = frozen_data.snapshot()
     snap["events"] = [frozen_data.event("log", f"line {i}", frozen_data.NOW - i, host="web-1",
-                                        eid=f"l{i:03d}") for i in range(250)]
-    app = make_app(refresh_s=0.05, snapshot=snap)
+                                        eid=f"l{i:03d}") for i in range(n)]
+    return make_app(refresh_s=0.05, snapshot=snap)
+
+
+async def search_first_page(app: Any, pilot: Any) -> DataTable:
+    """Search kind:log on the event log screen and wait for the first page of 100."""
+    await pilot.press("3", "slash")
+    await type_text(pilot, "kind:log")
+    await pilot.press("enter")
+    table = app.screen.query_one("#events", DataTable)
+    await until(pilot, lambda: table.row_count == 100, what="first page")
+    return table
+
+
+async def test_search_results_page_as_you_scroll() -> None:
+    app = app_with_log_lines(250)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "slash")
-        await type_text(pilot, "kind:log")
-        await pilot.press("enter")
-        table = app.screen.query_one("#events", DataTable)
-        await until(pilot, lambda: table.row_count == 100, what="first page")
+        table = await search_first_page(app, pilot)
         table.move_cursor(row=99)
         await until(pilot, lambda: table.row_count == 200, what="second page")
         assert ops(app, "search")[-1] == {"query": "kind:log", "limit": 100,
@@ -205,16 +215,9 @@ async def test_last_seen_of_a_quiet_host_moves_with_the_clock() -> None:
 
 
 async def test_scrolling_the_results_with_the_mouse_fetches_the_next_page() -> None:
-    snap = frozen_data.snapshot()
-    snap["events"] = [frozen_data.event("log", f"line {i}", frozen_data.NOW - i, host="web-1",
-                                        eid=f"l{i:03d}") for i in range(150)]
-    app = make_app(refresh_s=0.05, snapshot=snap)
+    app = app_with_log_lines(150)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "slash")
-        await type_text(pilot, "kind:log")
-        await pilot.press("enter")
-        table = app.screen.query_one("#events", DataTable)
-        await until(pilot, lambda: table.row_count == 100, what="first page")
+        table = await search_first_page(app, pilot)
         table.scroll_end(animate=False)
         await until(pilot, lambda: table.row_count == 150, what="second page")
         assert table.cursor_row == 0  # the cursor did not move: the scroll did it
