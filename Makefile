@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check core agents broker tui tests bench
+	$(BIN)/ruff check core agents broker ctl tui tests bench
 	$(BIN)/mypy
 
 screenshots: $(STAMP)

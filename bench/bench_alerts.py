@@ -22,7 +22,7 @@ import random
 import time
 from typing import Any
 
-from broker.engine import AlertEngine
+from broker.alerting.engine import AlertEngine
 
 T0 = 1_700_000_000.0
 

@@ -32,10 +32,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from broker.search import compile_query
-from broker.search_run import run_compiled
-from broker.store import Store, _row
-from broker.store_schema import insert_rows, migrate
+from broker.store.schema import insert_rows, migrate
+from broker.store.search import compile_query
+from broker.store.search_plan import run_compiled
+from broker.store.store import Store, _row
 
 T0 = 1_700_000_000.0
 KINDS = ["log"] * 75 + ["alert"] * 8 + ["notify.sent"] * 5 + ["notify.failed"] * 2 + \

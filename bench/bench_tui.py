@@ -22,10 +22,10 @@ from typing import Any
 
 from rich.console import Console
 
-from tui import frozen_data
 from tui.app import MonitorApp
-from tui.datasource import FrozenSource
 from tui.messages import AlertChanged, MetricsUpdate
+from tui.sources import frozen_data
+from tui.sources.frozen import FrozenSource
 
 SIZE = (120, 40)
 

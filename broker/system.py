@@ -17,9 +17,9 @@ from typing import Any
 
 import zmq
 
-from broker.control import Control
-from broker.core import BrokerCore
+from broker.api.control import Control
 from broker.events import EventBus, make_event
+from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
 from core.config import ConfigError
 from core.supervisor import Supervisor
@@ -99,7 +99,7 @@ class MonitoringSystem:
         self.control = Control(self.core, self)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         if self.metrics_addr is not None:
-            from broker.exporter import Exporter
+            from broker.api.prometheus import Exporter
 
             self.exporter = Exporter(self.core, *self.metrics_addr)
             self.exporter.start()
@@ -172,7 +172,7 @@ class MonitoringSystem:
 
     def _load_rules(self) -> list[Any]:
         """The rules file (or the built-in set) plus the config's [[rule]] tables."""
-        from broker.rules import default_rules, load_rules, parse_rules
+        from broker.alerting.rules import default_rules, load_rules, parse_rules
 
         rules = load_rules(self.rules_path) if self.rules_path else default_rules()
         if self.config.get("rule"):
@@ -180,13 +180,13 @@ class MonitoringSystem:
         return rules
 
     def _make_engine(self) -> Any:
-        from broker.engine import AlertEngine
+        from broker.alerting.engine import AlertEngine
 
         return AlertEngine(self._load_rules())
 
     def _make_store(self) -> Any:
         try:
-            from broker.store import Store
+            from broker.store.store import Store
         except ImportError:
             return None
         assert self.data_dir is not None

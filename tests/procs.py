@@ -34,7 +34,7 @@ def command(name: str) -> list[str]:
     if exe.exists():
         return [str(exe)]
     module = {"monitor-broker": "broker.cli", "monitor-agent": "agents.cli",
-              "monitor-ctl": "broker.ctl", "monitor-tui": "tui.cli"}[name]
+              "monitor-ctl": "ctl.main", "monitor-tui": "tui.cli"}[name]
     return [sys.executable, "-m", module]
 
 

@@ -15,7 +15,6 @@ from textual.screen import ModalScreen, Screen
 
 from tui import messages as msg
 from tui import palette
-from tui.datasource import DataSource
 from tui.format import printable, thresholds_from_rules
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
@@ -24,6 +23,7 @@ from tui.screens.dialogs import AckDialog, SilenceDialog, SimulateDialog
 from tui.screens.events import EventsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.host import HostScreen
+from tui.sources.base import DataSource
 from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("views", compact=True)

@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
         curve = client_from_args(args.curve_server_key, args.curve_secret)
         if brokers:
-            from tui.client import probe
+            from tui.sources.live import probe
 
             unreachable = [probe(control, curve=curve) for control, _ in brokers.values()]
             if all(unreachable):
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.web:
             return serve_web(args, brokers)
         from tui.app import MonitorApp
-        from tui.client import LiveSource
+        from tui.sources.live import LiveSource
 
         app = MonitorApp(LiveSource(brokers, curve=curve), bell=args.bell, theme=args.theme)
         app.run()

@@ -79,7 +79,7 @@ async def test_tui_connects_to_a_curve_broker(tmp_path: Path) -> None:
     from core.keys import ClientCurve, ServerCurve, load_keypair
     from tests.snapshots.frozen_app import until
     from tui.app import MonitorApp
-    from tui.client import LiveSource, probe
+    from tui.sources.live import LiveSource, probe
     from tui.widgets.host_table import HostTable
 
     broker_pub, broker_sec = keygen(tmp_path, "broker")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.store import Store
+from broker.store.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ WINDOW = 1.0  # batch interval + commit time + scheduling noise on a loaded CI m
 CHILD = textwrap.dedent("""
     import sys, time, uuid
     from pathlib import Path
-    from broker.store import Store
+    from broker.store.store import Store
     s = Store(Path(sys.argv[1]), batch_interval=float(sys.argv[2])).open()
     s.start()
     i = 0

@@ -11,8 +11,8 @@ import zmq
 
 from core import protocol
 from tests.procs import wait_for
-from tui.client import LiveSource
 from tui.messages import ConnectionState, MetricsUpdate, Reply, Snapshot
+from tui.sources.live import LiveSource
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from textual.widgets import Input
 from core import protocol
 from tests.snapshots.frozen_app import type_text, until
 from tui.app import MonitorApp
-from tui.client import LiveSource
 from tui.screens.dialogs import AckDialog, SimulateDialog
+from tui.sources.live import LiveSource
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.host_table import HostTable
 

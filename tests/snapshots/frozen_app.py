@@ -12,7 +12,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tui.app import MonitorApp
-from tui.datasource import FrozenSource
+from tui.sources.frozen import FrozenSource
 
 # screen name -> keys pressed after start-up to reach it
 SCREENS: dict[str, list[str]] = {

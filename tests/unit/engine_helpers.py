@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from broker.engine import AlertEngine
-from broker.rules import parse_rules
+from broker.alerting.engine import AlertEngine
+from broker.alerting.rules import parse_rules
 
 T0 = 1_700_000_000.0
 

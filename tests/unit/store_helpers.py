@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from broker.store import Store
+from broker.store.store import Store
 from core.clock import FakeClock
 
 T0 = 1_700_000_000.0

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from broker.core import BrokerCore
 from broker.events import EventBus
+from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.clock import FakeClock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.windows import Trend, percentile
+from broker.alerting.windows import Trend, percentile
 from tests.unit.engine_helpers import T0, engine_from, only, rule, transitions
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import msgpack
 import pytest
 
-from broker.engine import STALE_AFTER_S, AlertEngine
-from broker.lifecycle import RESOLVED_KEEP_S
+from broker.alerting.engine import STALE_AFTER_S, AlertEngine
+from broker.alerting.lifecycle import RESOLVED_KEEP_S
 from tests.unit.engine_helpers import T0, engine_from, only, rule, transitions
 
 CPU = rule("cpu", kind="threshold", metric="cpu.percent", warning=80, critical=95, clear=5,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broker.engine import AlertEngine
-from broker.simulate import SCENARIOS, SIMULATE_TTL_S
+from broker.alerting.engine import AlertEngine
+from broker.alerting.scenarios import SCENARIOS, SIMULATE_TTL_S
 from tests.unit.engine_helpers import T0, engine_from, only, rule, transitions
 
 

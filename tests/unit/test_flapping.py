@@ -6,7 +6,7 @@ from collections import deque
 
 import pytest
 
-from broker.flapping import HISTORY, STABLE_RECORD_S, FlapDetector, change_percent
+from broker.alerting.flapping import HISTORY, STABLE_RECORD_S, FlapDetector, change_percent
 from tests.unit.engine_helpers import T0, engine_from, only, rule, transitions
 
 

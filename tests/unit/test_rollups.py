@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from broker.rollups import Rollups
-from broker.store_schema import migrate
+from broker.store.rollups import Rollups
+from broker.store.schema import migrate
 from core.clock import FakeClock
 from tests.unit.store_helpers import T0, ev, running_store
 

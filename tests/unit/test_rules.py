@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
-from broker.globs import compile_glob, never_matches
-from broker.rules import KINDS, Rule, default_rules, load_rules, parse_rules
+from broker.alerting.globs import compile_glob, never_matches
+from broker.alerting.rules import KINDS, Rule, default_rules, load_rules, parse_rules
 from core.config import ConfigError
 
 

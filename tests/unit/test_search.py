@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broker.search import QueryError, compile_query, parse_time
+from broker.store.search import QueryError, compile_query, parse_time
 from core.clock import FakeClock
 from tests.unit.store_helpers import T0, ev, running_store
 
@@ -234,7 +234,7 @@ def test_any_text_is_a_result_or_a_query_error(tmp_path, text):
 
 
 def _fts_conn() -> sqlite3.Connection:
-    from broker.store_schema import migrate
+    from broker.store.schema import migrate
     conn = sqlite3.connect(":memory:", isolation_level=None)
     migrate(conn)
     return conn
@@ -249,7 +249,7 @@ PLAN_QUERIES = ["kind:notify", "host:web-* kind:notify", "severity:>=warning", "
 def test_every_plan_gives_the_same_answer(store, monkeypatch, probe, window):
     """PROBE/FIRST_WINDOW pick the plan (index, NOT INDEXED, windowed exclusion); a tiny
     store would otherwise only ever take one of them."""
-    from broker import search_run
+    from broker.store import search_plan as search_run
     expected = {q: [e["id"] for e in store.search(q)] for q in PLAN_QUERIES}
     monkeypatch.setattr(search_run, "PROBE", probe)
     monkeypatch.setattr(search_run, "FIRST_WINDOW", window)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broker.silences import Matcher, make_silence
+from broker.alerting.silences import Matcher, make_silence
 from tests.unit.engine_helpers import T0, engine_from, only, rule, transitions
 
 LABELS = {"host": "web-1", "rule": "high_cpu_usage", "alertname": "high_cpu_usage",

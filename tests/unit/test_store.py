@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from broker.store import Store, StoreCorrupt, StoreError
-from broker.store_queue import BatchQueue
-from broker.store_schema import LATEST, MIGRATIONS
+from broker.store.queue import BatchQueue
+from broker.store.schema import LATEST, MIGRATIONS
+from broker.store.store import Store, StoreCorrupt, StoreError
 from core.clock import FakeClock
 from tests.unit.store_helpers import T0, ev, running_store
 

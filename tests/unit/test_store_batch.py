@@ -9,8 +9,8 @@ import sqlite3
 
 import pytest
 
-from broker.store import Store
-from broker.store_schema import _CHUNKS, insert_rows
+from broker.store.schema import _CHUNKS, insert_rows
+from broker.store.store import Store
 from core.clock import FakeClock
 from tests.unit.store_helpers import T0, ev, running_store
 

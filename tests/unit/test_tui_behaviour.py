@@ -7,10 +7,10 @@ from typing import Any
 from textual.widgets import DataTable
 
 from tests.snapshots.frozen_app import make_app, ops, type_text, until
-from tui import frozen_data
-from tui.client import LiveSource
-from tui.datasource import FrozenSource
 from tui.messages import AlertChanged, ConnectionState, HostChanged, MetricsUpdate
+from tui.sources import frozen_data
+from tui.sources.frozen import FrozenSource
+from tui.sources.live import LiveSource
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.host_table import HostTable
 

@@ -77,7 +77,7 @@ def test_web_serves_the_same_brokers_on_loopback(monkeypatch: pytest.MonkeyPatch
             served["served"] = True
 
     monkeypatch.setattr(textual_serve.server, "Server", FakeServer)
-    monkeypatch.setattr("tui.client.probe", lambda control, timeout=3.0, curve=None: None)
+    monkeypatch.setattr("tui.sources.live.probe", lambda control, timeout=3.0, curve=None: None)
     assert cli.main(["--web", "--port", "8123", "--broker", "localhost:6000", "--bell"]) == 0
     assert served["host"] == "127.0.0.1" and served["port"] == 8123 and served["served"]
     assert str(served["command"]).endswith("-m tui.cli --broker localhost:6000 --bell")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tui import frozen_data
 from tui.format import age, bar, chart, level, rate, sparkline
 from tui.messages import MetricsUpdate
 from tui.model import FleetModel
+from tui.sources import frozen_data
 
 
 def test_metrics_updates_coalesce_per_host_newest_wins() -> None:

@@ -4,7 +4,7 @@ A series object keeps what its kind needs (window, trend, baseline, log hits) an
 each evaluation, ``level`` (None, or the severity the condition holds at), ``value`` and
 ``threshold``. ``observe`` returns False when the sample did not produce a fresh
 evaluation (a forecast between buckets, a per-core rule before ``cpu.count`` is known),
-so the engine leaves the alert as it is. The lifecycle itself lives in broker/lifecycle.py.
+so the engine leaves the alert as it is. The lifecycle itself lives in broker/alerting/lifecycle.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import re
 from collections import deque
 from typing import Any
 
-from broker.rules import Rule
-from broker.windows import Baseline, Trend, Window
+from broker.alerting.rules import Rule
+from broker.alerting.windows import Baseline, Trend, Window
 
 WARNING = "warning"
 CRITICAL = "critical"

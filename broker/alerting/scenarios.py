@@ -7,8 +7,8 @@ from the loaded rules when present, otherwise from the shipped defaults, so
 
 from __future__ import annotations
 
-from broker.evaluators import CRITICAL, Levels
-from broker.rules import Rule, default_rules
+from broker.alerting.evaluators import CRITICAL, Levels
+from broker.alerting.rules import Rule, default_rules
 
 SIMULATE_TTL_S = 300.0
 DEFAULT_HOST = "simulated"

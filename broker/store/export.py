@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from broker.search import COLUMNS, compile_query, row_to_event
+from broker.store.search import COLUMNS, compile_query, row_to_event
 
 FORMATS = ("jsonl", "csv")
 CSV_FIELDS = ("id", "seq", "ts", "time", "kind", "host", "severity", "rule", "alert_id",

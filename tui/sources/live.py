@@ -16,9 +16,9 @@ from typing import Any
 import zmq
 
 from core import protocol
-from tui.datasource import DataSource
 from tui.messages import ConnectionState
-from tui.session import Session
+from tui.sources.base import DataSource
+from tui.sources.session import Session
 
 
 def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:

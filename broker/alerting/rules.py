@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, NoReturn
 
-from broker.globs import never_matches
+from broker.alerting.globs import never_matches
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 
 KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log")
@@ -101,8 +101,8 @@ def load_rules(path: Any) -> list[Rule]:
 
 
 def default_rules() -> list[Rule]:
-    """The rule set shipped in the package (``broker/default_rules.toml``)."""
-    text = resources.files("broker").joinpath("default_rules.toml").read_text("utf-8")
+    """The rule set shipped in the package (``broker/alerting/default_rules.toml``)."""
+    text = resources.files("broker.alerting").joinpath("default_rules.toml").read_text("utf-8")
     return parse_rules(tomllib.loads(text)["rule"], "default_rules.toml")
 
 

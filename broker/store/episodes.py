@@ -14,7 +14,7 @@ import math
 import sqlite3
 from typing import Any
 
-from broker.search import SEVERITIES
+from broker.store.search import SEVERITIES
 
 _CLOSE = ("resolved", "inactive")
 _COLS = "id, alert_id, rule, host, severity, started_at, ended_at, peak, last_value, acks, simulated"

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from broker.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
-from broker.globs import compile_glob, compile_globs
-from broker.rules import Rule
+from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
+from broker.alerting.globs import compile_glob, compile_globs
+from broker.alerting.rules import Rule
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
 _NONE: tuple[Series, ...] = ()

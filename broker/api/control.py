@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from broker.core import BrokerCore
+from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.config import ConfigError, parse_duration
 from core.protocol import ProtocolError
@@ -219,7 +219,7 @@ class Control:
     def export(self, args: dict[str, Any]) -> str:
         import io
 
-        from broker.search import parse_time
+        from broker.store.search import parse_time
 
         now = self.core.clock.time()
         when: dict[str, float | None] = {}

@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from broker.flapping import FlapDetector
-from broker.rules import Rule
+from broker.alerting.flapping import FlapDetector
+from broker.alerting.rules import Rule
 
 INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
 

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from typing import Any
 
-from broker.store_schema import insert_rows
+from broker.store.schema import insert_rows
 
 STEPS = {"1m": 60, "1h": 3600}
 Key = tuple[int, str, str, int]  # step, host, metric, bucket start

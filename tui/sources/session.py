@@ -1,7 +1,7 @@
 """One connection of a BrokerLink to its broker: from the snapshot until the broker falls silent.
 
 Runs on the link's worker thread and owns its two sockets for its lifetime: the SUB of the
-publish stream and the DEALER of control requests (Clone pattern, see tui/client.py).
+publish stream and the DEALER of control requests (Clone pattern, see tui/sources/live.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tui.messages import (
 )
 
 if TYPE_CHECKING:
-    from tui.client import BrokerLink
+    from tui.sources.live import BrokerLink
 
 
 unpack_reply = protocol.unpack_reply

@@ -23,7 +23,7 @@ from typing import Any
 import zmq
 
 from broker.events import Event, EventBus, make_event
-from broker.state import LimitExceeded, State
+from broker.ingest.state import LimitExceeded, State
 from core import protocol
 from core.clock import SYSTEM, Clock
 from core.protocol import ProtocolError
@@ -59,7 +59,7 @@ class BrokerCore:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self.thread_id: int | None = None
-        self.control: Any = None  # set by broker.control.Control
+        self.control: Any = None  # set by broker.api.control.Control
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
         self.curve = curve  # core.keys.ServerCurve: CURVE on all three sockets
         self._own_ctx = ctx is None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from broker.search import COLUMNS, Compiled, QueryError, compile_query, row_to_event
+from broker.store.search import COLUMNS, Compiled, QueryError, compile_query, row_to_event
 
 PROBE = 2000
 FIRST_WINDOW = 20_000

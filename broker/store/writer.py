@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from broker.rollups import Rollups
-from broker.store_episodes import OpenEpisodes
-from broker.store_queue import BatchQueue
-from broker.store_schema import insert_rows
+from broker.store.episodes import OpenEpisodes
+from broker.store.queue import BatchQueue
+from broker.store.rollups import Rollups
+from broker.store.schema import insert_rows
 from core.clock import Clock
 
 log = logging.getLogger(__name__)

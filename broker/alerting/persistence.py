@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from broker.alert import Alert
-from broker.evaluators import AnomalySeries
-from broker.silences import Silence
+from broker.alerting.alert import Alert
+from broker.alerting.evaluators import AnomalySeries
+from broker.alerting.silences import Silence
 
 if TYPE_CHECKING:
-    from broker.engine import AlertEngine
+    from broker.alerting.engine import AlertEngine
 
 VERSION = 1
 

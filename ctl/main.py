@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(result, sys.stdout, indent=None if op == "export" else 2, default=str)
             print()
         else:
-            from broker.ctl_format import render
+            from ctl.format import render
 
             print(render(args.cmd, result))
         sys.stdout.flush()

@@ -4,7 +4,7 @@ The core loop calls ``on_sample`` for every metrics frame, ``on_log`` for every 
 and ``tick`` once a second, always passing ``now``, and emits the events that come back.
 Interface: docs/internals.md, "The alert engine"; behaviour: docs/alerts.md.
 
-The hot path is ``on_sample``; broker/hostindex.py routes each metric name of a host to
+The hot path is ``on_sample``; broker/alerting/index.py routes each metric name of a host to
 the series (rule x host x metric) it feeds, so a metric no rule reads costs nothing.
 """
 
@@ -13,14 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker import engine_state
-from broker.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
+from broker.alerting import persistence as engine_state
+from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
+from broker.alerting.index import HostState, RuleIndex
+from broker.alerting.lifecycle import AlertBook
+from broker.alerting.rules import Rule, default_rules
+from broker.alerting.scenarios import DEFAULT_HOST, SIMULATE_TTL_S, scenario
+from broker.alerting.silences import make_silence
 from broker.events import Event, make_event
-from broker.hostindex import HostState, RuleIndex
-from broker.lifecycle import AlertBook
-from broker.rules import Rule, default_rules
-from broker.silences import make_silence
-from broker.simulate import DEFAULT_HOST, SIMULATE_TTL_S, scenario
 
 STALE_AFTER_S = 600.0
 STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert
+from broker.alerting.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert
+from broker.alerting.flapping import FlapDetector
+from broker.alerting.silences import SilenceSet
 from broker.events import Event, make_event
-from broker.flapping import FlapDetector
-from broker.silences import SilenceSet
 from core.config import ConfigError, parse_duration
 
 RESOLVED_KEEP_S = 900.0
