@@ -98,8 +98,13 @@ class Agent:
     def __init__(self, endpoints: list[str], *, host: str | None = None, interval: float = 1.0,
                  clock: Clock = SYSTEM, simulate: int = 0, seed: int = 0,
                  log_files: list[str] | None = None, incidents: bool = True,
-                 ctx: zmq.Context[Any] | None = None, curve: Any = None) -> None:
+                 ctx: zmq.Context[Any] | None = None, curve: Any = None,
+                 labels: dict[str, str] | None = None, top_processes: int = 10,
+                 process_every: float = 5.0) -> None:
         self.host = host or socket.gethostname()
+        self.labels = dict(labels or {})
+        self.top_processes = top_processes  # 0 turns the process sampler off
+        self.process_every = process_every
         self.interval = interval
         self.clock = clock
         self.simulate = simulate
@@ -118,9 +123,12 @@ class Agent:
         return build(host, stable_agent_id(host), self.boot, self.publisher.next_seq(host),
                      self.clock.time(), *args, **kw)
 
-    def publish_metrics(self, host: str, metrics: dict[str, float]) -> None:
+    def publish_metrics(self, host: str, metrics: dict[str, float],
+                        procs: list[list[Any]] | None = None, fast: bool = False) -> None:
         if metrics:
-            self.publisher.send(self._frame(protocol.metrics_frame, host, metrics))
+            labels = self.labels if host == self.host else None
+            self.publisher.send(self._frame(protocol.metrics_frame, host, metrics, labels,
+                                            procs, fast))
 
     def publish_hello(self, host: str, info: dict[str, Any]) -> None:
         self.publisher.send(self._frame(protocol.hello_frame, host, info))
@@ -173,16 +181,36 @@ class Agent:
 
         collector = SystemCollector()
         info = SystemCollector.host_info() | {"interval": self.interval}
+        if self.labels:
+            info["labels"] = dict(self.labels)
         hello_due = self._hello_schedule()
+        procs_due = self._every(self.process_every)
+        sampler = None
+        if self.top_processes:
+            from agents.processes import ProcessSampler
+
+            sampler = ProcessSampler(self.top_processes)
 
         def step(now: float) -> None:
             if hello_due(now):
                 self.publish_hello(self.host, info)
-            self.publish_metrics(self.host, collector.collect(now))
+            procs = sampler.sample(now) if sampler is not None and procs_due() else None
+            self.publish_metrics(self.host, collector.collect(now), procs)
         try:
             self._loop(stop, step)
         finally:
             collector.close()
+
+    def _every(self, period: float) -> Callable[[], bool]:
+        """True on every k-th step, k = period / interval rounded (at least 1); the first
+        True comes after k steps, since the sampler's baseline was just taken."""
+        k = max(1, round(period / self.interval))
+        count = [0]
+
+        def due() -> bool:
+            count[0] += 1
+            return count[0] % k == 0
+        return due
 
     def run_simulator(self, stop: threading.Event) -> None:
         from agents.simulate import FleetSimulator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import threading
@@ -15,11 +16,17 @@ from core.config import (
     check_keys,
     check_resolves,
     load_toml,
+    parse_duration,
 )
+from core.protocol import MAX_PROC_TOP
 
 AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs", "curve_server_key",
-              "curve_secret"}
+              "curve_secret", "labels", "processes"}
 LOG_KEYS = {"files"}
+PROCESS_KEYS = {"top", "every"}
+_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RESERVED_LABELS = frozenset({"host", "rule", "alertname", "severity", "metric", "kind",
+                             "state"})
 
 
 def parser() -> Parser:
@@ -40,6 +47,13 @@ def parser() -> Parser:
                    "incidents")
     p.add_argument("--log-file", metavar="PATH", action="append", default=[],
                    help="follow a log file like tail -F (repeatable, globs allowed)")
+    p.add_argument("--label", metavar="K=V", action="append", default=[],
+                   help="a host label (repeatable), e.g. --label team=db; added to and "
+                        "overriding [agent] labels")
+    p.add_argument("--top-processes", type=int, default=None, metavar="N",
+                   help="top N processes by CPU and by memory (default 10, 0 = off)")
+    p.add_argument("--process-every", default=None, metavar="DURATION",
+                   help="seconds between process samples (default 5s)")
     p.add_argument("--config", metavar="FILE", help="TOML config with an [agent] section")
     p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
                    "(NAME.key): encrypt with CurveZMQ")
@@ -56,6 +70,7 @@ def settings(args: Any) -> dict[str, Any]:
         cfg = whole.get("agent", {})
         check_keys(cfg, AGENT_KEYS, f"{args.config}: [agent]")
         check_keys(cfg.get("logs", {}), LOG_KEYS, f"{args.config}: [agent.logs]")
+        check_keys(cfg.get("processes", {}), PROCESS_KEYS, f"{args.config}: [agent.processes]")
     eps = [check_endpoint(ep, "--ingest") for ep in args.ingest or cfg.get("ingest", [])]
     for spec in args.broker or cfg.get("broker", []):
         eps.append(broker_endpoints(spec)["ingest"])
@@ -75,8 +90,41 @@ def settings(args: Any) -> dict[str, Any]:
 
     curve = client_from_args(args.curve_server_key or cfg.get("curve_server_key"),
                              args.curve_secret or cfg.get("curve_secret"))
+    procs = cfg.get("processes", {})
+    top = args.top_processes if args.top_processes is not None else procs.get("top", 10)
+    if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= MAX_PROC_TOP:
+        raise ConfigError(f"--top-processes {top!r}: expected 0 (off) to {MAX_PROC_TOP}")
+    every = parse_duration(args.process_every if args.process_every is not None
+                           else procs.get("every", 5.0), "--process-every")
+    if not 0.1 <= every <= 3600:
+        raise ConfigError(f"--process-every {every:g}: expected 0.1s to 1h")
     return {"endpoints": eps, "interval": float(interval), "host": host, "curve": curve,
-            "log_files": args.log_file or cfg.get("logs", {}).get("files", [])}
+            "log_files": args.log_file or cfg.get("logs", {}).get("files", []),
+            "labels": labels(cfg.get("labels", {}), args.label, args.config),
+            "top_processes": top, "process_every": every}
+
+
+def labels(table: Any, flags: list[str], config: str | None) -> dict[str, str]:
+    """Host labels from ``[agent] labels = {...}`` and ``--label k=v`` (flags win)."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config}: [agent] labels: expected a table like "
+                          "{ env = \"prod\", team = \"db\" }")
+    items = [(k, v, f"{config}: [agent] labels") for k, v in table.items()]
+    for flag in flags:
+        k, sep, v = flag.partition("=")
+        if not sep:
+            raise ConfigError(f"--label {flag!r}: expected NAME=VALUE, e.g. team=db")
+        items.append((k.strip(), v.strip(), "--label"))
+    out: dict[str, str] = {}
+    for k, v, where in items:
+        if not isinstance(v, str) or not v or not v.isprintable() or len(v) > 200:
+            raise ConfigError(f"{where}: label '{k}' needs a non-empty string value, got {v!r}")
+        if not _LABEL_NAME.fullmatch(k) or len(k) > 100:
+            raise ConfigError(f"{where}: label name {k!r}: expected letters, digits and _")
+        if k in RESERVED_LABELS:
+            raise ConfigError(f"{where}: label '{k}' is reserved (set by the broker)")
+        out[k] = v
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
 
     agent = Agent(s["endpoints"], host=s["host"], interval=s["interval"],
                   simulate=args.simulate, seed=args.seed, log_files=s["log_files"],
-                  incidents=not args.no_incidents, curve=s["curve"])
+                  incidents=not args.no_incidents, curve=s["curve"], labels=s["labels"],
+                  top_processes=s["top_processes"], process_every=s["process_every"])
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     agent.start()

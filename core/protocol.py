@@ -26,6 +26,11 @@ MAX_METRICS_PER_FRAME = 5000
 MAX_CLOCK_SKEW_S = 300.0
 MAX_NAME_LEN = 200
 MAX_MESSAGE_LEN = 16 * 1024
+MAX_PROC_TOP = 50  # top-N per list (CPU, memory): a frame carries at most twice this
+MAX_PROC_CMD = 200
+# Optional ``procs`` of a metrics frame: rows in this column order (protocol v1, additive:
+# a broker that does not know the field ignores it).
+PROCESS_FIELDS = ("pid", "name", "user", "cmd", "cpu_percent", "rss", "threads")
 
 AGENT_KINDS = ("metrics", "log", "hello")
 BROKER_KINDS = ("alert", "event", "host")
@@ -106,12 +111,24 @@ def _base(kind: str, host: str, agent: str, boot: str, seq: int, ts: float) -> d
 
 def metrics_frame(host: str, agent: str, boot: str, seq: int, ts: float,
                   metrics: Mapping[str, float],
-                  labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+                  labels: Mapping[str, str] | None = None,
+                  procs: list[list[Any]] | None = None, fast: bool = False) -> dict[str, Any]:
+    """``procs``: top processes as rows of ``PROCESS_FIELDS``; ``fast``: sent early by the
+    agent's fast path on a threshold crossing (both optional, ignored by older brokers)."""
     frame = _base("metrics", host, agent, boot, seq, ts)
     frame["metrics"] = dict(metrics)
     if labels:
         frame["labels"] = dict(labels)
+    if procs is not None:
+        frame["procs"] = procs
+    if fast:
+        frame["fast"] = True
     return frame
+
+
+def process_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
+    """Validated ``procs`` rows as maps keyed by ``PROCESS_FIELDS``."""
+    return [dict(zip(PROCESS_FIELDS, row, strict=True)) for row in rows]
 
 
 def log_frame(host: str, agent: str, boot: str, seq: int, ts: float, *, source: str,
@@ -233,7 +250,33 @@ def _validate_metrics(obj: Mapping[str, Any]) -> str | None:
         return f"{len(metrics)} metrics in one frame, over the {MAX_METRICS_PER_FRAME} limit"
     if not _metrics_fast_ok(metrics) and (reason := _metrics_reason(metrics)):
         return reason
+    if "procs" in obj and (reason := _validate_procs(obj["procs"])):
+        return reason
+    if not isinstance(obj.get("fast", False), bool):
+        return "field 'fast' must be true or false"
     return _validate_labels(obj)
+
+
+_PROC_TYPES: tuple[Any, ...] = (int, str, str, str, (int, float), int, int)
+_PROC_LIMITS = (0, MAX_NAME_LEN, 64, MAX_PROC_CMD + 1, 0, 0, 0)
+
+
+def _validate_procs(rows: Any) -> str | None:
+    if not isinstance(rows, list) or len(rows) > 2 * MAX_PROC_TOP:
+        return f"field 'procs' must be a list of at most {2 * MAX_PROC_TOP} rows"
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(PROCESS_FIELDS):
+            return f"field 'procs': each row must be a list of {len(PROCESS_FIELDS)} values"
+        for name, val, typ, limit in zip(PROCESS_FIELDS, row, _PROC_TYPES, _PROC_LIMITS,
+                                         strict=True):
+            if isinstance(val, bool) or not isinstance(val, typ):
+                return f"field 'procs': {name} {val!r} has the wrong type"
+            if isinstance(val, str):
+                if len(val) > limit or not val.isprintable():
+                    return f"field 'procs': {name} {val[:40]!r} is too long or unprintable"
+            elif not math.isfinite(val) or val < 0:
+                return f"field 'procs': {name} {val!r} must be a finite number >= 0"
+    return None
 
 
 def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
@@ -309,7 +352,7 @@ def _validate_labels(obj: Mapping[str, Any]) -> str | None:
 
 CONTROL_OPS = ("snapshot", "status", "hosts", "search", "export", "history", "alerts", "ack",
                "unack", "silence", "silences", "unsilence", "simulate", "rules", "reload",
-               "sync", "notifications", "test_notify")
+               "sync", "notifications", "test_notify", "push", "thresholds")
 
 
 def request(req_id: str, op: str, **args: Any) -> bytes:

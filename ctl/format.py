@@ -36,8 +36,23 @@ def _num(metrics: dict[str, float], name: str) -> str:
 
 def hosts(result: list[dict[str, Any]]) -> str:
     rows = [(h["host"], h["status"], _age(h["last_seen"]),
-             *(_num(h["metrics"], m) for m in KEY_METRICS), len(h["metrics"])) for h in result]
-    return table(("HOST", "STATUS", "LAST SEEN", "CPU%", "MEM%", "LOAD1", "SERIES"), rows)
+             *(_num(h["metrics"], m) for m in KEY_METRICS), len(h["metrics"]),
+             _top_process(h.get("processes") or [])) for h in result]
+    out = table(("HOST", "STATUS", "LAST SEEN", "CPU%", "MEM%", "LOAD1", "SERIES",
+                 "TOP PROCESS"), rows)
+    if len(result) == 1 and result[0].get("processes"):
+        procs = sorted(result[0]["processes"], key=lambda p: -p["cpu_percent"])
+        out += "\n\n" + table(("PID", "USER", "CPU%", "RSS MB", "THR", "NAME", "COMMAND"), [
+            (p["pid"], p["user"] or "-", f"{p['cpu_percent']:.1f}", f"{p['rss'] / 2**20:.0f}",
+             p["threads"], p["name"], p["cmd"][:60]) for p in procs])
+    return out
+
+
+def _top_process(procs: list[dict[str, Any]]) -> str:
+    if not procs:
+        return "-"
+    p = max(procs, key=lambda p: p["cpu_percent"])
+    return f"{p['name']}[{p['pid']}] {p['cpu_percent']:.0f}%"
 
 
 def alerts(result: list[dict[str, Any]]) -> str:

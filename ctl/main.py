@@ -27,7 +27,10 @@ def parser() -> Parser:
         return sp
 
     cmd("status", "broker health: hosts, ingest rate, rejections, components")
-    cmd("hosts", "every host with its last-seen time and latest metrics")
+    sp = cmd("hosts", "every host with its last-seen time, latest metrics and top processes")
+    sp.add_argument("host", nargs="?", default="", help="only this host (its processes listed)")
+    sp.add_argument("--process-history", action="store_true",
+                    help="add the short history of top processes")
     cmd("alerts", "active and recently resolved alerts")
     sp = cmd("ack", "acknowledge an alert")
     sp.add_argument("alert_id")
@@ -89,6 +92,8 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
                            "comment": args.comment, "author": args.author or _user()}
     if c == "unsilence":
         return "unsilence", {"silence_id": args.silence_id, "author": _user()}
+    if c == "hosts":
+        return "hosts", {"host": args.host, "history": args.process_history}
     if c == "simulate":
         return "simulate", {"name": args.name, "host": args.host}
     if c == "search":

@@ -116,8 +116,15 @@ class Control:
                 "events": list(core.recent)[-100:]}
 
     def hosts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in h.items() if k != "history"}
-                for h in self.core.state.snapshot_hosts()]
+        """Every host (or ``host``) with its top processes; ``history`` adds the short
+        process history."""
+        host = _opt_str(args, "host")
+        history = bool(args.get("history", False))
+        hosts = sorted(self.core.state.hosts.values(), key=lambda h: h.host)
+        if host:
+            hosts = [h for h in hosts if h.host == host]
+        return [{k: v for k, v in h.to_dict(history=False).items() if k != "history"}
+                | h.processes_view(history) for h in hosts]
 
     def _engine(self) -> Any:
         if self.core.engine is None:

@@ -199,6 +199,9 @@ class BrokerCore:
         if kind == "metrics":
             metrics = frame["metrics"]
             self.state.apply_metrics(hs, metrics, frame.get("labels"))
+            if "procs" in frame:
+                self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]),
+                                           frame["ts"])
             if self.store is not None:
                 self.store.record_metrics(host, metrics, frame["ts"])
             if self.engine is not None:

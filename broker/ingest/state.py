@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
+PROC_HISTORY_LEN = 24  # process samples kept per host: two minutes at the default 5 s
+PROC_HISTORY_TOP = 5  # processes kept per history sample (the top by CPU)
 SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
 
 
@@ -34,6 +36,17 @@ class HostState:
     labels: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     history: dict[str, deque[float]] = field(default_factory=dict)
+    processes: list[dict[str, Any]] = field(default_factory=list)
+    processes_ts: float = 0.0
+    proc_history: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=PROC_HISTORY_LEN))
+
+    def processes_view(self, history: bool = False) -> dict[str, Any]:
+        """The latest top processes (and, with ``history``, the short history)."""
+        out: dict[str, Any] = {"processes": self.processes, "processes_ts": self.processes_ts}
+        if history:
+            out["process_history"] = list(self.proc_history)
+        return out
 
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
         if history is True:
@@ -114,6 +127,14 @@ class State:
             if series is None:
                 series = history[name] = deque(maxlen=n)
             series.append(value)
+
+    @staticmethod
+    def apply_processes(hs: HostState, procs: list[dict[str, Any]], ts: float) -> None:
+        """Keep the latest top processes and a short history (top few by CPU)."""
+        hs.processes, hs.processes_ts = procs, ts
+        top = sorted(procs, key=lambda p: p["cpu_percent"], reverse=True)[:PROC_HISTORY_TOP]
+        hs.proc_history.append({"ts": ts, "top": [
+            {k: p[k] for k in ("pid", "name", "cpu_percent", "rss")} for p in top]})
 
     def mark_down(self, host: str) -> bool:
         hs = self.hosts.get(host)

@@ -1,0 +1,69 @@
+"""Process rows: masking of secrets, the sampler's wire form, and protocol validation."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from agents.processes import MASK, ProcessSampler, mask_cmdline
+from core import protocol
+
+
+@pytest.mark.parametrize(("args", "hidden", "kept"), [
+    (["psql", "--password=hunter2"], "hunter2", "--password=***"),
+    (["mysql", "-p", "hunter2", "db"], "hunter2", "-p *** db"),
+    (["app", "--token", "abc123"], "abc123", "--token ***"),
+    (["env", "PGPASSWORD=s3cret", "x"], "s3cret", "PGPASSWORD=***"),
+    (["curl", "https://bob:pw123@example.com/x"], "pw123", "https://bob:***@example.com/x"),
+    (["svc", "--api-key=k1", "--verbose"], "k1", "--api-key=*** --verbose"),
+])
+def test_secrets_in_arguments_are_masked(args: list[str], hidden: str, kept: str) -> None:
+    out = mask_cmdline(args)
+    assert hidden not in out
+    assert kept in out and MASK in out
+
+
+def test_plain_arguments_stay_and_long_lines_are_cut() -> None:
+    assert mask_cmdline(["nginx", "-g", "daemon off;"]) == "nginx -g daemon off;"
+    out = mask_cmdline(["x" * 500], limit=50)
+    assert len(out) == 50 and out.endswith("…")
+
+
+def test_sampler_rows_validate_and_include_this_process() -> None:
+    s = ProcessSampler(top=protocol.MAX_PROC_TOP)
+    rows = s.sample(time.time())
+    assert 0 < len(rows) <= 2 * protocol.MAX_PROC_TOP
+    frame = protocol.metrics_frame("h", "a", "b", 0, time.time(), {"x": 1.0}, procs=rows)
+    assert protocol.validate(frame) is None
+    pids = {p["pid"] for p in protocol.process_dicts(rows)}
+    assert os.getpid() in pids or len(rows) >= protocol.MAX_PROC_TOP
+
+
+def test_sampler_rejects_a_bad_top() -> None:
+    with pytest.raises(ValueError, match="top processes"):
+        ProcessSampler(top=0)
+
+
+@pytest.mark.parametrize(("procs", "why"), [
+    ("x", "must be a list"),
+    ([[1, "n", "u", "c", 1.0, 2]], "each row"),
+    ([[1, "n", "u", "c", float("nan"), 2, 1]], "finite"),
+    ([["1", "n", "u", "c", 1.0, 2, 1]], "pid"),
+    ([[1, "n\x1b[2J", "u", "c", 1.0, 2, 1]], "unprintable"),
+    ([[1, "n", "u", "c", -1.0, 2, 1]], ">= 0"),
+    ([[1, "n", "u", "c", 1.0, 2, 1]] * 101, "at most"),
+])
+def test_bad_process_rows_are_rejected_with_a_reason(procs: object, why: str) -> None:
+    frame = protocol.metrics_frame("h", "a", "b", 0, time.time(), {"x": 1.0})
+    frame["procs"] = procs
+    reason = protocol.validate(frame)
+    assert reason is not None and why in reason, reason
+
+
+def test_fast_flag_must_be_a_bool() -> None:
+    frame = protocol.metrics_frame("h", "a", "b", 0, time.time(), {"x": 1.0}, fast=True)
+    assert protocol.validate(frame) is None
+    frame["fast"] = "yes"
+    assert "fast" in (protocol.validate(frame) or "")
