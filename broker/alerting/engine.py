@@ -63,6 +63,7 @@ class AlertEngine:
         hs = self.hosts.get(host)
         if hs is None:
             hs = self.hosts[host] = HostState(host)
+            hs.labels = dict(self.book.host_labels.get(host) or {})
             self.index.host_series(hs)
         return hs
 
@@ -90,6 +91,9 @@ class AlertEngine:
             hs.cpu_count = cores
         if labels:
             self.book.host_labels[host] = labels
+            if labels != hs.labels:  # rules may select hosts by label: re-route this host
+                hs.labels = dict(labels)
+                self.index.rebuild(hs)
         if not hs.known.issuperset(metrics):
             self.index.learn(hs, metrics)
         book = self.book

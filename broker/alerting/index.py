@@ -15,17 +15,19 @@ from typing import Any
 from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.rules import Rule
+from core.matchers import Matcher
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
 _NONE: tuple[Series, ...] = ()
 
 
 class HostState:
-    __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
-                 "logs")
+    __slots__ = ("name", "labels", "last_seen", "cpu_count", "by_metric", "known", "watched",
+                 "down", "logs")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.labels: dict[str, str] = {}  # the host's labels (agent [agent] labels, --label)
         self.last_seen: float | None = None
         self.cpu_count = 0.0
         self.by_metric: dict[str, tuple[Series, ...]] = {}
@@ -35,11 +37,34 @@ class HostState:
         self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
 
 
-def host_filter(rule: Rule) -> Callable[[str], bool] | None:
-    inc, exc = compile_globs(rule.hosts), compile_globs(rule.exclude_hosts)
-    if inc is None and exc is None:
+HostFilter = Callable[["HostState"], bool]
+
+
+def is_label_matcher(entry: str) -> bool:
+    """``team=db``, ``env!=prod``, ``team=~"db|web"`` in ``hosts``: host names hold no '='."""
+    return "=" in entry
+
+
+def host_filter(rule: Rule) -> HostFilter | None:
+    """Does ``rule`` apply to a host? ``hosts`` holds name globs and label matchers: a host
+    is in when it matches one of the globs (or there are none) and every matcher;
+    ``exclude_hosts`` takes out a host matching any of its globs or matchers."""
+    inc_m = [Matcher.parse(e) for e in rule.hosts if is_label_matcher(e)]
+    exc_m = [Matcher.parse(e) for e in rule.exclude_hosts if is_label_matcher(e)]
+    inc = compile_globs(tuple(e for e in rule.hosts if not is_label_matcher(e)))
+    exc = compile_globs(tuple(e for e in rule.exclude_hosts if not is_label_matcher(e)))
+    if inc is None and exc is None and not inc_m and not exc_m:
         return None
-    return lambda h: (inc is None or inc(h)) and not (exc is not None and exc(h))
+
+    def ok(hs: HostState) -> bool:
+        if inc is not None and not inc(hs.name):
+            return False
+        if inc_m and not all(m.matches(hs.labels) for m in inc_m):
+            return False
+        if exc is not None and exc(hs.name):
+            return False
+        return not any(m.matches(hs.labels) for m in exc_m)
+    return ok
 
 
 class RuleIndex:
@@ -59,7 +84,7 @@ class RuleIndex:
                    ) -> tuple[Series, ...]:
         found = []
         for rule, match, hosts_ok in self.metric_rules:
-            if match(name) and (hosts_ok is None or hosts_ok(hs.name)):
+            if match(name) and (hosts_ok is None or hosts_ok(hs)):
                 s = (old or {}).get((rule.name, name))
                 if s is None or s.rule != rule:
                     s = SERIES[rule.kind](rule, hs.name, name)
@@ -70,14 +95,14 @@ class RuleIndex:
 
     def host_series(self, hs: HostState, old: Mapping[Any, Series] | None = None) -> None:
         for rule, hosts_ok in self.down_rules:
-            if hosts_ok is None or hosts_ok(hs.name):
+            if hosts_ok is None or hosts_ok(hs):
                 s = (old or {}).get((rule.name, ""))
                 if not isinstance(s, HostDownSeries) or s.rule != rule:
                     s = HostDownSeries(rule, hs.name, "")
                     s.last_ts = hs.last_seen
                 hs.down.append(s)
         for rule, rx, src, hosts_ok in self.log_rules:
-            if hosts_ok is None or hosts_ok(hs.name):
+            if hosts_ok is None or hosts_ok(hs):
                 s = (old or {}).get((rule.name, ""))
                 if not isinstance(s, LogSeries) or s.rule != rule:
                     s = LogSeries(rule, hs.name)

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from broker.alerting.globs import never_matches
 from core.config import ConfigError, check_keys, load_toml, parse_duration
+from core.matchers import Matcher
 
 KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log")
 OPS = (">", ">=", "<", "<=")
@@ -257,11 +258,18 @@ class _Parser:
         return val
 
     def globs(self, key: str) -> tuple[str, ...]:
+        """Host globs, and host label matchers (``team=db``, ``env=~"prod|stage"``)."""
         val = self.t.get(key, [])
         if isinstance(val, str):
             val = [val]
         if not isinstance(val, list) or not all(isinstance(v, str) and v for v in val):
-            self.fail(key, f"expected a list of host globs, got {val!r}")
+            self.fail(key, f"expected a list of host globs or label matchers, got {val!r}")
+        for v in val:
+            if "=" in v:
+                try:
+                    Matcher.parse(v)
+                except ValueError as exc:
+                    self.fail(key, str(exc))
         return tuple(val)
 
     def labels(self) -> dict[str, str]:

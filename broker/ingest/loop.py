@@ -219,6 +219,9 @@ class BrokerCore:
         elif kind == "hello":
             if frame["info"] != hs.info:
                 hs.info = frame["info"]
+                labels = hs.info.get("labels")
+                if isinstance(labels, dict):  # the agent's host labels ([agent] labels)
+                    hs.labels.update({k: v for k, v in labels.items() if isinstance(v, str)})
                 self.publish(protocol.host_frame(host, "hello", now, hs.info))
         if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
             self.publish(frame)
