@@ -75,6 +75,17 @@ _PY_EXC_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warn
                           r"\b(:.*)?$|^[A-Za-z_][\w.]*: ")
 
 
+# A line after which a multi-line event may follow: a stack-trace header and the like
+_HEADER = re.compile(r"^(Exception in thread|panic:|goroutine \d+|[\w$]+(\.[\w$]+)+"
+                     r"(Exception|Error|Throwable)\b)|:\s*$")
+
+
+def can_start_multiline(line: str) -> bool:
+    """Could continuation lines follow this one (``Exception in thread "main"``,
+    ``java.lang.IllegalStateException: x``, ``panic: boom``, a line ending with ':')?"""
+    return _HEADER.search(line) is not None
+
+
 def is_continuation(line: str) -> bool:
     """A line that continues the previous event rather than starting a new one."""
     if not line:
@@ -150,6 +161,17 @@ class Assembler:
         else:
             done.append(new)
         return done
+
+    def may_continue(self) -> bool:
+        """Whether the pending event may still grow: its last line is a header, it is inside
+        an indented block, or inside a Python traceback that has not reached its final
+        exception line. When False the pending event can go out at once."""
+        ev = self._pending
+        if ev is None or not self.multiline:
+            return False
+        if ev.last_indented or (ev.in_traceback and len(ev.lines) == 1):
+            return True
+        return can_start_multiline(ev.lines[-1]) and not (ev.in_traceback and len(ev.lines) > 1)
 
     def flush(self) -> Event | None:
         """The pending event, if any (idle timeout, rotation, shutdown)."""

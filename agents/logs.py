@@ -67,12 +67,14 @@ class LogFollower:
     def __init__(self, patterns: Iterable[str], emit: Emit, clock: Clock = SYSTEM,
                  rate_limit: float = 100.0, multiline: bool = True, from_start: bool = False,
                  flush_after: float = 0.5, max_files: int = 256,
-                 limiter: TokenBucket | None = None) -> None:
+                 limiter: TokenBucket | None = None, eager: bool = True) -> None:
         self.patterns = [os.path.expanduser(p) for p in patterns]
         self._emit = emit
         self._clock = clock
         self.multiline = multiline
         self.flush_after = flush_after
+        self.eager = eager  # send an event at once when no continuation can follow it
+        self.watch_mode = ""  # "inotify" or "poll" once run() has started
         self.max_files = max_files
         self.limiter = limiter or TokenBucket(rate_limit, clock)  # shareable per-host budget
         self._tails: dict[str, _Tail] = {}
@@ -109,14 +111,26 @@ class LogFollower:
                 self._send(tail.path, tail.asm.flush())
         self._report_drops(force=False)
 
-    def run(self, stop: threading.Event, interval: float = 0.25) -> None:
-        """``poll()`` every ``interval`` seconds until ``stop`` is set; always ``close()``s
-        (a supervisor that restarts this builds a new follower, which starts at the ends)."""
+    def run(self, stop: threading.Event, interval: float = 0.25,
+            use_inotify: bool = True) -> None:
+        """``poll()`` at once when a followed directory changes (inotify, see
+        agents/watch.py) and at least every ``interval`` seconds, until ``stop`` is set;
+        always ``close()``s (a supervisor that restarts this builds a new follower, which
+        starts at the ends)."""
+        from agents.watch import ChangeWatcher
+
+        watcher = ChangeWatcher(self.patterns, use_inotify=use_inotify)
+        self.watch_mode = watcher.mode
+        refreshed = self._clock.monotonic()
         try:
             while not stop.is_set():
                 self.poll()
-                stop.wait(interval)
+                if self._clock.monotonic() - refreshed >= 5.0:
+                    watcher.refresh()  # directories that appeared since
+                    refreshed = self._clock.monotonic()
+                watcher.wait(interval)
         finally:
+            watcher.close()
             self.close()
 
     def close(self) -> None:
@@ -248,6 +262,8 @@ class LogFollower:
             for ev in tail.asm.feed(line, now):
                 self._send(tail.path, ev)
         tail.grew_at = self._clock.monotonic()
+        if self.eager and tail.asm.pending and not tail.asm.may_continue():
+            self._send(tail.path, tail.asm.flush())  # nothing can follow it: send it now
 
     def _emit_partial(self, tail: _Tail) -> None:
         if tail.buf and not tail.skip_partial:

@@ -49,9 +49,10 @@ def test_dropped_traceback_counts_its_lines(tmp_path, follow, sink, clock):
     log = tmp_path / "app.log"
     write(log, "")
     f = follow(log, rate_limit=1)
-    write(log, "INFO first\n" + TRACEBACK + "INFO last\n")
+    write(log, "INFO first\n" + TRACEBACK)
     f.poll()
     clock.advance(1.0)
+    write(log, "INFO last\n")
     f.poll()
     assert sink.messages == ["INFO first", "INFO last",
                              f"dropped 7 lines from {log} (rate limit 1/s)"]
