@@ -115,6 +115,7 @@ RENDER: dict[str, Callable[[Any], str]] = {
     "hosts": hosts, "alerts": alerts, "search": events, "status": status,
     "silences": silences, "rules": rules, "notifications": notifications,
     "export": lambda r: r.rstrip("\n"),
+    "push": lambda r: f"pushed {r['metrics']} metric(s) for {r['host']}",
     "history": lambda r: table(("TIME", "MIN", "AVG", "MAX"),
                                [(_clock(p["ts"]), f"{p['min']:.4g}", f"{p['avg']:.4g}",
                                  f"{p['max']:.4g}") for p in r]),

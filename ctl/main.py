@@ -67,6 +67,12 @@ def parser() -> Parser:
     sp.add_argument("metric")
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
     sp.add_argument("--step", choices=("1m", "1h"), default="1m")
+    sp = cmd("push", "push metrics for a host (a script's, a cron job's): "
+                     "push web-1 queue.depth=42 jobs.failed=0")
+    sp.add_argument("host")
+    sp.add_argument("metrics", nargs="+", metavar="METRIC=VALUE")
+    sp.add_argument("--label", action="append", default=[], metavar="K=V",
+                    help="a label for the host (repeatable)")
     cmd("sync", "synchronise with peer brokers")
     sp = cmd("notifications", "recent notification deliveries")
     sp.add_argument("--limit", type=int, default=50)
@@ -92,6 +98,11 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
                            "comment": args.comment, "author": args.author or _user()}
     if c == "unsilence":
         return "unsilence", {"silence_id": args.silence_id, "author": _user()}
+    if c == "push":
+        return "push", {"host": args.host, "metrics": _pairs(args.metrics, "METRIC=VALUE",
+                                                             float),
+                        **({"labels": _pairs(args.label, "--label K=V", str)}
+                           if args.label else {})}
     if c == "hosts":
         return "hosts", {"host": args.host, "history": args.process_history}
     if c == "simulate":
@@ -113,6 +124,19 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
     if c == "test-notify":
         return "test_notify", {"receiver": args.receiver}
     return c, {}
+
+
+def _pairs(items: list[str], what: str, conv: Any) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep or not k.strip():
+            raise ValueError(f"{item!r}: expected {what}")
+        try:
+            out[k.strip()] = conv(v.strip())
+        except ValueError:
+            raise ValueError(f"{item!r}: {v.strip()!r} is not a number") from None
+    return out
 
 
 def _user() -> str:

@@ -33,6 +33,7 @@ class AlertEngine:
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
+        self.generation = 0  # bumped by every replace_rules: agents' fast paths re-fetch
         self.replace_rules(default_rules() if rules is None else rules)
 
     # ------------------------------------------------------------ rules and index
@@ -42,6 +43,7 @@ class AlertEngine:
         that still exist. Returns resolve events for firing alerts whose rule is gone."""
         t = self.now if now is None else now
         self.rules = list(rules)
+        self.generation += 1
         self.index = RuleIndex(rules)
         for hs in self.hosts.values():
             self.index.rebuild(hs)
@@ -81,11 +83,14 @@ class AlertEngine:
     # ------------------------------------------------------------ input
 
     def on_sample(self, host: str, metrics: Mapping[str, float],
-                  labels: Mapping[str, str] | None, now: float) -> list[Event]:
+                  labels: Mapping[str, str] | None, now: float,
+                  alive: bool = True) -> list[Event]:
+        """``alive=False``: a pushed sample, which is no sign of life of the host's agent."""
         hs = self.hosts.get(host) or self._host(host)
         self.now = now
         out: list[Event] = []
-        self._seen(hs, now, out)
+        if alive:
+            self._seen(hs, now, out)
         cores = metrics.get("cpu.count")
         if cores:
             hs.cpu_count = cores

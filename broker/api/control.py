@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from broker.api import agent_ops
 from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.config import ConfigError, parse_duration
@@ -42,6 +43,7 @@ class Control:
             "simulate": self.simulate, "rules": self.rules, "reload": lambda a: system.reload(),
             "sync": lambda a: system.sync(),
         }
+        self.local.update(agent_ops.handlers(self))
         self.offloaded: dict[str, Handler] = {
             "search": self.search, "history": self.history, "export": self.export,
             "notifications": self.notifications, "test_notify": self.test_notify,

@@ -197,15 +197,7 @@ class BrokerCore:
         if notes:
             events.extend(self._host_notes(hs, notes, frame, now))
         if kind == "metrics":
-            metrics = frame["metrics"]
-            self.state.apply_metrics(hs, metrics, frame.get("labels"))
-            if "procs" in frame:
-                self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]),
-                                           frame["ts"])
-            if self.store is not None:
-                self.store.record_metrics(host, metrics, frame["ts"])
-            if self.engine is not None:
-                events.extend(self.engine.on_sample(host, metrics, hs.labels, now))
+            self._metrics(hs, frame, now, events)
         elif kind == "log":
             level = frame["level"].lower()
             sev = LOG_SEVERITY.get(level, "info")
@@ -227,6 +219,39 @@ class BrokerCore:
             self.publish(frame)
         for event in events:
             self._emit_local(event)
+
+    def _metrics(self, hs: Any, frame: dict[str, Any], now: float, events: list[Event],
+                 alive: bool = True) -> None:
+        metrics = frame["metrics"]
+        self.state.apply_metrics(hs, metrics, frame.get("labels"))
+        if "procs" in frame:
+            self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]), frame["ts"])
+        if self.store is not None:
+            self.store.record_metrics(hs.host, metrics, frame["ts"])
+        if self.engine is not None:
+            events.extend(self.engine.on_sample(hs.host, metrics, hs.labels, now, alive=alive))
+
+    def ingest_push(self, host: str, metrics: dict[str, float],
+                    labels: dict[str, str] | None) -> dict[str, Any]:
+        """Metrics pushed by someone other than an agent (``monitor-ctl push``), on the core
+        thread. Validated as a metrics frame; never touches the agent's identity (boot,
+        seq: no restart, no gap) nor, for a host with an agent, its liveness (a push is not
+        a sign of life of the agent: host_down still fires). Raises ProtocolError."""
+        now = self.clock.time()
+        frame = protocol.metrics_frame(host, "push", "push", 0, now, metrics, labels)
+        if reason := protocol.validate(frame, now):
+            raise ProtocolError(reason)
+        self.state.check(frame)
+        hs, notes = self.state.touch_push(frame)
+        events: list[Event] = []
+        if notes:
+            events.extend(self._host_notes(hs, notes, frame, now))
+        self._metrics(hs, frame, now, events, alive=not hs.agent)
+        frame["push"] = True
+        self.publish(frame)
+        for event in events:
+            self._emit_local(event)
+        return {"host": host, "metrics": len(metrics), "agent": bool(hs.agent)}
 
     def _host_notes(self, hs: Any, notes: list[str], frame: dict[str, Any], now: float
                     ) -> list[Event]:
@@ -269,7 +294,7 @@ class BrokerCore:
         now = self.clock.time()
         self._rate.append((now, self.frames))
         for hs in list(self.state.hosts.values()):
-            if hs.status == "up" and now - hs.last_seen > self.host_timeout:
+            if hs.status == "up" and hs.agent and now - hs.last_seen > self.host_timeout:
                 self.state.mark_down(hs.host)
                 self.publish(protocol.host_frame(hs.host, "down", now, hs.info))
                 self._emit_local(make_event(

@@ -31,6 +31,7 @@ class HostState:
     seq: int = -1
     gaps: int = 0  # frames missed, from seq jumps
     restarts: int = 0  # new boot ids seen
+    pushes: int = 0  # samples pushed through the control API (monitor-ctl push)
     status: str = "up"
     info: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
@@ -58,7 +59,7 @@ class HostState:
             hist = {}
         return {"host": self.host, "status": self.status, "last_seen": self.last_seen,
                 "first_seen": self.first_seen, "agent": self.agent, "boot": self.boot,
-                "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts,
+                "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts, "pushes": self.pushes,
                 "info": self.info, "labels": self.labels, "metrics": dict(self.metrics),
                 "history": hist}
 
@@ -115,6 +116,15 @@ class State:
             hs.status = "up"
             notes.append("up")
         return hs, notes
+
+    def touch_push(self, frame: dict[str, Any]) -> tuple[HostState, list[str]]:
+        """A pushed sample: a new host is created; agent, boot and seq stay as they are
+        (a push is no restart and no gap), and an agent's host keeps its own liveness."""
+        hs, new = self._host(frame["host"], frame["ts"])
+        if not hs.agent:  # a push-only host: its pushes are all we know of it
+            hs.last_seen = max(hs.last_seen, frame["ts"])
+        hs.pushes += 1
+        return hs, ["new"] if new else []
 
     def apply_metrics(self, hs: HostState, metrics: dict[str, float],
                       labels: dict[str, str] | None) -> None:

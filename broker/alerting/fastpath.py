@@ -1,0 +1,35 @@
+"""The thresholds an agent's fast path watches: the broker still decides, agents send early.
+
+An agent samples its cheap counters ten times a second and publishes at once when a value
+crosses one of the levels returned here (agents/fastpath.py), instead of waiting for its
+next regular frame. Only ``threshold`` rules without a window (``over``) qualify: a
+windowed aggregate needs the regular samples, and other kinds need history. The host
+filter (name globs and label matchers) is the engine's own, so an agent hears exactly
+the rules that apply to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from broker.alerting.index import HostState
+
+
+def thresholds_for(engine: Any, host: str, labels: Mapping[str, str] | None
+                   ) -> dict[str, Any]:
+    """``{"generation", "thresholds": [{rule, metric, op, levels, per_core}]}``."""
+    hs = engine.hosts.get(host)
+    if hs is None:
+        hs = HostState(host)
+        hs.labels = dict(labels or engine.book.host_labels.get(host) or {})
+    out = []
+    for rule, _match, hosts_ok in engine.index.metric_rules:
+        if rule.kind != "threshold" or rule.over > 0:
+            continue
+        if hosts_ok is not None and not hosts_ok(hs):
+            continue
+        levels = [float(v) for v in (rule.warning, rule.critical) if v is not None]
+        out.append({"rule": rule.name, "metric": rule.metric, "op": rule.op, "levels": levels,
+                    "per_core": rule.per_core})
+    return {"generation": engine.generation, "thresholds": out}
