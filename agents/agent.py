@@ -100,11 +100,16 @@ class Agent:
                  log_files: list[str] | None = None, incidents: bool = True,
                  ctx: zmq.Context[Any] | None = None, curve: Any = None,
                  labels: dict[str, str] | None = None, top_processes: int = 10,
-                 process_every: float = 5.0) -> None:
+                 process_every: float = 5.0, control: str | None = None,
+                 fast_rate: float = 10.0) -> None:
         self.host = host or socket.gethostname()
         self.labels = dict(labels or {})
         self.top_processes = top_processes  # 0 turns the process sampler off
         self.process_every = process_every
+        self.control = control  # the broker's control endpoint: thresholds for the fast path
+        self.fast_rate = fast_rate  # 0 turns the fast path off
+        self.curve = curve
+        self.fastpath: Any = None
         self.interval = interval
         self.clock = clock
         self.simulate = simulate
@@ -236,12 +241,23 @@ class Agent:
             self.publish_log(self.host, source, level, message, dropped)
         LogFollower(self.log_files, emit, clock=self.clock).run(stop)
 
+    def run_fastpath(self, stop: threading.Event) -> None:
+        from agents.fastpath import FastPath
+
+        assert self.control is not None
+        self.fastpath = FastPath(self.control, self.host, self.labels,
+                                 lambda m: self.publish_metrics(self.host, m, fast=True),
+                                 rate=self.fast_rate, curve=self.curve)
+        self.fastpath.run(stop)
+
     def start(self) -> None:
         self.supervisor.add("publisher", self.publisher.run)
         if self.simulate:
             self.supervisor.add("simulator", self.run_simulator)
         else:
             self.supervisor.add("system", self.run_system)
+            if self.control and self.fast_rate > 0:
+                self.supervisor.add("fastpath", self.run_fastpath)
         if self.log_files:
             self.supervisor.add("logs", self.run_logs)
         self.supervisor.start()

@@ -21,7 +21,7 @@ from core.config import (
 from core.protocol import MAX_PROC_TOP
 
 AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs", "curve_server_key",
-              "curve_secret", "labels", "processes"}
+              "curve_secret", "labels", "processes", "control", "fast_rate"}
 LOG_KEYS = {"files"}
 PROCESS_KEYS = {"top", "every"}
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -47,6 +47,12 @@ def parser() -> Parser:
                    "incidents")
     p.add_argument("--log-file", metavar="PATH", action="append", default=[],
                    help="follow a log file like tail -F (repeatable, globs allowed)")
+    p.add_argument("--control", metavar="EP", help="the broker's control endpoint, where the "
+                   "fast path asks for thresholds (default: the first broker's, its ingest "
+                   "port + 2)")
+    p.add_argument("--fast-rate", type=float, default=None, metavar="HZ",
+                   help="fast path: samples per second of the values rules watch; a crossing "
+                        "is published at once (default 10, 0 = off)")
     p.add_argument("--label", metavar="K=V", action="append", default=[],
                    help="a host label (repeatable), e.g. --label team=db; added to and "
                         "overriding [agent] labels")
@@ -72,10 +78,20 @@ def settings(args: Any) -> dict[str, Any]:
         check_keys(cfg.get("logs", {}), LOG_KEYS, f"{args.config}: [agent.logs]")
         check_keys(cfg.get("processes", {}), PROCESS_KEYS, f"{args.config}: [agent.processes]")
     eps = [check_endpoint(ep, "--ingest") for ep in args.ingest or cfg.get("ingest", [])]
+    controls = [control_for(ep) for ep in eps]
     for spec in args.broker or cfg.get("broker", []):
         eps.append(broker_endpoints(spec)["ingest"])
+        controls.append(broker_endpoints(spec)["control"])
     if not eps:
         eps = [broker_endpoints("localhost")["ingest"]]
+        controls = [broker_endpoints("localhost")["control"]]
+    control = args.control or cfg.get("control")
+    control = check_endpoint(control, "--control") if control else next(
+        (c for c in controls if c), None)
+    fast_rate = args.fast_rate if args.fast_rate is not None else cfg.get("fast_rate", 10.0)
+    if isinstance(fast_rate, bool) or not isinstance(fast_rate, int | float) or not (
+            fast_rate == 0 or 1 <= fast_rate <= 100):
+        raise ConfigError(f"--fast-rate {fast_rate!r}: expected 0 (off) or 1 to 100 per second")
     for ep in eps:
         check_resolves(ep, "--broker")
     interval = args.interval if args.interval is not None else cfg.get("interval", 1.0)
@@ -101,7 +117,17 @@ def settings(args: Any) -> dict[str, Any]:
     return {"endpoints": eps, "interval": float(interval), "host": host, "curve": curve,
             "log_files": args.log_file or cfg.get("logs", {}).get("files", []),
             "labels": labels(cfg.get("labels", {}), args.label, args.config),
-            "top_processes": top, "process_every": every}
+            "top_processes": top, "process_every": every, "control": control,
+            "fast_rate": float(fast_rate)}
+
+
+def control_for(ingest: str) -> str | None:
+    """The control endpoint of the broker behind ``ingest``, by the port convention
+    (ingest BASE, control BASE + 2); None when it cannot be told (ipc, a wildcard port)."""
+    m = re.fullmatch(r"tcp://(.+):(\d+)", ingest)
+    if not m or int(m.group(2)) + 2 > 65535:
+        return None
+    return f"tcp://{m.group(1)}:{int(m.group(2)) + 2}"
 
 
 def labels(table: Any, flags: list[str], config: str | None) -> dict[str, str]:
@@ -139,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     agent = Agent(s["endpoints"], host=s["host"], interval=s["interval"],
                   simulate=args.simulate, seed=args.seed, log_files=s["log_files"],
                   incidents=not args.no_incidents, curve=s["curve"], labels=s["labels"],
-                  top_processes=s["top_processes"], process_every=s["process_every"])
+                  top_processes=s["top_processes"], process_every=s["process_every"],
+                  control=s["control"], fast_rate=s["fast_rate"])
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     agent.start()

@@ -1,0 +1,59 @@
+"""The agent's fast path: which values it watches, when a value has crossed, the sampler."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from agents.fastpath import FastPath, FastSampler, Watch, watches_for
+from tests.procs import wait_for
+
+T = {"rule": "r", "metric": "cpu.percent", "op": ">", "levels": [80.0, 95.0], "per_core": False}
+
+
+def test_watches_match_globs_against_the_names_the_sampler_gives() -> None:
+    names = ["cpu.percent", "net.eth0.rx_bps", "net.lo.rx_bps", "mem.percent"]
+    ws = watches_for([T, {**T, "metric": "net.*.rx_bps"}, {**T, "op": "!="},
+                      {**T, "metric": "disk.*.percent"}], names)
+    assert [w.name for w in ws] == ["cpu.percent", "net.eth0.rx_bps", "net.lo.rx_bps"]
+
+
+def test_a_crossing_is_a_change_of_level_either_way() -> None:
+    w = Watch("cpu.percent", T)
+    assert not w.crossed(50.0, 1.0)  # the first value is the baseline
+    assert not w.crossed(70.0, 1.0)
+    assert w.crossed(85.0, 1.0)  # past warning
+    assert w.crossed(99.0, 1.0)  # past critical
+    assert not w.crossed(97.0, 1.0)
+    assert w.crossed(10.0, 1.0)  # back below both: the broker hears the clear early too
+
+
+def test_per_core_levels_divide_by_the_cores() -> None:
+    w = Watch("load.1", {**T, "metric": "load.1", "levels": [2.0], "per_core": True})
+    w.crossed(3.0, 4.0)
+    assert w.crossed(9.0, 4.0)
+
+
+def test_step_publishes_on_a_crossing_within_a_budget() -> None:
+    sent: list[dict[str, float]] = []
+    fp = FastPath("tcp://127.0.0.1:1", "h", {}, sent.append)
+    sampler = FastSampler()
+    # levels that every cpu.percent reading passes or not, alternately: each step crosses
+    fp.watches = [Watch("cpu.percent", {**T, "levels": [-1.0]})]
+    budget: deque[float] = deque()
+
+    def crossing() -> bool:
+        fp.watches[0].level = 0  # pretend the previous reading was below the level
+        return fp.step(sampler, budget)  # False until the CPU counters have moved
+    wait_for(crossing, timeout=5, what="a CPU reading")
+    assert "cpu.percent" in sent[-1]
+    for _ in range(10):
+        fp.watches[0].level = 0
+        fp.step(sampler, budget)
+    assert len(sent) <= 5  # MAX_FAST_FRAMES_PER_S
+
+
+def test_sampler_names_include_rates_before_they_have_values() -> None:
+    s = FastSampler()
+    names = s.names()
+    assert "cpu.percent" in names or "mem.percent" in names
+    assert any(n.startswith("net.") and n.endswith(".rx_bps") for n in names)
