@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-BENCHES = ["bench.bench_ingest", "bench.bench_alerts", "bench.bench_notify",
+BENCHES = ["bench.bench_agent", "bench.bench_ingest", "bench.bench_alerts", "bench.bench_notify",
            "bench.bench_tui", "bench.bench_store"]
 
 
