@@ -101,7 +101,7 @@ class Agent:
                  ctx: zmq.Context[Any] | None = None, curve: Any = None,
                  labels: dict[str, str] | None = None, top_processes: int = 10,
                  process_every: float = 5.0, control: str | None = None,
-                 fast_rate: float = 10.0) -> None:
+                 fast_rate: float = 10.0, sources: Any = None) -> None:
         self.host = host or socket.gethostname()
         self.labels = dict(labels or {})
         self.top_processes = top_processes  # 0 turns the process sampler off
@@ -110,6 +110,7 @@ class Agent:
         self.fast_rate = fast_rate  # 0 turns the fast path off
         self.curve = curve
         self.fastpath: Any = None
+        self.sources = sources  # agents.sources.Sources: statsd, scrape targets, checks
         self.interval = interval
         self.clock = clock
         self.simulate = simulate
@@ -258,6 +259,13 @@ class Agent:
             self.supervisor.add("system", self.run_system)
             if self.control and self.fast_rate > 0:
                 self.supervisor.add("fastpath", self.run_fastpath)
+            if self.sources is not None:
+                from agents.sources import children
+
+                for name, run in children(
+                        self.sources, lambda m: self.publish_metrics(self.host, m),
+                        lambda level, msg, src: self.publish_log(self.host, src, level, msg)):
+                    self.supervisor.add(name, run)
         if self.log_files:
             self.supervisor.add("logs", self.run_logs)
         self.supervisor.start()

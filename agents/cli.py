@@ -21,7 +21,8 @@ from core.config import (
 from core.protocol import MAX_PROC_TOP
 
 AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs", "curve_server_key",
-              "curve_secret", "labels", "processes", "control", "fast_rate"}
+              "curve_secret", "labels", "processes", "control", "fast_rate", "statsd",
+              "scrape", "check"}
 LOG_KEYS = {"files"}
 PROCESS_KEYS = {"top", "every"}
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -53,6 +54,8 @@ def parser() -> Parser:
     p.add_argument("--fast-rate", type=float, default=None, metavar="HZ",
                    help="fast path: samples per second of the values rules watch; a crossing "
                         "is published at once (default 10, 0 = off)")
+    p.add_argument("--statsd", metavar="HOST:PORT", help="listen for StatsD/DogStatsD on this "
+                   "UDP address, e.g. 127.0.0.1:8125 (or [agent.statsd] in the config)")
     p.add_argument("--label", metavar="K=V", action="append", default=[],
                    help="a host label (repeatable), e.g. --label team=db; added to and "
                         "overriding [agent] labels")
@@ -114,7 +117,11 @@ def settings(args: Any) -> dict[str, Any]:
                            else procs.get("every", 5.0), "--process-every")
     if not 0.1 <= every <= 3600:
         raise ConfigError(f"--process-every {every:g}: expected 0.1s to 1h")
+    from agents.sources import parse_sources
+
+    sources = parse_sources(cfg, args.config or "config", args.statsd)
     return {"endpoints": eps, "interval": float(interval), "host": host, "curve": curve,
+            "sources": sources,
             "log_files": args.log_file or cfg.get("logs", {}).get("files", []),
             "labels": labels(cfg.get("labels", {}), args.label, args.config),
             "top_processes": top, "process_every": every, "control": control,
@@ -166,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                   simulate=args.simulate, seed=args.seed, log_files=s["log_files"],
                   incidents=not args.no_incidents, curve=s["curve"], labels=s["labels"],
                   top_processes=s["top_processes"], process_every=s["process_every"],
-                  control=s["control"], fast_rate=s["fast_rate"])
+                  control=s["control"], fast_rate=s["fast_rate"], sources=s["sources"])
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     agent.start()

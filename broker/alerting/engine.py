@@ -23,7 +23,7 @@ from broker.alerting.silences import make_silence
 from broker.events import Event, make_event
 
 STALE_AFTER_S = 600.0
-STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")
+STALE_KINDS = ("threshold", "rate", "forecast", "anomaly", "check")
 
 
 class AlertEngine:

@@ -232,7 +232,17 @@ class LogSeries(Series):
         return self.level is not None or self.alert is not None
 
 
-SERIES = {"threshold": ThresholdSeries, "rate": RateSeries, "forecast": ForecastSeries,
+class CheckSeries(Series):
+    """A check's state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN -> the rule's ``unknown``)."""
+
+    def observe(self, v: float, now: float, hs: Any) -> bool:
+        self.last_ts = now
+        self.value = self.threshold = v
+        self.level = {1: WARNING, 2: CRITICAL, 3: self.rule.severity}.get(int(v))
+        return True
+
+
+SERIES = {"threshold": ThresholdSeries, "check": CheckSeries, "rate": RateSeries, "forecast": ForecastSeries,
           "anomaly": AnomalySeries, "absent": AbsentSeries, "host_down": HostDownSeries,
           "log": LogSeries}
 

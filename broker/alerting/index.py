@@ -17,7 +17,7 @@ from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.rules import Rule
 from core.matchers import Matcher
 
-METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
+METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent", "check")
 _NONE: tuple[Series, ...] = ()
 
 

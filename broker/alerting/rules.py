@@ -18,7 +18,7 @@ from broker.alerting.globs import never_matches
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 from core.matchers import Matcher
 
-KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log")
+KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log", "check")
 OPS = (">", ">=", "<", "<=")
 ANOMALY_OPS = (">", "<", "!=")
 AGGS = ("last", "avg", "max", "min", "p95")
@@ -36,6 +36,7 @@ KEYS = {
     "forecast": _COMMON | _LEVELS | {"over", "horizon"},
     "anomaly": _COMMON | _LEVELS | {"alpha", "warmup", "min_stddev"},
     "log": _COMMON | {"pattern", "count", "over", "source", "severity"},
+    "check": _COMMON | {"check", "unknown"},
 }
 DEFAULT_OVER = {"threshold": 0.0, "rate": 60.0, "forecast": 3600.0, "log": 60.0}
 DEFAULT_SUMMARY = {
@@ -46,6 +47,7 @@ DEFAULT_SUMMARY = {
     "forecast": "{metric} on {host} heading for {value:.4g} within the horizon",
     "anomaly": "{metric} on {host} unusual: z-score {value:.1f}",
     "log": "{value:.0f} matching log lines from {host}",
+    "check": "{metric} on {host} is {severity} (state {value:.0f})",
 }
 
 
@@ -146,7 +148,13 @@ def parse_rule(table: Any, source: str, index: int = 1) -> Rule:
         kw["severity"] = p.choice("severity", SEVERITIES, "critical")
     else:
         kw["for_"] = p.duration("for", 0.0)
-    if kind != "host_down" and kind != "log":
+    if kind == "check":  # a Nagios check's state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+        name = p.glob("check", "")
+        if not re.fullmatch(r"[A-Za-z0-9_*?\[\]!-]+", name):
+            p.fail("check", f"expected a check name or glob like 'disk_*', got {name!r}")
+        kw["metric"] = f"check.{name}.state"
+        kw["severity"] = p.choice("unknown", SEVERITIES, "warning")
+    elif kind != "host_down" and kind != "log":
         kw["metric"] = p.metric()
     if kind in ("threshold", "rate", "forecast", "anomaly"):
         _parse_levels(p, kind, kw)

@@ -40,6 +40,7 @@ def test_every_kind_parses_with_its_keys(kind):
         "forecast": 'metric = "disk.*.percent"\ncritical = 100\nhorizon = "2h"',
         "anomaly": 'metric = "cpu.percent"\nwarning = 3\nalpha = 0.1\nwarmup = 10',
         "log": 'pattern = "ERROR"\ncount = 3\nsource = "/var/log/*"',
+        "check": 'check = "disk_*"\nunknown = "critical"',
     }[kind]
     (rule,) = rules_from(f'[[rule]]\nname = "r1"\nkind = "{kind}"\n{extra}\n')
     assert rule.kind == kind and rule.name == "r1"
