@@ -101,7 +101,7 @@ class Agent:
                  ctx: zmq.Context[Any] | None = None, curve: Any = None,
                  labels: dict[str, str] | None = None, top_processes: int = 10,
                  process_every: float = 5.0, control: str | None = None,
-                 fast_rate: float = 10.0, sources: Any = None) -> None:
+                 fast_rate: float = 10.0, sources: Any = None, extras: Any = None) -> None:
         self.host = host or socket.gethostname()
         self.labels = dict(labels or {})
         self.top_processes = top_processes  # 0 turns the process sampler off
@@ -110,7 +110,15 @@ class Agent:
         self.fast_rate = fast_rate  # 0 turns the fast path off
         self.curve = curve
         self.fastpath: Any = None
+        self.plugin_errors: list[str] = []
         self.sources = sources  # agents.sources.Sources: statsd, scrape targets, checks
+        from agents.extras import Extras
+
+        self.extras: Extras = extras or Extras()
+        # plug-ins and journald: a child that keeps failing is given up alone (an event),
+        # it never escalates to stopping the agent as the core children do
+        self.optional = Supervisor("agent-optional", clock=clock, on_restart=self._on_restart,
+                                   on_escalate=self._on_give_up)
         self.interval = interval
         self.clock = clock
         self.simulate = simulate
@@ -143,6 +151,9 @@ class Agent:
                     dropped: int = 0) -> None:
         self.publisher.send(self._frame(protocol.log_frame, host, source=source, level=level,
                                         message=message, dropped=dropped))
+
+    def _on_give_up(self, reason: str) -> None:
+        self.publish_log(self.host, "monitor-agent", "error", f"given up: {reason}")
 
     def _on_restart(self, info: dict[str, Any]) -> None:
         self.restarts.append(info)
@@ -183,12 +194,18 @@ class Agent:
         return due
 
     def run_system(self, stop: threading.Event) -> None:
+        from agents.extras import host_collectors
         from agents.system import SystemCollector
 
-        collector = SystemCollector()
+        x = self.extras
+        collector = SystemCollector(*[v for v in (x.ignore_fstypes, x.ignore_mounts)
+                                      if v is not None])
+        extra = [(c, self._every(every)) for c, every in host_collectors(x)]
         info = SystemCollector.host_info() | {"interval": self.interval}
         if self.labels:
             info["labels"] = dict(self.labels)
+        if self.plugin_errors:
+            info["plugin_errors"] = list(self.plugin_errors)
         hello_due = self._hello_schedule()
         procs_due = self._every(self.process_every)
         sampler = None
@@ -201,11 +218,20 @@ class Agent:
             if hello_due(now):
                 self.publish_hello(self.host, info)
             procs = sampler.sample(now) if sampler is not None and procs_due() else None
-            self.publish_metrics(self.host, collector.collect(now), procs)
+            metrics = collector.collect(now)
+            for c, due in extra:
+                if due():
+                    try:
+                        metrics.update(c.collect(now))
+                    except Exception as exc:  # an optional part never costs the frame
+                        log.debug("collector %s failed: %s", c.name, exc)
+            self.publish_metrics(self.host, metrics, procs)
         try:
             self._loop(stop, step)
         finally:
             collector.close()
+            for c, _ in extra:
+                c.close()
 
     def _every(self, period: float) -> Callable[[], bool]:
         """True on every k-th step, k = period / interval rounded (at least 1); the first
@@ -259,6 +285,7 @@ class Agent:
             self.supervisor.add("system", self.run_system)
             if self.control and self.fast_rate > 0:
                 self.supervisor.add("fastpath", self.run_fastpath)
+            self._add_optional()
             if self.sources is not None:
                 from agents.sources import children
 
@@ -269,6 +296,36 @@ class Agent:
         if self.log_files:
             self.supervisor.add("logs", self.run_logs)
         self.supervisor.start()
+        self.optional.start()
+
+    def _add_optional(self) -> None:
+        from agents.extras import JournaldChild, load_plugins, plugin_child
+
+        early: list[tuple[str, str, str]] = []
+
+        def event(level: str, msg: str, src: str) -> None:
+            early.append((level, msg, src))
+
+        def report(stop: threading.Event) -> None:
+            # a PUB drops frames until the broker's subscription has arrived (the slow
+            # joiner): say what failed at start-up once the connection has had a second
+            if not stop.wait(1.0):
+                for level, msg, src in early:
+                    self.publish_log(self.host, src, level, msg)
+
+        if self.extras.journald is not None:
+            def emit(source: str, level: str, message: str, ts: float, dropped: int = 0
+                     ) -> None:
+                self.publish_log(self.host, source, level, message, dropped)
+            self.optional.add("journald", JournaldChild(self.extras.journald, emit,
+                                                        self.clock).run, restart="transient")
+        for name, cls in load_plugins(self.extras.plugins, event).items():
+            self.optional.add(f"plugin:{name}", plugin_child(
+                cls, self.interval, self.clock, lambda m: self.publish_metrics(self.host, m)))
+        self.plugin_errors = [msg for _, msg, _ in early]  # also in hello, which repeats
+        if early:
+            self.optional.add("plugin-report", report, restart="transient")
 
     def stop(self) -> None:
+        self.optional.stop()
         self.supervisor.stop()

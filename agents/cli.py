@@ -22,8 +22,10 @@ from core.protocol import MAX_PROC_TOP
 
 AGENT_KEYS = {"broker", "ingest", "host", "interval", "logs", "curve_server_key",
               "curve_secret", "labels", "processes", "control", "fast_rate", "statsd",
-              "scrape", "check"}
-LOG_KEYS = {"files"}
+              "scrape", "check", "sensors", "containers", "filesystems", "plugins"}
+LOG_KEYS = {"files", "journald", "units", "priority"}
+FS_KEYS = {"ignore_fstypes", "ignore_mounts"}
+PRIORITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 PROCESS_KEYS = {"top", "every"}
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_LABELS = frozenset({"host", "rule", "alertname", "severity", "metric", "kind",
@@ -56,6 +58,8 @@ def parser() -> Parser:
                         "is published at once (default 10, 0 = off)")
     p.add_argument("--statsd", metavar="HOST:PORT", help="listen for StatsD/DogStatsD on this "
                    "UDP address, e.g. 127.0.0.1:8125 (or [agent.statsd] in the config)")
+    p.add_argument("--journald", action="store_true", help="follow the systemd journal "
+                   "(or [agent.logs] journald = true, with units and priority)")
     p.add_argument("--label", metavar="K=V", action="append", default=[],
                    help="a host label (repeatable), e.g. --label team=db; added to and "
                         "overriding [agent] labels")
@@ -80,6 +84,7 @@ def settings(args: Any) -> dict[str, Any]:
         check_keys(cfg, AGENT_KEYS, f"{args.config}: [agent]")
         check_keys(cfg.get("logs", {}), LOG_KEYS, f"{args.config}: [agent.logs]")
         check_keys(cfg.get("processes", {}), PROCESS_KEYS, f"{args.config}: [agent.processes]")
+        check_keys(cfg.get("filesystems", {}), FS_KEYS, f"{args.config}: [agent.filesystems]")
     eps = [check_endpoint(ep, "--ingest") for ep in args.ingest or cfg.get("ingest", [])]
     controls = [control_for(ep) for ep in eps]
     for spec in args.broker or cfg.get("broker", []):
@@ -121,11 +126,49 @@ def settings(args: Any) -> dict[str, Any]:
 
     sources = parse_sources(cfg, args.config or "config", args.statsd)
     return {"endpoints": eps, "interval": float(interval), "host": host, "curve": curve,
-            "sources": sources,
+            "sources": sources, "extras": extras(cfg, args),
             "log_files": args.log_file or cfg.get("logs", {}).get("files", []),
             "labels": labels(cfg.get("labels", {}), args.label, args.config),
             "top_processes": top, "process_every": every, "control": control,
             "fast_rate": float(fast_rate)}
+
+
+def extras(cfg: dict[str, Any], args: Any) -> Any:
+    """Sensors, containers, filesystem ignore lists, journald and plug-ins from [agent]."""
+    from agents.extras import Extras
+
+    where = f"{args.config}: [agent]"
+    x = Extras()
+    for key in ("sensors", "containers"):
+        val = cfg.get(key, True)
+        if not isinstance(val, bool):
+            raise ConfigError(f"{where} {key}: expected true or false, got {val!r}")
+        setattr(x, key, val)
+    fs = cfg.get("filesystems", {})
+    for key in ("ignore_fstypes", "ignore_mounts"):
+        if key in fs:
+            val = fs[key]
+            if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+                raise ConfigError(f"{where} filesystems.{key}: expected a list of globs")
+            setattr(x, key, tuple(val))
+    plugins = cfg.get("plugins", True)
+    if not isinstance(plugins, bool) and not (
+            isinstance(plugins, list) and all(isinstance(v, str) for v in plugins)):
+        raise ConfigError(f"{where} plugins: expected true, false or a list of names")
+    x.plugins = plugins
+    logs = cfg.get("logs", {})
+    journald = args.journald or logs.get("journald", False)
+    if not isinstance(journald, bool):
+        raise ConfigError(f"{where}.logs journald: expected true or false, got {journald!r}")
+    units = logs.get("units", [])
+    if not isinstance(units, list) or not all(isinstance(u, str) and u for u in units):
+        raise ConfigError(f"{where}.logs units: expected a list of unit names")
+    priority = logs.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise ConfigError(f"{where}.logs priority: expected one of {', '.join(PRIORITIES)}")
+    if journald:
+        x.journald = {"units": units, "priority": priority}
+    return x
 
 
 def control_for(ingest: str) -> str | None:
@@ -173,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                   simulate=args.simulate, seed=args.seed, log_files=s["log_files"],
                   incidents=not args.no_incidents, curve=s["curve"], labels=s["labels"],
                   top_processes=s["top_processes"], process_every=s["process_every"],
-                  control=s["control"], fast_rate=s["fast_rate"], sources=s["sources"])
+                  control=s["control"], fast_rate=s["fast_rate"], sources=s["sources"],
+                  extras=s["extras"])
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     agent.start()

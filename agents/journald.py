@@ -55,7 +55,7 @@ class JournaldFollower:
 
     def __init__(self, emit: Emit, clock: Clock = SYSTEM, rate_limit: float = 100.0,
                  units: Sequence[str] = (), command: Sequence[str] | None = None,
-                 limiter: TokenBucket | None = None) -> None:
+                 limiter: TokenBucket | None = None, priority: str | None = None) -> None:
         self._emit = emit
         self._clock = clock
         self.limiter = limiter or TokenBucket(rate_limit, clock)
@@ -63,6 +63,8 @@ class JournaldFollower:
             command = ["journalctl", "-f", "-o", "json", "-n", "0", "--no-pager"]
             for unit in units:
                 command += ["-u", unit]
+            if priority:  # this priority and more urgent ones: "warning" = 0..4
+                command += ["-p", priority]
         self.command = list(command)
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(MAX_QUEUE)
         self._proc: subprocess.Popen[bytes] | None = None

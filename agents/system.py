@@ -12,8 +12,10 @@ some containers, load average on old Windows) loses those metrics, never the oth
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import math
+import os
 import platform
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -26,7 +28,16 @@ from agents.rates import Rates
 
 log = logging.getLogger(__name__)
 
-SKIP_FSTYPES = frozenset({"squashfs", "tmpfs", "devtmpfs", "overlay", "iso9660", "udf", ""})
+# Pseudo, in-memory, image and network filesystems (a dead NFS server would hang statvfs):
+# not disks. [agent.filesystems] ignore_fstypes replaces the list.
+PSEUDO_FSTYPES = (
+    "proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2", "pstore",
+    "bpf", "tracefs", "debugfs", "securityfs", "configfs", "fusectl", "mqueue", "hugetlbfs",
+    "autofs", "binfmt_misc", "rpc_pipefs", "nsfs", "efivarfs", "selinuxfs", "overlay",
+    "squashfs", "iso9660", "udf", "nfs", "nfs4", "cifs", "smb3", "9p", "fuse.*", "nfsd",
+    "devfs", "map", "none")
+IGNORE_MOUNTS = ("/snap/*", "/proc/*", "/sys/*", "/dev/*", "/run/*", "/var/lib/docker/*",
+                 "/var/lib/containers/*")
 SKIP_DISKIO_PREFIXES = ("loop", "ram", "zram", "fd")
 CPU_FIELDS = ("user", "system", "iowait", "steal")
 PARTITION_REFRESH_S = 60.0
@@ -65,18 +76,24 @@ def _name_part(text: str) -> str:
     return "_".join(text.split()) if any(c.isspace() for c in text) else text
 
 
-def real_mounts() -> list[str]:
-    """Mount points worth a disk gauge: real filesystems, one mount per device."""
+def real_mounts(ignore_fstypes: tuple[str, ...] = PSEUDO_FSTYPES,
+                ignore_mounts: tuple[str, ...] = IGNORE_MOUNTS) -> list[str]:
+    """Mount points worth a disk gauge: every mounted filesystem but pseudo and network
+    ones (``ignore_fstypes``, globs on the type) and ``ignore_mounts`` (globs on the mount
+    point), loop devices and CD-ROMs, with one mount per device."""
     seen_devices: set[str] = set()
     mounts: list[str] = []
     try:
-        parts = psutil.disk_partitions(all=False)
+        parts = psutil.disk_partitions(all=True)
     except OSError:
         return mounts
     for p in sorted(parts, key=lambda p: len(p.mountpoint)):
-        if p.fstype.lower() in SKIP_FSTYPES or p.device.startswith("/dev/loop"):
+        fstype = p.fstype.lower()
+        if not fstype or any(fnmatch.fnmatchcase(fstype, g) for g in ignore_fstypes):
             continue
-        if p.mountpoint.startswith("/snap/") or "cdrom" in p.opts:
+        if p.device.startswith("/dev/loop") or "cdrom" in p.opts:
+            continue
+        if any(fnmatch.fnmatchcase(p.mountpoint, g) for g in ignore_mounts):
             continue
         if p.device in seen_devices:  # bind mounts and container overlays of the same disk
             continue
@@ -104,7 +121,9 @@ class SystemCollector(Collector):
 
     name = "system"
 
-    def __init__(self) -> None:
+    def __init__(self, ignore_fstypes: tuple[str, ...] = PSEUDO_FSTYPES,
+                 ignore_mounts: tuple[str, ...] = IGNORE_MOUNTS) -> None:
+        self.ignore = (ignore_fstypes, ignore_mounts)
         self._rates = Rates()
         self._cpu_prev = self._cpu_times()
         self._boot = psutil.boot_time()
@@ -193,7 +212,7 @@ class SystemCollector(Collector):
 
     def _disk_usage(self, out: dict[str, float], now: float) -> None:
         if now - self._mounts_at >= PARTITION_REFRESH_S or now < self._mounts_at:
-            self._mounts = real_mounts()
+            self._mounts = real_mounts(*self.ignore)
             self._mounts_at = now
         for mount in self._mounts:
             try:
@@ -204,6 +223,12 @@ class SystemCollector(Collector):
             out[f"disk.{name}.percent"] = du.percent
             out[f"disk.{name}.used"] = du.used
             out[f"disk.{name}.total"] = du.total
+            try:
+                st = os.statvfs(mount)
+            except (OSError, AttributeError):  # AttributeError: Windows has no statvfs
+                continue
+            if st.f_files:
+                out[f"disk.{name}.inodes_percent"] = 100.0 * (st.f_files - st.f_ffree) / st.f_files
 
     def _disk_io(self, out: dict[str, float], now: float) -> None:
         counters = psutil.disk_io_counters(perdisk=True) or {}
