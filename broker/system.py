@@ -18,7 +18,8 @@ from typing import Any
 import zmq
 
 from broker.api.control import Control
-from broker.events import EventBus, make_event
+from broker.bus import EventBus
+from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
 from core.config import ConfigError
@@ -260,7 +261,7 @@ class MonitoringSystem:
         except Exception as exc:
             self._store_stats = {"error": str(exc)}
 
-    def _on_commit(self, events: list[dict[str, Any]]) -> None:
+    def _on_commit(self, events: list[Event]) -> None:
         for event in events:
             self.committed.emit(event)
 

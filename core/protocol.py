@@ -27,6 +27,9 @@ MAX_CLOCK_SKEW_S = 300.0
 MAX_NAME_LEN = 200
 MAX_MESSAGE_LEN = 16 * 1024
 
+SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
 AGENT_KINDS = ("metrics", "log", "hello")
 BROKER_KINDS = ("alert", "event", "host")
 KINDS = AGENT_KINDS + BROKER_KINDS

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from broker.events import Event
 from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.config import ConfigError, parse_duration
@@ -130,7 +131,7 @@ class Control:
     def alerts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return self._engine_alerts()
 
-    def _emit_all(self, events: list[dict[str, Any]]) -> None:
+    def _emit_all(self, events: list[Event]) -> None:
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)

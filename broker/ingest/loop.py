@@ -22,7 +22,8 @@ from typing import Any
 
 import zmq
 
-from broker.events import Event, EventBus, make_event
+from broker.bus import EventBus
+from broker.events import Event, make_event
 from broker.ingest.state import LimitExceeded, State
 from core import protocol
 from core.clock import SYSTEM, Clock

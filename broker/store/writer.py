@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from broker.events import Event
 from broker.store.episodes import OpenEpisodes
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
@@ -37,7 +38,7 @@ class Writer:
                  retention: Callable[[], Any], retention_interval: float,
                  on_error: Callable[[str], None] | None,
                  on_recover: Callable[[str], None] | None,
-                 on_commit: Callable[[list[dict[str, Any]]], None] | None) -> None:
+                 on_commit: Callable[[list[Event]], None] | None) -> None:
         self.conn, self.q, self.rollups, self.clock = conn, q, rollups, clock
         self.batch_interval, self.max_batch = batch_interval, max_batch
         self.states, self.states_lock = states
