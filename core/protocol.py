@@ -19,6 +19,8 @@ from typing import Any
 
 import msgpack
 
+from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
+
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
 MAX_REPLY_BYTES = 64 * 2**20  # control replies: a 1,000-host snapshot is over 1 MB
@@ -308,11 +310,6 @@ def _validate_labels(obj: Mapping[str, Any]) -> str | None:
 
 
 # ---------------------------------------------------------------- control
-
-
-CONTROL_OPS = ("snapshot", "status", "hosts", "search", "export", "history", "alerts", "ack",
-               "unack", "silence", "silences", "unsilence", "simulate", "rules", "reload",
-               "sync", "notifications", "test_notify")
 
 
 def request(req_id: str, op: str, **args: Any) -> bytes:

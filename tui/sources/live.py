@@ -16,7 +16,7 @@ from typing import Any
 import zmq
 
 from core import protocol
-from tui.messages import ConnectionState
+from tui.messages import ConnectionState, Reply
 from tui.sources.base import DataSource
 from tui.sources.session import Session
 
@@ -68,6 +68,10 @@ class LiveSource(DataSource):
 
     def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
         req_id = self.next_id()
+        if op not in protocol.OPS:  # the one op list (core/ops.py): refused here, not sent
+            self.post(Reply(req_id, op, False, error=f"unknown op '{op}' (known: "
+                            f"{', '.join(sorted(protocol.OPS))})"))
+            return req_id
         targets = [b for b in (brokers or []) if b in self.links]
         if not targets:
             up = [n for n, link in self.links.items() if link.connected]
