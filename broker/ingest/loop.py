@@ -27,6 +27,7 @@ from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
 from core import protocol
 from core.clock import SYSTEM, Clock
+from core.sockets import bind, make_socket
 
 if TYPE_CHECKING:
     from core.keys import ServerCurve
@@ -57,9 +58,7 @@ class BrokerCore:
         self.curve = curve  # CURVE on all three sockets
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sub = self._bind(zmq.SUB, endpoints["ingest"])
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.setsockopt(zmq.RCVHWM, 100_000)
+        self.sub = self._bind(zmq.SUB, endpoints["ingest"], rcvhwm=100_000, subscribe=b"")
         self.pub = self._bind(zmq.PUB, endpoints["publish"], sndhwm=sndhwm)
         self.router = self._bind(zmq.ROUTER, endpoints["control"])
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
@@ -79,18 +78,9 @@ class BrokerCore:
         """Route control requests to ``handler`` (broker/api/control.Control)."""
         self._control = handler
 
-    def _bind(self, kind: int, endpoint: str, sndhwm: int = 0) -> zmq.Socket[Any]:
-        sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        if sndhwm:
-            sock.setsockopt(zmq.SNDHWM, sndhwm)
-        if self.curve is not None:
-            self.curve.apply(sock)
-        try:
-            sock.bind(endpoint)
-        except zmq.ZMQError as exc:
-            sock.close()
-            raise OSError(f"cannot bind {endpoint}: {exc.strerror}") from None
+    def _bind(self, kind: int, endpoint: str, **options: Any) -> zmq.Socket[Any]:
+        sock = make_socket(self.ctx, kind, curve=self.curve, **options)
+        bind(sock, endpoint)
         return sock
 
     # ------------------------------------------------------------ cross-thread entry points
