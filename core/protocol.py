@@ -19,6 +19,8 @@ from typing import Any
 
 import msgpack
 
+from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
+
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
 MAX_REPLY_BYTES = 64 * 2**20  # control replies: a 1,000-host snapshot is over 1 MB
@@ -31,6 +33,9 @@ MAX_PROC_CMD = 200
 # Optional ``procs`` of a metrics frame: rows in this column order (protocol v1, additive:
 # a broker that does not know the field ignores it).
 PROCESS_FIELDS = ("pid", "name", "user", "cmd", "cpu_percent", "rss", "threads")
+
+SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 AGENT_KINDS = ("metrics", "log", "hello")
 BROKER_KINDS = ("alert", "event", "host")
@@ -95,10 +100,6 @@ def decode(parts: list[bytes], now: float | None = None) -> dict[str, Any]:
 
 def send_frame(sock: Any, frame: Mapping[str, Any], flags: int = 0) -> None:
     sock.send_multipart(encode(frame), flags=flags, copy=False)
-
-
-def recv_frame(sock: Any, now: float | None = None) -> dict[str, Any]:
-    return decode(sock.recv_multipart(), now)
 
 
 # ---------------------------------------------------------------- builders
@@ -348,11 +349,6 @@ def _validate_labels(obj: Mapping[str, Any]) -> str | None:
 
 
 # ---------------------------------------------------------------- control
-
-
-CONTROL_OPS = ("snapshot", "status", "hosts", "search", "export", "history", "alerts", "ack",
-               "unack", "silence", "silences", "unsilence", "simulate", "rules", "reload",
-               "sync", "notifications", "test_notify", "push", "thresholds")
 
 
 def request(req_id: str, op: str, **args: Any) -> bytes:

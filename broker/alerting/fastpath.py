@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker.alerting.index import HostState
+from broker.alerting.index import HostSeries
 
 
 def thresholds_for(engine: Any, host: str, labels: Mapping[str, str] | None
@@ -21,7 +21,7 @@ def thresholds_for(engine: Any, host: str, labels: Mapping[str, str] | None
     """``{"generation", "thresholds": [{rule, metric, op, levels, per_core}]}``."""
     hs = engine.hosts.get(host)
     if hs is None:
-        hs = HostState(host)
+        hs = HostSeries(host)
         hs.labels = dict(labels or engine.book.host_labels.get(host) or {})
     out = []
     for rule, _match, hosts_ok in engine.index.metric_rules:

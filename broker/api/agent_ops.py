@@ -16,30 +16,27 @@ class RequestError(ValueError):
     """A request the broker understood but cannot carry out."""
 
 
-def handlers(control: Any) -> dict[str, Any]:
-    core = control.core
+def thresholds(core: Any, args: dict[str, Any]) -> dict[str, Any]:
+    host = args.get("host")
+    if not isinstance(host, str) or not host:
+        raise RequestError("missing or empty 'host'")
+    labels = _labels(args.get("labels"))
+    if core.engine is None:
+        return {"generation": 0, "thresholds": []}
+    return thresholds_for(core.engine, host, labels)
 
-    def thresholds(args: dict[str, Any]) -> dict[str, Any]:
-        host = args.get("host")
-        if not isinstance(host, str) or not host:
-            raise RequestError("missing or empty 'host'")
-        labels = _labels(args.get("labels"))
-        if core.engine is None:
-            return {"generation": 0, "thresholds": []}
-        return thresholds_for(core.engine, host, labels)
 
-    def push(args: dict[str, Any]) -> dict[str, Any]:
-        host = args.get("host")
-        if not isinstance(host, str) or not host:
-            raise RequestError("missing or empty 'host'")
-        metrics = args.get("metrics")
-        if not isinstance(metrics, dict) or not metrics:
-            raise RequestError("'metrics' must be a non-empty map of name to number")
-        if len(metrics) > MAX_METRICS_PER_FRAME:
-            raise RequestError(f"{len(metrics)} metrics, over the {MAX_METRICS_PER_FRAME} limit")
-        return core.ingest_push(host, metrics, _labels(args.get("labels")))
-
-    return {"thresholds": thresholds, "push": push}
+def push(core: Any, args: dict[str, Any]) -> dict[str, Any]:
+    host = args.get("host")
+    if not isinstance(host, str) or not host:
+        raise RequestError("missing or empty 'host'")
+    metrics = args.get("metrics")
+    if not isinstance(metrics, dict) or not metrics:
+        raise RequestError("'metrics' must be a non-empty map of name to number")
+    if len(metrics) > MAX_METRICS_PER_FRAME:
+        raise RequestError(f"{len(metrics)} metrics, over the {MAX_METRICS_PER_FRAME} limit")
+    result: dict[str, Any] = core.ingest_push(host, metrics, _labels(args.get("labels")))
+    return result
 
 
 def _labels(val: Any) -> dict[str, str] | None:

@@ -22,7 +22,7 @@ class LimitExceeded(ValueError):
 
 
 @dataclass
-class HostState:
+class HostRecord:
     host: str
     first_seen: float
     last_seen: float = 0.0
@@ -67,18 +67,18 @@ class HostState:
 class State:
     def __init__(self, max_hosts: int = 10_000, max_series_per_host: int = 5_000,
                  history_len: int = HISTORY_LEN) -> None:
-        self.hosts: dict[str, HostState] = {}
+        self.hosts: dict[str, HostRecord] = {}
         self.max_hosts = max_hosts
         self.max_series = max_series_per_host
         self.history_len = history_len
 
-    def _host(self, host: str, ts: float) -> tuple[HostState, bool]:
+    def _host(self, host: str, ts: float) -> tuple[HostRecord, bool]:
         hs = self.hosts.get(host)
         if hs is not None:
             return hs, False
         if len(self.hosts) >= self.max_hosts:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
-        hs = self.hosts[host] = HostState(host, first_seen=ts)
+        hs = self.hosts[host] = HostRecord(host, first_seen=ts)
         return hs, True
 
     def check(self, frame: dict[str, Any]) -> None:
@@ -97,7 +97,7 @@ class State:
             if known + new > self.max_series:
                 raise LimitExceeded(f"series limit reached for '{host}' ({self.max_series} series)")
 
-    def touch(self, frame: dict[str, Any]) -> tuple[HostState, list[str]]:
+    def touch(self, frame: dict[str, Any]) -> tuple[HostRecord, list[str]]:
         """Record identity and liveness; returns the host and notes (new host, restart, gap)."""
         notes: list[str] = []
         hs, new = self._host(frame["host"], frame["ts"])
@@ -117,7 +117,7 @@ class State:
             notes.append("up")
         return hs, notes
 
-    def touch_push(self, frame: dict[str, Any]) -> tuple[HostState, list[str]]:
+    def touch_push(self, frame: dict[str, Any]) -> tuple[HostRecord, list[str]]:
         """A pushed sample: a new host is created; agent, boot and seq stay as they are
         (a push is no restart and no gap), and an agent's host keeps its own liveness."""
         hs, new = self._host(frame["host"], frame["ts"])
@@ -126,7 +126,7 @@ class State:
         hs.pushes += 1
         return hs, ["new"] if new else []
 
-    def apply_metrics(self, hs: HostState, metrics: dict[str, float],
+    def apply_metrics(self, hs: HostRecord, metrics: dict[str, float],
                       labels: dict[str, str] | None) -> None:
         hs.metrics.update(metrics)
         if labels:
@@ -139,7 +139,7 @@ class State:
             series.append(value)
 
     @staticmethod
-    def apply_processes(hs: HostState, procs: list[dict[str, Any]], ts: float) -> None:
+    def apply_processes(hs: HostRecord, procs: list[dict[str, Any]], ts: float) -> None:
         """Keep the latest top processes and a short history (top few by CPU)."""
         hs.processes, hs.processes_ts = procs, ts
         top = sorted(procs, key=lambda p: p["cpu_percent"], reverse=True)[:PROC_HISTORY_TOP]
