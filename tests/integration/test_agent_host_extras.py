@@ -39,6 +39,7 @@ def cgroup() -> Path:
     path.rmdir()
 
 
+@pytest.mark.serial  # the burner must get CPU
 def test_a_burner_in_a_cgroup_shows_its_cpu(cgroup: Path) -> None:
     burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:

@@ -20,6 +20,7 @@ def _procs(broker: Broker, host: str) -> list[dict[str, Any]]:
     return found[0]["processes"] if found else []
 
 
+@pytest.mark.serial  # the burners must get CPU to rank in the top
 def test_cpu_burners_show_up_in_top_processes_with_their_pid(broker: Broker) -> None:
     burners = [subprocess.Popen([sys.executable, "-c", BURN, f"--api-key=sekrit{i}"])
                for i in range(2)]

@@ -60,6 +60,7 @@ def sub(tmp_path: Path) -> Iterator[tuple[Broker, zmq.Socket[Any]]]:
     broker.stop()
 
 
+@pytest.mark.serial  # a loopback flood and a latency bound: needs the machine
 def test_crossing_arrives_before_the_next_regular_frame(sub) -> None:  # type: ignore[no-untyped-def]
     broker, s = sub
     agent = start_agent(broker.endpoints["ingest"], "--host", "fast-1", "--interval", "5",

@@ -71,6 +71,7 @@ def test_assembler_may_continue_ends_with_the_python_exception_line() -> None:
     assert not a.may_continue()
 
 
+@pytest.mark.serial  # a latency bound
 def test_inotify_wakes_the_follower_well_before_its_poll_interval(tmp_path) -> None:
     log = tmp_path / "app.log"
     write(log, "")
