@@ -25,15 +25,17 @@ def test_cpu_burners_show_up_in_top_processes_with_their_pid(broker: Broker) -> 
     burners = [subprocess.Popen([sys.executable, "-c", BURN, f"--api-key=sekrit{i}"])
                for i in range(2)]
     agent = start_agent(broker.endpoints["ingest"], "--host", "proc-host", "--interval", "0.25",
-                        "--process-every", "0.5", "--top-processes", "5")
+                        "--process-every", "0.5", "--top-processes", "10")
     try:
         pids = {b.pid for b in burners}
 
         def burners_listed() -> list[dict[str, Any]]:
             hot = [p for p in _procs(broker, "proc-host")
-                   if p["pid"] in pids and p["cpu_percent"] > 20]
+                   if p["pid"] in pids and p["cpu_percent"] > 5]
             return hot if len(hot) == 2 else []
-        hot = wait_for(burners_listed, timeout=20, what="both burners in the top processes")
+        # a busy loop is near 100 % of a core on an idle machine; on a shared one it still
+        # ranks among the top 10 by CPU with a share well above idle processes' 0 %
+        hot = wait_for(burners_listed, timeout=30, what="both burners in the top processes")
         for p in hot:
             assert p["name"].startswith("python")
             assert p["threads"] >= 1 and p["rss"] > 1_000_000
