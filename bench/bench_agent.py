@@ -13,6 +13,8 @@ processes, a webhook receiver in this process. Figures printed, in one table at 
 2. **log line to alert**: lines appended to a followed file; the time to the log event
    frame (``l.<host>``, every line) and to the alert frame of a ``log`` rule (one trial per
    alert: the rule's window is 1 s, so it resolves between trials).
+   The same for a loopback flood (``net.lo.rx_bps > 300 MB/s``, the sender started at the
+   onset): a shared machine's neighbours saturate the CPU, rarely the loopback.
 3. **agent cost** at a 1 s interval with the fast path, processes (every 5 s) on, over
    ``--seconds``: CPU % of one core and RSS, against a bare loop making the same psutil
    calls at the same rates (the ceiling; ratio = agent / bare loop), both run at once.
@@ -23,7 +25,6 @@ Never asserts: it prints figures.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -31,14 +32,11 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import psutil
-import zmq
 
-from core import protocol
+from bench.agent_rig import Frames, Hook, firing, flood, pct, quiet, resolved
 from tests.procs import Broker, start_agent, stop_proc
 
 BURN = "while True:\n    pass\n"
@@ -67,89 +65,6 @@ while True:
     t += 0.1
     time.sleep(max(0.0, t - time.monotonic()))
 """
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
-
-
-class Hook:
-    """A loopback webhook receiver that stamps each POST's arrival."""
-
-    def __init__(self) -> None:
-        self.hits: list[tuple[float, dict[str, Any]]] = []
-        hits = self.hits
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                hits.append((time.monotonic(), json.loads(body or b"{}")))
-                self.send_response(200)
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Frames:
-    """Everything the broker publishes, stamped on arrival, on a thread of its own."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.items: list[tuple[float, dict[str, Any]]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(endpoint,), daemon=True)
-        self.thread.start()
-
-    def _run(self, endpoint: str) -> None:
-        sock = zmq.Context.instance().socket(zmq.SUB)
-        sock.setsockopt(zmq.SUBSCRIBE, b"")
-        sock.connect(endpoint)
-        while not self.stop.is_set():
-            if sock.poll(50):
-                self.items.append((time.monotonic(), protocol.decode(sock.recv_multipart())))
-        sock.close(linger=0)
-
-    def first(self, pred: Any, after: float, timeout: float) -> float | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for t, f in list(self.items):
-                if t >= after and pred(f):
-                    return t
-            time.sleep(0.005)  # poll
-        return None
-
-
-def _firing(rule: str) -> Any:
-    return lambda f: (f["kind"] == "alert" and f["alert"]["rule"] == rule
-                      and f["alert"]["state"] == "firing")
-
-
-def _resolved(rule: str) -> Any:
-    return lambda f: (f["kind"] == "alert" and f["alert"]["rule"] == rule
-                      and f["alert"]["state"] == "resolved")
-
-
-def quiet(frames: Frames, rule: str, timeout: float = 8.0) -> None:
-    """Wait until the rule's alert is not firing and has not changed for a second."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        mine = [(t, f) for t, f in list(frames.items)
-                if f["kind"] == "alert" and f["alert"]["rule"] == rule]
-        if not mine or (mine[-1][1]["alert"]["state"] not in ("firing", "pending")
-                        and time.monotonic() - mine[-1][0] > 1.0):
-            return
-        time.sleep(0.05)  # poll
 
 
 def idle_cpu(seconds: float = 2.0) -> float:
@@ -196,7 +111,7 @@ group_interval = "1s"
             burners = [subprocess.Popen([sys.executable, "-c", BURN])
                        for _ in range(os.cpu_count() or 1)]
             try:
-                t_frame = frames.first(_firing("burn"), start, 5)
+                t_frame = frames.first(firing("burn"), start, 5)
                 deadline = time.monotonic() + 5
                 while len(hook.hits) <= n_hits and time.monotonic() < deadline:
                     time.sleep(0.005)  # poll
@@ -208,12 +123,49 @@ group_interval = "1s"
                 out["frame"].append(t_frame - start)
             if len(hook.hits) > n_hits:
                 out["webhook"].append(hook.hits[n_hits][0] - start)
-            frames.first(_resolved("burn"), start, 8)
+            frames.first(resolved("burn"), start, 8)
     finally:
         stop_proc(agent)
         frames.stop.set()
         broker.stop()
         hook.close()
+    return out
+
+
+def flood_onset(tmp: Path, fast: bool, trials: int, level: float = 300e6
+                ) -> list[float]:
+    """Onset to alert frame for a loopback flood (``net.lo.rx_bps > level``): a resource the
+    neighbours of a shared machine do not saturate the way they do the CPU."""
+    rules = tmp / f"flood-{fast}.toml"
+    rules.write_text(f'[[rule]]\nname = "flood"\nkind = "threshold"\n'
+                     f'metric = "net.lo.rx_bps"\nop = ">"\ncritical = {level}\n')
+    broker = Broker(tmp / f"flood-{fast}", "--rules", str(rules))
+    frames = Frames(broker.endpoints["publish"])
+    agent = start_agent(broker.endpoints["ingest"], "--host", "bench-lo", "--interval", "1",
+                        "--control", broker.endpoints["control"],
+                        "--fast-rate", "10" if fast else "0")
+    out: list[float] = []
+    try:
+        frames.first(lambda f: f["kind"] == "metrics", 0, 20)
+        time.sleep(2.0)  # thresholds fetched
+        for _ in range(trials):
+            quiet(frames, "flood")
+            stop = threading.Event()
+            start = time.monotonic()
+            t = threading.Thread(target=flood, args=(stop,))
+            t.start()
+            try:
+                hit = frames.first(firing("flood"), start, 5)
+            finally:
+                stop.set()
+                t.join()
+            if hit is not None:
+                out.append(hit - start)
+            frames.first(resolved("flood"), start, 8)
+    finally:
+        stop_proc(agent)
+        frames.stop.set()
+        broker.stop()
     return out
 
 
@@ -246,10 +198,10 @@ def log_latency(tmp: Path, lines: int) -> dict[str, list[float]]:
                 t0 = time.monotonic()
                 fh.write(f"ERROR BENCH-ERR {i} payment failed\n")
                 fh.flush()
-                t = frames.first(_firing("log_err"), t0, 5)
+                t = frames.first(firing("log_err"), t0, 5)
                 if t is not None:
                     out["alert"].append(t - t0)
-                frames.first(_resolved("log_err"), t0, 5)
+                frames.first(resolved("log_err"), t0, 5)
     finally:
         stop_proc(agent)
         frames.stop.set()
@@ -297,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                   "cpu.percent much, so the onset figures mean little in this run", flush=True)
         fast = onset(tmp, True, level, args.trials)
         slow = onset(tmp, False, level, args.trials)
+        flood_fast = flood_onset(tmp, True, args.trials)
+        flood_slow = flood_onset(tmp, False, args.trials)
         logs = log_latency(tmp, args.lines)
         spend = cost(tmp, args.seconds)
     ms = 1000.0
@@ -305,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
                        ("onset -> webhook, fast path", fast["webhook"]),
                        ("onset -> alert frame, regular 1 s frame only", slow["frame"]),
                        ("onset -> webhook, regular 1 s frame only", slow["webhook"]),
+                       ("loopback flood onset -> alert frame, fast path", flood_fast),
+                       ("loopback flood onset -> alert frame, regular 1 s frame only",
+                        flood_slow),
                        ("log line -> log event frame", logs["event"]),
                        ("log line -> alert frame", logs["alert"])):
         print(f"| {name} | {statistics.median(vals) * ms if vals else float('nan'):.0f} ms "
