@@ -11,7 +11,6 @@ block on the network. Third-party collectors register under the entry-point grou
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "monitor.collectors"
 
@@ -35,6 +34,8 @@ class Collector(ABC):
 
 def load_collectors() -> dict[str, type[Collector]]:
     """Collector classes registered under the ``monitor.collectors`` entry-point group."""
+    from importlib.metadata import entry_points
+
     found: dict[str, type[Collector]] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         cls = ep.load()

@@ -20,8 +20,6 @@ import fnmatch
 import math
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +72,8 @@ def parse(text: str, target: Target) -> tuple[dict[str, float], int]:
 
 
 def fetch(target: Target) -> str:
+    import urllib.request  # imported here: http.client and ssl cost an agent without scrapes
+
     req = urllib.request.Request(target.url, headers={
         "Accept": "text/plain;version=0.0.4", "User-Agent": "monitor-agent"})
     with urllib.request.urlopen(req, timeout=target.timeout) as resp:  # noqa: S310 - config
@@ -95,6 +95,8 @@ class Scraper:
         self.scrapes = 0
 
     def scrape_once(self) -> dict[str, float]:
+        import urllib.error
+
         t = self.target
         p = f"scrape.{t.name}."
         t0 = time.monotonic()
