@@ -93,7 +93,8 @@ url = "{hook.url}"
 [[route]]
 receiver = "hook"
 group_wait = "0s"
-group_interval = "1s"
+group_interval = "10ms"
+repeat_interval = "10ms"
 ''')
     broker = Broker(tmp / f"onset-{fast}", "--config", str(conf))
     frames = Frames(broker.endpoints["publish"])
