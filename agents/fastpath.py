@@ -4,7 +4,8 @@ The broker tells each agent the levels of the rules that apply to it (the ``thre
 control op: window-less ``threshold`` rules, see broker/alerting/fastpath.py). This loop
 samples the cheap counters those rules read (CPU times, memory, load, network and disk
 counters: tens of microseconds each) ``rate`` times a second, and when a watched value
-moves past one of its levels, in either direction, it publishes a metrics frame (marked
+moves past one of its levels, in either direction, and stays there for two samples, it
+publishes a metrics frame (marked
 ``fast``) with the watched values at once. The regular frame keeps its interval; the
 broker still decides (hysteresis, ``for``, silences): the agent only sends earlier.
 
@@ -30,6 +31,7 @@ import psutil
 log = logging.getLogger(__name__)
 
 MAX_FAST_FRAMES_PER_S = 5
+CONFIRM = 2  # samples a new level must hold before it is sent
 RATE_WINDOW_S = 1.0
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -107,9 +109,14 @@ def _total(t: Any) -> float:
 
 
 class Watch:
-    """One metric name against one rule's levels; ``level`` is how many levels it passed."""
+    """One metric name against one rule's levels; ``level`` is how many levels it passed.
 
-    __slots__ = ("name", "rule", "op", "levels", "per_core", "level")
+    A new level counts once it has held for ``CONFIRM`` samples in a row (200 ms at 10 Hz):
+    a 100 ms CPU reading is noisy, and one busy tick of a neighbour must not page anyone
+    through a rule without ``for``.
+    """
+
+    __slots__ = ("name", "rule", "op", "levels", "per_core", "level", "_next", "_seen")
 
     def __init__(self, name: str, t: dict[str, Any]) -> None:
         self.name, self.rule = name, t["rule"]
@@ -117,12 +124,25 @@ class Watch:
         self.levels = [float(x) for x in t["levels"]]
         self.per_core = bool(t.get("per_core"))
         self.level: int | None = None
+        self._next: int | None = None  # a new level seen, not yet confirmed
+        self._seen = 0
 
     def crossed(self, value: float, cores: float) -> bool:
         v = value / cores if self.per_core else value
         lvl = sum(1 for x in self.levels if self.op(v, x))
-        before, self.level = self.level, lvl
-        return before is not None and lvl != before
+        if self.level is None:
+            self.level = lvl  # the baseline
+            return False
+        if lvl == self.level:
+            self._next, self._seen = None, 0
+            return False
+        if lvl != self._next:
+            self._next, self._seen = lvl, 0
+        self._seen += 1
+        if self._seen < CONFIRM:
+            return False
+        self.level, self._next, self._seen = lvl, None, 0
+        return True
 
 
 def watches_for(thresholds: list[dict[str, Any]], names: list[str]) -> list[Watch]:

@@ -67,6 +67,14 @@ while True:
 """
 
 
+def fired(hook: Hook, since: int) -> float | None:
+    """Arrival of the first firing notification after the first ``since`` hits."""
+    for t, body in hook.hits[since:]:
+        if body.get("status") == "firing":
+            return t
+    return None
+
+
 def idle_cpu(seconds: float = 2.0) -> float:
     psutil.cpu_percent(None)
     time.sleep(seconds)
@@ -114,7 +122,7 @@ repeat_interval = "10ms"
             try:
                 t_frame = frames.first(firing("burn"), start, 5)
                 deadline = time.monotonic() + 5
-                while len(hook.hits) <= n_hits and time.monotonic() < deadline:
+                while not fired(hook, n_hits) and time.monotonic() < deadline:
                     time.sleep(0.005)  # poll
             finally:
                 for b in burners:
@@ -122,8 +130,8 @@ repeat_interval = "10ms"
                     b.wait()
             if t_frame is not None:
                 out["frame"].append(t_frame - start)
-            if len(hook.hits) > n_hits:
-                out["webhook"].append(hook.hits[n_hits][0] - start)
+            if (t_hook := fired(hook, n_hits)) is not None:
+                out["webhook"].append(t_hook - start)
             frames.first(resolved("burn"), start, 8)
     finally:
         stop_proc(agent)

@@ -17,19 +17,32 @@ def test_watches_match_globs_against_the_names_the_sampler_gives() -> None:
     assert [w.name for w in ws] == ["cpu.percent", "net.eth0.rx_bps", "net.lo.rx_bps"]
 
 
-def test_a_crossing_is_a_change_of_level_either_way() -> None:
+def test_a_crossing_is_a_change_of_level_either_way_held_for_two_samples() -> None:
     w = Watch("cpu.percent", T)
     assert not w.crossed(50.0, 1.0)  # the first value is the baseline
     assert not w.crossed(70.0, 1.0)
-    assert w.crossed(85.0, 1.0)  # past warning
-    assert w.crossed(99.0, 1.0)  # past critical
+    assert not w.crossed(85.0, 1.0)  # past warning: seen once
+    assert w.crossed(86.0, 1.0)  # held for a second sample: sent
+    assert not w.crossed(99.0, 1.0)
+    assert w.crossed(99.0, 1.0)  # past critical, held
     assert not w.crossed(97.0, 1.0)
+    assert not w.crossed(10.0, 1.0)
     assert w.crossed(10.0, 1.0)  # back below both: the broker hears the clear early too
+
+
+def test_a_one_sample_spike_is_not_sent() -> None:
+    w = Watch("cpu.percent", T)
+    w.crossed(50.0, 1.0)
+    assert not w.crossed(100.0, 1.0)  # one busy 100 ms reading
+    assert not w.crossed(40.0, 1.0)
+    assert not w.crossed(100.0, 1.0)
+    assert w.level == 0
 
 
 def test_per_core_levels_divide_by_the_cores() -> None:
     w = Watch("load.1", {**T, "metric": "load.1", "levels": [2.0], "per_core": True})
     w.crossed(3.0, 4.0)
+    w.crossed(9.0, 4.0)
     assert w.crossed(9.0, 4.0)
 
 
@@ -42,12 +55,14 @@ def test_step_publishes_on_a_crossing_within_a_budget() -> None:
     budget: deque[float] = deque()
 
     def crossing() -> bool:
-        fp.watches[0].level = 0  # pretend the previous reading was below the level
+        w = fp.watches[0]
+        w.level, w._next, w._seen = 0, 1, 1  # as if one reading above had been seen
         return fp.step(sampler, budget)  # False until the CPU counters have moved
     wait_for(crossing, timeout=5, what="a CPU reading")
     assert "cpu.percent" in sent[-1]
     for _ in range(10):
-        fp.watches[0].level = 0
+        w = fp.watches[0]
+        w.level, w._next, w._seen = 0, 1, 1
         fp.step(sampler, budget)
     assert len(sent) <= 5  # MAX_FAST_FRAMES_PER_S
 
