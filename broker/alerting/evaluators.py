@@ -9,12 +9,12 @@ so the engine leaves the alert as it is. The lifecycle itself lives in broker/al
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Any
 
 from broker.alerting.rules import Rule
 from broker.alerting.windows import Baseline, Trend, Window
+from core.regex import Pattern, compile_user
 
 WARNING = "warning"
 CRITICAL = "critical"
@@ -237,5 +237,5 @@ SERIES = {"threshold": ThresholdSeries, "rate": RateSeries, "forecast": Forecast
           "log": LogSeries}
 
 
-def compile_pattern(rule: Rule) -> re.Pattern[str]:
-    return re.compile(rule.pattern)
+def compile_pattern(rule: Rule) -> Pattern:
+    return compile_user(rule.pattern, f"in rule {rule.name}")

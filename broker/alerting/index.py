@@ -8,13 +8,13 @@ metric no rule reads costs nothing, whatever the number of rules or globs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.rules import Rule
+from core.regex import Pattern, compile_user
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
 _NONE: tuple[Series, ...] = ()
@@ -32,7 +32,7 @@ class HostSeries:
         self.known: set[str] = set()  # every name in by_metric
         self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
-        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
+        self.logs: list[tuple[LogSeries, Pattern, Callable[[str], Any] | None]] = []
 
 
 def host_filter(rule: Rule) -> Callable[[str], bool] | None:
@@ -50,7 +50,7 @@ class RuleIndex:
         self.metric_rules = [(r, compile_glob(r.metric), host_filter(r))
                              for r in live if r.kind in METRIC_KINDS]
         self.down_rules = [(r, host_filter(r)) for r in live if r.kind == "host_down"]
-        self.log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
+        self.log_rules = [(r, compile_user(r.pattern), None if r.source == "*" else
                            compile_glob(r.source), host_filter(r))
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []

@@ -1,0 +1,1 @@
+"""The chaos suite: real broker processes on loopback, faults injected, bounded time."""
