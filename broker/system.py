@@ -75,6 +75,8 @@ class MonitoringSystem:
         self._persisted_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
+        self._store_health = ("ok", "")
+        self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -107,6 +109,7 @@ class MonitoringSystem:
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
+        self.core.tick_hooks.append(self._watch_store)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -193,7 +196,8 @@ class MonitoringSystem:
             return None
         assert self.data_dir is not None
         store = Store(self.data_dir / "events.db", clock=self.clock,
-                      on_error=self._on_store_error, on_commit=self._on_commit)
+                      on_error=self._on_store_error, on_commit=self._on_commit,
+                      on_recover=self._on_store_recover)
         store.open()
         store.start()
         self.bus.add_handler("store", store.put, blocking=True, maxsize=50_000)
@@ -218,9 +222,15 @@ class MonitoringSystem:
         notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit,
                             external_url=self.config.get("broker", {}).get("external_url", ""))
         notifier.start()
-        source = self.committed if self.store is not None else self.bus
-        source.add_handler("notifier", notifier.handle,
-                           kinds=("alert", "ack", "unack", "silence", "unsilence"))
+        from broker.notify.feed import KINDS, NotifyFeed
+
+        if self.store is None:
+            self.bus.add_handler("notifier", notifier.handle, kinds=KINDS)
+            return notifier
+        # Committed events normally; the live bus while the store fails (broker/notify/feed.py)
+        self.feed = NotifyFeed(notifier.handle, failing=self.store.failing)
+        self.bus.add_handler("notify-feed", self.feed.on_bus, kinds=KINDS)
+        self.committed.add_handler("notifier", self.feed.on_committed, kinds=KINDS)
         return notifier
 
     def persist_engine(self) -> None:
@@ -268,9 +278,37 @@ class MonitoringSystem:
 
     def _on_store_error(self, message: str) -> None:
         print(f"monitor-broker: store: {message}", file=sys.stderr)
+        if self.store is not None and self.store.failing() and self.feed is not None:
+            self.feed.store_failing()  # what waits for a commit is paged now
         if self.core is not None:
             self.core.emit(make_event("store.error", message, ts=self.clock.time(),
                                       severity="critical"))
+            self.core.post(lambda: self._watch_store(self.clock.time()))
+
+    def _on_store_recover(self, message: str) -> None:
+        if self.core is not None:
+            self.core.post(lambda: self._watch_store(self.clock.time()))
+
+    def _watch_store(self, now: float) -> None:
+        """Core thread: raise or clear ``store_failing`` when the store's health changes."""
+        if self.store is None:
+            return
+        health = self.store.health()
+        if health[0] == self._store_health[0]:
+            self._store_health = health
+            return
+        self._store_health = health
+        assert self.core is not None
+        state, reason = health
+        self.core.emit(make_event(
+            "store.state", f"event store {state}" + (f": {reason}" if reason else ""),
+            ts=now, severity="info" if state == "ok" else "critical",
+            data={"state": state, "reason": reason}))
+        if self.engine is not None:
+            for ev in self.engine.broker_alert("store_failing", state != "ok",
+                                               socket.gethostname(), reason or
+                                               "event store writes resumed", now):
+                self.core.emit(ev)
 
     def status(self) -> dict[str, Any]:
         core = self.core
@@ -289,13 +327,24 @@ class MonitoringSystem:
                        "rejected_by_reason": dict(core.rejected)},
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
-            "store": self._store_stats,
+            "store": self._store_status(),
             "bus": self.bus.stats() | self.committed.stats(),
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
             "control": {"requests": self.control.requests if self.control else 0,
                         "errors": self.control.errors if self.control else 0},
         }
+
+    def _store_status(self) -> dict[str, Any] | None:
+        if self.store is None:
+            return None
+        state, reason = self.store.health()
+        out = {**(self._store_stats or {}), "state": state, "reason": reason}
+        if self.notifier is not None and self.notifier.outbox.degraded:
+            out["outbox"] = f"in memory: {self.notifier.outbox.degraded}"
+        if self.feed is not None:
+            out |= self.feed.stats()
+        return out
 
     def reload(self) -> dict[str, Any]:
         """Re-read the rules (core thread). A bad file raises and the old rules stay."""

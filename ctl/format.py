@@ -68,6 +68,12 @@ def status(r: dict[str, Any]) -> str:
              f"ingest: {ing['frames']} frames, {ing['rate']}/s, {ing['rejected']} rejected"]
     for reason, n in sorted(ing["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {n:>6}  {reason}")
+    st = r.get("store")
+    if isinstance(st, dict) and st.get("state"):
+        lines.append(f"store: {st['state']}" + (f" {st['reason']}" if st.get("reason") else "")
+                     + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
+    elif "store" in r:
+        lines.append("store: none (no data dir)")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))
     for c in r["supervisor"]:
         state = "up" if c["alive"] else "DOWN"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from broker.alerting import persistence
+from broker.alerting import internal, persistence
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
 from broker.alerting.index import HostSeries, RuleIndex
 from broker.alerting.lifecycle import AlertBook
@@ -48,6 +48,8 @@ class AlertEngine:
         out: list[Event] = []
         by_name = {r.name: r for r in rules if r.enabled}
         for a in list(self.book.by_id.values()):
+            if a.rule.kind == internal.KIND:
+                continue  # the broker's own alerts have no rule in the file
             rule = by_name.get(a.rule.name)
             if rule is None:
                 if a.active:
@@ -226,6 +228,24 @@ class AlertEngine:
             a.sim_expires = now + SIMULATE_TTL_S
         elif a.severity != severity:
             self.book.escalate(a, severity, now, out)
+        return out
+
+    def broker_alert(self, name: str, firing: bool, host: str, detail: str,
+                     now: float) -> list[Event]:
+        """Raise (``firing``) or clear one of the broker's own alerts (``internal.RULES``)."""
+        self.now = now
+        rule = internal.rule(name, detail)
+        a = self.book.by_id.get(fingerprint(name, host, "", {}))
+        out: list[Event] = []
+        if firing:
+            if a is None or not a.active:
+                a = a or Alert(rule, host, "", {})
+                a.rule = rule
+                self.book.open(a, rule.severity, now, out, immediately=True)
+            else:
+                a.rule = rule
+        elif a is not None and a.active:
+            self.book.resolve(a, now, out, reason=detail)
         return out
 
     def dump_state(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from broker.alerting import internal
 from broker.alerting.alert import Alert
 from broker.alerting.evaluators import AnomalySeries
 from broker.alerting.silences import Silence
@@ -49,7 +50,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         hs = engine.host_series(name)
         engine.grant_grace(hs.down)
     for d in state.get("alerts", []):
-        rule = rules.get(d.get("rule", ""))
+        rule = rules.get(d.get("rule", "")) or internal.RULES.get(d.get("rule", ""))
         if rule is None:
             continue
         a = Alert(rule, d["host"], d.get("metric", ""), dict(d.get("labels", {})),
@@ -58,7 +59,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         engine.book.by_id[a.id] = a
         if a.rule.kind == "host_down" and a.state == "firing":
             engine.book.down_hosts[a.host] = engine.book.down_hosts.get(a.host, 0) + 1
-        if not a.simulated:
+        if not a.simulated and rule.kind != internal.KIND:
             engine.attach(a)
     engine.book.host_labels.update(state.get("host_labels", {}))
     for d in state.get("silences", []):

@@ -6,6 +6,11 @@ connection, table ``outbox``. A row is ``pending`` until a delivery attempt succ
 (``expired``) or the channel breaks in an unexpected way (``failed``). A restart resumes
 every pending row. Delivery is exactly once per row in the normal case; a crash between
 the send and the ``delivered`` mark sends that one row again (at least once).
+
+Paging must not stop when the data dir's disk is full or read-only: when a write to the
+file fails, the outbox moves to an in-memory database (the pending rows are copied over),
+keeps working there, and says so in ``degraded`` (the reason); rows written from then on
+do not survive a restart.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
 """
 
 
+class OutboxError(RuntimeError):
+    """The outbox file cannot be opened; the message names it."""
+
+
 @dataclass
 class Row:
     id: str
@@ -55,11 +64,44 @@ class Outbox:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
-        self._db.executescript(_SCHEMA)
+        if self.path.is_dir():
+            raise OutboxError(f"notification outbox {self.path} is a directory, not a file")
+        try:
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0,
+                                       isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise OutboxError(f"notification outbox {self.path} cannot be used ({exc}); move "
+                              "it aside to start with an empty outbox") from None
+        self.degraded = ""  # why the outbox runs in memory ("" while on its file)
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """A write; on a file that refuses writes, move to memory and write there."""
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if self.degraded:
+                raise
+            self._to_memory(f"{self.path}: {exc}")
+            return self._db.execute(sql, params)
+
+    def _to_memory(self, reason: str) -> None:
+        mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        mem.executescript(_SCHEMA)
+        try:
+            rows = self._db.execute("SELECT * FROM outbox WHERE status = 'pending'").fetchall()
+        except sqlite3.Error:
+            rows = []
+        if rows:
+            marks = ",".join("?" * len(rows[0]))
+            mem.executemany(f"INSERT INTO outbox VALUES ({marks})", rows)  # noqa: S608
+        old, self._db, self.degraded = self._db, mem, reason
+        try:
+            old.close()
+        except sqlite3.Error:
+            pass
 
     def close(self) -> None:
         with self._lock:
@@ -67,7 +109,7 @@ class Outbox:
 
     def add(self, n: Notification, summary: str, now: float, expire: float) -> None:
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "INSERT OR IGNORE INTO outbox (id, receiver, kind, status, summary, payload,"
                 " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
@@ -90,13 +132,13 @@ class Outbox:
 
     def mark_delivered(self, id_: str, now: float) -> None:
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "UPDATE outbox SET status='delivered', attempts=attempts+1, updated=?,"
                 " delivered_at=?, last_error='' WHERE id=?", (now, now, id_))
 
     def mark_retry(self, id_: str, now: float, next_at: float, error: str) -> None:
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?"
                 " WHERE id=?", (next_at, error, now, id_))
 
@@ -104,7 +146,7 @@ class Outbox:
                    attempted: bool = True) -> None:
         assert status in FINAL
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "UPDATE outbox SET status=?, attempts=attempts+?, last_error=?, updated=?"
                 " WHERE id=?", (status, int(attempted), error, now, id_))
 
@@ -112,7 +154,7 @@ class Outbox:
         """Pending rows for receivers no longer configured cannot be sent: mark failed."""
         marks = ",".join("?" * len(known)) or "''"
         with self._lock:
-            cur = self._db.execute(
+            cur = self._exec(
                 f"UPDATE outbox SET status='failed', updated=?, last_error="  # noqa: S608
                 f"'receiver no longer configured' WHERE status='pending' AND receiver NOT IN ({marks})",
                 (now, *sorted(known)))
@@ -140,6 +182,6 @@ class Outbox:
     def prune(self, before: float) -> int:
         """Forget finished rows last touched before ``before``; pending rows are kept."""
         with self._lock:
-            cur = self._db.execute(
+            cur = self._exec(
                 "DELETE FROM outbox WHERE status != 'pending' AND updated < ?", (before,))
             return cur.rowcount

@@ -14,6 +14,7 @@ import collections
 import json
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -30,7 +31,14 @@ from broker.store import retention as store_retention
 from broker.store import search_plan as _search
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
-from broker.store.schema import StoreCorrupt, StoreError, check_file, check_schema, migrate
+from broker.store.schema import (
+    StoreCorrupt,
+    StoreError,
+    check_file,
+    check_schema,
+    migrate,
+    preflight,
+)
 from broker.store.search import QueryError
 from broker.store.writer import STOP, Writer
 from core.clock import SYSTEM, Clock
@@ -61,6 +69,16 @@ def _dumps(data: Any) -> str:
     except BaseException:
         _enc = _encoder()
         raise
+
+
+def read_only(path: Path, reason: str = "") -> bool:
+    """Is ``path``'s file system mounted read-only, or did SQLite say the file is?"""
+    if "readonly" in reason or "read-only" in reason:
+        return True
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _row(ev: Event) -> tuple[Any, ...]:
@@ -117,6 +135,7 @@ class Store:
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        preflight(self.path)
         w = self._connect(str(self.path))
         try:
             check_file(w, str(self.path))
@@ -292,6 +311,25 @@ class Store:
                 return default
             blob = row[0]
         return msgpack.unpackb(blob, raw=False, strict_map_key=False)
+
+    def failing(self) -> bool:
+        """True while the last write failed (any thread; no I/O)."""
+        wr = self._writer
+        return wr is None or bool(wr.failing)
+
+    def health(self) -> tuple[str, str]:
+        """(state, reason): ``ok``, ``failing`` (writes fail: disk full, I/O error) or
+        ``read-only`` (the data dir's file system or the file refuses writes). Cheap: reads
+        what the writer last saw, no I/O but one statvfs when failing."""
+        wr = self._writer
+        if wr is None:
+            return "failing", "the store is closed"
+        reason = wr.failing
+        if not reason:
+            return "ok", ""
+        if read_only(self.path, reason):
+            return "read-only", f"{self.path.parent} is read-only: {reason}"
+        return "failing", f"{self.path}: {reason}"
 
     def stats(self) -> dict[str, Any]:
         used = self._read(store_retention.used_bytes)
