@@ -109,6 +109,7 @@ class MonitoringSystem:
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
+        self.core.change_hooks.append(self.persist_engine)
         self.core.tick_hooks.append(self._watch_store)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
@@ -200,7 +201,7 @@ class MonitoringSystem:
                       on_recover=self._on_store_recover)
         store.open()
         store.start()
-        self.bus.add_handler("store", store.put, blocking=True, maxsize=50_000)
+        self.bus.add_handler("store", self._to_store, blocking=True, maxsize=50_000)
         if self.engine is not None:
             saved = store.load_state("engine")
             if saved:
@@ -233,12 +234,25 @@ class MonitoringSystem:
         self.committed.add_handler("notifier", self.feed.on_committed, kinds=KINDS)
         return notifier
 
+    def _to_store(self, item: Any) -> None:
+        """The store's bus handler: events, and ``("state", key, obj)`` sent after them."""
+        if isinstance(item, tuple):
+            self.store.save_state(item[1], item[2])
+        else:
+            self.store.put(item)
+
     def persist_engine(self) -> None:
-        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
+        """Queue the alert state (alerts, acks, silences) for the store; core thread only.
+
+        Runs after every loop turn that changed an alert (and every PERSIST_EVERY s). It goes
+        through the bus behind the events that changed it, so it commits in the same batch
+        as them or a later one: after a crash the restored state never lacks an alert whose
+        event was committed and notified, except in the window of one batch (docs/internals).
+        """
         if self.engine is None or self.store is None:
             return
         try:
-            self.store.save_state("engine", self.engine.dump_state())
+            self.bus.send("store", ("state", "engine", self.engine.dump_state()))
         except Exception:
             log.exception("could not save alert state")
 

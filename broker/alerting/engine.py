@@ -23,6 +23,7 @@ from broker.alerting.silences import make_silence
 from broker.events import Event, make_event
 
 STALE_AFTER_S = 600.0
+RESTART_HOLD_S = 5.0  # after a restore, no new host_down for this long: agents reconnect
 STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")
 
 
@@ -33,6 +34,7 @@ class AlertEngine:
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
+        self.hold_until: float | None = None  # set by restore: None = no hold pending
         self.replace_rules(default_rules() if rules is None else rules)
 
     # ------------------------------------------------------------ rules and index
@@ -86,6 +88,10 @@ class AlertEngine:
 
     # ------------------------------------------------------------ input
 
+    def set_origin(self, host: str, agent: str, boot: str, seq: int) -> None:
+        """The identity of the sample the next on_sample/on_log call evaluates."""
+        self.book.current = self.book.origin[host] = (agent, boot, seq)
+
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float) -> list[Event]:
         hs = self.hosts.get(host) or self.host_series(host)
@@ -107,6 +113,7 @@ class AlertEngine:
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
+        book.current = None
         return out
 
     def on_log(self, host: str, level: str, message: str, source: str,
@@ -118,6 +125,7 @@ class AlertEngine:
         for s, rx, src in hs.logs:
             if (src is None or src(source)) and rx.search(message) and s.hit(now):
                 self.book.update(s, now, out)
+        self.book.current = None
         return out
 
     def _seen(self, hs: HostSeries, now: float, out: list[Event]) -> None:
@@ -138,11 +146,16 @@ class AlertEngine:
             for s in self._grace:
                 s.last_ts = now if s.last_ts is None else s.last_ts
             self._grace = []
+        if self.hold_until is not None and self.hold_until < 0:
+            self.hold_until = now + RESTART_HOLD_S  # the first tick after a restore
+        held = self.hold_until is not None and now < self.hold_until
         for hs in self.hosts.values():
             if hs.last_seen is None:
                 hs.last_seen = now
             for s in hs.down:
                 if s.check(now):
+                    if held and s.level is not None and (s.alert is None or not s.alert.active):
+                        continue  # judged by last-seen, but not before agents reconnect
                     book.update(s, now, out)
         for s in self.index.absent:
             if s.check(now):

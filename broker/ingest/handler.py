@@ -51,6 +51,8 @@ class FrameHandler:
             return self.reject(str(exc), parts, now)
         hs, notes = self.state.touch(frame)
         host, kind = hs.host, frame["kind"]
+        if self.engine is not None:
+            self.engine.set_origin(host, frame["agent"], frame["boot"], frame["seq"])
         out: Out = []
         events: list[Event] = []
         if notes:

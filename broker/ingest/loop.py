@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from core.keys import ServerCurve
 
 
+STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
+
+
 class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
                  engine: AlertEngine | None = None, store: MetricSink | None = None,
@@ -54,6 +57,9 @@ class BrokerCore:
         self.thread_id: int | None = None
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
+        # run on the core thread after a loop turn that emitted an alert-state change
+        self.change_hooks: list[Callable[[], None]] = []
+        self.changed = False
         self.curve = curve  # CURVE on all three sockets
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
@@ -135,6 +141,8 @@ class BrokerCore:
 
     def _emit_local(self, event: Event) -> None:
         self.recent.append(event)
+        if event["kind"] in STATE_KINDS:
+            self.changed = True
         self.bus.emit(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
             frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
@@ -178,6 +186,10 @@ class BrokerCore:
             if self.clock.monotonic() >= next_tick:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
+            if self.changed:
+                self.changed = False
+                for hook in self.change_hooks:
+                    hook()
 
     def _drain_ingest(self, budget: int = 1000) -> None:
         for _ in range(budget):

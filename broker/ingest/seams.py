@@ -17,6 +17,8 @@ from broker.events import Event
 class AlertEngine(Protocol):
     """broker/alerting/engine.AlertEngine as the ingest side uses it."""
 
+    def set_origin(self, host: str, agent: str, boot: str, seq: int) -> None: ...
+
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float) -> list[Event]: ...
 

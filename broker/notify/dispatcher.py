@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.events import Event, make_event
-from broker.notify import render
+from broker.notify import group_state, render
 from broker.notify.base import Notification
 from broker.notify.config import NotifyConfig
 from broker.notify.delivery import Deliverer
@@ -39,6 +39,13 @@ class Notifier:
         self.emit = emit
         self.outbox = Outbox(db_path)
         self.grouper = Grouper(config.routes, external_url)
+        saved = self.outbox.load_state("groups")
+        if saved:
+            try:
+                n = group_state.load(self.grouper, saved)
+                log.info("notify: %d aggregation groups restored", n)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("notify: saved groups unreadable, starting without them: %s", exc)
         self.external_url = external_url
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -73,13 +80,14 @@ class Notifier:
                 notes = self.grouper.update(alert, now)
             elif kind in ("ack", "unack", "silence", "unsilence"):
                 notes = self._operator_change(event, kind, data, now)
-            self._enqueue(notes, now)
+            self._enqueue(notes, now, save=True)
 
     def tick(self, now: float | None = None) -> None:
         """Run group timers, repeats and escalations; deliver due rows if not started."""
         now = self.clock.time() if now is None else now
         with self._lock:
-            self._enqueue(self.grouper.tick(now), now)
+            notes = self.grouper.tick(now)
+            self._enqueue(notes, now, save=bool(notes))
         if self._thread is None:
             for d in self.deliverers.values():
                 d.run_due(now)
@@ -186,11 +194,12 @@ class Notifier:
             self.grouper.set_attr(event["alert_id"], now, acked=kind == "ack")
         return notes
 
-    def _enqueue(self, notes: list[Notification], now: float) -> None:
-        for n in notes:
-            rc = self.config.receivers[n.receiver]
-            self.outbox.add(n, render.subject(n), now, rc.expire)
-            self.queued += 1
+    def _enqueue(self, notes: list[Notification], now: float, save: bool = False) -> None:
+        """Record the intent (outbox rows) with the groups that made it, then wake senders."""
+        rows = [(n, render.subject(n), self.config.receivers[n.receiver].expire) for n in notes]
+        state = ("groups", group_state.dump(self.grouper)) if save else None
+        if rows or state:
+            self.queued += self.outbox.add_all(rows, now, state)
         if self._thread is not None:
             for n in notes:
                 self.deliverers[n.receiver].wake()

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (receiver, status, next_at);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -97,6 +98,11 @@ class Outbox:
         if rows:
             marks = ",".join("?" * len(rows[0]))
             mem.executemany(f"INSERT INTO outbox VALUES ({marks})", rows)  # noqa: S608
+        try:
+            mem.executemany("INSERT INTO state VALUES (?, ?)",
+                            self._db.execute("SELECT key, value FROM state").fetchall())
+        except sqlite3.Error:
+            pass
         old, self._db, self.degraded = self._db, mem, reason
         try:
             old.close()
@@ -108,12 +114,48 @@ class Outbox:
             self._db.close()
 
     def add(self, n: Notification, summary: str, now: float, expire: float) -> None:
+        self.add_all([(n, summary, expire)], now)
+
+    def add_all(self, rows: list[tuple[Notification, str, float]], now: float,
+                state: tuple[str, str] | None = None) -> int:
+        """Record the intent to send ``rows`` (notification, summary, expire), and ``state``
+        (key, value) with them, in one transaction: both or neither survive a crash. A row
+        whose id is already there (the same notification again) is ignored. Returns the
+        number of new rows."""
         with self._lock:
-            self._exec(
-                "INSERT OR IGNORE INTO outbox (id, receiver, kind, status, summary, payload,"
-                " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
-                 now + expire, now))
+            return self._write_all(rows, now, state)
+
+    def _write_all(self, rows: list[tuple[Notification, str, float]], now: float,
+                   state: tuple[str, str] | None, retry: bool = True) -> int:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            added = 0
+            for n, summary, expire in rows:
+                added += db.execute(
+                    "INSERT OR IGNORE INTO outbox (id, receiver, kind, status, summary, payload,"
+                    " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
+                     now + expire, now)).rowcount
+            if state is not None:
+                db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", state)
+            db.execute("COMMIT")
+            return added
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if self.degraded or not retry:
+                raise
+            self._to_memory(f"{self.path}: {exc}")
+            return self._write_all(rows, now, state, retry=False)
+
+    def load_state(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def due(self, receiver: str, now: float, limit: int = 20) -> list[Row]:
         with self._lock:
