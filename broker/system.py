@@ -110,6 +110,8 @@ class MonitoringSystem:
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
         self.core.change_hooks.append(self.persist_engine)
+        if self.feed is not None:
+            self.core.tick_hooks.append(lambda now: self.feed.retry())
         self.core.tick_hooks.append(self._watch_store)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)

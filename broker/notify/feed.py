@@ -8,18 +8,25 @@ its commit; if the store is failing when it arrives, or starts failing while it 
 goes to the notifier at once and is counted in ``gap`` (notified before it was logged).
 When the store recovers and commits it, the commit is skipped: each event reaches the
 notifier once, in bus order.
+
+A notifier that raises while handling an event does not lose it: the event is kept and
+handed over again before the next one (up to ``RETRIES`` times, then logged and counted
+in ``lost``), so one crash costs a delay, not a page.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from broker.events import Event
 
 KINDS = ("alert", "ack", "unack", "silence", "unsilence")
 MAX_WAITING = 100_000  # events waiting for their commit (beyond: sent at once, counted)
+RETRIES = 3
+log = logging.getLogger(__name__)
 
 
 class NotifyFeed:
@@ -31,6 +38,9 @@ class NotifyFeed:
         self._early: OrderedDict[str, None] = OrderedDict()  # sent before their commit
         self._committed_first: OrderedDict[str, None] = OrderedDict()  # commit beat the bus
         self.gap = 0  # events notified before the store held them
+        self._retry: deque[tuple[Event, int]] = deque(maxlen=MAX_WAITING)
+        self.retried = 0
+        self.lost = 0
 
     def on_bus(self, event: Event) -> None:
         """Live bus handler (its own thread)."""
@@ -52,7 +62,7 @@ class NotifyFeed:
             if self._waiting.pop(eid, None) is None:
                 self._committed_first[eid] = None
                 _trim(self._committed_first)
-            self.handle(event)
+            self._deliver(event)
 
     def store_failing(self) -> None:
         """The store just failed: whatever waits for a commit goes out now."""
@@ -65,10 +75,45 @@ class NotifyFeed:
         self.gap += 1
         self._early[str(event.get("id"))] = None
         _trim(self._early)
-        self.handle(event)
+        self._deliver(event)
+
+    def _deliver(self, event: Event, tries: int = 0) -> None:
+        """Hand ``event`` to the notifier, after any that failed before (lock held)."""
+        while self._retry:
+            ev, n = self._retry.popleft()
+            self.retried += 1
+            if not self._try(ev, n):
+                break
+        if self._retry:
+            self._retry.append((event, tries))
+        else:
+            self._try(event, tries)
+
+    def _try(self, event: Event, tries: int) -> bool:
+        try:
+            self.handle(event)
+            return True
+        except Exception:
+            log.exception("notify: handling event %s failed (try %d)", event.get("id"),
+                          tries + 1)
+            if tries + 1 < RETRIES:
+                self._retry.appendleft((event, tries + 1))
+            else:
+                self.lost += 1
+            return False
+
+    def retry(self) -> None:
+        """Hand over what failed before (called on a timer, so a quiet bus still retries)."""
+        with self._lock:
+            while self._retry:
+                ev, n = self._retry.popleft()
+                self.retried += 1
+                if not self._try(ev, n):
+                    return
 
     def stats(self) -> dict[str, int]:
-        return {"waiting_for_commit": len(self._waiting), "notified_before_commit": self.gap}
+        return {"waiting_for_commit": len(self._waiting), "notified_before_commit": self.gap,
+                "notify_retried": self.retried, "notify_lost": self.lost}
 
 
 def _trim(ids: OrderedDict[str, None]) -> None:
