@@ -69,6 +69,7 @@ class Publisher:
     def run(self, stop: threading.Event) -> None:
         sock = self.ctx.socket(zmq.PUB)
         sock.setsockopt(zmq.LINGER, 1000)
+        sock.setsockopt(zmq.MAXMSGSIZE, 64 * 1024)  # a PUB only ever receives subscriptions
         sock.setsockopt(zmq.SNDHWM, self.sndhwm)
         sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)

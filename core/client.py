@@ -33,6 +33,7 @@ class ControlClient:
     def _connect(self) -> zmq.Socket[Any]:
         sock = self.ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REPLY_BYTES)
         if self.curve is not None:
             self.curve.apply(sock)
         sock.connect(self.endpoint)

@@ -63,7 +63,7 @@ class BrokerCore:
         self.curve = curve  # CURVE on all three sockets
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sub = self._bind(zmq.SUB, endpoints["ingest"])
+        self.sub = self._bind(zmq.SUB, endpoints["ingest"], maxmsg=protocol.MAX_INGEST_MSG)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.sub.setsockopt(zmq.RCVHWM, 100_000)
         self.pub = self._bind(zmq.PUB, endpoints["publish"], sndhwm=sndhwm)
@@ -85,9 +85,11 @@ class BrokerCore:
         """Route control requests to ``handler`` (broker/api/control.Control)."""
         self._control = handler
 
-    def _bind(self, kind: int, endpoint: str, sndhwm: int = 0) -> zmq.Socket[Any]:
+    def _bind(self, kind: int, endpoint: str, sndhwm: int = 0,
+              maxmsg: int = protocol.MAX_REQUEST_MSG) -> zmq.Socket[Any]:
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.MAXMSGSIZE, maxmsg)
         if sndhwm:
             sock.setsockopt(zmq.SNDHWM, sndhwm)
         if self.curve is not None:

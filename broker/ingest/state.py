@@ -13,6 +13,10 @@ from typing import Any
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
 SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
+# A seq jump larger than this either way is no gap (an agent cannot have sent a million
+# frames unseen between two of ours): it is counted as a restart and becomes the new base,
+# so ``seq = 2**64-1`` can neither add 1.8e19 to the gap count nor disable gap detection.
+MAX_SEQ_JUMP = 1_000_000
 
 
 class LimitExceeded(ValueError):
@@ -28,7 +32,8 @@ class HostRecord:
     boot: str = ""
     seq: int = -1
     gaps: int = 0  # frames missed, from seq jumps
-    restarts: int = 0  # new boot ids seen
+    restarts: int = 0  # new boot ids seen (and implausible seq jumps)
+    seq_jumps: int = 0  # seq jumps over MAX_SEQ_JUMP, counted as restarts
     status: str = "up"
     info: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
@@ -45,7 +50,7 @@ class HostRecord:
             hist = {}
         return {"host": self.host, "status": self.status, "last_seen": self.last_seen,
                 "first_seen": self.first_seen, "agent": self.agent, "boot": self.boot,
-                "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts,
+                "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts, "seq_jumps": self.seq_jumps,
                 "info": self.info, "labels": self.labels, "metrics": dict(self.metrics),
                 "history": hist}
 
@@ -90,13 +95,20 @@ class State:
         if new:
             notes.append("new")
         agent, boot, seq = frame["agent"], frame["boot"], frame["seq"]
+        base = hs.seq
         if hs.boot and boot != hs.boot:
             hs.restarts += 1
             notes.append("restart")
+            base = seq
+        elif hs.boot and abs(seq - hs.seq) > MAX_SEQ_JUMP:
+            hs.restarts += 1
+            hs.seq_jumps += 1
+            notes.append("restart")
+            base = seq
         elif hs.boot and seq > hs.seq + 1:
             hs.gaps += seq - hs.seq - 1
             notes.append("gap")
-        hs.agent, hs.boot, hs.seq = agent, boot, max(seq, hs.seq if boot == hs.boot else seq)
+        hs.agent, hs.boot, hs.seq = agent, boot, max(seq, base)
         hs.last_seen = max(hs.last_seen, frame["ts"])
         if hs.status != "up":
             hs.status = "up"

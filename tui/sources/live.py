@@ -29,6 +29,7 @@ def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REPLY_BYTES)
     if curve is not None:
         curve.apply(sock)
     try:

@@ -43,10 +43,12 @@ class Session:
         self.link = link
         self.sub = ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
+        self.sub.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_PUBLISH_MSG)
         self.sub.setsockopt(zmq.RCVHWM, 100_000)
         self.sub.setsockopt(zmq.SUBSCRIBE, b"")
         self.dealer = ctx.socket(zmq.DEALER)
         self.dealer.setsockopt(zmq.LINGER, 0)
+        self.dealer.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_REPLY_BYTES)
         curve = link.source.curve
         if curve is not None:
             curve.apply(self.sub)
