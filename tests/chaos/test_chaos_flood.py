@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import zmq
 
-from core import protocol
 from tests.chaos.fleet import Fleet
 from tests.procs import Broker, wait_for
 
