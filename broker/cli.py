@@ -19,7 +19,9 @@ from core.config import (
 )
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
-               "external_url", "metrics_port", "curve_secret", "authorized_keys"}
+               "external_url", "metrics_port", "curve_secret", "authorized_keys",
+               "max_hosts", "max_series_per_host", "max_series", "host_expire",
+               "events_per_s", "events_burst"}  # the caps: broker/limits.py
 TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
 
 

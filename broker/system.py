@@ -77,6 +77,7 @@ class MonitoringSystem:
         self._store_stats_at = 0.0
         self._store_health = ("ok", "")
         self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
+        self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -89,6 +90,10 @@ class MonitoringSystem:
 
     def start(self) -> MonitoringSystem:
         self.started = self.clock.time()
+        from broker.limits import parse_limits
+
+        self.limits = parse_limits(self.config.get("broker", {}),
+                                   f"{self.config_path or 'config'}: [broker]")
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = self._make_engine() if self.want_alerts else None
@@ -98,7 +103,7 @@ class MonitoringSystem:
             self._auth = self.curve.start_auth(self.ctx)
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
-                               curve=self.curve)
+                               curve=self.curve, limits=self.limits, probation=True)
         self.control = Control(self.core, self)
         self.core.attach_control(self.control)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
@@ -340,7 +345,15 @@ class MonitoringSystem:
             "series": core.state.series_count(),
             "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
                        "rejected": sum(core.rejected.values()),
-                       "rejected_by_reason": dict(core.rejected)},
+                       "rejected_by_reason": dict(core.rejected),
+                       "held_on_probation": core.state.held,
+                       "probation": len(core.state.probation or ()),
+                       "probation_evicted": core.state.evicted,
+                       "log_lines_dropped": core.handler.dropped},
+            "limits": {"max_hosts": self.limits.max_hosts,
+                       "max_series_per_host": self.limits.max_series_per_host,
+                       "max_series": self.limits.max_series,
+                       "memory_at_caps_mb": self.limits.memory_bytes() // 2**20},
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
             "store": self._store_status(),

@@ -37,11 +37,12 @@ MAX_MESSAGE_LEN = 16 * 1024
 SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
-AGENT_KINDS = ("metrics", "log", "hello")
+AGENT_KINDS = ("metrics", "log", "hello", "goodbye")  # goodbye: a clean agent stop
 BROKER_KINDS = ("alert", "event", "host")
 KINDS = AGENT_KINDS + BROKER_KINDS
 
-_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "host": "h", "alert": "a", "event": "e"}
+_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "goodbye": "h", "host": "h",
+                 "alert": "a", "event": "e"}
 
 
 class ProtocolError(ValueError):
@@ -131,6 +132,11 @@ def log_frame(host: str, agent: str, boot: str, seq: int, ts: float, *, source: 
     if dropped:
         frame["dropped"] = dropped
     return frame
+
+
+def goodbye_frame(host: str, agent: str, boot: str, seq: int, ts: float) -> dict[str, Any]:
+    """Sent by an agent on a clean stop: the host shows as ``stopped``, not down."""
+    return _base("goodbye", host, agent, boot, seq, ts)
 
 
 def hello_frame(host: str, agent: str, boot: str, seq: int, ts: float,
@@ -261,6 +267,8 @@ def validate(obj: Any, now: float | None = None) -> str | None:
         dropped = obj.get("dropped", 0)
         if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
             return f"field 'dropped' must be a non-negative integer, got {dropped!r}"
+        return None
+    if kind == "goodbye":
         return None
     if kind == "hello":
         info = obj.get("info")

@@ -47,6 +47,8 @@ def parser() -> Parser:
     cmd("silences")
     sp = cmd("unsilence")
     sp.add_argument("silence_id")
+    sp = cmd("forget")
+    sp.add_argument("host")
     sp = cmd("simulate")
     sp.add_argument("name")
     sp.add_argument("--host", default="")
@@ -92,6 +94,8 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         return "unsilence", {"silence_id": args.silence_id, "author": _user()}
     if c == "simulate":
         return "simulate", {"name": args.name, "host": args.host}
+    if c == "forget":
+        return "forget", {"host": args.host, "author": _user()}
     if c == "search":
         return "search", {"query": " ".join(args.query), "limit": args.limit}
     if c == "export":

@@ -128,8 +128,39 @@ class AlertEngine:
         self.book.current = None
         return out
 
+    def host_stopped(self, host: str, now: float) -> list[Event]:
+        """The agent said goodbye: no host_down for it until it sends again."""
+        self.now = now
+        hs = self.hosts.get(host)
+        if hs is not None:
+            hs.stopped = True
+        return []
+
+    def knows(self, host: str) -> bool:
+        return host in self.hosts
+
+    def forget(self, host: str, now: float, why: str) -> list[Event]:
+        """Retire a host: its active alerts resolve (reason ``why``), its series go."""
+        self.now = now
+        out: list[Event] = []
+        for a in [a for a in self.book.by_id.values() if a.host == host]:
+            if a.active:
+                self.book.resolve(a, now, out, reason=f"host forgotten: {why}")
+            self.book.by_id.pop(a.id, None)
+        self.hosts.pop(host, None)
+        self.book.origin.pop(host, None)
+        self.book.host_labels.pop(host, None)
+        self.book.down_hosts.pop(host, None)
+        self.index.forget(host)
+        return out
+
+    def silent_hosts(self, now: float, after: float) -> list[str]:
+        return [h for h, hs in self.hosts.items()
+                if hs.last_seen is not None and now - hs.last_seen > after]
+
     def _seen(self, hs: HostSeries, now: float, out: list[Event]) -> None:
         hs.last_seen = now
+        hs.stopped = False
         for s in hs.down:
             s.last_ts = now
             a = s.alert
@@ -152,6 +183,8 @@ class AlertEngine:
         for hs in self.hosts.values():
             if hs.last_seen is None:
                 hs.last_seen = now
+            if hs.stopped:
+                continue
             for s in hs.down:
                 if s.check(now):
                     if held and s.level is not None and (s.alert is None or not s.alert.active):

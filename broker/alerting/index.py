@@ -22,7 +22,7 @@ _NONE: tuple[Series, ...] = ()
 
 class HostSeries:
     __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
-                 "logs")
+                 "logs", "stopped")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -33,6 +33,7 @@ class HostSeries:
         self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
         self.logs: list[tuple[LogSeries, Pattern, Callable[[str], Any] | None]] = []
+        self.stopped = False  # said goodbye: no host_down until it sends again
 
 
 def host_filter(rule: Rule) -> Callable[[str], bool] | None:
@@ -54,6 +55,10 @@ class RuleIndex:
                            compile_glob(r.source), host_filter(r))
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []
+
+    def forget(self, host: str) -> None:
+        """Drop a forgotten host's absent series (the rest lives in its HostSeries)."""
+        self.absent = [s for s in self.absent if s.host != host]
 
     def series_for(self, hs: HostSeries, name: str, old: Mapping[Any, Series] | None = None
                    ) -> tuple[Series, ...]:

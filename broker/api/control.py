@@ -207,6 +207,13 @@ class Control:
                                                 self.core.clock.time()))
         return {"silence_id": sid, "removed": True}
 
+    def forget(self, args: dict[str, Any]) -> dict[str, Any]:
+        host = _req_str(args, "host")
+        author = _opt_str(args, "author") or "anonymous"
+        self.core.forget(host, f"by {author}")
+        self.system.persist_engine()
+        return {"host": host, "forgotten": True}
+
     def simulate(self, args: dict[str, Any]) -> dict[str, Any]:
         name = _req_str(args, "name")
         host = _opt_str(args, "host") or self.system.default_sim_host()

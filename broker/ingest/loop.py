@@ -25,6 +25,7 @@ from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
+from broker.limits import Limits
 from core import protocol
 from core.clock import SYSTEM, Clock
 
@@ -39,13 +40,16 @@ class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
                  engine: AlertEngine | None = None, store: MetricSink | None = None,
                  host_timeout: float = 15.0, ctx: zmq.Context[Any] | None = None,
-                 sndhwm: int = 100_000, curve: ServerCurve | None = None) -> None:
+                 sndhwm: int = 100_000, curve: ServerCurve | None = None,
+                 limits: Limits | None = None, probation: bool = False) -> None:
         self.clock = clock
         self.bus = bus
         self.engine = engine
-        self.state = State()
+        lim = limits or Limits()
+        self.state = State(lim.max_hosts, lim.max_series_per_host,
+                           max_series_total=lim.max_series, probation=probation)
         self.handler = FrameHandler(self.state, engine=engine, sink=store,
-                                    host_timeout=host_timeout)
+                                    host_timeout=host_timeout, limits=lim)
         self.pseq = 0
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
@@ -234,6 +238,10 @@ class BrokerCore:
 
     def reject(self, reason: str, parts: list[bytes]) -> None:
         self._carry_out(self.handler.reject(reason, parts, self.clock.time()))
+
+    def forget(self, host: str, why: str) -> None:
+        """Retire ``host`` (core thread): state, engine, an event; KeyError if unknown."""
+        self._carry_out(self.handler.forget(host, self.clock.time(), why))
 
     def tick(self) -> None:
         now = self.clock.time()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 from pathlib import Path
@@ -31,8 +32,9 @@ def test_lookalike_and_spaced_names_are_refused_by_broker_and_agent(tmp_path: Pa
     pub.setsockopt(zmq.LINGER, 0)
     pub.connect(b.endpoints["ingest"])
     try:
-        wait_for(lambda: protocol.send_frame(pub, frame("web-01", 1)) or host(b, "web-01"),
-                 5, "the real host")
+        seq = itertools.count(1)
+        wait_for(lambda: protocol.send_frame(pub, frame("web-01", next(seq)))
+                 or host(b, "web-01"), 5, "the real host")
         for bad in ("w\u0435b-01", "web 01"):
             protocol.send_frame(pub, frame(bad, 1, agent="a2"))
         reasons = wait_for(lambda: (r := b.ctl_json("status")["ingest"]["rejected_by_reason"])
@@ -56,13 +58,15 @@ def test_a_seq_of_2_64_is_a_restart_not_a_gap_of_1_8e19(tmp_path: Path) -> None:
     pub.setsockopt(zmq.LINGER, 0)
     pub.connect(b.endpoints["ingest"])
     try:
-        wait_for(lambda: protocol.send_frame(pub, frame("db-1", 1)) or host(b, "db-1"), 5,
-                 "db-1")
+        seq = itertools.count(1)
+        h = wait_for(lambda: protocol.send_frame(pub, frame("db-1", next(seq)))
+                     or host(b, "db-1"), 5, "db-1")
+        last = h["seq"]
         protocol.send_frame(pub, frame("db-1", 2**64 - 1))
         wait_for(lambda: host(b, "db-1")["restarts"] == 1, 5, "the jump counted")  # type: ignore[index]
-        for seq in (5, 6, 9):  # the agent's real sequence goes on; gaps still detected
-            protocol.send_frame(pub, frame("db-1", seq))
-        h = wait_for(lambda: (x := host(b, "db-1")) and x["seq"] == 9 and x, 5, "seq 9")
+        for n in (last + 5, last + 6, last + 9):  # the real sequence goes on; gaps detected
+            protocol.send_frame(pub, frame("db-1", n))
+        h = wait_for(lambda: (x := host(b, "db-1")) and x["seq"] == last + 9 and x, 5, "seq")
         assert h["gaps"] == 2 and h["restarts"] == 2, h
     finally:
         pub.close()
