@@ -139,6 +139,10 @@ class MonitoringSystem:
         if self.exporter is not None:
             self.exporter.stop()
         self.supervisor.stop()
+        if self.core is not None:  # the core thread has stopped: emit from here
+            self.core.emit_stopped(make_event(
+                "broker.stop", f"broker stopping after {self.clock.time() - self.started:.0f}s",
+                ts=self.clock.time(), data={"uptime": self.clock.time() - self.started}))
         self.persist_engine()  # the core thread has stopped: safe to read the engine here
         self.bus.drain(2.0)
         self.bus.stop()

@@ -145,6 +145,10 @@ class BrokerCore:
         else:
             self.post(lambda: self._emit_local(event))
 
+    def emit_stopped(self, event: Event) -> None:
+        """Emit from the caller's thread once the loop has stopped (``broker.stop``)."""
+        self._emit_local(event)
+
     def _emit_local(self, event: Event) -> None:
         self.recent.append(event)
         if event["kind"] in STATE_KINDS:

@@ -131,6 +131,7 @@ class Store:
         self.rollups = Rollups()
         self._rows = 0
         self._retention_deleted = 0
+        self.last_cursor: int | None = None  # where the last export page stopped
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
@@ -286,16 +287,22 @@ class Store:
         return self._read(lambda c: self.rollups.history(c, host, metric, since, until, step))
 
     def export(self, since: float | None, until: float | None, fmt: str = "jsonl",
-               out: TextIO | None = None, query: str = "") -> int:
-        """Streams from its own connection: a long export does not hold up searches."""
+               out: TextIO | None = None, query: str = "", *, after: int = 0,
+               limit: int | None = None, header: bool = True) -> int:
+        """Streams from its own connection: a long export does not hold up searches.
+        With ``limit``: one page from the cursor ``after``; ``last_cursor`` says where the
+        next starts (None at the end)."""
         if out is None:
             raise ValueError("export needs an output stream")
         if self._r is None:
             raise StoreError("the store is closed")
         conn = sqlite3.connect(str(self.path), isolation_level=None)
         try:
-            return _export.export(conn, out, since=since, until=until, fmt=fmt, query=query,
-                                  now=self.clock.time(), loads=json.loads)
+            n, self.last_cursor = _export.export_page(
+                conn, out, since=since, until=until, fmt=fmt, query=query,
+                now=self.clock.time(), loads=json.loads, after=after, limit=limit,
+                header=header)
+            return n
         finally:
             conn.close()
 

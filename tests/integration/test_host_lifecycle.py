@@ -78,3 +78,16 @@ def test_forget_retires_a_dead_host_and_resolves_its_page(tmp_path: Path) -> Non
         pub.close()
         ctx.term()
         b.stop()
+
+
+def test_a_clean_broker_stop_logs_broker_stop(tmp_path: Path) -> None:
+    import sqlite3
+
+    b = Broker(tmp_path / "data")
+    b.stop()  # SIGTERM
+    conn = sqlite3.connect(f"file:{tmp_path / 'data' / 'events.db'}?mode=ro", uri=True)
+    try:
+        kinds = [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY seq")]
+    finally:
+        conn.close()
+    assert kinds[0] == "broker.start" and kinds[-1] == "broker.stop", kinds
