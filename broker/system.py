@@ -366,6 +366,8 @@ class MonitoringSystem:
             + self.committed.supervisor.status(),
             "control": {"requests": self.control.requests if self.control else 0,
                         "errors": self.control.errors if self.control else 0},
+            "curve": (core.handshakes.stats() if core.handshakes is not None
+                      else {"enabled": False}),
         }
 
     def _store_status(self) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ import zmq
 from broker.bus import EventBus
 from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
+from broker.ingest.handshakes import HandshakeWatch
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
 from broker.limits import Limits
@@ -76,6 +77,8 @@ class BrokerCore:
         self.endpoints = {name: sock.getsockopt_string(zmq.LAST_ENDPOINT)
                           for name, sock in (("ingest", self.sub), ("publish", self.pub),
                                              ("control", self.router))}
+        self.handshakes = HandshakeWatch({"ingest": self.sub, "publish": self.pub,
+                                          "control": self.router}) if curve else None
 
     @property
     def frames(self) -> int:
@@ -183,6 +186,11 @@ class BrokerCore:
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        monitors = {}
+        if self.handshakes is not None:
+            for name, mon in self.handshakes.monitors.items():
+                poller.register(mon, zmq.POLLIN)
+                monitors[mon] = name
         next_tick = self.clock.monotonic() + 1.0
         while not stop.is_set():
             timeout = max(0.0, min(next_tick - self.clock.monotonic(), 0.25))
@@ -193,6 +201,9 @@ class BrokerCore:
                 self._drain_control()
             if self._wake_r in ready or self._posted:
                 self._drain_posted()
+            for mon, name in monitors.items():
+                if mon in ready and self.handshakes is not None:
+                    self.handshakes.drain(name)
             if self.clock.monotonic() >= next_tick:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
@@ -261,6 +272,8 @@ class BrokerCore:
         return (f1 - f0) / (t1 - t0) if t1 > t0 else 0.0
 
     def close(self) -> None:
+        if self.handshakes is not None:
+            self.handshakes.close()
         for sock in (self.sub, self.pub, self.router):
             sock.close(linger=0)
         for fd in (self._wake_r, self._wake_w):

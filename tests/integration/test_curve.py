@@ -56,6 +56,11 @@ def test_curve_broker_accepts_authorized_keys_only(tmp_path: Path) -> None:
                               "status")
         assert stranger.returncode == 1 and "no reply" in stranger.stderr
         assert "intruder" not in hosts()
+        # and the refusals are counted in status, not only logged at -vv
+        st = json.loads(broker.ctl("--json", *curve, "--curve-secret", str(ops_sec),
+                                   "status").stdout)
+        assert st["curve"]["refused"] >= 2, st["curve"]
+        assert any(k.startswith("ingest/") for k in st["curve"]["refused_by"]), st["curve"]
     finally:
         stop_proc(agent)
         stop_proc(intruder)
