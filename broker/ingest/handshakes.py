@@ -19,7 +19,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 10.0
-_EVENTS = {zmq.EVENT_HANDSHAKE_FAILED_AUTH: "auth",
+_EVENTS: dict[int, str] = {zmq.EVENT_HANDSHAKE_FAILED_AUTH: "auth",
            zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "protocol",
            zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "other"}
 
