@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
                    "(NAME.key): talk CurveZMQ (see docs/security.md)")
     p.add_argument("--curve-secret", metavar="FILE", help="our keypair (NAME.key_secret), "
-                   "for a broker with --authorized-keys")
+                   "for a broker with --keys-dir")
     p.add_argument("--bell", action="store_true", help="ring the terminal bell on new criticals")
     p.add_argument("--theme", metavar="NAME",
                    help="colour theme, e.g. textual-light (default textual-dark; the command "
