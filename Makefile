@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test lint screenshots bench clean
+.PHONY: run demo test test-web lint screenshots bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The --web console in a real headless Chromium (Debian's; installed if missing, needs root
+# or sudo). Not part of `make test`: the browser is large. See docs/security.md.
+test-web: $(STAMP)
+	command -v chromium >/dev/null || { SUDO=$$(command -v sudo || true); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/web
 
 lint: $(STAMP)
 	$(BIN)/ruff check core agents broker ctl tui tests bench
