@@ -8,20 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from broker.config import BrokerSection, load_config
 from core.cli import Parser, fail, setup_logging
 from core.config import (
+    DEFAULT_BASE_PORT,
     ConfigError,
     check_endpoint,
-    check_keys,
-    load_toml,
+    endpoints_on,
     parse_duration,
     user_data_dir,
 )
-
-BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
-               "external_url", "metrics_port", "metrics_bind", "metrics_auth_file",
-               "keys_dir"}
-TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
 
 
 def parser() -> Parser:
@@ -56,15 +52,13 @@ def parser() -> Parser:
     return p
 
 
-def endpoints(args: Any, section: dict[str, Any]) -> dict[str, str]:
+def endpoints(args: Any, section: BrokerSection) -> dict[str, str]:
     if args.port is not None and not 1 <= args.port <= 65533:
         raise ConfigError(f"--port {args.port}: out of range 1-65533")
-    base = args.port or 5555
     bind = args.bind or ("*" if args.keys_dir else "127.0.0.1")
-    eps = {"ingest": f"tcp://{bind}:{base}", "publish": f"tcp://{bind}:{base + 1}",
-           "control": f"tcp://{bind}:{base + 2}"}
+    eps = endpoints_on(bind, args.port or DEFAULT_BASE_PORT)
     for name in eps:
-        given = getattr(args, name) or (None if args.port else section.get(name))
+        given = getattr(args, name) or (None if args.port else getattr(section, name))
         if given:
             eps[name] = check_endpoint(given, f"--{name}")
     return eps
@@ -81,15 +75,15 @@ def check_exposure(args: Any, eps: dict[str, str]) -> None:
                           "or --insecure")
 
 
-def metrics_addr(args: Any, section: dict[str, Any], mport: int | None
+def metrics_addr(args: Any, section: BrokerSection, mport: int | None
                  ) -> tuple[tuple[str, int] | None, str]:
     """Where /metrics listens and its USER:PASSWORD ("" for none)."""
     from broker.auth import is_loopback
 
     if mport is None:
         return None, ""
-    host = args.metrics_bind or section.get("metrics_bind") or "127.0.0.1"
-    auth_file = args.metrics_auth_file or section.get("metrics_auth_file")
+    host = args.metrics_bind or section.metrics_bind or "127.0.0.1"
+    auth_file = args.metrics_auth_file or section.metrics_auth_file
     auth = ""
     if auth_file:
         try:
@@ -111,26 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     from broker.system import MonitoringSystem
 
     try:
-        config: dict[str, Any] = load_toml(args.config) if args.config else {}
-        check_keys(config, TOP_KEYS, args.config or "config")
-        section = config.get("broker", {})
-        check_keys(section, BROKER_KEYS, f"{args.config}: [broker]")
-        args.keys_dir = args.keys_dir or section.get("keys_dir")
+        cfg = load_config(args.config)
+        section = cfg.broker
+        args.keys_dir = args.keys_dir or section.keys_dir or None
         eps = endpoints(args, section)
-        data_dir = Path(args.data_dir or section.get("data_dir") or user_data_dir() / "broker")
-        timeout = parse_duration(args.host_timeout or section.get("host_timeout", "15s"),
-                                 "--host-timeout")
-        mport = args.metrics_port if args.metrics_port is not None \
-            else section.get("metrics_port")
-        if mport is not None and (not isinstance(mport, int) or not 0 <= mport <= 65535):
+        data_dir = Path(args.data_dir or section.data_dir or user_data_dir() / "broker")
+        timeout = parse_duration(args.host_timeout, "--host-timeout") if args.host_timeout \
+            else section.host_timeout if section.host_timeout is not None else 15.0
+        mport = args.metrics_port if args.metrics_port is not None else section.metrics_port
+        if mport is not None and not 0 <= mport <= 65535:
             raise ConfigError(f"--metrics-port {mport!r}: expected a port from 0 to 65535")
         maddr, mauth = metrics_addr(args, section, mport)
         check_exposure(args, eps)
-        system = MonitoringSystem(data_dir, endpoints=eps, config=config, metrics_addr=maddr,
+        system = MonitoringSystem(data_dir, endpoints=eps, config=cfg.raw, metrics_addr=maddr,
                                   keys_dir=Path(args.keys_dir) if args.keys_dir else None,
                                   insecure=args.insecure, metrics_auth=mauth,
                                   config_path=args.config or "",
-                                  rules_path=args.rules or section.get("rules", ""),
+                                  rules_path=args.rules or section.rules,
                                   host_timeout=timeout)
         system.start()
     except (ConfigError, OSError) as exc:

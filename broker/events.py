@@ -21,7 +21,7 @@ KINDS = (
     "host.up", "host.down", "host.restart",
     "ingest.rejected",  # a frame refused by validation (data.reason)
     "broker.start", "rules.reload",
-    "silence", "unsilence", "simulate",
+    "ack", "unack", "silence", "unsilence", "simulate",
     "notify.sent", "notify.failed",
     "store.error",
     "restart",          # a supervised component was restarted (data.child, data.reason)

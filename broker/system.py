@@ -335,10 +335,10 @@ class MonitoringSystem:
         old_config = self.config
         try:
             if self.config_path:
-                from core.config import load_toml
+                from broker.config import load_config
 
                 self.config = {**self.config,
-                               "rule": load_toml(self.config_path).get("rule", [])}
+                               "rule": load_config(self.config_path).raw.get("rule", [])}
             rules = self._load_rules()
         except (ConfigError, ValueError) as exc:
             self.config = old_config

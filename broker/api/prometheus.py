@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hmac
-import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,12 +22,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 def _label(value: str) -> str:
     return value.translate(_LABEL_ESCAPE)
-
-
-def metric_name(name: str) -> str:
-    """``disk./.percent`` -> ``disk_percent``-style names are lossy, so series keep the
-    original dotted name in a ``metric`` label and share one family per kind."""
-    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
 
 def render(view: dict[str, Any]) -> str:

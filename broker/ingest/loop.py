@@ -27,6 +27,7 @@ from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
 from core import protocol
 from core.clock import SYSTEM, Clock
+from core.sockets import bind, make_socket
 
 if TYPE_CHECKING:
     from broker.auth import Gate
@@ -59,9 +60,8 @@ class BrokerCore:
         self._keyed = gate is not None and gate.keyed
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest")
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.setsockopt(zmq.RCVHWM, 100_000)
+        self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
+                              subscribe=b"")
         self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm)
         self.router = self._bind(zmq.ROUTER, endpoints["control"], "control")
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
@@ -86,18 +86,11 @@ class BrokerCore:
         """Route control requests to ``handler`` (broker/api/control.Control)."""
         self._control = handler
 
-    def _bind(self, kind: int, endpoint: str, domain: str, sndhwm: int = 0) -> zmq.Socket[Any]:
-        sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        if sndhwm:
-            sock.setsockopt(zmq.SNDHWM, sndhwm)
-        if self.gate is not None:
+    def _bind(self, kind: int, endpoint: str, domain: str, **options: Any) -> zmq.Socket[Any]:
+        sock = make_socket(self.ctx, kind, **options)
+        if self.gate is not None:  # CURVE keys and the ZAP domain (the socket's name)
             self.gate.apply(sock, domain)
-        try:
-            sock.bind(endpoint)
-        except zmq.ZMQError as exc:
-            sock.close()
-            raise OSError(f"cannot bind {endpoint}: {exc.strerror}") from None
+        bind(sock, endpoint)
         return sock
 
     # ------------------------------------------------------------ cross-thread entry points
