@@ -44,7 +44,8 @@ class Identity:
             return True
         if self.role != "agent":
             return False
-        return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.hosts or (self.name,))
+        patterns = self.hosts or (self.name,)
+        return host in patterns or any(fnmatch.fnmatchcase(host, p) for p in patterns)
 
     def author(self, claimed: str, address: str = "") -> str:
         """The author of a change: the key's name; a keyless client's claim, marked as such."""
