@@ -20,15 +20,19 @@ import logging
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import zmq
 
 from core import keydir
+from core.config import ConfigError
 from core.keydir import Identity, KeyRing
 from core.keys import ServerCurve, load_keypair
 from core.ops import ROLES
+
+if TYPE_CHECKING:
+    from broker.ingest.loop import BrokerCore
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +184,24 @@ class Gate:
         if removed:
             log.warning("keys revoked or changed role: %s", ", ".join(sorted(removed)))
         return {"keys": len(new.by_key) - 1, "removed": len(removed), "names": sorted(removed)}
+
+    def reload_into(self, core: BrokerCore, now: float) -> dict[str, Any]:
+        """Reload on the core thread: cut live sessions if a key went, say so as an event."""
+        from broker.events import make_event
+
+        try:
+            result = self.reload()
+        except (ConfigError, OSError) as exc:
+            core.emit(make_event("keys.reload", f"keys reload failed, old keys kept: {exc}",
+                                 ts=now, severity="warning", data={"error": str(exc)}))
+            return {"error": str(exc)}
+        if result["removed"]:
+            core.rebind()
+        names = ", ".join(result.get("names", []))
+        core.emit(make_event("keys.reload", f"keys reloaded: {result['keys']} keys"
+                             + (f"; cut off: {names}" if names else ""), ts=now,
+                             severity="warning" if names else "info", data=result))
+        return result
 
     def status(self) -> dict[str, Any]:
         if self.curve is not None:

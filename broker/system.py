@@ -304,28 +304,14 @@ class MonitoringSystem:
 
     def _watch_keys(self, now: float) -> None:
         """Tick hook: a key added to or moved out of the role folders takes effect within a
-        second (``keys revoke`` needs no signal); SIGHUP also calls reload_keys."""
+        second (``keys revoke`` needs no signal)."""
         if self.gate.changed():
             self.reload_keys()
 
     def reload_keys(self) -> dict[str, Any]:
-        """Re-read the keys directory (core thread); cut live sessions of revoked keys."""
+        """Re-read the keys directory (core thread; SIGHUP too), cutting revoked sessions."""
         assert self.core is not None
-        try:
-            result = self.gate.reload()
-        except (ConfigError, OSError) as exc:
-            self.core.emit(make_event("keys.reload", f"keys reload failed, old keys kept: "
-                                      f"{exc}", ts=self.clock.time(), severity="warning",
-                                      data={"error": str(exc)}))
-            return {"error": str(exc)}
-        if result["removed"]:
-            self.core.rebind()
-        names = ", ".join(result.get("names", []))
-        self.core.emit(make_event("keys.reload", f"keys reloaded: {result['keys']} keys"
-                                  + (f"; cut off: {names}" if names else ""),
-                                  ts=self.clock.time(),
-                                  severity="warning" if names else "info", data=result))
-        return result
+        return self.gate.reload_into(self.core, self.clock.time())
 
     def reload(self) -> dict[str, Any]:
         """Re-read the rules (core thread). A bad file raises and the old rules stay."""

@@ -34,7 +34,8 @@ def parser() -> Parser:
     sp = cmd("ack")
     sp.add_argument("alert_id")
     sp.add_argument("--comment", default="")
-    sp.add_argument("--author", default="")
+    sp.add_argument("--author", default="", help="who you are, on a keyless broker only "
+                    "(recorded as local:NAME); with keys the author is your key's name")
     sp.add_argument("--expires", metavar="DURATION", help="the ack lapses after this long")
     sp.add_argument("--not-sticky", action="store_true", help="clear the ack when severity "
                     "changes")
@@ -44,7 +45,8 @@ def parser() -> Parser:
     sp.add_argument("matchers", nargs="+", metavar="MATCHER")
     sp.add_argument("--for", dest="duration", default="2h", metavar="DURATION")
     sp.add_argument("--comment", default="")
-    sp.add_argument("--author", default="")
+    sp.add_argument("--author", default="", help="who you are, on a keyless broker only "
+                    "(recorded as local:NAME); with keys the author is your key's name")
     cmd("silences")
     sp = cmd("unsilence")
     sp.add_argument("silence_id")
