@@ -21,10 +21,12 @@ KINDS = (
     "host.up", "host.down", "host.restart",
     "ingest.rejected",  # a frame refused by validation (data.reason)
     "broker.start", "rules.reload",
-    "silence", "unsilence", "simulate",
+    "ack", "unack", "silence", "unsilence", "simulate",
     "notify.sent", "notify.failed",
     "store.error", "store.state",  # a write failed; the store became ok/failing/read-only
     "restart",          # a supervised component was restarted (data.child, data.reason)
+    "audit",            # a state-changing control request (data.who, role, op, from, ok)
+    "keys.reload",      # the broker re-read its keys directory (data.removed: names cut off)
 )
 
 

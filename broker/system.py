@@ -39,7 +39,8 @@ class MonitoringSystem:
                  config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
                  host_timeout: float = 15.0, interval: float = 1.0,
                  store: bool = True, alerts: bool = True,
-                 metrics_addr: tuple[str, int] | None = None, curve: Any = None) -> None:
+                 metrics_addr: tuple[str, int] | None = None, keys_dir: Path | None = None,
+                 insecure: bool = False, metrics_auth: str = "") -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -55,8 +56,11 @@ class MonitoringSystem:
         self.want_alerts = alerts
         self.metrics_addr = metrics_addr
         self.exporter: Any = None
-        self.curve = curve  # core.keys.ServerCurve or None
-        self._auth: Any = None
+        from broker.auth import Gate
+
+        # keys and roles (a keys directory), or keyless; checked before anything binds
+        self.gate = Gate(Path(keys_dir) if keys_dir else None, insecure=insecure)
+        self.metrics_auth = metrics_auth  # "user:password" for /metrics, or ""
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -99,18 +103,17 @@ class MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
-        if self.curve is not None:
-            self._auth = self.curve.start_auth(self.ctx)
+        self.gate.start(self.ctx)
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
-                               curve=self.curve, limits=self.limits, probation=True)
+                               gate=self.gate, limits=self.limits, probation=True)
         self.control = Control(self.core, self)
         self.core.attach_control(self.control)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         if self.metrics_addr is not None:
             from broker.api.prometheus import Exporter
 
-            self.exporter = Exporter(self.core, *self.metrics_addr)
+            self.exporter = Exporter(self.core, *self.metrics_addr, auth=self.metrics_auth)
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
@@ -118,6 +121,7 @@ class MonitoringSystem:
         if self.feed is not None:
             self.core.tick_hooks.append(lambda now: self.feed.retry())
         self.core.tick_hooks.append(self._watch_store)
+        self.core.tick_hooks.append(self._watch_keys)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -156,8 +160,7 @@ class MonitoringSystem:
             self.store.stop()
         if self.core is not None:
             self.core.close()
-        if self._auth is not None:
-            self._auth.stop()
+        self.gate.stop()
         self.ctx.term()
 
     def __enter__(self) -> MonitoringSystem:
@@ -177,7 +180,7 @@ class MonitoringSystem:
 
         self.agent = Agent([self.endpoints["ingest"]], interval=self.interval,
                            simulate=self.simulate, seed=self.seed, ctx=self.ctx,
-                           curve=self.curve.own_client() if self.curve else None)
+                           curve=self.gate.curve.own_client() if self.gate.curve else None)
         self.agent.start()
 
     def default_sim_host(self) -> str:
@@ -365,9 +368,9 @@ class MonitoringSystem:
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
             "control": {"requests": self.control.requests if self.control else 0,
-                        "errors": self.control.errors if self.control else 0},
-            "curve": (core.handshakes.stats() if core.handshakes is not None
-                      else {"enabled": False}),
+                        "errors": self.control.errors if self.control else 0,
+                        "refused": self.control.refused if self.control else 0},
+            "security": self.gate.status(),
         }
 
     def _store_status(self) -> dict[str, Any] | None:
@@ -381,6 +384,17 @@ class MonitoringSystem:
             out |= self.feed.stats()
         return out
 
+    def _watch_keys(self, now: float) -> None:
+        """Tick hook: a key added to or moved out of the role folders takes effect within a
+        second (``keys revoke`` needs no signal)."""
+        if self.gate.changed():
+            self.reload_keys()
+
+    def reload_keys(self) -> dict[str, Any]:
+        """Re-read the keys directory (core thread; SIGHUP too), cutting revoked sessions."""
+        assert self.core is not None
+        return self.gate.reload_into(self.core, self.clock.time())
+
     def reload(self) -> dict[str, Any]:
         """Re-read the rules (core thread). A bad file raises and the old rules stay."""
         if self.engine is None:
@@ -389,10 +403,10 @@ class MonitoringSystem:
         old_config = self.config
         try:
             if self.config_path:
-                from core.config import load_toml
+                from broker.config import load_config
 
                 self.config = {**self.config,
-                               "rule": load_toml(self.config_path).get("rule", [])}
+                               "rule": load_config(self.config_path).raw.get("rule", [])}
             rules = self._load_rules()
         except (ConfigError, ValueError) as exc:
             self.config = old_config

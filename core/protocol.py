@@ -103,10 +103,6 @@ def send_frame(sock: Any, frame: Mapping[str, Any], flags: int = 0) -> None:
     sock.send_multipart(encode(frame), flags=flags, copy=False)
 
 
-def recv_frame(sock: Any, now: float | None = None) -> dict[str, Any]:
-    return decode(sock.recv_multipart(), now)
-
-
 # ---------------------------------------------------------------- builders
 
 

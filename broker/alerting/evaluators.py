@@ -14,7 +14,6 @@ from typing import Any
 
 from broker.alerting.rules import Rule
 from broker.alerting.windows import Baseline, Trend, Window
-from core.regex import Pattern, compile_user
 
 WARNING = "warning"
 CRITICAL = "critical"
@@ -235,7 +234,3 @@ class LogSeries(Series):
 SERIES = {"threshold": ThresholdSeries, "rate": RateSeries, "forecast": ForecastSeries,
           "anomaly": AnomalySeries, "absent": AbsentSeries, "host_down": HostDownSeries,
           "log": LogSeries}
-
-
-def compile_pattern(rule: Rule) -> Pattern:
-    return compile_user(rule.pattern, f"in rule {rule.name}")

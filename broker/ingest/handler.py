@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker.events import Event, make_event
 from broker.ingest.seams import AlertEngine, MetricSink
@@ -18,6 +18,9 @@ from broker.ingest.state import Held, HostRecord, LimitExceeded, State
 from broker.limits import Limits
 from core import protocol
 from core.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,17 @@ class FrameHandler:
         self._reject_budget = (0, 0)  # (second, events emitted in it)
         self._reject_suppressed = 0
 
-    def ingest(self, parts: list[bytes], now: float) -> Out:
+    def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
+        """``who``: the key that sent the frame (None without keys); an agent's key may
+        publish only for its own hosts."""
         self.frames += 1
         try:
             frame = protocol.decode(parts, now)
             if frame["kind"] not in protocol.AGENT_KINDS:
                 raise ProtocolError(f"kind '{frame['kind']}' is not accepted on ingest")
+            if who is not None and not who.may_publish(frame["host"]):
+                raise ProtocolError(f"host '{frame['host']}' is not allowed for key "
+                                    f"'{who.name}'")
             self.state.check(frame)
         except Held:
             return []  # the first frame of a new host: admitted with its next (state.py)

@@ -1,4 +1,8 @@
-"""The chaos suite: real broker processes on loopback, faults injected, bounded time."""
+"""The chaos suite: real broker processes on loopback, faults injected, bounded time.
+
+Every test here is ``serial`` (``make test`` runs it after the parallel pass): kill -9,
+memory ceilings and "back within 3 s" need the machine to themselves.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture

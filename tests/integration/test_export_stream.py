@@ -14,7 +14,7 @@ from broker.events import make_event
 from broker.store.store import Store
 from tests.procs import ENV, Broker, command
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]  # a memory ceiling
 N = 220_000  # about 70 MB of JSON lines: over the 64 MiB reply cap of one request
 
 
