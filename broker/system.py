@@ -371,6 +371,8 @@ class MonitoringSystem:
                         "errors": self.control.errors if self.control else 0,
                         "refused": self.control.refused if self.control else 0},
             "security": self.gate.status(),
+            "notify": ({"resent_after_crash": self.notifier.outbox.resent_after_crash}
+                       if self.notifier is not None else None),
         }
 
     def _store_status(self) -> dict[str, Any] | None:

@@ -125,6 +125,7 @@ class Notifier:
         counts = self.outbox.counts()
         return {
             "events_handled": self.handled, "notifications_queued": self.queued,
+            "resent_after_crash": self.outbox.resent_after_crash,
             "groups": len(self.grouper.groups),
             "receivers": {name: {"type": d.rc.type, "sent": d.sent, "failures": d.failures,
                                  **{s: counts.get(name, {}).get(s, 0) for s in

@@ -73,6 +73,13 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
             self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(outbox)")}
+            if "sending_since" not in cols:  # files from before the resend count
+                self._db.execute("ALTER TABLE outbox ADD COLUMN sending_since REAL")
+            # rows a crash caught between the attempt and its record: sent again, same key
+            self.resent_after_crash = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE status = 'pending' AND sending_since IS NOT "
+                "NULL").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise OutboxError(f"notification outbox {self.path} cannot be used ({exc}); move "
                               "it aside to start with an empty outbox") from None
@@ -91,6 +98,7 @@ class Outbox:
     def _to_memory(self, reason: str) -> None:
         mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         mem.executescript(_SCHEMA)
+        mem.execute("ALTER TABLE outbox ADD COLUMN sending_since REAL")
         try:
             rows = self._db.execute("SELECT * FROM outbox WHERE status = 'pending'").fetchall()
         except sqlite3.Error:
@@ -172,25 +180,31 @@ class Outbox:
                 (receiver,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
+    def mark_sending(self, id_: str, now: float) -> None:
+        """Just before an attempt; cleared by the attempt's outcome."""
+        with self._lock:
+            self._exec("UPDATE outbox SET sending_since=? WHERE id=?", (now, id_))
+
     def mark_delivered(self, id_: str, now: float) -> None:
         with self._lock:
             self._exec(
                 "UPDATE outbox SET status='delivered', attempts=attempts+1, updated=?,"
-                " delivered_at=?, last_error='' WHERE id=?", (now, now, id_))
+                " delivered_at=?, last_error='', sending_since=NULL WHERE id=?",
+                (now, now, id_))
 
     def mark_retry(self, id_: str, now: float, next_at: float, error: str) -> None:
         with self._lock:
             self._exec(
-                "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?"
-                " WHERE id=?", (next_at, error, now, id_))
+                "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?,"
+                " sending_since=NULL WHERE id=?", (next_at, error, now, id_))
 
     def mark_final(self, id_: str, status: str, now: float, error: str,
                    attempted: bool = True) -> None:
         assert status in FINAL
         with self._lock:
             self._exec(
-                "UPDATE outbox SET status=?, attempts=attempts+?, last_error=?, updated=?"
-                " WHERE id=?", (status, int(attempted), error, now, id_))
+                "UPDATE outbox SET status=?, attempts=attempts+?, last_error=?, updated=?,"
+                " sending_since=NULL WHERE id=?", (status, int(attempted), error, now, id_))
 
     def fail_unknown_receivers(self, known: set[str], now: float) -> int:
         """Pending rows for receivers no longer configured cannot be sent: mark failed."""

@@ -103,3 +103,21 @@ def test_one_escalation_per_episode_however_many_receivers() -> None:
     g.update(alert(state="resolved", episode="e1"), T0 + 2100)
     res = [n for n in g.tick(T0 + 2160) if n.receiver == "boss"]
     assert len(res) == 1 and res[0].status == "resolved"
+
+
+def test_a_crash_between_attempt_and_record_is_resent_with_the_same_id_and_counted(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from broker.notify.base import Notification
+    from broker.notify.outbox import Outbox
+
+    box = Outbox(tmp_path / "notify.db")
+    n = Notification(id="n1", receiver="hook", status="firing", alerts=[alert()])
+    box.add(n, "s", T0, 3600)
+    box.mark_sending("n1", T0 + 1)  # the POST went out; the process died before the mark
+    box.close()
+    again = Outbox(tmp_path / "notify.db")
+    assert again.resent_after_crash == 1
+    assert [r.id for r in again.due("hook", T0 + 2)] == ["n1"]  # same id: same key
+    again.mark_delivered("n1", T0 + 3)
+    again.close()
+    assert Outbox(tmp_path / "notify.db").resent_after_crash == 0
