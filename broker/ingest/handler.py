@@ -43,6 +43,8 @@ class FrameHandler:
         self.sink = sink
         self.host_timeout = host_timeout
         self.limits = limits or Limits()
+        if engine is not None:
+            state.trusted = engine.knows
         # host -> [tokens, last refill, dropped not yet reported, last report]
         self.buckets: dict[str, list[float]] = {}
         self.dropped = 0  # log lines over a host's budget

@@ -16,6 +16,7 @@ past it, new hosts are refused with a counted reason while known hosts keep work
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,9 @@ class State:
         # arrive before 10,000 newer names push its first out (6 s at 1,600 names/s)
         self.max_probation = max(max_hosts, 10_000) if max_probation is None else max_probation
         self.held = 0  # first frames held on probation
+        # hosts known from before (the alert engine's restored state): no probation, so a
+        # restarted broker has every host back with its first frame
+        self.trusted: Callable[[str], bool] | None = None
         self.evicted = 0  # probation entries pushed out by newer names
 
     def _host(self, host: str, ts: float) -> tuple[HostRecord, bool]:
@@ -124,6 +128,9 @@ class State:
         if pool is None:
             return
         host, ident = frame["host"], (frame["agent"], frame["boot"], frame["seq"])
+        if self.trusted is not None and self.trusted(host):
+            pool.pop(host, None)
+            return
         first = pool.get(host)
         if first is not None and first[:2] == ident[:2] and ident[2] > first[2]:
             del pool[host]  # admitted: the same agent again, further on

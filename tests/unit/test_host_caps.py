@@ -72,3 +72,11 @@ def test_bad_limits_name_the_key() -> None:
         else:
             raise AssertionError(section)
     assert parse_limits({"host_expire": "1d"}).host_expire == 86400.0
+
+
+def test_a_host_the_engine_knows_skips_probation_after_a_restart() -> None:
+    h = handler()
+    assert h.engine is not None
+    h.engine.host_series("known-1")  # as restore_state does for the hosts it saved
+    assert "host.up" in kinds(h.ingest(parts("known-1", 50, T0), T0))
+    assert h.state.held == 0
