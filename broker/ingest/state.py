@@ -9,7 +9,8 @@ second frame from the same agent and boot with a higher ``seq``; its first frame
 (counted, not stored, not evaluated). Probation entries are kept in an LRU of
 ``max_probation`` names, so a flood of one-frame names (10,000 fake hosts in 6 s) churns the
 LRU instead of filling the host cap, and never raises ``host_down``; a real agent, sending
-every second, is admitted on its next frame. Admitted hosts count against ``max_hosts``;
+every second, is admitted on its next frame. A host the alert engine already knows
+(restored after a restart) skips probation. Admitted hosts count against ``max_hosts``;
 past it, new hosts are refused with a counted reason while known hosts keep working.
 """
 
