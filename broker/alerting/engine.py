@@ -108,8 +108,9 @@ class AlertEngine:
         self.now = now
         out: list[Event] = []
         self._seen(hs, now, out)
-        for s, rx, src in hs.logs:
-            if (src is None or src(source)) and rx.search(message) and s.hit(now):
+        for s, rx, src, lvl in hs.logs:
+            if ((src is None or src(source)) and (lvl is None or lvl(level))
+                    and rx.search(message) and s.hit(now)):
                 self.book.update(s, now, out)
         return out
 

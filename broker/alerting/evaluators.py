@@ -113,15 +113,26 @@ class ThresholdSeries(Series):
 
 
 class RateSeries(Series):
-    __slots__ = ("levels", "window")
+    """Change per second over ``over``. For a counter (the default) a drop is a reset, as
+    in Prometheus' ``rate()``: the counter restarted from zero, so the value after the
+    drop is all increase. The window holds reset-corrected values (raw + ``offset``)."""
+
+    __slots__ = ("levels", "window", "prev", "offset")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
         self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
         self.window = Window(rule.over)
+        self.prev: float | None = None
+        self.offset = 0.0
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
+        if self.rule.counter:
+            if self.prev is not None and v < self.prev:
+                self.offset += self.prev
+            self.prev = v
+            v += self.offset
         self.window.add(now, v)
         rate = self.window.rate()
         if rate is None:
@@ -209,7 +220,7 @@ class HostDownSeries(AbsentSeries):
 
 
 class LogSeries(Series):
-    """Count of log lines matching ``pattern`` within ``over``; fires at ``count``."""
+    """Count of log lines matching ``pattern`` (and ``level``) within ``over``."""
 
     __slots__ = ("hits",)
 

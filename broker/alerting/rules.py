@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any, NoReturn
 
 from broker.alerting.globs import never_matches
+from broker.alerting.loglevels import check_level
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 
 KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log")
@@ -29,12 +30,12 @@ _COMMON = {"name", "kind", "hosts", "exclude_hosts", "labels", "summary", "descr
 _LEVELS = {"metric", "op", "warning", "critical", "clear"}
 KEYS = {
     "threshold": _COMMON | _LEVELS | {"over", "agg", "per_core"},
-    "rate": _COMMON | _LEVELS | {"over"},
+    "rate": _COMMON | _LEVELS | {"over", "counter"},
     "absent": _COMMON | {"metric", "severity"},
     "host_down": _COMMON | {"severity"},
     "forecast": _COMMON | _LEVELS | {"over", "horizon"},
     "anomaly": _COMMON | _LEVELS | {"alpha", "warmup", "min_stddev"},
-    "log": _COMMON | {"pattern", "count", "over", "source", "severity"},
+    "log": _COMMON | {"pattern", "level", "count", "over", "source", "severity"},
 }
 DEFAULT_OVER = {"threshold": 0.0, "rate": 60.0, "forecast": 3600.0, "log": 60.0}
 DEFAULT_SUMMARY = {
@@ -64,11 +65,13 @@ class Rule:
     over: float = 0.0
     agg: str = "last"
     per_core: bool = False
+    counter: bool = True
     horizon: float = 0.0
     alpha: float = 0.05
     warmup: int = 30
     min_stddev: float = 0.0
     pattern: str = ""
+    level: tuple[str, ...] = ()
     count: int = 1
     source: str = "*"
     severity: str = "warning"
@@ -166,8 +169,11 @@ def parse_rule(table: Any, source: str, index: int = 1) -> Rule:
         kw["alpha"] = p.number("alpha", 0.05, lo=0.0, hi=1.0, strict=True)
         kw["warmup"] = int(p.number("warmup", 30, lo=2, integer=True))
         kw["min_stddev"] = p.number("min_stddev", 0.0, lo=0.0)
+    elif kind == "rate":
+        kw["counter"] = p.boolean("counter", True)
     elif kind == "log":
-        kw["pattern"] = p.regex("pattern")
+        kw["level"] = p.levels("level")
+        kw["pattern"] = p.regex("pattern", "" if kw["level"] else None)
         kw["count"] = int(p.number("count", 1, lo=1, integer=True))
         kw["source"] = p.glob("source", "*")
         kw["severity"] = p.choice("severity", SEVERITIES, "warning")
@@ -275,8 +281,22 @@ class _Parser:
                 self.fail("labels", f"label '{k}' is reserved (set by the engine)")
         return dict(val)
 
-    def regex(self, key: str) -> str:
-        val = self.t.get(key)
+    def levels(self, key: str) -> tuple[str, ...]:
+        val = self.t.get(key, [])
+        if isinstance(val, str):
+            val = [val]
+        if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+            self.fail(key, f"expected a level or a list of levels, got {val!r}")
+        for v in val:
+            why = check_level(v)
+            if why:
+                self.fail(key, why)
+        return tuple(val)
+
+    def regex(self, key: str, default: str | None = None) -> str:
+        val = self.t.get(key, default)
+        if val == "" and default == "":
+            return val
         if not isinstance(val, str) or not val:
             self.fail(key, f"missing or empty regex, got {val!r}")
         try:
