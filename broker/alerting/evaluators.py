@@ -14,7 +14,8 @@ from collections import deque
 from typing import Any
 
 from broker.alerting.rules import Rule
-from broker.alerting.windows import Baseline, Trend, Window
+from broker.alerting.robust import CUSUM_H, RobustDetector
+from broker.alerting.windows import Trend, Window
 
 WARNING = "warning"
 CRITICAL = "critical"
@@ -167,34 +168,65 @@ class ForecastSeries(Series):
 
 
 class AnomalySeries(Series):
-    """z-score against an EWMA baseline; silent until ``warmup`` samples were learned."""
+    """Spike and level-shift detection against a robust baseline (broker/alerting/robust.py).
 
-    __slots__ = ("levels", "baseline", "sign")
+    The level is warning when the robust z-score passes the sensitivity's threshold (or the
+    rule's ``warning``) or the CUSUM alarms on a sustained shift; critical past
+    ``critical`` (default twice the warning z). ``value`` is the z-score, ``band`` the
+    expected range (expected level +- the warning z) for the message.
+    """
+
+    __slots__ = ("levels", "det", "sign", "band")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
-        self.levels = Levels(">=", rule.warning, rule.critical, rule.clear)
-        self.baseline = Baseline(rule.alpha)
+        zw, zc, h = anomaly_thresholds(rule)
+        self.levels = Levels(">=", zw, zc, rule.clear)
+        self.det = RobustDetector(rule.window, rule.min_stddev, zw, h)
         self.sign = {">": 1.0, "<": -1.0}.get(rule.op, 0.0)
+        self.band: tuple[float, float] | None = None
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
-        b = self.baseline
-        ready = b.n >= self.rule.warmup
-        if ready:
-            z = b.zscore(v, self.rule.min_stddev)
-            score = abs(z) if self.sign == 0.0 else self.sign * z
-            self.value = z
-            lvl = self.level = self.levels.level(score, self.level)
-            self.threshold = self.levels.threshold(lvl)
-        b.update(v)
-        return ready
+        d = self.det
+        ready = d.n >= self.rule.warmup
+        z, shift, novel = d.step(now, v, ready)
+        if not ready:
+            return False
+        sg = self.sign
+        score = abs(z) if sg == 0.0 else sg * z
+        shifted = (abs(shift) if sg == 0.0 else sg * shift) >= d.h
+        lvl = self.levels.level(score, self.level)
+        if lvl is None and shifted:
+            lvl = WARNING
+        if self.level is None and not novel:
+            lvl = None  # an alert starts only on what the last days have not seen
+        self.level, self.value = lvl, z
+        self.threshold = self.levels.threshold(lvl)
+        self.band = d.band(now, self.levels.warning or 0.0)
+        return True
+
+    def facts(self) -> dict[str, float]:
+        if self.band is None:
+            return {}
+        return {"lo": self.band[0], "hi": self.band[1], "seen": self.det.last}
 
     def dump(self) -> Any:
-        return self.baseline.dump()
+        return self.det.dump()
 
     def load(self, data: Any) -> None:
-        self.baseline.load(data)
+        self.det.load(data)
+
+
+def anomaly_thresholds(rule: Rule) -> tuple[float, float, float]:
+    """(warning z, critical z, CUSUM alarm level) from ``sensitivity`` 1..10 (default 5:
+    5 sigmas, CUSUM 8), the rule's ``warning``/``critical`` overriding the z-scores."""
+    zw = 3.0 + (10.0 - rule.sensitivity) * 0.4
+    h = CUSUM_H * zw / 5.0
+    if rule.warning is not None:
+        zw = rule.warning
+    zc = rule.critical if rule.critical is not None else 2.0 * zw
+    return zw, zc, h
 
 
 class AbsentSeries(Series):

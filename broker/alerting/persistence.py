@@ -27,7 +27,7 @@ VERSION = 1
 def dump(engine: AlertEngine) -> dict[str, Any]:
     baselines = [[s.rule.name, s.host, s.metric, s.dump()]
                  for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
-                 if isinstance(s, AnomalySeries) and s.baseline.n]
+                 if isinstance(s, AnomalySeries) and s.det.n]
     return {
         "version": VERSION,
         "now": engine.now,
