@@ -13,8 +13,8 @@ import re
 from collections import deque
 from typing import Any
 
-from broker.alerting.rules import Rule
 from broker.alerting.robust import CUSUM_H, RobustDetector
+from broker.alerting.rules import Rule
 from broker.alerting.windows import Trend, Window
 
 WARNING = "warning"
@@ -197,10 +197,10 @@ class AnomalySeries(Series):
         score = abs(z) if sg == 0.0 else sg * z
         shifted = (abs(shift) if sg == 0.0 else sg * shift) >= d.h
         lvl = self.levels.level(score, self.level)
-        if lvl is None and shifted:
-            lvl = WARNING
         if self.level is None and not novel:
-            lvl = None  # an alert starts only on what the last days have not seen
+            lvl = None  # a spike alert starts only on what the last days have not seen
+        if lvl is None and shifted:
+            lvl = WARNING  # a shift alert, on a level no recent hour has had
         self.level, self.value = lvl, z
         self.threshold = self.levels.threshold(lvl)
         self.band = d.band(now, self.levels.warning or 0.0)

@@ -1,16 +1,20 @@
 """The anomaly detector's memory: a robust baseline, a level-shift CUSUM and a daily profile.
 
-``RobustDetector.step(t, x)`` judges one sample and returns ``(spike_z, shift)``:
+``RobustDetector.step(t, x, ready)`` judges one sample and returns ``(z, shift, novel)``:
 
-- **Baseline**: the median and MAD (scaled to a standard deviation) of the last ``window``
-  accepted samples, refreshed every few samples. A sample that scores as anomalous is not
+- **Baseline**: the median of the last ``window`` accepted samples and, on each side of
+  it, a spread in sigmas (the distance to the 5 % / 95 % quantile, never less than 1.4826 x
+  the MAD), refreshed every few samples: a skewed or spiky series gets a wider band on its
+  heavy side instead of alerting on its usual spikes. A sample that scores as anomalous is not
   accepted as it is: it enters the history clipped to the edge of the normal band, so the
   anomaly never widens the band that judges it (a plain mean/variance learns the anomaly
   and lets it go within a few samples). While a shift alarm holds, samples are not accepted
-  at all; a shift that lasts as long as the whole history becomes the new normal.
+  at all; a shift that lasts ``window`` samples and six hours becomes the new normal.
 - **Level shift**: a two-sided CUSUM of the robust z-scores (clipped, slack ``CUSUM_K``)
   that alarms at ``CUSUM_H``: a sustained 6-sigma step alarms on its second sample and
   stays alarmed while the shift lasts, a 2-sigma one within about ten samples.
+- **Novelty** (broker/alerting/novelty.py): an alert starts only on a value, or a level,
+  beyond what the last three days have had.
 - **Season**: with three days of history, the median of each hour of the day (from the
   previous days) is subtracted first, when that makes the residuals tighter; with three
   weeks, each hour of the week. Before that, and for series with no daily pattern, the
@@ -25,17 +29,19 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from broker.alerting.novelty import Memory
+
 MAD_TO_SIGMA = 1.4826
-CUSUM_K = 1.0          # slack in sigmas: shifts smaller than this are not accumulated
+CUSUM_K = 0.5          # slack in sigmas: shifts smaller than this are not accumulated
 CUSUM_H = 8.0          # default alarm level
 CUSUM_CAP = 1.25       # ceiling (x alarm level): an alarm ends soon after the shift does
 TAIL_Q, TAIL_Z = 0.05, 1.645  # the tail quantile and its Gaussian z
 REL_FLOOR = 1e-3       # sigma is never below this fraction of the median's magnitude
-REFRESH = 4            # recompute median/MAD every this many accepted samples
+REFRESH = 16           # recompute median and quantiles every this many accepted samples
 SEASON_MIN_DAYS = 3
 SEASON_DAYS = 8
 HOUR_CAP = 240
-MEMORY_H = 72          # hours of raw extremes behind the novelty test
+ADOPT_S = 6 * 3600.0   # a shift is the new normal once it lasted this and ``window`` samples
 DAY_S, WEEK_S, HOUR_S = 86400.0, 604800.0, 3600.0
 
 
@@ -70,37 +76,17 @@ def tails(vs: list[float]) -> tuple[float, float, float]:
 class Season:
     """Hourly medians by hour of day and hour of week, learned as the hours close."""
 
-    __slots__ = ("first", "hour", "cur", "stride", "seen", "days", "weeks", "lo", "hi",
-                 "seen_lo", "seen_hi", "ehour")
+    __slots__ = ("first", "hour", "cur", "seen", "days", "weeks", "day_med", "week_med")
 
     def __init__(self) -> None:
         self.first: float | None = None
         self.hour: int | None = None  # absolute hour number of ``cur``
         self.cur: list[float] = []
-        self.stride = 0
         self.seen = 0
         self.days: list[deque[float]] = [deque(maxlen=SEASON_DAYS) for _ in range(24)]
         self.weeks: list[deque[float]] = [deque(maxlen=SEASON_DAYS) for _ in range(168)]
-        self.lo = self.hi = 0.0  # the current hour's raw extremes
-        self.ehour: int | None = None
-        self.seen_lo: deque[float] = deque(maxlen=MEMORY_H)  # per closed hour
-        self.seen_hi: deque[float] = deque(maxlen=MEMORY_H)
-
-    def extremes(self, t: float, x: float) -> None:
-        """Record a raw value (anomalous or not) for the novelty test."""
-        h = int(t // HOUR_S)
-        if h != self.ehour:
-            if self.ehour is not None:
-                self.seen_lo.append(self.lo)
-                self.seen_hi.append(self.hi)
-            self.ehour, self.lo, self.hi = h, x, x
-        self.lo, self.hi = min(self.lo, x), max(self.hi, x)
-
-    def novel(self, x: float, up: bool, margin: float) -> bool:
-        """True when ``x`` is beyond (by ``margin``) every value of the closed hours kept."""
-        if up:
-            return not self.seen_hi or x > max(self.seen_hi) + margin
-        return not self.seen_lo or x < min(self.seen_lo) - margin
+        self.day_med: list[float | None] = [None] * 24    # medians of the above, kept
+        self.week_med: list[float | None] = [None] * 168  # current as the hours close
 
     def add(self, t: float, x: float) -> None:
         if self.first is None:
@@ -109,8 +95,13 @@ class Season:
         if h != self.hour:
             if self.cur and self.hour is not None:
                 m = median(sorted(self.cur))
-                self.days[self.hour % 24].append(m)
-                self.weeks[self.hour % 168].append(m)
+                d, w = self.hour % 24, self.hour % 168
+                self.days[d].append(m)
+                self.weeks[w].append(m)
+                self.day_med[d] = (median(sorted(self.days[d]))
+                                   if len(self.days[d]) >= SEASON_MIN_DAYS - 1 else None)
+                self.week_med[w] = median(sorted(self.weeks[w])) if len(self.weeks[w]) >= 2 \
+                    else None
             self.hour, self.cur, self.seen = h, [], 0
         self.seen += 1
         if len(self.cur) < HOUR_CAP:
@@ -119,21 +110,30 @@ class Season:
             self.cur[(self.seen // 7) % HOUR_CAP] = x
 
     def expected(self, t: float) -> float | None:
-        """The seasonal level at ``t``, None while the history is too short."""
-        if self.first is None:
+        """The seasonal level at ``t``, None while the history is too short: the hourly
+        medians of the same hour on earlier days (weeks), interpolated linearly between
+        the middles of adjacent hours so a steep daily slope is followed within the hour."""
+        if self.first is None or t - self.first < SEASON_MIN_DAYS * DAY_S:
             return None
-        age = t - self.first
-        h = int(t // HOUR_S)
-        if age >= 3 * WEEK_S and len(self.weeks[h % 168]) >= 2:
-            return median(sorted(self.weeks[h % 168]))
-        if age >= SEASON_MIN_DAYS * DAY_S and len(self.days[h % 24]) >= SEASON_MIN_DAYS - 1:
-            return median(sorted(self.days[h % 24]))
-        return None
+        pos = t / HOUR_S - 0.5
+        h = int(pos // 1)
+        a, b = self.slot(h, t), self.slot(h + 1, t)
+        if a is None or b is None:
+            return a if b is None else b
+        f = pos - h
+        return a + (b - a) * f
+
+    def slot(self, h: int, t: float) -> float | None:
+        w = self.week_med[h % 168]
+        if w is not None and t - (self.first or t) >= 3 * WEEK_S:
+            return w
+        return self.day_med[h % 24]
 
 
 class RobustDetector:
     __slots__ = ("window", "min_sd", "zclip", "h", "hist", "n", "med", "s_lo", "s_hi", "scale",
-                 "pending", "up", "down", "held", "season", "use_season", "last")
+                 "pending", "up", "down", "held", "held_since", "season", "use_season", "last", "recent", "raw_mem",
+                 "res_mem")
 
     def __init__(self, window: int, min_sd: float, zclip: float, h: float = CUSUM_H) -> None:
         self.window = window
@@ -149,10 +149,15 @@ class RobustDetector:
         self.pending = 0              # accepted since the last refresh
         self.up = 0.0                 # CUSUM of upward, downward shift
         self.down = 0.0
-        self.held: list[tuple[float, float]] = []  # samples seen while a shift alarm holds
+        # the latest samples seen while a shift alarm holds, and since when it holds
+        self.held: deque[tuple[float, float]] = deque(maxlen=window)
+        self.held_since: float | None = None
         self.season = Season()
         self.use_season = False
         self.last = 0.0               # the latest value judged
+        self.recent: deque[float] = deque(maxlen=3)  # the latest values
+        self.raw_mem = Memory()       # novelty of the values, and of the seasonal residuals
+        self.res_mem = Memory()
 
     # ------------------------------------------------------------ the baseline
 
@@ -186,35 +191,44 @@ class RobustDetector:
     # ------------------------------------------------------------ one sample
 
     def step(self, t: float, x: float, ready: bool) -> tuple[float, float, bool]:
-        """Judge ``x`` (when ``ready``) and learn from it. Returns (z, signed CUSUM, novel):
-        the CUSUM is positive for an upward shift, negative for a downward one; ``novel``
-        says ``x`` is beyond what the last MEMORY_H hours held (by one sigma)."""
+        """Judge ``x`` (when ``ready``) and learn from it. Returns (z, shift, novel): the
+        signed CUSUM while a shift alarm holds (positive upwards, else 0), and whether
+        ``x`` is beyond the values of the last days (broker/alerting/novelty.py) by a
+        sigma. A shift alarms only on a level the last days have not had."""
         self.last = x
         z = 0.0
         shift = 0.0
-        novel = True
-        self.season.extremes(t, x)
+        novel = new_level = True
+        r = self.recent
+        r.append(x)
+        m3 = sorted(r)[1] if len(r) == 3 else x  # the median of the last three
+        s_now = self.season.expected(t)
         if ready and self.hist:
-            s = self.season.expected(t) if self.use_season else None
-            base = self.med + (s or 0.0)
+            base = self.med + (s_now or 0.0 if self.use_season else 0.0)
             sd = self.sigma(x >= base)
             z = (x - base) / sd
-            novel = self.season.novel(x, x >= base, sd)
+            if self.use_season and s_now is not None and len(self.res_mem) >= 24:
+                novel, new_level = self.res_mem.novel(x - s_now, m3 - s_now, z >= 0, sd)
+            else:
+                novel, new_level = self.raw_mem.novel(x, m3, z >= 0, sd)
+        self.raw_mem.add(t, x, m3)
+        if s_now is not None:
+            self.res_mem.add(t, x - s_now, m3 - s_now)
+        if ready and self.hist:
             cap = self.h / 2 + CUSUM_K  # one sample alone never reaches the alarm
             zc = max(-cap, min(cap, z))
             top = self.h * CUSUM_CAP
             self.up = min(top, max(0.0, self.up + zc - CUSUM_K))
             self.down = min(top, max(0.0, self.down - zc - CUSUM_K))
             shift = self.up if self.up >= self.down else -self.down
+            if abs(shift) >= self.h and self.held_since is None and not new_level:
+                self.up = self.down = shift = 0.0  # a level the last days have had: no news
             if abs(shift) >= self.h:
-                self.held.append((t, x))
-                if len(self.held) >= self.window:  # the shift is the new normal
-                    self.hist.clear()
-                    self.hist.extend(self.held)
-                    self.held, self.up, self.down = [], 0.0, 0.0
-                    self.refresh()
+                self.hold(t, x)
+                self.season.add(t, x)
                 return z, shift, novel
-            self.held = []
+            self.held.clear()
+            self.held_since = None
             x = max(base - self.zclip * self.sigma(False),
                     min(base + self.zclip * self.sigma(True), x))
         self.season.add(t, x)
@@ -226,6 +240,20 @@ class RobustDetector:
             self.refresh()
         return z, shift, novel
 
+    def hold(self, t: float, x: float) -> None:
+        """A shift alarm holds: keep ``x`` out of the baseline, unless the shift has lasted
+        ``window`` samples and ADOPT_S, when it becomes the new normal."""
+        held = self.held
+        held.append((t, x))
+        if self.held_since is None:
+            self.held_since = t
+        if len(held) >= self.window and t - self.held_since >= ADOPT_S:
+            self.hist.clear()
+            self.hist.extend(held)
+            held.clear()
+            self.held_since, self.up, self.down = None, 0.0, 0.0
+            self.refresh()
+
     def band(self, t: float, k: float) -> tuple[float, float]:
         """The normal band at ``t``: expected level +- ``k`` sigmas."""
         base = self.level(t)
@@ -236,6 +264,7 @@ class RobustDetector:
     def dump(self) -> dict[str, Any]:
         return {"hist": [list(p) for p in self.hist], "n": self.n, "up": self.up,
                 "down": self.down, "first": self.season.first,
+                "raw_mem": self.raw_mem.dump(), "res_mem": self.res_mem.dump(),
                 "days": [list(d) for d in self.season.days],
                 "weeks": [list(w) for w in self.season.weeks]}
 
@@ -247,9 +276,14 @@ class RobustDetector:
         self.n = int(data.get("n", len(self.hist)))
         self.up, self.down = float(data.get("up", 0.0)), float(data.get("down", 0.0))
         self.season.first = data.get("first")
-        for d, vs in zip(self.season.days, data.get("days", []), strict=False):
+        self.raw_mem.load(data.get("raw_mem") or [])
+        self.res_mem.load(data.get("res_mem") or [])
+        se = self.season
+        for i, (d, vs) in enumerate(zip(se.days, data.get("days", []), strict=False)):
             d.extend(vs)
-        for w, vs in zip(self.season.weeks, data.get("weeks", []), strict=False):
+            se.day_med[i] = median(sorted(d)) if len(d) >= SEASON_MIN_DAYS - 1 else None
+        for i, (w, vs) in enumerate(zip(se.weeks, data.get("weeks", []), strict=False)):
             w.extend(vs)
+            se.week_med[i] = median(sorted(w)) if len(w) >= 2 else None
         if self.hist:
             self.refresh()

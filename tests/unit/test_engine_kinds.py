@@ -156,50 +156,6 @@ def test_trend_needs_five_points_and_spread():
     assert t.predict(100.0) == pytest.approx(200.0)
 
 
-def anomaly_engine(**extra):
-    keys = {"kind": "anomaly", "metric": "cpu.percent", "warning": 3, "critical": 6,
-            "alpha": 0.1, "warmup": 20, "min_stddev": 1.0}
-    keys.update(extra)
-    return engine_from(rule("odd", **keys))
-
-
-def test_anomaly_is_silent_during_warm_up_then_scores_against_the_baseline():
-    e = anomaly_engine()
-    for i in range(20):  # warm-up: even a wild value does not alert
-        assert e.on_sample("h1", {"cpu.percent": 300.0 if i == 10 else 10.0 + (i % 2)},
-                           None, T0 + i) == []
-    e2 = anomaly_engine()
-    for i in range(40):
-        assert e2.on_sample("h1", {"cpu.percent": 10.0 + (i % 2)}, None, T0 + i) == []
-    ev = e2.on_sample("h1", {"cpu.percent": 16.0}, None, T0 + 40)
-    assert transitions(ev) == [("inactive", "firing")] and ev[0]["severity"] == "warning"
-    assert ev[0]["data"]["value"] == pytest.approx(5.5, abs=0.3)
-    ev = e2.on_sample("h1", {"cpu.percent": 40.0}, None, T0 + 41)
-    assert transitions(ev, "severity") == [("warning", "critical")]
-
-
-@pytest.mark.parametrize(("op", "value", "fires"), [
-    (">", 30.0, True), (">", -10.0, False), ("<", -10.0, True), ("<", 30.0, False),
-    ("!=", -10.0, True), ("!=", 30.0, True),
-])
-def test_anomaly_direction(op, value, fires):
-    e = anomaly_engine(op=op)
-    for i in range(30):
-        e.on_sample("h1", {"cpu.percent": 10.0}, None, T0 + i)
-    ev = e.on_sample("h1", {"cpu.percent": value}, None, T0 + 30)
-    assert (transitions(ev) == [("inactive", "firing")]) is fires
-
-
-def test_anomaly_baseline_survives_dump_and_restore():
-    e = anomaly_engine()
-    for i in range(30):
-        e.on_sample("h1", {"cpu.percent": 10.0}, None, T0 + i)
-    e2 = anomaly_engine()
-    e2.restore_state(e.dump_state())
-    assert transitions(e2.on_sample("h1", {"cpu.percent": 30.0}, None, T0 + 40)) == [
-        ("inactive", "firing")]
-
-
 def test_log_rule_matches_on_level_alone_or_with_the_message():
     e = engine_from(rule("lvl", kind="log", level="error+", count=2, over="1m")
                     + rule("both", kind="log", level=["warning"], pattern="disk", count=1))
