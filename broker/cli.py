@@ -20,7 +20,7 @@ from core.config import (
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
                "external_url", "metrics_port", "curve_secret", "authorized_keys"}
-TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
+TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent"}
 
 
 def parser() -> Parser:

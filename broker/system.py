@@ -170,19 +170,29 @@ class MonitoringSystem:
 
     # ------------------------------------------------------------ components
 
-    def _load_rules(self) -> list[Any]:
-        """The rules file (or the built-in set) plus the config's [[rule]] tables."""
-        from broker.alerting.rules import default_rules, load_rules, parse_rules
+    def _load_rules(self) -> tuple[list[Any], list[Any]]:
+        """(rules, inhibit rules): the rules file (or the built-in set) plus the config's
+        [[rule]] and [[inhibit]] tables. With no ``inhibit`` key in either, the shipped
+        inhibition (host_down mutes its host) applies."""
+        from broker.alerting.inhibit import default_inhibits, parse_inhibits
+        from broker.alerting.rules import default_rules, load_rule_file, parse_rules
 
-        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
+        where = self.config_path or "config"
+        rules, tables = (load_rule_file(self.rules_path) if self.rules_path
+                         else (default_rules(), None))
         if self.config.get("rule"):
-            rules = [*rules, *parse_rules(self.config["rule"], self.config_path or "config")]
-        return rules
+            rules = [*rules, *parse_rules(self.config["rule"], where)]
+        if tables is None and "inhibit" not in self.config:
+            return rules, default_inhibits()
+        inhibits = parse_inhibits(tables, self.rules_path) if tables is not None else []
+        if "inhibit" in self.config:
+            inhibits += parse_inhibits(self.config["inhibit"], where)
+        return rules, inhibits
 
     def _make_engine(self) -> Any:
         from broker.alerting.engine import AlertEngine
 
-        return AlertEngine(self._load_rules())
+        return AlertEngine(*self._load_rules())
 
     def _make_store(self) -> Any:
         try:
@@ -307,7 +317,7 @@ class MonitoringSystem:
 
                 self.config = {**self.config,
                                "rule": load_toml(self.config_path).get("rule", [])}
-            rules = self._load_rules()
+            rules, inhibits = self._load_rules()
         except (ConfigError, ValueError) as exc:
             self.config = old_config
             self.core.emit(make_event("rules.reload", f"reload failed, old rules kept: {exc}",
@@ -317,6 +327,7 @@ class MonitoringSystem:
         now = self.clock.time()
         for event in self.engine.replace_rules(rules, now):
             self.core.emit(event)
+        self.engine.replace_inhibits(inhibits)
         self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules", ts=now,
                                   data={"rules": len(rules)}))
         return {"rules": len(rules)}

@@ -16,6 +16,7 @@ from typing import Any
 from broker.alerting import persistence as engine_state
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
 from broker.alerting.index import HostState, RuleIndex
+from broker.alerting.inhibit import InhibitRule, default_inhibits
 from broker.alerting.lifecycle import AlertBook
 from broker.alerting.rules import Rule, default_rules
 from broker.alerting.scenarios import DEFAULT_HOST, SIMULATE_TTL_S, scenario
@@ -27,13 +28,25 @@ STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")
 
 
 class AlertEngine:
-    def __init__(self, rules: list[Rule] | None = None) -> None:
+    def __init__(self, rules: list[Rule] | None = None,
+                 inhibits: list[InhibitRule] | None = None) -> None:
         self.book = AlertBook()
         self.hosts: dict[str, HostState] = {}
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
         self.replace_rules(default_rules() if rules is None else rules)
+        self.replace_inhibits(default_inhibits() if inhibits is None else inhibits)
+
+    @property
+    def inhibits(self) -> list[InhibitRule]:
+        return self.book.inhibits
+
+    def replace_inhibits(self, inhibits: list[InhibitRule]) -> None:
+        """Swap the inhibition rules; an alert's ``inhibited`` follows at its next view or
+        event (``inhibited`` is computed, never stored)."""
+        self.book.inhibits = list(inhibits)
+        self.book.changed()
 
     # ------------------------------------------------------------ rules and index
 
@@ -88,8 +101,9 @@ class AlertEngine:
         cores = metrics.get("cpu.count")
         if cores:
             hs.cpu_count = cores
-        if labels:
+        if labels and self.book.host_labels.get(host) != labels:
             self.book.host_labels[host] = labels
+            self.book.changed()
         if not hs.known.issuperset(metrics):
             self.index.learn(hs, metrics)
         book = self.book
@@ -139,7 +153,7 @@ class AlertEngine:
                 if s.check(now):
                     book.update(s, now, out)
         for s in self.index.absent:
-            if s.check(now):
+            if s.check(now) and not self._host_down_first(s, now):
                 book.update(s, now, out)
         for a in list(book.by_id.values()):
             s = a.series
@@ -157,6 +171,20 @@ class AlertEngine:
             out.append(make_event("unsilence", f"silence {sil.id} expired", ts=now,
                                   data={"silence": sil.to_dict(now), "reason": "expired"}))
         return out
+
+    def _host_down_first(self, s: Any, now: float) -> bool:
+        """An absent series whose whole host is silent waits until every host_down rule of
+        that host has had its ``for``: then host_down fires first (this same tick) and its
+        inhibition applies, so a host going down never pages for each missing metric."""
+        if s.alert is not None and s.alert.active:
+            return False
+        hs = self.hosts.get(s.host)
+        if hs is None or hs.last_seen is None or s.last_ts is None or hs.last_seen > s.last_ts:
+            return False  # the host still sends other things: the metric alone is absent
+        waiting = any(now - hs.last_seen < d.rule.for_ for d in hs.down)
+        if waiting:
+            s.level = None
+        return waiting
 
     # ------------------------------------------------------------ views and operator actions
 

@@ -61,6 +61,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         if not a.simulated:
             engine.attach(a)
     engine.book.host_labels.update(state.get("host_labels", {}))
+    engine.book.changed()
     for d in state.get("silences", []):
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):

@@ -98,11 +98,17 @@ class Rule:
 
 def load_rules(path: Any) -> list[Rule]:
     """Rules from a TOML file of ``[[rule]]`` tables; raises ConfigError naming file/rule/key."""
+    return load_rule_file(path)[0]
+
+
+def load_rule_file(path: Any) -> tuple[list[Rule], list[Any] | None]:
+    """(rules, the raw ``[[inhibit]]`` tables or None when the file has no ``inhibit`` key);
+    broker/alerting/inhibit.py parses the inhibit tables."""
     data = load_toml(path)
-    check_keys(data, {"rule"}, str(path))
+    check_keys(data, {"rule", "inhibit"}, str(path))
     if not isinstance(data.get("rule", []), list):
         raise ConfigError(f"{path}: 'rule' must be an array of tables ([[rule]])")
-    return parse_rules(data.get("rule", []), str(path))
+    return parse_rules(data.get("rule", []), str(path)), data.get("inhibit")
 
 
 def default_rules() -> list[Rule]:
