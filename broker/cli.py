@@ -23,6 +23,17 @@ BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rule
 TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent"}
 
 
+def valid_http_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def parser() -> Parser:
     p = Parser(prog="monitor-broker", description="Receive agents' frames, evaluate alert "
                "rules on every sample, record events, notify, and republish to clients.")
@@ -74,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         section = config.get("broker", {})
         check_keys(section, BROKER_KEYS, f"{args.config}: [broker]")
         eps = endpoints(args, section)
+        ext = section.get("external_url", "")
+        if not isinstance(ext, str) or (ext and not valid_http_url(ext)):
+            raise ConfigError(f"{args.config}: [broker] key 'external_url': expected an http:// "
+                              f"or https:// URL (a --web console or a runbook site), got {ext!r}")
         data_dir = Path(args.data_dir or section.get("data_dir") or user_data_dir() / "broker")
         timeout = parse_duration(args.host_timeout or section.get("host_timeout", "15s"),
                                  "--host-timeout")

@@ -90,7 +90,9 @@ class AlertBook:
             return
         if a is None or not a.active:
             return
-        a.value, a.updated_at = float(s.value), now
+        a.updated_at = now
+        if a.rule.kind not in ("absent", "host_down"):  # keep "sent nothing for 45s", not 0s
+            a.value = float(s.value)
         if a.state == PENDING:
             self.drop(a, now, out)
             return

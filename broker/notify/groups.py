@@ -118,7 +118,8 @@ class Grouper:
         status = "firing" if any(firing(a) for a in alerts) else "resolved"
         return Notification(id=uuid.uuid4().hex, receiver=receiver, status=status,
                             alerts=alerts, group_key=g.key, group_labels=dict(g.labels),
-                            external_url=self.external_url, created_at=now, kind=kind)
+                            external_url=self.external_url, created_at=now, kind=kind,
+                            title_template=g.route.title, body_template=g.route.body)
 
     def _flush(self, g: Group, now: float) -> list[Notification]:
         r = g.route

@@ -104,3 +104,13 @@ def test_absent_fires_on_its_own_time_when_only_the_metric_is_missing():
     ev = e.tick(T0 + 10)
     assert [(x["rule"], x["data"]["to"], x["data"]["notify"]) for x in ev] == [
         ("gone", "firing", True)]
+
+
+def test_a_resolved_host_down_says_how_long_the_host_was_silent_not_0s():
+    e = engine(DOWN, None)
+    e.on_sample("h1", {"cpu.percent": 1}, None, T0)
+    e.tick(T0 + 30)
+    e.tick(T0 + 42)
+    ev = e.on_sample("h1", {"cpu.percent": 1}, None, T0 + 43)
+    assert transitions(ev) == [("firing", "resolved")]
+    assert ev[0]["data"]["alert"]["summary"] == "h1 sent nothing for 42s"
