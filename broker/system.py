@@ -21,7 +21,6 @@ from broker.api.control import Control
 from broker.events import EventBus, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
-from core.config import ConfigError
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -170,24 +169,12 @@ class MonitoringSystem:
 
     # ------------------------------------------------------------ components
 
-    def _load_rules(self) -> tuple[list[Any], list[Any]]:
-        """(rules, inhibit rules): the rules file (or the built-in set) plus the config's
-        [[rule]] and [[inhibit]] tables. With no ``inhibit`` key in either, the shipped
-        inhibition (host_down mutes its host) applies."""
-        from broker.alerting.inhibit import default_inhibits, parse_inhibits
-        from broker.alerting.rules import default_rules, load_rule_file, parse_rules
+    def _load_rules(self, config: dict[str, Any] | None = None
+                    ) -> tuple[list[Any], list[Any]]:
+        from broker.live_config import load_rules
 
-        where = self.config_path or "config"
-        rules, tables = (load_rule_file(self.rules_path) if self.rules_path
-                         else (default_rules(), None))
-        if self.config.get("rule"):
-            rules = [*rules, *parse_rules(self.config["rule"], where)]
-        if tables is None and "inhibit" not in self.config:
-            return rules, default_inhibits()
-        inhibits = parse_inhibits(tables, self.rules_path) if tables is not None else []
-        if "inhibit" in self.config:
-            inhibits += parse_inhibits(self.config["inhibit"], where)
-        return rules, inhibits
+        return load_rules(self.config if config is None else config, self.config_path,
+                          self.rules_path)
 
     def _make_engine(self) -> Any:
         from broker.alerting.engine import AlertEngine
@@ -211,12 +198,10 @@ class MonitoringSystem:
                 self.engine.restore_state(saved)
         return store
 
-    def _notify_config(self) -> Any:
-        if not self.config.get("receiver") and not self.config.get("route"):
-            return None
-        from broker.notify import parse_notify_config
+    def _notify_config(self, config: dict[str, Any] | None = None) -> Any:
+        from broker.live_config import notify_config
 
-        return parse_notify_config(self.config, self.config_path or "config")
+        return notify_config(self.config if config is None else config, self.config_path)
 
     def _make_notifier(self, cfg: Any) -> Any:
         from broker.notify import Notifier
@@ -306,31 +291,11 @@ class MonitoringSystem:
         }
 
     def reload(self) -> dict[str, Any]:
-        """Re-read the rules (core thread). A bad file raises and the old rules stay."""
-        if self.engine is None:
-            raise ConfigError("alerting is not enabled on this broker")
-        assert self.core is not None
-        old_config = self.config
-        try:
-            if self.config_path:
-                from core.config import load_toml
+        """Re-read the config and rules files and apply them whole (core thread); a bad file
+        raises ConfigError and changes nothing (broker/live_config.py)."""
+        from broker.live_config import reload
 
-                self.config = {**self.config,
-                               "rule": load_toml(self.config_path).get("rule", [])}
-            rules, inhibits = self._load_rules()
-        except (ConfigError, ValueError) as exc:
-            self.config = old_config
-            self.core.emit(make_event("rules.reload", f"reload failed, old rules kept: {exc}",
-                                      ts=self.clock.time(), severity="warning",
-                                      data={"error": str(exc)}))
-            raise
-        now = self.clock.time()
-        for event in self.engine.replace_rules(rules, now):
-            self.core.emit(event)
-        self.engine.replace_inhibits(inhibits)
-        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules", ts=now,
-                                  data={"rules": len(rules)}))
-        return {"rules": len(rules)}
+        return reload(self)
 
     def rules_summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []

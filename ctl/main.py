@@ -50,7 +50,8 @@ def parser() -> Parser:
     sp.add_argument("name")
     sp.add_argument("--host", default="")
     cmd("rules", "loaded alert rules")
-    cmd("reload", "reload the rules file (a bad file keeps the old rules)")
+    cmd("reload", "reload rules, inhibitions, receivers, routes and templates (a bad file "
+        "keeps the old configuration and says why)")
     sp = cmd("search", "search the event log (words, host:, severity:, kind:, since:...)")
     sp.add_argument("query", nargs="*")
     sp.add_argument("--limit", type=int, default=50)
