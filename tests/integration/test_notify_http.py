@@ -155,7 +155,7 @@ group_wait = "0s"
         (att,) = body["attachments"]
         assert att["color"] == "#d32f2f"
         text = json.dumps(att["blocks"])
-        assert "*Host*\\nweb-1" in text and "*Value*\\n97.0 (threshold 90.0)" in text
+        assert "*Host*\\nweb-1" in text and "*Value*\\n97 % (threshold 90 %)" in text
         assert "<https://wiki.example/runbooks/high_cpu|Runbook>" in text
         assert "SIMULATED" in text
 
