@@ -8,30 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from broker.config import BrokerSection, load_config
 from core.cli import Parser, fail, setup_logging
 from core.config import (
+    DEFAULT_BASE_PORT,
     ConfigError,
     check_endpoint,
-    check_keys,
-    load_toml,
+    endpoints_on,
     parse_duration,
     user_data_dir,
 )
-
-BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
-               "external_url", "metrics_port", "curve_secret", "authorized_keys"}
-TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent"}
-
-
-def valid_http_url(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        _ = parts.port
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def parser() -> Parser:
@@ -61,14 +47,12 @@ def parser() -> Parser:
     return p
 
 
-def endpoints(args: Any, section: dict[str, Any]) -> dict[str, str]:
+def endpoints(args: Any, section: BrokerSection) -> dict[str, str]:
     if args.port is not None and not 1 <= args.port <= 65533:
         raise ConfigError(f"--port {args.port}: out of range 1-65533")
-    base = args.port or 5555
-    eps = {"ingest": f"tcp://{args.bind}:{base}", "publish": f"tcp://{args.bind}:{base + 1}",
-           "control": f"tcp://{args.bind}:{base + 2}"}
+    eps = endpoints_on(args.bind, args.port or DEFAULT_BASE_PORT)
     for name in eps:
-        given = getattr(args, name) or (None if args.port else section.get(name))
+        given = getattr(args, name) or (None if args.port else getattr(section, name))
         if given:
             eps[name] = check_endpoint(given, f"--{name}")
     return eps
@@ -80,32 +64,25 @@ def main(argv: list[str] | None = None) -> int:
     from broker.system import MonitoringSystem
 
     try:
-        config: dict[str, Any] = load_toml(args.config) if args.config else {}
-        check_keys(config, TOP_KEYS, args.config or "config")
-        section = config.get("broker", {})
-        check_keys(section, BROKER_KEYS, f"{args.config}: [broker]")
+        cfg = load_config(args.config)
+        section = cfg.broker
         eps = endpoints(args, section)
-        ext = section.get("external_url", "")
-        if not isinstance(ext, str) or (ext and not valid_http_url(ext)):
-            raise ConfigError(f"{args.config}: [broker] key 'external_url': expected an http:// "
-                              f"or https:// URL (a --web console or a runbook site), got {ext!r}")
-        data_dir = Path(args.data_dir or section.get("data_dir") or user_data_dir() / "broker")
-        timeout = parse_duration(args.host_timeout or section.get("host_timeout", "15s"),
-                                 "--host-timeout")
-        mport = args.metrics_port if args.metrics_port is not None \
-            else section.get("metrics_port")
-        if mport is not None and (not isinstance(mport, int) or not 0 <= mport <= 65535):
+        data_dir = Path(args.data_dir or section.data_dir or user_data_dir() / "broker")
+        timeout = parse_duration(args.host_timeout, "--host-timeout") if args.host_timeout \
+            else section.host_timeout if section.host_timeout is not None else 15.0
+        mport = args.metrics_port if args.metrics_port is not None else section.metrics_port
+        if mport is not None and not 0 <= mport <= 65535:
             raise ConfigError(f"--metrics-port {mport!r}: expected a port from 0 to 65535")
         maddr = None if mport is None else \
             ("0.0.0.0" if args.bind == "*" else args.bind, mport)
         from core.keys import server_from_args
 
-        curve = server_from_args(args.curve_secret or section.get("curve_secret"),
-                                 args.authorized_keys or section.get("authorized_keys"))
-        system = MonitoringSystem(data_dir, endpoints=eps, config=config, metrics_addr=maddr,
+        curve = server_from_args(args.curve_secret or section.curve_secret or None,
+                                 args.authorized_keys or section.authorized_keys or None)
+        system = MonitoringSystem(data_dir, endpoints=eps, config=cfg.raw, metrics_addr=maddr,
                                   curve=curve,
                                   config_path=args.config or "",
-                                  rules_path=args.rules or section.get("rules", ""),
+                                  rules_path=args.rules or section.rules,
                                   host_timeout=timeout)
         system.start()
     except (ConfigError, OSError) as exc:

@@ -20,19 +20,10 @@ from core.config import ConfigError
 
 
 def read_config(path: str) -> dict[str, Any]:
-    """The config file, checked as at start-up."""
-    from broker.cli import BROKER_KEYS, TOP_KEYS, valid_http_url
-    from core.config import check_keys, load_toml
+    """The config file, checked as at start-up (broker/config.py)."""
+    from broker.config import load_config
 
-    config = load_toml(path)
-    check_keys(config, TOP_KEYS, path)
-    section = config.get("broker", {})
-    check_keys(section, BROKER_KEYS, f"{path}: [broker]")
-    ext = section.get("external_url", "")
-    if not isinstance(ext, str) or (ext and not valid_http_url(ext)):
-        raise ConfigError(f"{path}: [broker] key 'external_url': expected an http:// or "
-                          f"https:// URL, got {ext!r}")
-    return config
+    return load_config(path).raw
 
 
 def load_rules(config: dict[str, Any], config_path: str, rules_path: str

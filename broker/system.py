@@ -18,7 +18,8 @@ from typing import Any
 import zmq
 
 from broker.api.control import Control
-from broker.events import EventBus, make_event
+from broker.bus import EventBus
+from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
 from core.supervisor import Supervisor
@@ -96,6 +97,7 @@ class MonitoringSystem:
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
                                curve=self.curve)
         self.control = Control(self.core, self)
+        self.core.attach_control(self.control)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         if self.metrics_addr is not None:
             from broker.api.prometheus import Exporter
@@ -255,7 +257,7 @@ class MonitoringSystem:
         except Exception as exc:
             self._store_stats = {"error": str(exc)}
 
-    def _on_commit(self, events: list[dict[str, Any]]) -> None:
+    def _on_commit(self, events: list[Event]) -> None:
         for event in events:
             self.committed.emit(event)
 
@@ -308,21 +310,8 @@ class MonitoringSystem:
         """Inject a simulated alert through the whole path; returns the alert ids."""
         assert self.core is not None and self.control is not None
         control = self.control
-        done = threading.Event()
-        result: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                result["ok"] = control.simulate({"name": name, "host": host or ""})
-            except Exception as exc:
-                result["error"] = exc
-            done.set()
-        self.core.post(run)
-        if not done.wait(5.0):
-            raise TimeoutError("the broker's core loop did not answer in 5 s")
-        if "error" in result:
-            raise result["error"]
-        return list(result["ok"]["alert_ids"])
+        result = self.core.call(lambda: control.simulate({"name": name, "host": host or ""}))
+        return list(result["alert_ids"])
 
     def wait_for_hosts(self, n: int = 1, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout

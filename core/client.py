@@ -11,6 +11,7 @@ from typing import Any
 import zmq
 
 from core import protocol
+from core.sockets import make_socket
 
 
 class ControlError(RuntimeError):
@@ -31,10 +32,7 @@ class ControlClient:
         self.sock = self._connect()
 
     def _connect(self) -> zmq.Socket[Any]:
-        sock = self.ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        if self.curve is not None:
-            self.curve.apply(sock)
+        sock = make_socket(self.ctx, zmq.DEALER, curve=self.curve)
         sock.connect(self.endpoint)
         return sock
 

@@ -10,12 +10,12 @@ the series (rule x host x metric) it feeds, so a metric no rule reads costs noth
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from broker.alerting import persistence as engine_state
+from broker.alerting import persistence
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
-from broker.alerting.index import HostState, RuleIndex
+from broker.alerting.index import HostSeries, RuleIndex
 from broker.alerting.inhibit import InhibitRule, default_inhibits
 from broker.alerting.lifecycle import AlertBook
 from broker.alerting.rules import Rule, default_rules
@@ -31,7 +31,7 @@ class AlertEngine:
     def __init__(self, rules: list[Rule] | None = None,
                  inhibits: list[InhibitRule] | None = None) -> None:
         self.book = AlertBook()
-        self.hosts: dict[str, HostState] = {}
+        self.hosts: dict[str, HostSeries] = {}
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
@@ -72,16 +72,21 @@ class AlertEngine:
                 self.attach(a)
         return out
 
-    def _host(self, host: str) -> HostState:
+    def host_series(self, host: str) -> HostSeries:
+        """The series of ``host``, created (and indexed against the rules) on first use."""
         hs = self.hosts.get(host)
         if hs is None:
-            hs = self.hosts[host] = HostState(host)
+            hs = self.hosts[host] = HostSeries(host)
             self.index.host_series(hs)
         return hs
 
+    def grant_grace(self, series: Iterable[Any]) -> None:
+        """Start these series' silence timers at the next tick, not at their last sample."""
+        self._grace.extend(series)
+
     def attach(self, a: Alert) -> None:
         """Link a (restored or re-ruled) alert to the series that drives it."""
-        s = self.index.find(self._host(a.host), a.rule, a.metric)
+        s = self.index.find(self.host_series(a.host), a.rule, a.metric)
         if s is None:
             return
         s.alert, a.series = a, s
@@ -94,7 +99,7 @@ class AlertEngine:
 
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float) -> list[Event]:
-        hs = self.hosts.get(host) or self._host(host)
+        hs = self.hosts.get(host) or self.host_series(host)
         self.now = now
         out: list[Event] = []
         self._seen(hs, now, out)
@@ -118,7 +123,7 @@ class AlertEngine:
 
     def on_log(self, host: str, level: str, message: str, source: str,
                now: float) -> list[Event]:
-        hs = self.hosts.get(host) or self._host(host)
+        hs = self.hosts.get(host) or self.host_series(host)
         self.now = now
         out: list[Event] = []
         self._seen(hs, now, out)
@@ -128,7 +133,7 @@ class AlertEngine:
                 self.book.update(s, now, out)
         return out
 
-    def _seen(self, hs: HostState, now: float, out: list[Event]) -> None:
+    def _seen(self, hs: HostSeries, now: float, out: list[Event]) -> None:
         hs.last_seen = now
         for s in hs.down:
             s.last_ts = now
@@ -253,7 +258,7 @@ class AlertEngine:
         return out
 
     def dump_state(self) -> dict[str, Any]:
-        return engine_state.dump(self)
+        return persistence.dump(self)
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
-        engine_state.restore(self, state)
+        persistence.restore(self, state)

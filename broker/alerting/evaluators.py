@@ -9,7 +9,6 @@ so the engine leaves the alert as it is. The lifecycle itself lives in broker/al
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Any
 
@@ -278,7 +277,3 @@ class LogSeries(Series):
 SERIES = {"threshold": ThresholdSeries, "rate": RateSeries, "forecast": ForecastSeries,
           "anomaly": AnomalySeries, "absent": AbsentSeries, "host_down": HostDownSeries,
           "log": LogSeries}
-
-
-def compile_pattern(rule: Rule) -> re.Pattern[str]:
-    return re.compile(rule.pattern)

@@ -21,7 +21,7 @@ METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
 _NONE: tuple[Series, ...] = ()
 
 
-class HostState:
+class HostSeries:
     __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
                  "logs")
 
@@ -57,7 +57,7 @@ class RuleIndex:
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []
 
-    def series_for(self, hs: HostState, name: str, old: Mapping[Any, Series] | None = None
+    def series_for(self, hs: HostSeries, name: str, old: Mapping[Any, Series] | None = None
                    ) -> tuple[Series, ...]:
         found = []
         for rule, match, hosts_ok in self.metric_rules:
@@ -70,7 +70,7 @@ class RuleIndex:
                     self.absent.append(s)
         return tuple(found) if found else _NONE
 
-    def host_series(self, hs: HostState, old: Mapping[Any, Series] | None = None) -> None:
+    def host_series(self, hs: HostSeries, old: Mapping[Any, Series] | None = None) -> None:
         for rule, hosts_ok in self.down_rules:
             if hosts_ok is None or hosts_ok(hs.name):
                 s = (old or {}).get((rule.name, ""))
@@ -85,7 +85,7 @@ class RuleIndex:
                     s = LogSeries(rule, hs.name)
                 hs.logs.append((s, rx, src, lvl))
 
-    def learn(self, hs: HostState, names: Iterable[str]) -> None:
+    def learn(self, hs: HostSeries, names: Iterable[str]) -> None:
         """Index metric names this host never sent before (the slow path, once per name)."""
         by = hs.by_metric
         for name in names:
@@ -93,7 +93,7 @@ class RuleIndex:
                 by[name] = self.series_for(hs, name)
         reindex(hs)
 
-    def rebuild(self, hs: HostState) -> None:
+    def rebuild(self, hs: HostSeries) -> None:
         """Re-route a host after a rules change, keeping series whose rule is unchanged."""
         old: dict[Any, Series] = {(s.rule.name, s.metric): s
                                   for ss in hs.by_metric.values() for s in ss}
@@ -106,7 +106,7 @@ class RuleIndex:
             hs.by_metric[name] = self.series_for(hs, name, old)
         reindex(hs)
 
-    def find(self, hs: HostState, rule: Rule, metric: str) -> Series | None:
+    def find(self, hs: HostSeries, rule: Rule, metric: str) -> Series | None:
         """The series of ``rule`` on this host (and metric), creating it when needed."""
         if rule.kind == "host_down":
             return next((x for x in hs.down if x.rule.name == rule.name), None)
@@ -117,6 +117,6 @@ class RuleIndex:
         return next((x for x in hs.by_metric[metric] if x.rule.name == rule.name), None)
 
 
-def reindex(hs: HostState) -> None:
+def reindex(hs: HostSeries) -> None:
     hs.known = set(hs.by_metric)
     hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]

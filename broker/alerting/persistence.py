@@ -46,8 +46,8 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
     rules = {r.name: r for r in engine.rules if r.enabled}
     engine.now = max(engine.now, float(state.get("now", 0.0)))
     for name in state.get("hosts", []):
-        hs = engine._host(name)
-        engine._grace.extend(hs.down)
+        hs = engine.host_series(name)
+        engine.grant_grace(hs.down)
     for d in state.get("alerts", []):
         rule = rules.get(d.get("rule", ""))
         if rule is None:
@@ -65,7 +65,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
     for d in state.get("silences", []):
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):
-        hs = engine._host(host)
+        hs = engine.host_series(host)
         if metric not in hs.by_metric:
             engine.index.learn(hs, (metric,))
         for s in hs.by_metric[metric]:

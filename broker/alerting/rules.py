@@ -17,12 +17,12 @@ from typing import Any, NoReturn
 from broker.alerting.globs import never_matches
 from broker.alerting.loglevels import check_level
 from core.config import ConfigError, check_keys, load_toml, parse_duration
+from core.protocol import SEVERITIES
 
 KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log")
 OPS = (">", ">=", "<", "<=")
 ANOMALY_OPS = (">", "<", "!=")
 AGGS = ("last", "avg", "max", "min", "p95")
-SEVERITIES = ("info", "warning", "critical")
 RESERVED_LABELS = frozenset({"host", "rule", "alertname", "severity", "metric", "kind"})
 
 _COMMON = {"name", "kind", "hosts", "exclude_hosts", "labels", "summary", "description",

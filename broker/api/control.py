@@ -14,8 +14,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from broker.events import Event
 from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.config import ConfigError, parse_duration
@@ -30,22 +31,42 @@ class RequestError(ValueError):
     """A request the broker understood but cannot carry out; the message says why."""
 
 
+class ControlBackend(Protocol):
+    """What control needs of the rest of the broker (broker/system.MonitoringSystem)."""
+
+    @property
+    def store(self) -> Any: ...  # broker/store/store.Store, or None without a store
+
+    @property
+    def notifier(self) -> Any: ...  # broker/notify.Notifier, or None without receivers
+
+    def status(self) -> dict[str, Any]: ...
+
+    def reload(self) -> dict[str, Any]: ...
+
+    def sync(self) -> dict[str, Any]: ...
+
+    def persist_engine(self) -> None: ...
+
+    def refresh_store_stats(self) -> None: ...
+
+    def default_sim_host(self) -> str: ...
+
+    def rules_summary(self) -> list[dict[str, Any]]: ...
+
+
 class Control:
-    def __init__(self, core: BrokerCore, system: Any) -> None:
+    """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
+
+    def __init__(self, core: BrokerCore, system: ControlBackend) -> None:
         self.core = core
         self.system = system
-        core.control = self
-        self.local: dict[str, Handler] = {
-            "snapshot": self.snapshot, "status": lambda a: system.status(),
-            "hosts": self.hosts, "alerts": self.alerts, "ack": self.ack, "unack": self.unack,
-            "silence": self.silence, "silences": self.silences, "unsilence": self.unsilence,
-            "simulate": self.simulate, "rules": self.rules, "reload": lambda a: system.reload(),
-            "sync": lambda a: system.sync(),
-        }
-        self.offloaded: dict[str, Handler] = {
-            "search": self.search, "history": self.history, "export": self.export,
-            "notifications": self.notifications, "test_notify": self.test_notify,
-        }
+        self.handlers: dict[str, Handler] = {}
+        for name in protocol.OPS:
+            fn = getattr(self, name, None)
+            if fn is None:
+                raise TypeError(f"control op {name!r} has no handler")
+            self.handlers[name] = fn
         self._jobs: queue.Queue[tuple[bytes, str, Handler, dict[str, Any]] | None] = \
             queue.Queue(1000)
         self.requests = 0
@@ -61,19 +82,20 @@ class Control:
             self.errors += 1
             self.core.reply(identity, protocol.reply_error("", f"bad request: {exc}"))
             return
-        if op in self.offloaded:
+        spec = protocol.OPS.get(op)
+        if spec is None:
+            self.errors += 1
+            known = ", ".join(sorted(protocol.OPS))
+            self.core.reply(identity, protocol.reply_error(req_id, f"unknown op '{op}' "
+                                                                   f"(known: {known})"))
+            return
+        fn = self.handlers[op]
+        if spec.query:
             try:
-                self._jobs.put_nowait((identity, req_id, self.offloaded[op], args))
+                self._jobs.put_nowait((identity, req_id, fn, args))
             except queue.Full:
                 self.core.reply(identity, protocol.reply_error(req_id, "broker busy: too many "
                                                                        "queries queued, retry"))
-            return
-        fn = self.local.get(op)
-        if fn is None:
-            self.errors += 1
-            known = ", ".join(sorted([*self.local, *self.offloaded]))
-            self.core.reply(identity, protocol.reply_error(req_id, f"unknown op '{op}' "
-                                                                   f"(known: {known})"))
             return
         self.core.reply(identity, self._call(req_id, op, fn, args))
 
@@ -115,6 +137,15 @@ class Control:
                 "hosts": hosts, "alerts": self._engine_alerts(),
                 "events": list(core.recent)[-100:]}
 
+    def status(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.system.status()
+
+    def reload(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.system.reload()
+
+    def sync(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.system.sync()
+
     def hosts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return [{k: v for k, v in h.items() if k != "history"}
                 for h in self.core.state.snapshot_hosts()]
@@ -130,7 +161,7 @@ class Control:
     def alerts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return self._engine_alerts()
 
-    def _emit_all(self, events: list[dict[str, Any]]) -> None:
+    def _emit_all(self, events: list[Event]) -> None:
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)

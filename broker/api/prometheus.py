@@ -7,11 +7,12 @@ thread, so a scrape never holds up ingest.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from broker.ingest.loop import BrokerCore
 
 _LABEL_ESCAPE = str.maketrans({"\\": "\\\\", "\"": "\\\"", "\n": "\\n"})
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -19,12 +20,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 def _label(value: str) -> str:
     return value.translate(_LABEL_ESCAPE)
-
-
-def metric_name(name: str) -> str:
-    """``disk./.percent`` -> ``disk_percent``-style names are lossy, so series keep the
-    original dotted name in a ``metric`` label and share one family per kind."""
-    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
 
 def render(view: dict[str, Any]) -> str:
@@ -60,7 +55,7 @@ def render(view: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def take_view(core: Any) -> dict[str, Any]:
+def take_view(core: BrokerCore) -> dict[str, Any]:
     """Run on the core thread: copies only, no formatting."""
     alerts: dict[tuple[str, str], int] = {}
     if core.engine is not None:
@@ -74,7 +69,7 @@ def take_view(core: Any) -> dict[str, Any]:
 
 
 class Exporter:
-    def __init__(self, core: Any, host: str = "127.0.0.1", port: int = 9464) -> None:
+    def __init__(self, core: BrokerCore, host: str = "127.0.0.1", port: int = 9464) -> None:
         self.core = core
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.server.daemon_threads = True
@@ -82,14 +77,11 @@ class Exporter:
         self._thread: threading.Thread | None = None
 
     def view(self, timeout: float = 2.0) -> dict[str, Any] | None:
-        box: list[dict[str, Any]] = []
-        done = threading.Event()
-
-        def grab() -> None:
-            box.append(take_view(self.core))
-            done.set()
-        self.core.post(grab)
-        return box[0] if done.wait(timeout) and box else None
+        try:
+            view: dict[str, Any] = self.core.call(lambda: take_view(self.core), timeout)
+        except TimeoutError:
+            return None
+        return view
 
     def _handler(self) -> Callable[..., BaseHTTPRequestHandler]:
         exporter = self

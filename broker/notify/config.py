@@ -119,6 +119,8 @@ def _receiver(t: Any, where0: str, source: str) -> ReceiverConfig:
             setattr(rc, conv, _duration(t[key], where, key))
     if rc.timeout <= 0:
         raise ConfigError(f"{where} key 'timeout': must be > 0")
+    if rc.retry_initial <= 0:
+        raise ConfigError(f"{where} key 'retry_initial': must be > 0")
     if "rate_limit" in t:
         rc.rate_limit = _rate(t["rate_limit"], where)
     for key, kind_ in cls.SETTINGS.items():

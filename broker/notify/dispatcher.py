@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from broker.events import make_event
+from broker.events import Event, make_event
 from broker.notify import render
 from broker.notify.base import Notification
 from broker.notify.config import NotifyConfig
@@ -26,7 +26,6 @@ from broker.notify.outbox import Outbox, Row
 from core.clock import SYSTEM, Clock
 
 log = logging.getLogger(__name__)
-Event = dict[str, Any]
 TICK = 0.1  # seconds between ticks of the started notifier
 KEEP_HISTORY = 7 * 86400.0  # finished outbox rows are forgotten after a week
 

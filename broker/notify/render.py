@@ -16,6 +16,7 @@ from typing import Any
 from broker.notify import templates
 from broker.notify.base import Notification, is_simulated, runbook_url
 from core import units
+from core.protocol import SEVERITY_RANK
 
 SEVERITY_COLOUR = {"critical": "#d32f2f", "warning": "#f9a825", "info": "#1976d2",
                    "resolved": "#2e7d32"}
@@ -34,9 +35,8 @@ def tag(n: Notification) -> str:
 
 def top_severity(n: Notification) -> str:
     sev = [a.get("severity", "info") for a in n.firing]
-    for s in ("critical", "warning", "info"):
-        if s in sev:
-            return s
+    if sev:
+        return max(sev, key=lambda s: SEVERITY_RANK.get(s, 0))
     return "resolved" if n.resolved else "info"
 
 

@@ -12,12 +12,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label
 
+from core.protocol import SEVERITIES
 from tui.format import clock, printable
 from tui.palette import style
 
 PAGE = 100
 TAIL_ROWS = 500
-SEVERITIES = ("info", "warning", "critical")
 KINDS = ("alert", "ack", "host", "log", "other")
 
 

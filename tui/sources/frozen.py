@@ -51,7 +51,7 @@ class FrozenSource(DataSource):
         try:
             result = getattr(self, f"_op_{op}")(**args)
         except AttributeError:
-            self.post(Reply(req_id, op, False, error=f"unknown op {op!r}", source=self.name))
+            self.post(Reply(req_id, op, False, error=f"unknown op '{op}'", source=self.name))
         except (KeyError, ValueError) as exc:
             self.post(Reply(req_id, op, False, error=str(exc).strip("'"), source=self.name))
         else:
