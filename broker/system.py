@@ -198,6 +198,9 @@ class MonitoringSystem:
             saved = store.load_state("engine")
             if saved:
                 self.engine.restore_state(saved)
+            from broker.anomaly_seed import seed
+
+            seed(self.engine, store, self.clock.time())
         return store
 
     def _notify_config(self, config: dict[str, Any] | None = None) -> Any:

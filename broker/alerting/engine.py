@@ -15,6 +15,7 @@ from typing import Any
 
 from broker.alerting import persistence
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
+from broker.alerting.evaluators import AnomalySeries
 from broker.alerting.index import HostSeries, RuleIndex
 from broker.alerting.inhibit import InhibitRule, default_inhibits
 from broker.alerting.lifecycle import AlertBook
@@ -34,6 +35,7 @@ class AlertEngine:
         self.hosts: dict[str, HostSeries] = {}
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
+        self._seeds: dict[tuple[str, str], list[Any]] = {}  # see seed_anomaly
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
         self.replace_rules(default_rules() if rules is None else rules)
         self.replace_inhibits(default_inhibits() if inhibits is None else inhibits)
@@ -110,7 +112,10 @@ class AlertEngine:
             self.book.host_labels[host] = labels
             self.book.changed()
         if not hs.known.issuperset(metrics):
+            new = [n for n in metrics if n not in hs.known]
             self.index.learn(hs, metrics)
+            if self._seeds:
+                self._apply_seeds(hs, new)
         book = self.book
         for name, ss in hs.watched:
             v = metrics.get(name)
@@ -256,6 +261,26 @@ class AlertEngine:
         elif a.severity != severity:
             self.book.escalate(a, severity, now, out)
         return out
+
+    def seed_anomaly(self, host: str, metric: str,
+                     hours: list[tuple[float, float, float, float, float]]) -> None:
+        """Hourly rollups (hour start, min, avg, max, count; oldest first) for the anomaly
+        series of ``host``/``metric``: applied when that series has its first sample (and
+        learned nothing else yet), so seeding never invents a host. The system passes what
+        the store holds at start."""
+        if hours:
+            self._seeds[(host, metric)] = hours
+        hs = self.hosts.get(host)
+        if hs is not None and metric in hs.by_metric:
+            self._apply_seeds(hs, (metric,))
+
+    def _apply_seeds(self, hs: HostSeries, names: Any) -> None:
+        for name in names:
+            hours = self._seeds.pop((hs.name, name), None)
+            if hours is not None:
+                for s in hs.by_metric.get(name, ()):
+                    if isinstance(s, AnomalySeries):
+                        s.seed(hours)
 
     def dump_state(self) -> dict[str, Any]:
         return persistence.dump(self)

@@ -210,6 +210,13 @@ class AnomalySeries(Series):
             return {}
         return {"lo": self.band[0], "hi": self.band[1], "seen": self.det.last}
 
+    def seed(self, hours: list[tuple[float, float, float, float, float]]) -> bool:
+        """Seed a series that has learned nothing yet (see RobustDetector.seed)."""
+        if not self.det.fresh or not hours:
+            return False
+        self.det.seed(hours)
+        return True
+
     def dump(self) -> Any:
         return self.det.dump()
 

@@ -54,6 +54,13 @@ class Memory:
             return x > max(self.his) + margin, m3 > max(self.mhis) + margin
         return x < min(self.los) - margin, m3 < min(self.mlos) - margin
 
+    def seed(self, lo: float, hi: float) -> None:
+        """One closed hour from elsewhere (the store's rollups)."""
+        self.los.append(lo)
+        self.his.append(hi)
+        self.mlos.append(lo)
+        self.mhis.append(hi)
+
     def dump(self) -> list[list[float]]:
         return [list(self.los), list(self.his), list(self.mlos), list(self.mhis)]
 

@@ -259,6 +259,31 @@ class RobustDetector:
         base = self.level(t)
         return base - k * self.sigma(False), base + k * self.sigma(True)
 
+    # ------------------------------------------------------------ seeding
+
+    @property
+    def fresh(self) -> bool:
+        return self.n == 0 and not self.raw_mem and self.season.first is None
+
+    def seed(self, hours: list[tuple[float, float, float, float, float]]) -> None:
+        """Learn the seasonal profile and the novelty memory from the store's rollups, so a
+        restarted broker (or a new rule) need not wait days: ``hours`` are
+        (hour start, min, avg, max, count) oldest first. The hour's min and max stand for
+        both novelty memories, so a held level must go beyond the hour's extremes, as a
+        spike must."""
+        se = self.season
+        for start, lo, avg, hi, _ in hours:
+            h = int(start // HOUR_S)
+            if se.first is None:
+                se.first = start
+            d, w = h % 24, h % 168
+            se.days[d].append(avg)
+            se.weeks[w].append(avg)
+            se.day_med[d] = median(sorted(se.days[d])) if len(se.days[d]) >= SEASON_MIN_DAYS - 1 \
+                else None
+            se.week_med[w] = median(sorted(se.weeks[w])) if len(se.weeks[w]) >= 2 else None
+            self.raw_mem.seed(lo, hi)
+
     # ------------------------------------------------------------ persistence
 
     def dump(self) -> dict[str, Any]:
