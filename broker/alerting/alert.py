@@ -88,7 +88,8 @@ class Alert:
             "started_at": self.started_at, "updated_at": self.updated_at,
             "resolved_at": self.resolved_at, "simulated": self.simulated,
             "kind": self.rule.kind, "runbook_url": self.rule.runbook_url,
-            **({"expected": [f["lo"], f["hi"]]} if (f := self.facts()) else {}),
+            **({"expected": [f["lo"], f["hi"]], "zscore": f["z"]} if (f := self.facts())
+               else {}),
         }
 
     # ------------------------------------------------------------ persistence

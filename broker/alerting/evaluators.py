@@ -171,11 +171,12 @@ class AnomalySeries(Series):
 
     The level is warning when the robust z-score passes the sensitivity's threshold (or the
     rule's ``warning``) or the CUSUM alarms on a sustained shift; critical past
-    ``critical`` (default twice the warning z). ``value`` is the z-score, ``band`` the
-    expected range (expected level +- the warning z) for the message.
+    ``critical`` (default twice the warning z). ``value`` is the value seen, ``threshold``
+    the edge of ``band``, the expected range (expected level +- the warning z), that it
+    crossed; the z-score is in ``facts()``.
     """
 
-    __slots__ = ("levels", "det", "sign", "band")
+    __slots__ = ("levels", "det", "sign", "band", "z")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
@@ -184,6 +185,7 @@ class AnomalySeries(Series):
         self.det = RobustDetector(rule.window, rule.min_stddev, zw, h)
         self.sign = {">": 1.0, "<": -1.0}.get(rule.op, 0.0)
         self.band: tuple[float, float] | None = None
+        self.z = 0.0
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
@@ -200,15 +202,15 @@ class AnomalySeries(Series):
             lvl = None  # a spike alert starts only on what the last days have not seen
         if lvl is None and shifted:
             lvl = WARNING  # a shift alert, on a level no recent hour has had
-        self.level, self.value = lvl, z
-        self.threshold = self.levels.threshold(lvl)
-        self.band = d.band(now, self.levels.warning or 0.0)
+        lo, hi = self.band = d.band(now, self.levels.warning or 0.0)
+        self.level, self.value, self.z = lvl, v, z
+        self.threshold = hi if z >= 0 else lo  # the edge of the expected range it crossed
         return True
 
     def facts(self) -> dict[str, float]:
         if self.band is None:
             return {}
-        return {"lo": self.band[0], "hi": self.band[1], "seen": self.det.last}
+        return {"lo": self.band[0], "hi": self.band[1], "seen": self.det.last, "z": self.z}
 
     def seed(self, hours: list[tuple[float, float, float, float, float]]) -> bool:
         """Seed a series that has learned nothing yet (see RobustDetector.seed)."""

@@ -99,6 +99,7 @@ def test_the_message_says_what_was_expected_and_what_was_seen():
     assert a["summary"].startswith("cpu.percent on h1 unusual: expected ")
     lo, hi = a["expected"]
     assert f"{lo:.0f}–{hi:.0f} %" in a["summary"] and "seen 6" in a["summary"], a["summary"]
+    assert a["value"] == series[-1][1] and a["threshold"] == hi and a["zscore"] > 5
 
 
 @pytest.mark.parametrize(("sensitivity", "fires"), [(1, False), (10, True)])
