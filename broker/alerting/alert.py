@@ -65,7 +65,7 @@ class Alert:
 
     def render(self, template: str) -> str:
         f = self.facts()
-        expected = units.value_range(f["lo"], f["hi"], self.metric) if f else ""
+        expected = units.value_range(f["lo"], f["hi"], self.metric) if f else "the usual range"
         seen = units.value(f.get("seen", self.value), self.metric)
         try:
             return template.format(host=self.host, value=self.value, threshold=self.threshold,

@@ -126,3 +126,12 @@ def test_the_old_ewma_key_gets_a_clear_error():
     from core.config import ConfigError
     with pytest.raises(ConfigError, match="key 'alpha': the EWMA baseline is gone"):
         parse_rules([{"name": "a", "kind": "anomaly", "metric": "m", "alpha": 0.1}], "r.toml")
+
+
+def test_a_simulated_anomaly_reads_sensibly_without_a_baseline():
+    e = AlertEngine(parse_rules([{"name": "odd", "kind": "anomaly", "metric": "cpu.percent"}],
+                                "test.toml"))
+    events = e.simulate("odd", "h1", 1_700_000_000.0)
+    fired = [x for x in events if x["kind"] == "alert"]
+    assert fired[0]["data"]["alert"]["summary"] == (
+        "cpu.percent on h1 unusual: expected the usual range, seen 97 %")
