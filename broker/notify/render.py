@@ -167,6 +167,10 @@ def short_text(n: Notification, limit: int = 160, template: str = "") -> str:
                 text += f": {a['summary']}"
             elif a.get("value") is not None and n.firing:
                 text += f": {a.get('metric', 'value')}={_val(a['value'], str(a.get('metric', '')))}"
+        link = n.external_url
+        if link and len(link) + 40 <= limit:  # the console link, room kept for it
+            room = limit - len(link) - 1
+            text = (text if len(text) <= room else text[: room - 1] + "…") + " " + link
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

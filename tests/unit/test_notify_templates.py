@@ -94,6 +94,12 @@ def test_default_sms_fits_160_and_a_resolve_says_how_long_it_fired():
     assert "Fired for: 45m" in render.text_body(done)
 
 
+def test_the_sms_keeps_room_for_the_console_link():
+    n = note([alert(summary="x" * 300)], external_url="https://ops.example.com")
+    text = render.short_text(n)
+    assert len(text) == 160 and text.endswith("… https://ops.example.com")
+
+
 def test_links_only_when_external_url_is_set():
     bare = note([alert()])
     assert "Console" not in render.text_body(bare) and "href" not in render.html_body(bare)
