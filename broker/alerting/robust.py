@@ -11,17 +11,17 @@
   and lets it go within a few samples). While a shift alarm holds, samples are not accepted
   at all; a shift that lasts ``window`` samples and six hours becomes the new normal.
 - **Level shift**: a two-sided CUSUM of the robust z-scores (clipped, slack ``CUSUM_K``)
-  that alarms at ``CUSUM_H``: a sustained 6-sigma step alarms on its second sample and
-  stays alarmed while the shift lasts, a 2-sigma one within about ten samples.
+  that alarms at ``CUSUM_H`` (scaled with the sensitivity): a sustained 4-sigma step alarms
+  on its second sample and stays alarmed while the shift lasts; it ends a few samples after.
 - **Novelty** (broker/alerting/novelty.py): an alert starts only on a value, or a level,
   beyond what the last three days have had.
-- **Season**: with three days of history, the median of each hour of the day (from the
-  previous days) is subtracted first, when that makes the residuals tighter; with three
-  weeks, each hour of the week. Before that, and for series with no daily pattern, the
-  detector works on the values themselves.
+- **Season** (broker/alerting/season.py): with three days of history, the level of the
+  same hour on earlier days is subtracted first, when that makes the residuals at least
+  20 % tighter; with three weeks, of the same hour of the week. Before that, and for series
+  with no daily pattern, the detector works on the values themselves.
 
-Everything is bounded: ``window`` values, 168 x ``SEASON_DAYS`` hourly medians and one
-hour of samples (at most ``HOUR_CAP`` kept).
+Everything is bounded: ``window`` values and held samples, the season's hourly medians and
+the novelty memory's hourly extremes.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from collections import deque
 from typing import Any
 
 from broker.alerting.novelty import Memory
+from broker.alerting.season import HOUR_S, SEASON_MIN_DAYS, Season, median
 
 MAD_TO_SIGMA = 1.4826
 CUSUM_K = 0.5          # slack in sigmas: shifts smaller than this are not accumulated
@@ -38,17 +39,7 @@ CUSUM_CAP = 1.25       # ceiling (x alarm level): an alarm ends soon after the s
 TAIL_Q, TAIL_Z = 0.05, 1.645  # the tail quantile and its Gaussian z
 REL_FLOOR = 1e-3       # sigma is never below this fraction of the median's magnitude
 REFRESH = 16           # recompute median and quantiles every this many accepted samples
-SEASON_MIN_DAYS = 3
-SEASON_DAYS = 8
-HOUR_CAP = 240
 ADOPT_S = 6 * 3600.0   # a shift is the new normal once it lasted this and ``window`` samples
-DAY_S, WEEK_S, HOUR_S = 86400.0, 604800.0, 3600.0
-
-
-def median(sorted_vs: list[float]) -> float:
-    n = len(sorted_vs)
-    h = n // 2
-    return sorted_vs[h] if n % 2 else 0.5 * (sorted_vs[h - 1] + sorted_vs[h])
 
 
 def spread(vs: list[float], med: float) -> float:
@@ -71,63 +62,6 @@ def tails(vs: list[float]) -> tuple[float, float, float]:
     n = len(o) - 1
     lo, hi = o[int(n * TAIL_Q)], o[n - int(n * TAIL_Q)]
     return med, max((med - lo) / TAIL_Z, sym), max((hi - med) / TAIL_Z, sym)
-
-
-class Season:
-    """Hourly medians by hour of day and hour of week, learned as the hours close."""
-
-    __slots__ = ("first", "hour", "cur", "seen", "days", "weeks", "day_med", "week_med")
-
-    def __init__(self) -> None:
-        self.first: float | None = None
-        self.hour: int | None = None  # absolute hour number of ``cur``
-        self.cur: list[float] = []
-        self.seen = 0
-        self.days: list[deque[float]] = [deque(maxlen=SEASON_DAYS) for _ in range(24)]
-        self.weeks: list[deque[float]] = [deque(maxlen=SEASON_DAYS) for _ in range(168)]
-        self.day_med: list[float | None] = [None] * 24    # medians of the above, kept
-        self.week_med: list[float | None] = [None] * 168  # current as the hours close
-
-    def add(self, t: float, x: float) -> None:
-        if self.first is None:
-            self.first = t
-        h = int(t // HOUR_S)
-        if h != self.hour:
-            if self.cur and self.hour is not None:
-                m = median(sorted(self.cur))
-                d, w = self.hour % 24, self.hour % 168
-                self.days[d].append(m)
-                self.weeks[w].append(m)
-                self.day_med[d] = (median(sorted(self.days[d]))
-                                   if len(self.days[d]) >= SEASON_MIN_DAYS - 1 else None)
-                self.week_med[w] = median(sorted(self.weeks[w])) if len(self.weeks[w]) >= 2 \
-                    else None
-            self.hour, self.cur, self.seen = h, [], 0
-        self.seen += 1
-        if len(self.cur) < HOUR_CAP:
-            self.cur.append(x)
-        elif self.seen % 7 == 0:  # a fast series: keep a spread-out sample of the hour
-            self.cur[(self.seen // 7) % HOUR_CAP] = x
-
-    def expected(self, t: float) -> float | None:
-        """The seasonal level at ``t``, None while the history is too short: the hourly
-        medians of the same hour on earlier days (weeks), interpolated linearly between
-        the middles of adjacent hours so a steep daily slope is followed within the hour."""
-        if self.first is None or t - self.first < SEASON_MIN_DAYS * DAY_S:
-            return None
-        pos = t / HOUR_S - 0.5
-        h = int(pos // 1)
-        a, b = self.slot(h, t), self.slot(h + 1, t)
-        if a is None or b is None:
-            return a if b is None else b
-        f = pos - h
-        return a + (b - a) * f
-
-    def slot(self, h: int, t: float) -> float | None:
-        w = self.week_med[h % 168]
-        if w is not None and t - (self.first or t) >= 3 * WEEK_S:
-            return w
-        return self.day_med[h % 24]
 
 
 class RobustDetector:
