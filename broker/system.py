@@ -27,6 +27,7 @@ from core.supervisor import Supervisor
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 10.0  # seconds between saves of the alert state (and after every change)
+BASELINES_EVERY = 300.0  # the anomaly baselines (large, slow to change) are saved apart
 LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
             "control": "tcp://127.0.0.1:*"}
 
@@ -72,6 +73,7 @@ class MonitoringSystem:
         self.started = 0.0
         self.escalated: str | None = None
         self._persisted_at = 0.0
+        self._baselines_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self._stopped = threading.Event()
@@ -197,7 +199,9 @@ class MonitoringSystem:
         if self.engine is not None:
             saved = store.load_state("engine")
             if saved:
-                self.engine.restore_state(saved)
+                baselines = store.load_state("anomaly")
+                self.engine.restore_state({**saved, "baselines": baselines} if baselines
+                                          else saved)
             from broker.anomaly_seed import seed
 
             seed(self.engine, store, self.clock.time())
@@ -221,19 +225,27 @@ class MonitoringSystem:
                            kinds=("alert", "ack", "unack", "silence", "unsilence"))
         return notifier
 
-    def persist_engine(self) -> None:
-        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
+    def persist_engine(self, baselines: bool = True) -> None:
+        """Queue the alert state (alerts, acks, silences) for the store; core thread only.
+        The anomaly baselines go under their own key, only when ``baselines``."""
         if self.engine is None or self.store is None:
             return
         try:
-            self.store.save_state("engine", self.engine.dump_state())
+            state = self.engine.dump_state()
+            saved = state.pop("baselines", [])
+            self.store.save_state("engine", state)
+            if baselines:
+                self.store.save_state("anomaly", saved)
         except Exception:
             log.exception("could not save alert state")
 
     def _periodic_persist(self, now: float) -> None:
         if now - self._persisted_at >= PERSIST_EVERY:
             self._persisted_at = now
-            self.persist_engine()
+            due = now - self._baselines_at >= BASELINES_EVERY
+            if due:
+                self._baselines_at = now
+            self.persist_engine(baselines=due)
 
     # ------------------------------------------------------------ hooks and ops
 

@@ -176,7 +176,7 @@ class AnomalySeries(Series):
     crossed; the z-score is in ``facts()``.
     """
 
-    __slots__ = ("levels", "det", "sign", "band", "z")
+    __slots__ = ("levels", "det", "sign", "band", "z", "_dumped")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
@@ -186,6 +186,7 @@ class AnomalySeries(Series):
         self.sign = {">": 1.0, "<": -1.0}.get(rule.op, 0.0)
         self.band: tuple[float, float] | None = None
         self.z = 0.0
+        self._dumped: tuple[int, Any] = (-DUMP_EVERY, None)
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
@@ -220,10 +221,19 @@ class AnomalySeries(Series):
         return True
 
     def dump(self) -> Any:
-        return self.det.dump()
+        """The detector's memory (a few thousand numbers), rebuilt at most every
+        DUMP_EVERY samples: the engine state is saved every 10 s on the core thread."""
+        n, data = self._dumped
+        if data is None or self.det.n - n >= DUMP_EVERY:
+            data = self.det.dump()
+            self._dumped = (self.det.n, data)
+        return data
 
     def load(self, data: Any) -> None:
         self.det.load(data)
+
+
+DUMP_EVERY = 60
 
 
 def anomaly_thresholds(rule: Rule) -> tuple[float, float, float]:
