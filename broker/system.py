@@ -231,10 +231,10 @@ class MonitoringSystem:
         if self.engine is None or self.store is None:
             return
         try:
-            state = self.engine.dump_state()
-            saved = state.pop("baselines", [])
+            state = self.engine.dump_state(baselines)
+            saved = state.pop("baselines", None)
             self.store.save_state("engine", state)
-            if baselines:
+            if saved is not None:
                 self.store.save_state("anomaly", saved)
         except Exception:
             log.exception("could not save alert state")

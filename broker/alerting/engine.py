@@ -282,8 +282,9 @@ class AlertEngine:
                     if isinstance(s, AnomalySeries):
                         s.seed(hours)
 
-    def dump_state(self) -> dict[str, Any]:
-        return persistence.dump(self)
+    def dump_state(self, baselines: bool = True) -> dict[str, Any]:
+        """The state to save; without ``baselines`` the anomaly memories are left out."""
+        return persistence.dump(self, baselines)
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
         persistence.restore(self, state)
