@@ -100,6 +100,9 @@ async def test_tui_connects_to_a_curve_broker(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.screen.query_one(HostTable)
             await until(pilot, lambda: len(table._shown) == 1, timeout=10, what="host row")
+            # the row can be drawn from the snapshot before the link's state message lands
+            await until(pilot, lambda: app.connections == {"secure": "connected"}, timeout=5,
+                        what="connected state")
             assert app.connections == {"secure": "connected"}
     finally:
         ms.stop()

@@ -43,6 +43,7 @@ def test_agent_process_shows_up_in_ctl_hosts_with_live_metrics(broker: Broker) -
         stop_proc(agent)
 
 
+@pytest.mark.serial  # a latency figure
 def test_new_host_visible_within_2s_of_first_publish(broker: Broker) -> None:
     """The done-when figure: a frame published by another process is visible in under 2 s."""
     agent = start_agent(broker.endpoints["ingest"], "--host", "latency-host")
