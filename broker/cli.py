@@ -164,7 +164,7 @@ def _reload(system: Any) -> None:
     try:
         system.reload()
     except Exception as exc:
-        print(f"monitor-broker: reload failed, old rules kept: {exc}", file=sys.stderr)
+        print(f"monitor-broker: reload failed, old configuration kept: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

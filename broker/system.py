@@ -22,12 +22,12 @@ from broker.bus import EventBus
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
-from core.config import ConfigError
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 10.0  # seconds between saves of the alert state (and after every change)
+BASELINES_EVERY = 300.0  # the anomaly baselines (large, slow to change) are saved apart
 LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
             "control": "tcp://127.0.0.1:*"}
 
@@ -77,6 +77,7 @@ class MonitoringSystem:
         self.started = 0.0
         self.escalated: str | None = None
         self._persisted_at = 0.0
+        self._baselines_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self._store_health = ("ok", "")
@@ -117,7 +118,7 @@ class MonitoringSystem:
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
-        self.core.change_hooks.append(self.persist_engine)
+        self.core.change_hooks.append(lambda: self.persist_engine(baselines=False))
         if self.feed is not None:
             self.core.tick_hooks.append(lambda now: self.feed.retry())
         self.core.tick_hooks.append(self._watch_store)
@@ -190,19 +191,17 @@ class MonitoringSystem:
 
     # ------------------------------------------------------------ components
 
-    def _load_rules(self) -> list[Any]:
-        """The rules file (or the built-in set) plus the config's [[rule]] tables."""
-        from broker.alerting.rules import default_rules, load_rules, parse_rules
+    def _load_rules(self, config: dict[str, Any] | None = None
+                    ) -> tuple[list[Any], list[Any]]:
+        from broker.live_config import load_rules
 
-        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
-        if self.config.get("rule"):
-            rules = [*rules, *parse_rules(self.config["rule"], self.config_path or "config")]
-        return rules
+        return load_rules(self.config if config is None else config, self.config_path,
+                          self.rules_path)
 
     def _make_engine(self) -> Any:
         from broker.alerting.engine import AlertEngine
 
-        return AlertEngine(self._load_rules())
+        return AlertEngine(*self._load_rules())
 
     def _make_store(self) -> Any:
         try:
@@ -219,15 +218,18 @@ class MonitoringSystem:
         if self.engine is not None:
             saved = store.load_state("engine")
             if saved:
-                self.engine.restore_state(saved)
+                baselines = store.load_state("anomaly")
+                self.engine.restore_state({**saved, "baselines": baselines} if baselines
+                                          else saved)
+            from broker.anomaly_seed import seed
+
+            seed(self.engine, store, self.clock.time())
         return store
 
-    def _notify_config(self) -> Any:
-        if not self.config.get("receiver") and not self.config.get("route"):
-            return None
-        from broker.notify import parse_notify_config
+    def _notify_config(self, config: dict[str, Any] | None = None) -> Any:
+        from broker.live_config import notify_config
 
-        return parse_notify_config(self.config, self.config_path or "config")
+        return notify_config(self.config if config is None else config, self.config_path)
 
     def _make_notifier(self, cfg: Any) -> Any:
         from broker.notify import Notifier
@@ -255,25 +257,34 @@ class MonitoringSystem:
         else:
             self.store.put(item)
 
-    def persist_engine(self) -> None:
+    def persist_engine(self, baselines: bool = True) -> None:
         """Queue the alert state (alerts, acks, silences) for the store; core thread only.
+        The anomaly baselines go under their own key, only when ``baselines``.
 
-        Runs after every loop turn that changed an alert (and every PERSIST_EVERY s). It goes
-        through the bus behind the events that changed it, so it commits in the same batch
-        as them or a later one: after a crash the restored state never lacks an alert whose
-        event was committed and notified, except in the window of one batch (docs/internals).
+        Runs after every loop turn that changed an alert (and on the periodic cadence). It
+        goes through the bus behind the events that changed it, so it commits in the same
+        batch as them or a later one: after a crash the restored state never lacks an alert
+        whose event was committed and notified, except in the window of one batch
+        (docs/internals.md, "What a broker crash can lose").
         """
         if self.engine is None or self.store is None:
             return
         try:
-            self.bus.send("store", ("state", "engine", self.engine.dump_state()))
+            state = self.engine.dump_state(baselines)
+            saved = state.pop("baselines", None)
+            self.bus.send("store", ("state", "engine", state))
+            if saved is not None:
+                self.bus.send("store", ("state", "anomaly", saved))
         except Exception:
             log.exception("could not save alert state")
 
     def _periodic_persist(self, now: float) -> None:
         if now - self._persisted_at >= PERSIST_EVERY:
             self._persisted_at = now
-            self.persist_engine()
+            due = now - self._baselines_at >= BASELINES_EVERY
+            if due:
+                self._baselines_at = now
+            self.persist_engine(baselines=due)
 
     # ------------------------------------------------------------ hooks and ops
 
@@ -398,30 +409,11 @@ class MonitoringSystem:
         return self.gate.reload_into(self.core, self.clock.time())
 
     def reload(self) -> dict[str, Any]:
-        """Re-read the rules (core thread). A bad file raises and the old rules stay."""
-        if self.engine is None:
-            raise ConfigError("alerting is not enabled on this broker")
-        assert self.core is not None
-        old_config = self.config
-        try:
-            if self.config_path:
-                from broker.config import load_config
+        """Re-read the config and rules files and apply them whole (core thread); a bad file
+        raises ConfigError and changes nothing (broker/live_config.py)."""
+        from broker.live_config import reload
 
-                self.config = {**self.config,
-                               "rule": load_config(self.config_path).raw.get("rule", [])}
-            rules = self._load_rules()
-        except (ConfigError, ValueError) as exc:
-            self.config = old_config
-            self.core.emit(make_event("rules.reload", f"reload failed, old rules kept: {exc}",
-                                      ts=self.clock.time(), severity="warning",
-                                      data={"error": str(exc)}))
-            raise
-        now = self.clock.time()
-        for event in self.engine.replace_rules(rules, now):
-            self.core.emit(event)
-        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules", ts=now,
-                                  data={"rules": len(rules)}))
-        return {"rules": len(rules)}
+        return reload(self)
 
     def rules_summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []

@@ -62,7 +62,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
                                     "list (it comes back if it sends again)"),
     Op("simulate", "operator", False, "inject a simulated alert (high_cpu_usage, disk_full, "
                                       "host_down...)"),
-    Op("reload", "admin", False, "reload the rules file (a bad file keeps the old rules)"),
+    Op("reload", "admin", False, "reload rules, inhibitions, receivers, routes and templates "
+       "(a bad file keeps the old configuration and says why)"),
     Op("sync", "admin", False, "synchronise with peer brokers"),
     Op("export", "admin", True, "export events as JSON lines or CSV"),
     Op("test_notify", "admin", True, "send a test notification to a receiver"),

@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 VERSION = 1
 
 
-def dump(engine: AlertEngine) -> dict[str, Any]:
-    baselines = [[s.rule.name, s.host, s.metric, s.dump()]
-                 for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
-                 if isinstance(s, AnomalySeries) and s.baseline.n]
+def dump(engine: AlertEngine, baselines: bool = True) -> dict[str, Any]:
+    saved = [[s.rule.name, s.host, s.metric, s.dump()]
+             for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
+             if baselines and isinstance(s, AnomalySeries) and s.det.n]
     return {
         "version": VERSION,
         "now": engine.now,
@@ -43,7 +43,7 @@ def dump(engine: AlertEngine) -> dict[str, Any]:
         "last_seen": {h: hs.last_seen for h, hs in engine.hosts.items()
                       if hs.last_seen is not None},
         "origin": {h: list(o) for h, o in engine.book.origin.items()},
-        "baselines": baselines,
+        **({"baselines": saved} if baselines else {}),
     }
 
 
@@ -77,6 +77,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         if not a.simulated and rule.kind != internal.KIND:
             engine.attach(a)
     engine.book.host_labels.update(state.get("host_labels", {}))
+    engine.book.changed()
     for d in state.get("silences", []):
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):

@@ -50,7 +50,7 @@ class ControlBackend(Protocol):
 
     def sync(self) -> dict[str, Any]: ...
 
-    def persist_engine(self) -> None: ...
+    def persist_engine(self, baselines: bool = True) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
 
@@ -198,7 +198,7 @@ class Control:
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)
-        self.system.persist_engine()
+        self.system.persist_engine(baselines=False)  # they follow on their own cadence
 
     def ack(self, args: dict[str, Any]) -> dict[str, Any]:
         alert_id = _req_str(args, "alert_id")
