@@ -21,6 +21,7 @@ from broker.api.control import Control
 from broker.bus import EventBus
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
+from broker.store_watch import StoreWatch
 from core.clock import SYSTEM, Clock
 from core.supervisor import Supervisor
 
@@ -80,7 +81,7 @@ class MonitoringSystem:
         self._baselines_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
-        self._store_health = ("ok", "")
+        self.store_watch = StoreWatch(self)  # store faults: status, store_failing, the feed
         self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
         self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
@@ -121,7 +122,7 @@ class MonitoringSystem:
         self.core.change_hooks.append(lambda: self.persist_engine(baselines=False))
         if self.feed is not None:
             self.core.tick_hooks.append(lambda now: self.feed.retry())
-        self.core.tick_hooks.append(self._watch_store)
+        self.core.tick_hooks.append(self.store_watch.watch)
         self.core.tick_hooks.append(self._watch_keys)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
@@ -210,8 +211,8 @@ class MonitoringSystem:
             return None
         assert self.data_dir is not None
         store = Store(self.data_dir / "events.db", clock=self.clock,
-                      on_error=self._on_store_error, on_commit=self._on_commit,
-                      on_recover=self._on_store_recover)
+                      on_error=self.store_watch.on_error, on_commit=self._on_commit,
+                      on_recover=self.store_watch.on_recover)
         store.open()
         store.start()
         self.bus.add_handler("store", self._to_store, blocking=True, maxsize=50_000)
@@ -315,40 +316,6 @@ class MonitoringSystem:
         for event in events:
             self.committed.emit(event)
 
-    def _on_store_error(self, message: str) -> None:
-        print(f"monitor-broker: store: {message}", file=sys.stderr)
-        if self.store is not None and self.store.failing() and self.feed is not None:
-            self.feed.store_failing()  # what waits for a commit is paged now
-        if self.core is not None:
-            self.core.emit(make_event("store.error", message, ts=self.clock.time(),
-                                      severity="critical"))
-            self.core.post(lambda: self._watch_store(self.clock.time()))
-
-    def _on_store_recover(self, message: str) -> None:
-        if self.core is not None:
-            self.core.post(lambda: self._watch_store(self.clock.time()))
-
-    def _watch_store(self, now: float) -> None:
-        """Core thread: raise or clear ``store_failing`` when the store's health changes."""
-        if self.store is None:
-            return
-        health = self.store.health()
-        if health[0] == self._store_health[0]:
-            self._store_health = health
-            return
-        self._store_health = health
-        assert self.core is not None
-        state, reason = health
-        self.core.emit(make_event(
-            "store.state", f"event store {state}" + (f": {reason}" if reason else ""),
-            ts=now, severity="info" if state == "ok" else "critical",
-            data={"state": state, "reason": reason}))
-        if self.engine is not None:
-            for ev in self.engine.broker_alert("store_failing", state != "ok",
-                                               socket.gethostname(), reason or
-                                               "event store writes resumed", now):
-                self.core.emit(ev)
-
     def status(self) -> dict[str, Any]:
         core = self.core
         assert core is not None
@@ -374,7 +341,7 @@ class MonitoringSystem:
                        "memory_at_caps_mb": self.limits.memory_bytes() // 2**20},
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
-            "store": self._store_status(),
+            "store": self.store_watch.status(self._store_stats),
             "bus": self.bus.stats() | self.committed.stats(),
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
@@ -385,17 +352,6 @@ class MonitoringSystem:
             "notify": ({"resent_after_crash": self.notifier.outbox.resent_after_crash}
                        if self.notifier is not None else None),
         }
-
-    def _store_status(self) -> dict[str, Any] | None:
-        if self.store is None:
-            return None
-        state, reason = self.store.health()
-        out = {**(self._store_stats or {}), "state": state, "reason": reason}
-        if self.notifier is not None and self.notifier.outbox.degraded:
-            out["outbox"] = f"in memory: {self.notifier.outbox.degraded}"
-        if self.feed is not None:
-            out |= self.feed.stats()
-        return out
 
     def _watch_keys(self, now: float) -> None:
         """Tick hook: a key added to or moved out of the role folders takes effect within a

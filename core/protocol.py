@@ -19,6 +19,7 @@ from typing import Any
 
 import msgpack
 
+from core.hostnames import MAX_NAME_LEN, host_name_error  # noqa: F401 - one host-name rule
 from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
 
 VERSION = 1
@@ -31,7 +32,6 @@ MAX_REQUEST_MSG = 1 * 2**20  # broker ROUTER (control requests)
 MAX_PUBLISH_MSG = 4 * 2**20  # clients' SUB on the publish stream
 MAX_METRICS_PER_FRAME = 5000
 MAX_CLOCK_SKEW_S = 300.0
-MAX_NAME_LEN = 200
 MAX_MESSAGE_LEN = 16 * 1024
 
 SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
@@ -162,45 +162,6 @@ def host_frame(host: str, status: str, ts: float, info: Mapping[str, Any] | None
 
 
 # ---------------------------------------------------------------- validation
-
-
-HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
-
-
-def host_name_error(name: Any) -> str | None:
-    """The one host-name rule, for the agent (``--host``) and the broker (every frame).
-
-    A host name is 1 to MAX_NAME_LEN characters of ASCII letters, digits, ``-``, ``.`` and
-    ``_``, starting with a letter or digit. No spaces, no control characters, nothing outside
-    ASCII: ``wеb-01`` with a Cyrillic ``е`` looks like ``web-01`` and would be a second host
-    (an internationalised name goes on the wire in its punycode form, ``xn--...``).
-    """
-    if not isinstance(name, str):
-        return f"host name must be a string, got {type(name).__name__}"
-    if not name:
-        return "host name must not be empty"
-    if len(name) > MAX_NAME_LEN:
-        return f"host name is {len(name)} characters, over the {MAX_NAME_LEN} limit"
-    for i, c in enumerate(name):
-        if c in HOST_CHARS:
-            continue
-        if c.isspace():
-            what = "a space" if c == " " else f"whitespace U+{ord(c):04X}"
-        elif not c.isascii():
-            what = f"the non-ASCII character {c!r} (U+{ord(c):04X}, {_uname(c)})"
-        else:
-            what = f"the character {c!r}"
-        return (f"host name {name!r} has {what} at position {i + 1}: host names are ASCII "
-                "letters, digits, '-', '.' and '_'")
-    if not name[0].isalnum():
-        return f"host name {name!r} must start with a letter or digit"
-    return None
-
-
-def _uname(c: str) -> str:
-    import unicodedata
-
-    return unicodedata.name(c, "unnamed")
 
 
 def _is_num(x: Any) -> bool:
