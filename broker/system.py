@@ -21,13 +21,14 @@ from broker.api.control import Control
 from broker.bus import EventBus
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
+from broker.store_watch import StoreWatch
 from core.clock import SYSTEM, Clock
-from core.config import ConfigError
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 10.0  # seconds between saves of the alert state (and after every change)
+BASELINES_EVERY = 300.0  # the anomaly baselines (large, slow to change) are saved apart
 LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
             "control": "tcp://127.0.0.1:*"}
 
@@ -39,7 +40,8 @@ class MonitoringSystem:
                  config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
                  host_timeout: float = 15.0, interval: float = 1.0,
                  store: bool = True, alerts: bool = True,
-                 metrics_addr: tuple[str, int] | None = None, curve: Any = None) -> None:
+                 metrics_addr: tuple[str, int] | None = None, keys_dir: Path | None = None,
+                 insecure: bool = False, metrics_auth: str = "") -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -55,8 +57,11 @@ class MonitoringSystem:
         self.want_alerts = alerts
         self.metrics_addr = metrics_addr
         self.exporter: Any = None
-        self.curve = curve  # core.keys.ServerCurve or None
-        self._auth: Any = None
+        from broker.auth import Gate
+
+        # keys and roles (a keys directory), or keyless; checked before anything binds
+        self.gate = Gate(Path(keys_dir) if keys_dir else None, insecure=insecure)
+        self.metrics_auth = metrics_auth  # "user:password" for /metrics, or ""
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -73,8 +78,12 @@ class MonitoringSystem:
         self.started = 0.0
         self.escalated: str | None = None
         self._persisted_at = 0.0
+        self._baselines_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
+        self.store_watch = StoreWatch(self)  # store faults: status, store_failing, the feed
+        self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
+        self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -87,26 +96,34 @@ class MonitoringSystem:
 
     def start(self) -> MonitoringSystem:
         self.started = self.clock.time()
+        from broker.limits import parse_limits
+
+        self.limits = parse_limits(self.config.get("broker", {}),
+                                   f"{self.config_path or 'config'}: [broker]")
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
-        if self.curve is not None:
-            self._auth = self.curve.start_auth(self.ctx)
+        self.gate.start(self.ctx)
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
-                               curve=self.curve)
+                               gate=self.gate, limits=self.limits, probation=True)
         self.control = Control(self.core, self)
         self.core.attach_control(self.control)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         if self.metrics_addr is not None:
             from broker.api.prometheus import Exporter
 
-            self.exporter = Exporter(self.core, *self.metrics_addr)
+            self.exporter = Exporter(self.core, *self.metrics_addr, auth=self.metrics_auth)
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
+        self.core.change_hooks.append(lambda: self.persist_engine(baselines=False))
+        if self.feed is not None:
+            self.core.tick_hooks.append(lambda now: self.feed.retry())
+        self.core.tick_hooks.append(self.store_watch.watch)
+        self.core.tick_hooks.append(self._watch_keys)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -128,6 +145,10 @@ class MonitoringSystem:
         if self.exporter is not None:
             self.exporter.stop()
         self.supervisor.stop()
+        if self.core is not None:  # the core thread has stopped: emit from here
+            self.core.emit_stopped(make_event(
+                "broker.stop", f"broker stopping after {self.clock.time() - self.started:.0f}s",
+                ts=self.clock.time(), data={"uptime": self.clock.time() - self.started}))
         self.persist_engine()  # the core thread has stopped: safe to read the engine here
         self.bus.drain(2.0)
         self.bus.stop()
@@ -141,8 +162,7 @@ class MonitoringSystem:
             self.store.stop()
         if self.core is not None:
             self.core.close()
-        if self._auth is not None:
-            self._auth.stop()
+        self.gate.stop()
         self.ctx.term()
 
     def __enter__(self) -> MonitoringSystem:
@@ -162,7 +182,7 @@ class MonitoringSystem:
 
         self.agent = Agent([self.endpoints["ingest"]], interval=self.interval,
                            simulate=self.simulate, seed=self.seed, ctx=self.ctx,
-                           curve=self.curve.own_client() if self.curve else None)
+                           curve=self.gate.curve.own_client() if self.gate.curve else None)
         self.agent.start()
 
     def default_sim_host(self) -> str:
@@ -172,19 +192,17 @@ class MonitoringSystem:
 
     # ------------------------------------------------------------ components
 
-    def _load_rules(self) -> list[Any]:
-        """The rules file (or the built-in set) plus the config's [[rule]] tables."""
-        from broker.alerting.rules import default_rules, load_rules, parse_rules
+    def _load_rules(self, config: dict[str, Any] | None = None
+                    ) -> tuple[list[Any], list[Any]]:
+        from broker.live_config import load_rules
 
-        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
-        if self.config.get("rule"):
-            rules = [*rules, *parse_rules(self.config["rule"], self.config_path or "config")]
-        return rules
+        return load_rules(self.config if config is None else config, self.config_path,
+                          self.rules_path)
 
     def _make_engine(self) -> Any:
         from broker.alerting.engine import AlertEngine
 
-        return AlertEngine(self._load_rules())
+        return AlertEngine(*self._load_rules())
 
     def _make_store(self) -> Any:
         try:
@@ -193,22 +211,26 @@ class MonitoringSystem:
             return None
         assert self.data_dir is not None
         store = Store(self.data_dir / "events.db", clock=self.clock,
-                      on_error=self._on_store_error, on_commit=self._on_commit)
+                      on_error=self.store_watch.on_error, on_commit=self._on_commit,
+                      on_recover=self.store_watch.on_recover)
         store.open()
         store.start()
-        self.bus.add_handler("store", store.put, blocking=True, maxsize=50_000)
+        self.bus.add_handler("store", self._to_store, blocking=True, maxsize=50_000)
         if self.engine is not None:
             saved = store.load_state("engine")
             if saved:
-                self.engine.restore_state(saved)
+                baselines = store.load_state("anomaly")
+                self.engine.restore_state({**saved, "baselines": baselines} if baselines
+                                          else saved)
+            from broker.anomaly_seed import seed
+
+            seed(self.engine, store, self.clock.time())
         return store
 
-    def _notify_config(self) -> Any:
-        if not self.config.get("receiver") and not self.config.get("route"):
-            return None
-        from broker.notify import parse_notify_config
+    def _notify_config(self, config: dict[str, Any] | None = None) -> Any:
+        from broker.live_config import notify_config
 
-        return parse_notify_config(self.config, self.config_path or "config")
+        return notify_config(self.config if config is None else config, self.config_path)
 
     def _make_notifier(self, cfg: Any) -> Any:
         from broker.notify import Notifier
@@ -218,24 +240,52 @@ class MonitoringSystem:
         notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit,
                             external_url=self.config.get("broker", {}).get("external_url", ""))
         notifier.start()
-        source = self.committed if self.store is not None else self.bus
-        source.add_handler("notifier", notifier.handle,
-                           kinds=("alert", "ack", "unack", "silence", "unsilence"))
+        from broker.notify.feed import KINDS, NotifyFeed
+
+        if self.store is None:
+            self.bus.add_handler("notifier", notifier.handle, kinds=KINDS)
+            return notifier
+        # Committed events normally; the live bus while the store fails (broker/notify/feed.py)
+        self.feed = NotifyFeed(notifier.handle, failing=self.store.failing)
+        self.bus.add_handler("notify-feed", self.feed.on_bus, kinds=KINDS)
+        self.committed.add_handler("notifier", self.feed.on_committed, kinds=KINDS)
         return notifier
 
-    def persist_engine(self) -> None:
-        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
+    def _to_store(self, item: Any) -> None:
+        """The store's bus handler: events, and ``("state", key, obj)`` sent after them."""
+        if isinstance(item, tuple):
+            self.store.save_state(item[1], item[2])
+        else:
+            self.store.put(item)
+
+    def persist_engine(self, baselines: bool = True) -> None:
+        """Queue the alert state (alerts, acks, silences) for the store; core thread only.
+        The anomaly baselines go under their own key, only when ``baselines``.
+
+        Runs after every loop turn that changed an alert (and on the periodic cadence). It
+        goes through the bus behind the events that changed it, so it commits in the same
+        batch as them or a later one: after a crash the restored state never lacks an alert
+        whose event was committed and notified, except in the window of one batch
+        (docs/internals.md, "What a broker crash can lose").
+        """
         if self.engine is None or self.store is None:
             return
         try:
-            self.store.save_state("engine", self.engine.dump_state())
+            state = self.engine.dump_state(baselines)
+            saved = state.pop("baselines", None)
+            self.bus.send("store", ("state", "engine", state))
+            if saved is not None:
+                self.bus.send("store", ("state", "anomaly", saved))
         except Exception:
             log.exception("could not save alert state")
 
     def _periodic_persist(self, now: float) -> None:
         if now - self._persisted_at >= PERSIST_EVERY:
             self._persisted_at = now
-            self.persist_engine()
+            due = now - self._baselines_at >= BASELINES_EVERY
+            if due:
+                self._baselines_at = now
+            self.persist_engine(baselines=due)
 
     # ------------------------------------------------------------ hooks and ops
 
@@ -266,12 +316,6 @@ class MonitoringSystem:
         for event in events:
             self.committed.emit(event)
 
-    def _on_store_error(self, message: str) -> None:
-        print(f"monitor-broker: store: {message}", file=sys.stderr)
-        if self.core is not None:
-            self.core.emit(make_event("store.error", message, ts=self.clock.time(),
-                                      severity="critical"))
-
     def status(self) -> dict[str, Any]:
         core = self.core
         assert core is not None
@@ -286,42 +330,46 @@ class MonitoringSystem:
             "series": core.state.series_count(),
             "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
                        "rejected": sum(core.rejected.values()),
-                       "rejected_by_reason": dict(core.rejected)},
+                       "rejected_by_reason": dict(core.rejected),
+                       "held_on_probation": core.state.held,
+                       "probation": len(core.state.probation or ()),
+                       "probation_evicted": core.state.evicted,
+                       "log_lines_dropped": core.handler.dropped},
+            "limits": {"max_hosts": self.limits.max_hosts,
+                       "max_series_per_host": self.limits.max_series_per_host,
+                       "max_series": self.limits.max_series,
+                       "memory_at_caps_mb": self.limits.memory_bytes() // 2**20},
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
-            "store": self._store_stats,
+            "store": self.store_watch.status(self._store_stats),
             "bus": self.bus.stats() | self.committed.stats(),
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
             "control": {"requests": self.control.requests if self.control else 0,
-                        "errors": self.control.errors if self.control else 0},
+                        "errors": self.control.errors if self.control else 0,
+                        "refused": self.control.refused if self.control else 0},
+            "security": self.gate.status(),
+            "notify": ({"resent_after_crash": self.notifier.outbox.resent_after_crash}
+                       if self.notifier is not None else None),
         }
 
-    def reload(self) -> dict[str, Any]:
-        """Re-read the rules (core thread). A bad file raises and the old rules stay."""
-        if self.engine is None:
-            raise ConfigError("alerting is not enabled on this broker")
-        assert self.core is not None
-        old_config = self.config
-        try:
-            if self.config_path:
-                from broker.config import load_config
+    def _watch_keys(self, now: float) -> None:
+        """Tick hook: a key added to or moved out of the role folders takes effect within a
+        second (``keys revoke`` needs no signal)."""
+        if self.gate.changed():
+            self.reload_keys()
 
-                self.config = {**self.config,
-                               "rule": load_config(self.config_path).raw.get("rule", [])}
-            rules = self._load_rules()
-        except (ConfigError, ValueError) as exc:
-            self.config = old_config
-            self.core.emit(make_event("rules.reload", f"reload failed, old rules kept: {exc}",
-                                      ts=self.clock.time(), severity="warning",
-                                      data={"error": str(exc)}))
-            raise
-        now = self.clock.time()
-        for event in self.engine.replace_rules(rules, now):
-            self.core.emit(event)
-        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules", ts=now,
-                                  data={"rules": len(rules)}))
-        return {"rules": len(rules)}
+    def reload_keys(self) -> dict[str, Any]:
+        """Re-read the keys directory (core thread; SIGHUP too), cutting revoked sessions."""
+        assert self.core is not None
+        return self.gate.reload_into(self.core, self.clock.time())
+
+    def reload(self) -> dict[str, Any]:
+        """Re-read the config and rules files and apply them whole (core thread); a bad file
+        raises ConfigError and changes nothing (broker/live_config.py)."""
+        from broker.live_config import reload
+
+        return reload(self)
 
     def rules_summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []

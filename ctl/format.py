@@ -64,9 +64,10 @@ def alerts(result: list[dict[str, Any]]) -> str:
         value = a.get("value")
         rows.append((a["id"], a["severity"], a["state"], a["host"], a["rule"],
                      "-" if value is None else f"{value:.4g}", marks or "-",
+                     (a.get("ack") or {}).get("author") or "-",
                      _age(a.get("started_at")), a.get("summary", "")))
-    return table(("ID", "SEVERITY", "STATE", "HOST", "RULE", "VALUE", "FLAGS", "SINCE",
-                  "SUMMARY"), rows)
+    return table(("ID", "SEVERITY", "STATE", "HOST", "RULE", "VALUE", "FLAGS", "ACKED BY",
+                  "SINCE", "SUMMARY"), rows)
 
 
 def events(result: list[dict[str, Any]]) -> str:
@@ -83,7 +84,29 @@ def status(r: dict[str, Any]) -> str:
              f"ingest: {ing['frames']} frames, {ing['rate']}/s, {ing['rejected']} rejected"]
     for reason, n in sorted(ing["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {n:>6}  {reason}")
+    if ing.get("held_on_probation") or ing.get("log_lines_dropped"):
+        lines.append(f"  new hosts held on probation: {ing.get('held_on_probation', 0)}, "
+                     f"log lines over budget dropped: {ing.get('log_lines_dropped', 0)}")
+    cv = r.get("curve") or {}
+    if cv.get("refused"):
+        lines.append(f"curve: {cv['refused']} handshakes refused ("
+                     + ", ".join(f"{k} {n}" for k, n in sorted(cv["refused_by"].items())) + ")")
+    st = r.get("store")
+    if isinstance(st, dict) and st.get("state"):
+        lines.append(f"store: {st['state']}" + (f" {st['reason']}" if st.get("reason") else "")
+                     + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
+    elif "store" in r:
+        lines.append("store: none (no data dir)")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))
+    sec = r.get("security") or {}
+    if sec:
+        lines.append(f"security: {sec['mode']}"
+                     + (f", {sec['keys']} keys" if "keys" in sec else "")
+                     + f", {sec['refused']} refused connections or frames")
+        if sec.get("warning"):
+            lines.append(f"  WARNING: {sec['warning']}")
+        for reason, n in sorted(sec.get("refused_by_reason", {}).items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {n:>6}  {reason}")
     for c in r["supervisor"]:
         state = "up" if c["alive"] else "DOWN"
         lines.append(f"  {c['name']:<12} {state:<5} restarts={c['restarts']}"

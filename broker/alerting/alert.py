@@ -8,8 +8,16 @@ from typing import Any
 
 from broker.alerting.flapping import FlapDetector
 from broker.alerting.rules import Rule
+from core import units
 
 INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
+
+
+def episode_id(fp: str, origin: tuple[Any, ...]) -> str:
+    """An episode's id: a hash of the alert's fingerprint and the identity of the sample that
+    started it (agent, boot, seq), so every broker that sees the same stream agrees."""
+    text = "\x1f".join([fp, *map(str, origin)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def fingerprint(rule: str, host: str, metric: str, labels: dict[str, str]) -> str:
@@ -21,7 +29,8 @@ def fingerprint(rule: str, host: str, metric: str, labels: dict[str, str]) -> st
 class Alert:
     __slots__ = ("id", "rule", "host", "metric", "labels", "severity", "state", "value",
                  "threshold", "started_at", "updated_at", "resolved_at", "pending_since",
-                 "cleared_since", "ack", "simulated", "sim_expires", "flap", "series")
+                 "cleared_since", "ack", "simulated", "sim_expires", "flap", "series",
+                 "episode")
 
     def __init__(self, rule: Rule, host: str, metric: str, labels: dict[str, str],
                  simulated: bool = False) -> None:
@@ -44,6 +53,7 @@ class Alert:
         self.sim_expires: float | None = None
         self.flap = FlapDetector()
         self.series: Any = None
+        self.episode = ""  # episode_id() of the current firing (set when it opens)
 
     @property
     def active(self) -> bool:
@@ -57,11 +67,20 @@ class Alert:
                    state=self.state)
         return out
 
+    def facts(self) -> dict[str, float]:
+        """What the series knows beyond value/threshold (an anomaly's expected band)."""
+        f = getattr(self.series, "facts", None)
+        return f() if f is not None else {}
+
     def render(self, template: str) -> str:
+        f = self.facts()
+        expected = units.value_range(f["lo"], f["hi"], self.metric) if f else "the usual range"
+        seen = units.value(f.get("seen", self.value), self.metric)
         try:
             return template.format(host=self.host, value=self.value, threshold=self.threshold,
                                    metric=self.metric, rule=self.rule.name,
-                                   severity=self.severity, op=self.rule.op)
+                                   severity=self.severity, op=self.rule.op,
+                                   expected=expected, seen=seen)
         except (KeyError, IndexError, ValueError, AttributeError):
             return template
 
@@ -77,13 +96,16 @@ class Alert:
             "description": self.render(self.rule.description),
             "started_at": self.started_at, "updated_at": self.updated_at,
             "resolved_at": self.resolved_at, "simulated": self.simulated,
-            "kind": self.rule.kind,
+            "kind": self.rule.kind, "runbook_url": self.rule.runbook_url,
+            "episode": self.episode,
+            **({"expected": [f["lo"], f["hi"]], "zscore": f["z"]} if (f := self.facts())
+               else {}),
         }
 
     # ------------------------------------------------------------ persistence
 
     _SAVED = ("severity", "state", "value", "threshold", "started_at", "updated_at",
-              "resolved_at", "pending_since", "cleared_since", "ack", "sim_expires")
+              "resolved_at", "pending_since", "cleared_since", "ack", "sim_expires", "episode")
 
     def dump(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self._SAVED}

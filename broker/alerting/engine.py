@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from broker.alerting import persistence
+from broker.alerting import internal, persistence
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
+from broker.alerting.evaluators import AnomalySeries
 from broker.alerting.index import HostSeries, RuleIndex
+from broker.alerting.inhibit import InhibitRule, default_inhibits
 from broker.alerting.lifecycle import AlertBook
 from broker.alerting.rules import Rule, default_rules
 from broker.alerting.scenarios import DEFAULT_HOST, SIMULATE_TTL_S, scenario
@@ -23,18 +25,33 @@ from broker.alerting.silences import make_silence
 from broker.events import Event, make_event
 
 STALE_AFTER_S = 600.0
+RESTART_HOLD_S = 5.0  # after a restore, no new host_down for this long: agents reconnect
 STALE_KINDS = ("threshold", "rate", "forecast", "anomaly", "check")
 
 
 class AlertEngine:
-    def __init__(self, rules: list[Rule] | None = None) -> None:
+    def __init__(self, rules: list[Rule] | None = None,
+                 inhibits: list[InhibitRule] | None = None) -> None:
         self.book = AlertBook()
         self.hosts: dict[str, HostSeries] = {}
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
+        self._seeds: dict[tuple[str, str], list[Any]] = {}  # see seed_anomaly
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
         self.generation = 0  # bumped by every replace_rules: agents' fast paths re-fetch
+        self.hold_until: float | None = None  # set by restore: None = no hold pending
         self.replace_rules(default_rules() if rules is None else rules)
+        self.replace_inhibits(default_inhibits() if inhibits is None else inhibits)
+
+    @property
+    def inhibits(self) -> list[InhibitRule]:
+        return self.book.inhibits
+
+    def replace_inhibits(self, inhibits: list[InhibitRule]) -> None:
+        """Swap the inhibition rules; an alert's ``inhibited`` follows at its next view or
+        event (``inhibited`` is computed, never stored)."""
+        self.book.inhibits = list(inhibits)
+        self.book.changed()
 
     # ------------------------------------------------------------ rules and index
 
@@ -50,6 +67,8 @@ class AlertEngine:
         out: list[Event] = []
         by_name = {r.name: r for r in rules if r.enabled}
         for a in list(self.book.by_id.values()):
+            if a.rule.kind == internal.KIND:
+                continue  # the broker's own alerts have no rule in the file
             rule = by_name.get(a.rule.name)
             if rule is None:
                 if a.active:
@@ -87,6 +106,10 @@ class AlertEngine:
 
     # ------------------------------------------------------------ input
 
+    def set_origin(self, host: str, agent: str, boot: str, seq: int) -> None:
+        """The identity of the sample the next on_sample/on_log call evaluates."""
+        self.book.current = self.book.origin[host] = (agent, boot, seq)
+
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float,
                   alive: bool = True) -> list[Event]:
@@ -99,13 +122,17 @@ class AlertEngine:
         cores = metrics.get("cpu.count")
         if cores:
             hs.cpu_count = cores
-        if labels:
+        if labels and self.book.host_labels.get(host) != labels:
             self.book.host_labels[host] = labels
-            if labels != hs.labels:  # rules may select hosts by label: re-route this host
-                hs.labels = dict(labels)
-                self.index.rebuild(hs)
+            self.book.changed()
+        if labels and labels != hs.labels:  # rules may select hosts by label: re-route it
+            hs.labels = dict(labels)
+            self.index.rebuild(hs)
         if not hs.known.issuperset(metrics):
+            new = [n for n in metrics if n not in hs.known]
             self.index.learn(hs, metrics)
+            if self._seeds:
+                self._apply_seeds(hs, new)
         book = self.book
         for name, ss in hs.watched:
             v = metrics.get(name)
@@ -114,6 +141,7 @@ class AlertEngine:
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
+        book.current = None
         return out
 
     def on_log(self, host: str, level: str, message: str, source: str,
@@ -122,13 +150,46 @@ class AlertEngine:
         self.now = now
         out: list[Event] = []
         self._seen(hs, now, out)
-        for s, rx, src in hs.logs:
-            if (src is None or src(source)) and rx.search(message) and s.hit(now):
+        for s, rx, src, lvl in hs.logs:
+            if ((src is None or src(source)) and (lvl is None or lvl(level))
+                    and rx.search(message) and s.hit(now)):
                 self.book.update(s, now, out)
+        self.book.current = None
         return out
+
+    def host_stopped(self, host: str, now: float) -> list[Event]:
+        """The agent said goodbye: no host_down for it until it sends again."""
+        self.now = now
+        hs = self.hosts.get(host)
+        if hs is not None:
+            hs.stopped = True
+        return []
+
+    def knows(self, host: str) -> bool:
+        return host in self.hosts
+
+    def forget(self, host: str, now: float, why: str) -> list[Event]:
+        """Retire a host: its active alerts resolve (reason ``why``), its series go."""
+        self.now = now
+        out: list[Event] = []
+        for a in [a for a in self.book.by_id.values() if a.host == host]:
+            if a.active:
+                self.book.resolve(a, now, out, reason=f"host forgotten: {why}")
+            self.book.by_id.pop(a.id, None)
+        self.hosts.pop(host, None)
+        self.book.origin.pop(host, None)
+        self.book.host_labels.pop(host, None)
+        self.book.down_hosts.pop(host, None)
+        self.index.forget(host)
+        return out
+
+    def silent_hosts(self, now: float, after: float) -> list[str]:
+        return [h for h, hs in self.hosts.items()
+                if hs.last_seen is not None and now - hs.last_seen > after]
 
     def _seen(self, hs: HostSeries, now: float, out: list[Event]) -> None:
         hs.last_seen = now
+        hs.stopped = False
         for s in hs.down:
             s.last_ts = now
             a = s.alert
@@ -145,14 +206,21 @@ class AlertEngine:
             for s in self._grace:
                 s.last_ts = now if s.last_ts is None else s.last_ts
             self._grace = []
+        if self.hold_until is not None and self.hold_until < 0:
+            self.hold_until = now + RESTART_HOLD_S  # the first tick after a restore
+        held = self.hold_until is not None and now < self.hold_until
         for hs in self.hosts.values():
             if hs.last_seen is None:
                 hs.last_seen = now
+            if hs.stopped:
+                continue
             for s in hs.down:
                 if s.check(now):
+                    if held and s.level is not None and (s.alert is None or not s.alert.active):
+                        continue  # judged by last-seen, but not before agents reconnect
                     book.update(s, now, out)
         for s in self.index.absent:
-            if s.check(now):
+            if s.check(now) and not self._host_down_first(s, now):
                 book.update(s, now, out)
         for a in list(book.by_id.values()):
             s = a.series
@@ -170,6 +238,20 @@ class AlertEngine:
             out.append(make_event("unsilence", f"silence {sil.id} expired", ts=now,
                                   data={"silence": sil.to_dict(now), "reason": "expired"}))
         return out
+
+    def _host_down_first(self, s: Any, now: float) -> bool:
+        """An absent series whose whole host is silent waits until every host_down rule of
+        that host has had its ``for``: then host_down fires first (this same tick) and its
+        inhibition applies, so a host going down never pages for each missing metric."""
+        if s.alert is not None and s.alert.active:
+            return False
+        hs = self.hosts.get(s.host)
+        if hs is None or hs.last_seen is None or s.last_ts is None or hs.last_seen > s.last_ts:
+            return False  # the host still sends other things: the metric alone is absent
+        waiting = any(now - hs.last_seen < d.rule.for_ for d in hs.down)
+        if waiting:
+            s.level = None
+        return waiting
 
     # ------------------------------------------------------------ views and operator actions
 
@@ -237,8 +319,47 @@ class AlertEngine:
             self.book.escalate(a, severity, now, out)
         return out
 
-    def dump_state(self) -> dict[str, Any]:
-        return persistence.dump(self)
+    def broker_alert(self, name: str, firing: bool, host: str, detail: str,
+                     now: float) -> list[Event]:
+        """Raise (``firing``) or clear one of the broker's own alerts (``internal.RULES``)."""
+        self.now = now
+        rule = internal.rule(name, detail)
+        a = self.book.by_id.get(fingerprint(name, host, "", {}))
+        out: list[Event] = []
+        if firing:
+            if a is None or not a.active:
+                a = a or Alert(rule, host, "", {})
+                a.rule = rule
+                self.book.open(a, rule.severity, now, out, immediately=True)
+            else:
+                a.rule = rule
+        elif a is not None and a.active:
+            self.book.resolve(a, now, out, reason=detail)
+        return out
+
+    def seed_anomaly(self, host: str, metric: str,
+                     hours: list[tuple[float, float, float, float, float]]) -> None:
+        """Hourly rollups (hour start, min, avg, max, count; oldest first) for the anomaly
+        series of ``host``/``metric``: applied when that series has its first sample (and
+        learned nothing else yet), so seeding never invents a host. The system passes what
+        the store holds at start."""
+        if hours:
+            self._seeds[(host, metric)] = hours
+        hs = self.hosts.get(host)
+        if hs is not None and metric in hs.by_metric:
+            self._apply_seeds(hs, (metric,))
+
+    def _apply_seeds(self, hs: HostSeries, names: Any) -> None:
+        for name in names:
+            hours = self._seeds.pop((hs.name, name), None)
+            if hours is not None:
+                for s in hs.by_metric.get(name, ()):
+                    if isinstance(s, AnomalySeries):
+                        s.seed(hours)
+
+    def dump_state(self, baselines: bool = True) -> dict[str, Any]:
+        """The state to save; without ``baselines`` the anomaly memories are left out."""
+        return persistence.dump(self, baselines)
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
         persistence.restore(self, state)

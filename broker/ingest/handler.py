@@ -10,19 +10,25 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker.events import Event, make_event
 from broker.ingest.seams import AlertEngine, MetricSink
-from broker.ingest.state import HostRecord, LimitExceeded, State
+from broker.ingest.state import Held, HostRecord, LimitExceeded, State
+from broker.limits import Limits
 from core import protocol
 from core.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
 
 log = logging.getLogger(__name__)
 
 LOG_SEVERITY = {"fatal": "critical", "critical": "critical", "emerg": "critical",
                 "alert": "critical", "error": "warning", "warn": "warning", "warning": "warning"}
 REJECT_EVENTS_PER_S = 10
+DROP_REPORT_S = 10.0  # one ingest.dropped event per host per this, while it is over budget
+EXPIRE_EVERY_S = 60.0  # how often silent hosts are looked at for host_expire
 
 # What one step produced, in order: ("publish", frame) or ("emit", event).
 Out = list[tuple[str, Any]]
@@ -30,33 +36,54 @@ Out = list[tuple[str, Any]]
 
 class FrameHandler:
     def __init__(self, state: State, *, engine: AlertEngine | None = None,
-                 sink: MetricSink | None = None, host_timeout: float = 15.0) -> None:
+                 sink: MetricSink | None = None, host_timeout: float = 15.0,
+                 limits: Limits | None = None) -> None:
         self.state = state
         self.engine = engine
         self.sink = sink
         self.host_timeout = host_timeout
+        self.limits = limits or Limits()
+        if engine is not None:
+            state.trusted = engine.knows
+        # host -> [tokens, last refill, dropped not yet reported, last report]
+        self.buckets: dict[str, list[float]] = {}
+        self.dropped = 0  # log lines over a host's budget
+        self._expired_at = 0.0
         self.frames = 0
         self.rejected: Counter[str] = Counter()
         self._reject_budget = (0, 0)  # (second, events emitted in it)
         self._reject_suppressed = 0
 
-    def ingest(self, parts: list[bytes], now: float) -> Out:
+    def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
+        """``who``: the key that sent the frame (None without keys); an agent's key may
+        publish only for its own hosts."""
         self.frames += 1
         try:
             frame = protocol.decode(parts, now)
             if frame["kind"] not in protocol.AGENT_KINDS:
                 raise ProtocolError(f"kind '{frame['kind']}' is not accepted on ingest")
+            if who is not None and not who.may_publish(frame["host"]):
+                raise ProtocolError(f"host '{frame['host']}' is not allowed for key "
+                                    f"'{who.name}'")
             self.state.check(frame)
+        except Held:
+            return []  # the first frame of a new host: admitted with its next (state.py)
         except (ProtocolError, LimitExceeded) as exc:
             return self.reject(str(exc), parts, now)
         hs, notes = self.state.touch(frame)
         host, kind = hs.host, frame["kind"]
+        if self.engine is not None:
+            self.engine.set_origin(host, frame["agent"], frame["boot"], frame["seq"])
         out: Out = []
         events: list[Event] = []
         if notes:
             events.extend(self._host_notes(hs, notes, now, out))
         if kind == "metrics":
             self._metrics(hs, frame, now, events)
+        elif kind == "log" and not self._spend(host, now):
+            if self.engine is not None:  # not stored, but log rules still count it
+                events.extend(self.engine.on_log(host, frame["level"].lower(), frame["message"],
+                                                 frame["source"], now))
         elif kind == "log":
             level = frame["level"].lower()
             sev = LOG_SEVERITY.get(level, "info")
@@ -67,6 +94,14 @@ class FrameHandler:
             if self.engine is not None:
                 events.extend(self.engine.on_log(host, level, frame["message"],
                                                  frame["source"], now))
+        elif kind == "goodbye":
+            hs.status = "stopped"
+            out.append(("publish", protocol.host_frame(host, "stopped", now, hs.info)))
+            events.append(make_event("host.stopped", f"agent on {host} stopped cleanly",
+                                     ts=now, host=host, data={"agent": hs.agent}))
+            if self.engine is not None:
+                events.extend(self.engine.host_stopped(host, now))
+            return out + [("emit", e) for e in events]
         elif kind == "hello":
             if frame["info"] != hs.info:
                 hs.info = frame["info"]
@@ -99,8 +134,10 @@ class FrameHandler:
         frame = protocol.metrics_frame(host, "push", "push", 0, now, metrics, labels)
         if reason := protocol.validate(frame, now):
             raise ProtocolError(reason)
-        self.state.check(frame)
+        self.state.check(frame, probation=False)
         hs, notes = self.state.touch_push(frame)
+        if self.engine is not None:
+            self.engine.set_origin(host, "push", "push", hs.pushes)
         out: Out = []
         events: list[Event] = []
         if notes:
@@ -145,9 +182,61 @@ class FrameHandler:
         return [("emit", make_event("ingest.rejected", f"rejected frame: {reason}", ts=now,
                                     severity="warning", data=data))]
 
+    def _spend(self, host: str, now: float) -> bool:
+        """Take a token from ``host``'s bucket for one stored event; False: over budget."""
+        b = self.buckets.get(host)
+        lim = self.limits
+        if b is None:
+            b = self.buckets[host] = [lim.events_burst, now, 0.0, -DROP_REPORT_S]
+        b[0] = min(lim.events_burst, b[0] + (now - b[1]) * lim.events_per_s)
+        b[1] = now
+        if b[0] >= 1.0:
+            b[0] -= 1.0
+            return True
+        b[2] += 1
+        self.dropped += 1
+        hs = self.state.hosts.get(host)
+        if hs is not None:
+            hs.dropped += 1
+        return False
+
+    def forget(self, host: str, now: float, why: str) -> Out:
+        """Drop a host everywhere (``monitor-ctl forget``, host_expire), with an event."""
+        hs = self.state.forget(host)
+        known = self.engine is not None and self.engine.knows(host)
+        if hs is None and not known:
+            raise KeyError(f"no host named '{host}'")
+        self.buckets.pop(host, None)
+        out: Out = [("publish", protocol.host_frame(host, "forgotten", now, {}))]
+        if self.engine is not None:
+            out.extend(("emit", e) for e in self.engine.forget(host, now, why))
+        out.append(("emit", make_event("host.forgotten", f"host {host} forgotten: {why}",
+                                       ts=now, host=host, data={"reason": why})))
+        return out
+
+    def _housekeeping(self, now: float) -> Out:
+        out: Out = []
+        for host, b in self.buckets.items():
+            if b[2] and now - b[3] >= DROP_REPORT_S:
+                out.append(("emit", make_event(
+                    "ingest.dropped", f"{host}: {b[2]:.0f} log lines over its budget of "
+                    f"{self.limits.events_per_s:g}/s dropped", ts=now, host=host,
+                    severity="warning", data={"dropped": int(b[2])})))
+                b[2], b[3] = 0.0, now
+        expire = self.limits.host_expire
+        if expire > 0 and now - self._expired_at >= EXPIRE_EVERY_S:
+            self._expired_at = now
+            gone = {h for h, hs in self.state.hosts.items() if now - hs.last_seen > expire}
+            if self.engine is not None:
+                gone |= set(self.engine.silent_hosts(now, expire))
+            for host in sorted(gone):
+                out += self.forget(host, now, f"silent for over {expire / 86400:g} days "
+                                              "(host_expire)")
+        return out
+
     def tick(self, now: float) -> Out:
         """The 1 s tick: hosts gone silent are marked down, then the engine's timers run."""
-        out: Out = []
+        out: Out = self._housekeeping(now)
         for hs in list(self.state.hosts.values()):
             # a push-only host (no agent) is never "down": its pushes may be hours apart
             if hs.status == "up" and hs.agent and now - hs.last_seen > self.host_timeout:

@@ -25,25 +25,33 @@ from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
+from broker.limits import Limits
 from core import protocol
 from core.clock import SYSTEM, Clock
 from core.sockets import bind, make_socket
 
 if TYPE_CHECKING:
-    from core.keys import ServerCurve
+    from broker.auth import Gate
+    from core.keydir import Identity
+
+
+STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
 
 
 class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
                  engine: AlertEngine | None = None, store: MetricSink | None = None,
                  host_timeout: float = 15.0, ctx: zmq.Context[Any] | None = None,
-                 sndhwm: int = 100_000, curve: ServerCurve | None = None) -> None:
+                 sndhwm: int = 100_000, gate: Gate | None = None,
+                 limits: Limits | None = None, probation: bool = False) -> None:
         self.clock = clock
         self.bus = bus
         self.engine = engine
-        self.state = State()
+        lim = limits or Limits()
+        self.state = State(lim.max_hosts, lim.max_series_per_host,
+                           max_series_total=lim.max_series, probation=probation)
         self.handler = FrameHandler(self.state, engine=engine, sink=store,
-                                    host_timeout=host_timeout)
+                                    host_timeout=host_timeout, limits=lim)
         self.pseq = 0
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
@@ -55,16 +63,28 @@ class BrokerCore:
         self.thread_id: int | None = None
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
-        self.curve = curve  # CURVE on all three sockets
+        # run on the core thread after a loop turn that emitted an alert-state change
+        self.change_hooks: list[Callable[[], None]] = []
+        self.changed = False
+        self.gate = gate  # keys and roles (broker/auth.py); None: keyless, no checks
+        self._keyed = gate is not None and gate.keyed
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sub = self._bind(zmq.SUB, endpoints["ingest"], rcvhwm=100_000, subscribe=b"")
-        self.pub = self._bind(zmq.PUB, endpoints["publish"], sndhwm=sndhwm)
-        self.router = self._bind(zmq.ROUTER, endpoints["control"])
+        self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
+                              subscribe=b"", maxmsgsize=protocol.MAX_INGEST_MSG)
+        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm,
+                              maxmsgsize=protocol.MAX_REQUEST_MSG)
+        self.router = self._bind(zmq.ROUTER, endpoints["control"], "control",
+                                 maxmsgsize=protocol.MAX_REQUEST_MSG)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        self.sockets = {"ingest": self.sub, "publish": self.pub, "control": self.router}
         self.endpoints = {name: sock.getsockopt_string(zmq.LAST_ENDPOINT)
-                          for name, sock in (("ingest", self.sub), ("publish", self.pub),
-                                             ("control", self.router))}
+                          for name, sock in self.sockets.items()}
+        self.monitors: dict[zmq.Socket[Any], str] = {}
+        for name, sock in self.sockets.items():
+            mon = gate.monitor(sock) if gate is not None else None
+            if mon is not None:
+                self.monitors[mon] = name
 
     @property
     def frames(self) -> int:
@@ -78,8 +98,10 @@ class BrokerCore:
         """Route control requests to ``handler`` (broker/api/control.Control)."""
         self._control = handler
 
-    def _bind(self, kind: int, endpoint: str, **options: Any) -> zmq.Socket[Any]:
-        sock = make_socket(self.ctx, kind, curve=self.curve, **options)
+    def _bind(self, kind: int, endpoint: str, domain: str, **options: Any) -> zmq.Socket[Any]:
+        sock = make_socket(self.ctx, kind, **options)
+        if self.gate is not None:  # CURVE keys and the ZAP domain (the socket's name)
+            self.gate.apply(sock, domain)
         bind(sock, endpoint)
         return sock
 
@@ -123,8 +145,14 @@ class BrokerCore:
         else:
             self.post(lambda: self._emit_local(event))
 
+    def emit_stopped(self, event: Event) -> None:
+        """Emit from the caller's thread once the loop has stopped (``broker.stop``)."""
+        self._emit_local(event)
+
     def _emit_local(self, event: Event) -> None:
         self.recent.append(event)
+        if event["kind"] in STATE_KINDS:
+            self.changed = True
         self.bus.emit(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
             frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
@@ -155,6 +183,8 @@ class BrokerCore:
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        for mon in self.monitors:
+            poller.register(mon, zmq.POLLIN)
         next_tick = self.clock.monotonic() + 1.0
         while not stop.is_set():
             timeout = max(0.0, min(next_tick - self.clock.monotonic(), 0.25))
@@ -165,11 +195,20 @@ class BrokerCore:
                 self._drain_control()
             if self._wake_r in ready or self._posted:
                 self._drain_posted()
+            for mon, name in self.monitors.items():
+                if mon in ready and self.gate is not None:
+                    self.gate.on_monitor(name, mon)
             if self.clock.monotonic() >= next_tick:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
+            if self.changed:
+                self.changed = False
+                for hook in self.change_hooks:
+                    hook()
 
     def _drain_ingest(self, budget: int = 1000) -> None:
+        if self._keyed:
+            return self._drain_ingest_keyed(budget)
         for _ in range(budget):
             try:
                 parts = self.sub.recv_multipart(zmq.NOBLOCK)
@@ -177,14 +216,56 @@ class BrokerCore:
                 return
             self.ingest(parts)
 
-    def _drain_control(self, budget: int = 100) -> None:
+    def _drain_ingest_keyed(self, budget: int) -> None:
+        """With keys: each frame's sender (ZAP User-Id) is checked against the ring now."""
+        assert self.gate is not None
         for _ in range(budget):
             try:
-                parts = self.router.recv_multipart(zmq.NOBLOCK)
+                frames = self.sub.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if self._control is not None and len(parts) >= 2:
-                self._control.handle(parts[0], parts[-1])
+            who = self.gate.identify(frames[-1], "ingest")
+            if who is not None:
+                self._carry_out(self.handler.ingest([f.bytes for f in frames],
+                                                    self.clock.time(), who))
+
+    def _drain_control(self, budget: int = 100) -> None:
+        from broker.auth import KEYLESS, Gate
+
+        for _ in range(budget):
+            try:
+                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            if self._control is None or len(frames) < 2:
+                continue
+            who: Identity | None = KEYLESS
+            if self.gate is not None:
+                who = self.gate.identify(frames[-1], "control")
+            if who is not None:
+                self._control.handle(frames[0].bytes, frames[-1].bytes, who,
+                                     Gate.address(frames[-1]))
+
+    def rebind(self) -> None:
+        """Cut every live session (a key was revoked): unbind and bind each socket again.
+        Clients reconnect by themselves and pass ZAP again, or not."""
+        import time
+
+        for name, sock in self.sockets.items():
+            endpoint = self.endpoints[name]
+            try:
+                sock.unbind(endpoint)
+            except zmq.ZMQError:
+                continue
+            deadline = time.monotonic() + 2.0
+            while True:  # the unbind completes on ZeroMQ's I/O thread: about a millisecond
+                try:
+                    sock.bind(endpoint)
+                    break
+                except zmq.ZMQError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.002)  # poll
 
     def reply(self, identity: bytes, payload: bytes) -> None:
         """Send a control reply; call on the core thread (workers go through ``post``)."""
@@ -219,6 +300,10 @@ class BrokerCore:
         self._carry_out(out)
         return result
 
+    def forget(self, host: str, why: str) -> None:
+        """Retire ``host`` (core thread): state, engine, an event; KeyError if unknown."""
+        self._carry_out(self.handler.forget(host, self.clock.time(), why))
+
     def tick(self) -> None:
         now = self.clock.time()
         self._rate.append((now, self.frames))
@@ -233,7 +318,10 @@ class BrokerCore:
         return (f1 - f0) / (t1 - t0) if t1 > t0 else 0.0
 
     def close(self) -> None:
-        for sock in (self.sub, self.pub, self.router):
+        if self.monitors:
+            for sock in self.sockets.values():
+                sock.disable_monitor()
+        for sock in [*self.monitors, self.sub, self.pub, self.router]:
             sock.close(linger=0)
         for fd in (self._wake_r, self._wake_w):
             try:

@@ -9,13 +9,18 @@ interface is the model: the dispatcher never sees the implementation).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from broker.events import Event
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
 
 
 class AlertEngine(Protocol):
     """broker/alerting/engine.AlertEngine as the ingest side uses it."""
+
+    def set_origin(self, host: str, agent: str, boot: str, seq: int) -> None: ...
 
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float,
@@ -25,6 +30,14 @@ class AlertEngine(Protocol):
                now: float) -> list[Event]: ...
 
     def tick(self, now: float) -> list[Event]: ...
+
+    def host_stopped(self, host: str, now: float) -> list[Event]: ...
+
+    def knows(self, host: str) -> bool: ...
+
+    def forget(self, host: str, now: float, why: str) -> list[Event]: ...
+
+    def silent_hosts(self, now: float, after: float) -> list[str]: ...
 
     def alerts(self, now: float | None = None) -> list[dict[str, Any]]: ...
 
@@ -38,4 +51,5 @@ class MetricSink(Protocol):
 class RequestHandler(Protocol):
     """The control side: one request off the ROUTER socket, answered through ``reply``."""
 
-    def handle(self, identity: bytes, payload: bytes) -> None: ...
+    def handle(self, identity: bytes, payload: bytes, who: Identity, address: str) -> None:
+        ...

@@ -89,6 +89,7 @@ class Deliverer:
             return
         if self.rc.rate_limit:
             self._sent.append(now)
+        self.outbox.mark_sending(rid, now)  # a crash from here to the mark: resent, counted
         try:
             self.channel.send(row.notification)
         except PermanentError as exc:
@@ -132,6 +133,16 @@ class Deliverer:
     def signal_stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def finished(self) -> bool:
+        """True when stop was signalled and the thread (if any) has ended."""
+        return self._stop.is_set() and (self._thread is None or not self._thread.is_alive())
+
+    def revive(self, running: bool) -> None:
+        """Undo a signalled stop (a removed receiver added back before it finished)."""
+        self._stop.clear()
+        if running and (self._thread is None or not self._thread.is_alive()):
+            self.start()
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop the thread; an attempt in flight may take up to the channel timeout.

@@ -25,9 +25,9 @@ from broker.notify.base import (
 class SmsChannel(Channel):
     TYPE = "sms"
     SETTINGS = {"account_sid": "str", "token": "secret", "from": "str", "to": "strlist",
-                "base_url": "url", "max_length": "int"}
+                "base_url": "url", "max_length": "int", "body": "template"}
     REQUIRED = frozenset({"account_sid", "token", "from", "to"})
-    DEFAULTS = {"base_url": "https://api.twilio.com", "max_length": 320}
+    DEFAULTS = {"base_url": "https://api.twilio.com", "max_length": 160}
 
     @classmethod
     def check(cls, settings: dict[str, Any], secrets: dict[str, str]) -> tuple[str, str] | None:
@@ -41,14 +41,16 @@ class SmsChannel(Channel):
         sid = s["account_sid"]
         url = f"{s['base_url'].rstrip('/')}/2010-04-01/Accounts/{urllib.parse.quote(sid)}" \
               "/Messages.json"
-        text = render.short_text(notification, s["max_length"])
+        text = render.short_text(notification, s["max_length"],
+                                 render.body_template(notification, s))
         auth = {"Authorization": basic_auth(sid, self.secret("token") or "")}
         temporary: list[str] = []
-        for number in s["to"]:
+        for i, number in enumerate(s["to"]):
             body = urllib.parse.urlencode({"To": number, "From": s["from"], "Body": text})
             try:
                 http_post(url, body.encode(), content_type="application/x-www-form-urlencoded",
-                          timeout=self.timeout, headers=auth, what=f"sms {self.name}")
+                          timeout=self.timeout, headers=auth, what=f"sms {self.name}",
+                          key=f"{notification.id}-{i}")  # one key per message sent
             except TemporaryError as exc:
                 temporary.append(str(exc))
             except PermanentError:

@@ -24,7 +24,7 @@ from broker.notify.base import (
 def am_alert(a: dict[str, Any], external_url: str) -> dict[str, Any]:
     """One alert as Alertmanager represents it (webhook and API v2 share the shape)."""
     resolved = a.get("state") == "resolved"
-    gen = f"{external_url.rstrip('/')}/alerts/{a.get('id', '')}" if external_url else ""
+    gen = external_url  # the console; it has no page per alert, so no made-up path
     return {
         "status": "resolved" if resolved else "firing",
         "labels": alert_labels(a),
@@ -86,4 +86,5 @@ class WebhookChannel(Channel):
         headers = auth_headers(self)
         headers["X-Monitor-Notification-Id"] = notification.id
         http_post(self.settings["url"], body.encode(), content_type="application/json",
-                  timeout=self.timeout, headers=headers, what=f"webhook {self.name}")
+                  timeout=self.timeout, headers=headers, what=f"webhook {self.name}",
+                  key=notification.id)

@@ -29,12 +29,15 @@ def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:
     The CLI calls this before drawing anything, so a wrong address is a one-line error.
     """
     ctx = zmq.Context()
-    sock = make_socket(ctx, zmq.DEALER, curve=curve)
+    sock = make_socket(ctx, zmq.DEALER, curve=curve, maxmsgsize=protocol.MAX_REPLY_BYTES)
     try:
         sock.connect(control)
         sock.send(protocol.request("probe", "status"))
         if sock.poll(int(timeout * 1000)):
             return None
+        if curve is not None:
+            return (f"no answer from broker at {control} in {timeout:g} s: the broker may not "
+                    "know this key (or is not running)")
         return f"cannot reach broker at {control} (no reply in {timeout:g} s)"
     finally:
         sock.close(linger=0)
