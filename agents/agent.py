@@ -118,6 +118,7 @@ class Agent:
         self.curve = curve
         self.fastpath: Any = None
         self.plugin_errors: list[str] = []
+        self.said_hello = threading.Event()  # the first hello is out: other sources may speak
         self.sources = sources  # agents.sources.Sources: statsd, scrape targets, checks
         from agents.extras import Extras
 
@@ -224,6 +225,7 @@ class Agent:
         def step(now: float) -> None:
             if hello_due(now):
                 self.publish_hello(self.host, info)
+                self.said_hello.set()
             procs = sampler.sample(now) if sampler is not None and procs_due() else None
             metrics = collector.collect(now)
             for c, due in extra:
@@ -291,7 +293,7 @@ class Agent:
         else:
             self.supervisor.add("system", self.run_system)
             if self.control and self.fast_rate > 0:
-                self.supervisor.add("fastpath", self.run_fastpath)
+                self.supervisor.add("fastpath", self._after_hello(self.run_fastpath))
             self._add_optional()
             if self.sources is not None:
                 from agents.sources import children
@@ -299,11 +301,22 @@ class Agent:
                 for name, run in children(
                         self.sources, lambda m: self.publish_metrics(self.host, m),
                         lambda level, msg, src: self.publish_log(self.host, src, level, msg)):
-                    self.supervisor.add(name, run)
+                    self.supervisor.add(name, self._after_hello(run))
         if self.log_files:
             self.supervisor.add("logs", self.run_logs)
         self.supervisor.start()
         self.optional.start()
+
+    def _after_hello(self, run: Callable[[threading.Event], None]
+                     ) -> Callable[[threading.Event], None]:
+        """Start ``run`` once the first hello is out: a broker admits a new host from its
+        second frame on, so the first one should be the hello, which repeats anyway."""
+        def wrapped(stop: threading.Event) -> None:
+            while not self.said_hello.wait(0.1):
+                if stop.is_set():
+                    return
+            run(stop)
+        return wrapped
 
     def _add_optional(self) -> None:
         from agents.extras import JournaldChild, load_plugins, plugin_child
@@ -324,11 +337,11 @@ class Agent:
             def emit(source: str, level: str, message: str, ts: float, dropped: int = 0
                      ) -> None:
                 self.publish_log(self.host, source, level, message, dropped)
-            self.optional.add("journald", JournaldChild(self.extras.journald, emit,
-                                                        self.clock).run, restart="transient")
+            self.optional.add("journald", self._after_hello(JournaldChild(
+                self.extras.journald, emit, self.clock).run), restart="transient")
         for name, cls in load_plugins(self.extras.plugins, event).items():
-            self.optional.add(f"plugin:{name}", plugin_child(
-                cls, self.interval, self.clock, lambda m: self.publish_metrics(self.host, m)))
+            self.optional.add(f"plugin:{name}", self._after_hello(plugin_child(
+                cls, self.interval, self.clock, lambda m: self.publish_metrics(self.host, m))))
         self.plugin_errors = [msg for _, msg, _ in early]  # also in hello, which repeats
         if early:
             self.optional.add("plugin-report", report, restart="transient")

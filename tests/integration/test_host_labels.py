@@ -69,9 +69,11 @@ group_wait = "0s"
         alert = json.loads(req["body"])["alerts"][0]
         assert alert["labels"]["host"] == "db-1"
         assert alert["labels"]["team"] == "db" and alert["labels"]["env"] == "prod"
+        # (the broker holds a new host's first frame, its first hello: the next one counts)
         hosts = {h["host"]: h for h in wait_for(
-            lambda: [h for h in broker.ctl_json("hosts") if h["labels"]] if len(
-                broker.ctl_json("hosts")) == 2 else [], timeout=10, what="both hosts")}
+            lambda: (lambda hs: hs if len(hs) == 2 else [])(
+                [h for h in broker.ctl_json("hosts") if h["info"].get("labels")]),
+            timeout=10, what="both hosts with their hello labels")}
         assert hosts["web-1"]["labels"] == {"env": "prod", "team": "web"}
         assert hosts["web-1"]["info"]["labels"] == {"env": "prod", "team": "web"}
         # the rule selects team=db only: web-1 has no alert, and its hook heard nothing
