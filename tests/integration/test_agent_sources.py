@@ -145,10 +145,14 @@ timeout = "0.3s"
         stop_proc(agent)
 
 
-@pytest.mark.skipif(shutil.which("node_exporter") is None, reason="node_exporter not installed")
+NODE_EXPORTER = shutil.which("node_exporter") or shutil.which("prometheus-node-exporter")
+
+
+@pytest.mark.skipif(NODE_EXPORTER is None, reason="node_exporter not installed")
 def test_scrape_a_real_node_exporter(tmp_path: Path, broker: Broker) -> None:
     port = free_port()
-    exporter = subprocess.Popen(["node_exporter", f"--web.listen-address=127.0.0.1:{port}"],
+    assert NODE_EXPORTER is not None
+    exporter = subprocess.Popen([NODE_EXPORTER, f"--web.listen-address=127.0.0.1:{port}"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     conf = tmp_path / "agent.toml"
     conf.write_text(f'[[agent.scrape]]\nname = "node"\nurl = "http://127.0.0.1:{port}/metrics"'
