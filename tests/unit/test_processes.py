@@ -67,3 +67,26 @@ def test_fast_flag_must_be_a_bool() -> None:
     assert protocol.validate(frame) is None
     frame["fast"] = "yes"
     assert "fast" in (protocol.validate(frame) or "")
+
+
+def test_proc_pass_agrees_with_psutil_for_this_process() -> None:
+    import psutil
+
+    from agents.processes import proc_stat_pass
+
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("no /proc here")
+    me = psutil.Process()
+    [(pid, cpu, rss, threads, start)] = [r for r in proc_stat_pass() if r[0] == os.getpid()]
+    times = me.cpu_times()
+    assert abs(cpu - (times.user + times.system)) < 0.5
+    assert abs(rss - me.memory_info().rss) < 8 * 2**20  # both read the kernel's count
+    assert threads == me.num_threads() and start is not None
+
+
+def test_both_passes_give_the_same_rows_shape() -> None:
+    for use_proc in (True, False) if os.path.exists("/proc/self/stat") else (False,):
+        rows = ProcessSampler(top=3, use_proc=use_proc).sample(time.time())
+        assert rows and all(len(r) == len(protocol.PROCESS_FIELDS) for r in rows)
+        frame = protocol.metrics_frame("h", "a", "b", 0, time.time(), {"x": 1.0}, procs=rows)
+        assert protocol.validate(frame) is None
