@@ -39,10 +39,14 @@ GROUPS = ("cpu", "mem", "swap", "load", "net", "diskio")
 
 
 class FastSampler:
-    """Cheap counters as metric names of the system collector (a subset of them)."""
+    """Cheap counters as metric names of the system collector (a subset of them). On Linux
+    CPU and memory come from agents/procfs.py (descriptors kept open), elsewhere psutil."""
 
-    def __init__(self) -> None:
-        self._cpu_prev = psutil.cpu_times()
+    def __init__(self, use_procfs: bool = True) -> None:
+        from agents.procfs import ProcCounters
+
+        self._proc = ProcCounters.open() if use_procfs else None
+        self._cpu_prev = self._cpu_now()
         self._counters: deque[tuple[float, dict[str, float]]] = deque()
         self.cores = float(psutil.cpu_count() or 1)
 
@@ -50,13 +54,8 @@ class FastSampler:
         out: dict[str, float] = {}
         if "cpu" in groups:
             self._cpu(out)
-        if "mem" in groups:
-            vm = psutil.virtual_memory()
-            out.update({"mem.percent": vm.percent, "mem.used": float(vm.used),
-                        "mem.available": float(vm.available)})
-        if "swap" in groups:
-            sw = psutil.swap_memory()
-            out.update({"swap.percent": sw.percent, "swap.used": float(sw.used)})
+        if "mem" in groups or "swap" in groups:
+            self._memory(out, groups)
         if "load" in groups:
             out["load.1"], out["load.5"], out["load.15"] = psutil.getloadavg()
         if "net" in groups or "diskio" in groups:
@@ -68,18 +67,53 @@ class FastSampler:
         out = self.sample(set(GROUPS))
         return sorted(set(out) | set(self._counters[-1][1] if self._counters else ()))
 
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.close()
+
+    def _memory(self, out: dict[str, float], groups: set[str]) -> None:
+        if self._proc is None:
+            if "mem" in groups:
+                vm = psutil.virtual_memory()
+                out.update({"mem.percent": vm.percent, "mem.used": float(vm.used),
+                            "mem.available": float(vm.available)})
+            if "swap" in groups:
+                sw = psutil.swap_memory()
+                out.update({"swap.percent": sw.percent, "swap.used": float(sw.used)})
+            return
+        m = self._proc.meminfo()  # mem.used/swap.used: psutil's own arithmetic, not here
+        total, avail = m.get(b"MemTotal", 0), m.get(b"MemAvailable")
+        if "mem" in groups and total and avail is not None:
+            out["mem.percent"] = 100.0 * (total - avail) / total  # psutil's formula
+            out["mem.available"] = float(avail)
+        stotal, sfree = m.get(b"SwapTotal", 0), m.get(b"SwapFree", 0)
+        if "swap" in groups:
+            out["swap.percent"] = 100.0 * (stotal - sfree) / stotal if stotal else 0.0
+
+    def _cpu_now(self) -> tuple[float, float, dict[str, float]]:
+        """(total, idle incl. iowait, {user, system, iowait, steal}) since boot."""
+        if self._proc is not None:
+            from agents import procfs as P
+
+            t = self._proc.cpu()
+            return (float(sum(t)), float(t[P.IDLE] + t[P.IOWAIT]),
+                    {"user": t[P.USER], "system": t[P.SYSTEM], "iowait": t[P.IOWAIT],
+                     "steal": t[P.STEAL]})
+        c = psutil.cpu_times()
+        return (_total(c), c.idle + getattr(c, "iowait", 0.0),
+                {f: getattr(c, f) for f in ("user", "system", "iowait", "steal")
+                 if hasattr(c, f)})
+
     def _cpu(self, out: dict[str, float]) -> None:
-        cur, prev = psutil.cpu_times(), self._cpu_prev
-        total = _total(cur) - _total(prev)
+        cur, prev = self._cpu_now(), self._cpu_prev
+        total = cur[0] - prev[0]
         if total <= 0:
             return
         self._cpu_prev = cur
-        idle = (cur.idle - prev.idle) + (getattr(cur, "iowait", 0.0) - getattr(prev, "iowait", 0.0))
-        out["cpu.percent"] = min(100.0, max(0.0, 100.0 * (total - idle) / total))
-        for f in ("user", "system", "iowait", "steal"):
-            if hasattr(cur, f):
-                out[f"cpu.{f}"] = min(100.0, max(0.0, 100.0 * (getattr(cur, f)
-                                                                 - getattr(prev, f)) / total))
+        busy = total - (cur[1] - prev[1])
+        out["cpu.percent"] = min(100.0, max(0.0, 100.0 * busy / total))
+        for f, v in cur[2].items():
+            out[f"cpu.{f}"] = min(100.0, max(0.0, 100.0 * (v - prev[2].get(f, 0.0)) / total))
 
     def _rates(self, out: dict[str, float], groups: set[str]) -> None:
         now = time.monotonic()
@@ -184,28 +218,42 @@ class FastPath:
                  len(self.watches), len(reply["thresholds"]), 1 / self.period)
 
     def run(self, stop: threading.Event) -> None:
-        from core.client import BrokerTimeout, ControlClient, ControlError
+        from core.client import ControlClient
 
         sampler = FastSampler()
         next_fetch = 0.0
         budget: deque[float] = deque()
         with ControlClient(self.control, timeout=2.0, curve=self.curve) as client:
-            next_at = time.monotonic()
-            while not stop.is_set():
-                t = time.monotonic()
-                if t >= next_fetch:
-                    try:
-                        self.fetch(client, sampler)
-                        next_fetch = t + self.refresh
-                    except (BrokerTimeout, ControlError, KeyError, TypeError) as exc:
-                        log.debug("fast path: thresholds not available: %s", exc)
-                        next_fetch = t + 2.0
-                if self.watches:
-                    self.step(sampler, budget)
-                next_at += self.period
-                delay = next_at - time.monotonic()
-                if delay < 0:
-                    next_at, delay = time.monotonic(), 0.0
+            try:
+                self._loop(stop, client, sampler, budget, next_fetch)
+            finally:
+                sampler.close()
+
+    def _loop(self, stop: threading.Event, client: Any, sampler: FastSampler,
+              budget: deque[float], next_fetch: float) -> None:
+        from core.client import BrokerTimeout, ControlError
+
+        next_at = time.monotonic()
+        while not stop.is_set():
+            t = time.monotonic()
+            if t >= next_fetch:
+                try:
+                    self.fetch(client, sampler)
+                    next_fetch = t + self.refresh
+                except (BrokerTimeout, ControlError, KeyError, TypeError) as exc:
+                    log.debug("fast path: thresholds not available: %s", exc)
+                    next_fetch = t + 2.0
+            if self.watches:
+                self.step(sampler, budget)
+            next_at += self.period
+            delay = next_at - time.monotonic()
+            if delay < 0:
+                next_at, delay = time.monotonic(), 0.0
+            # a plain sleep wakes for less CPU than Event.wait (no Condition per call);
+            # stop is seen within one period
+            if delay <= self.period:
+                time.sleep(delay)
+            else:
                 stop.wait(delay)
 
     def step(self, sampler: FastSampler, budget: deque[float]) -> bool:

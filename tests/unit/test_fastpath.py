@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from agents.fastpath import FastPath, FastSampler, Watch, watches_for
@@ -72,3 +73,19 @@ def test_sampler_names_include_rates_before_they_have_values() -> None:
     names = s.names()
     assert "cpu.percent" in names or "mem.percent" in names
     assert any(n.startswith("net.") and n.endswith(".rx_bps") for n in names)
+
+
+def test_procfs_and_psutil_samplers_agree() -> None:
+    import psutil
+
+    a, b = FastSampler(use_procfs=True), FastSampler(use_procfs=False)
+    ma, mb = a.sample({"mem", "swap"}), b.sample({"mem", "swap"})
+    assert abs(ma["mem.percent"] - mb["mem.percent"]) < 2.0
+    assert abs(ma["swap.percent"] - mb["swap.percent"]) < 2.0
+    assert abs(ma["mem.available"] - psutil.virtual_memory().available) < 2**28
+    burn_until = time.monotonic() + 0.3
+    while time.monotonic() < burn_until:  # poll: busy for a few CPU ticks
+        pass
+    ca, cb = a.sample({"cpu"}), b.sample({"cpu"})
+    assert set(ca) == set(cb) and 0.0 < ca["cpu.percent"] <= 100.0
+    a.close()
