@@ -43,6 +43,13 @@ def parser() -> Parser:
     p.add_argument("--authorized-keys", metavar="DIR", help="with --curve-secret: let in only "
                    "clients whose public .key file is in DIR (default: any client that knows "
                    "the broker's public key)")
+    p.add_argument("--peer", action="append", default=[], metavar="HOST[:BASE]",
+                   help="a peer broker to pair with (repeatable; its base port, default 5555)")
+    p.add_argument("--name", default="", help="this broker's name among its peers "
+                   "(default HOSTNAME:CONTROL_PORT)")
+    p.add_argument("--advertise", default="", metavar="EP", help="the control endpoint peers "
+                   "use to reach this broker (default: the control endpoint, unless it is a "
+                   "wildcard)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
@@ -83,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
                                   curve=curve,
                                   config_path=args.config or "",
                                   rules_path=args.rules or section.rules,
-                                  host_timeout=timeout)
+                                  host_timeout=timeout,
+                                  name=args.name or cfg.cluster.name,
+                                  peers=[*cfg.cluster.peers, *args.peer],
+                                  anti_entropy=cfg.cluster.anti_entropy,
+                                  advertise=args.advertise or cfg.cluster.advertise)
         system.start()
     except (ConfigError, OSError) as exc:
         fail("monitor-broker", str(exc))

@@ -19,6 +19,7 @@ import zmq
 
 from broker.api.control import Control
 from broker.bus import EventBus
+from broker.cluster.member import ClusterMember
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
@@ -39,7 +40,9 @@ class MonitoringSystem:
                  config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
                  host_timeout: float = 15.0, interval: float = 1.0,
                  store: bool = True, alerts: bool = True,
-                 metrics_addr: tuple[str, int] | None = None, curve: Any = None) -> None:
+                 metrics_addr: tuple[str, int] | None = None, curve: Any = None,
+                 name: str = "", peers: list[str] | None = None,
+                 anti_entropy: float = 5.0, advertise: str = "") -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -56,6 +59,8 @@ class MonitoringSystem:
         self.metrics_addr = metrics_addr
         self.exporter: Any = None
         self.curve = curve  # core.keys.ServerCurve or None
+        self.member = ClusterMember(name, list(peers or []), interval=anti_entropy,
+                                    advertise=advertise, clock=clock)
         self._auth: Any = None
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
@@ -107,6 +112,10 @@ class MonitoringSystem:
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
+        if self.engine is not None:
+            self.member.start(self.core, self.engine, self.supervisor, self.ctx,
+                              self.curve.own_client() if self.curve else None,
+                              self.store.load_state("cluster") if self.store else None)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -229,6 +238,7 @@ class MonitoringSystem:
             return
         try:
             self.store.save_state("engine", self.engine.dump_state())
+            self.store.save_state("cluster", self.member.dump())
         except Exception:
             log.exception("could not save alert state")
 
@@ -326,9 +336,22 @@ class MonitoringSystem:
     def rules_summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []
 
+    # ------------------------------------------------------------ cluster
+
+    @property
+    def cluster(self) -> Any:
+        return self.member.node
+
+    def connect(self, peer: str) -> str:
+        """Pair with the broker at ``HOST[:BASE]``; returns its control endpoint."""
+        return self.member.connect(peer)
+
     def sync(self) -> dict[str, Any]:
-        return {"synced": False, "peers": 0,
-                "message": "no peer brokers configured: sync is a no-op until brokers pair"}
+        """A full exchange with every peer now; what differed, entry by entry."""
+        return self.member.sync()
+
+    def cluster_status(self) -> dict[str, Any]:
+        return self.member.status()
 
     def simulate_alert(self, name: str, host: str | None = None) -> list[str]:
         """Inject a simulated alert through the whole path; returns the alert ids."""

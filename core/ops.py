@@ -19,7 +19,7 @@ class Op:
     """One control operation: its wire name, the least role it needs, where it runs."""
 
     name: str
-    role: str       # "viewer", "operator" or "admin"
+    role: str       # "viewer", "operator", "admin" or "peer" (brokers of a cluster)
     query: bool     # True: runs on the broker's query thread (reads the store), not the core
     help: str
 
@@ -50,7 +50,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("simulate", "operator", False, "inject a simulated alert (high_cpu_usage, disk_full, "
                                       "host_down...)"),
     Op("reload", "admin", False, "reload the rules file (a bad file keeps the old rules)"),
-    Op("sync", "admin", False, "synchronise with peer brokers"),
+    Op("sync", "admin", True, "a full exchange with every peer broker now; what differed"),
+    Op("cluster", "viewer", False, "peer brokers: health, replication lag, last anti-entropy"),
+    Op("peer_push", "peer", False, "(between brokers) merge replicated entries"),
+    Op("peer_digest", "peer", False, "(between brokers) every replicated key and its stamp"),
+    Op("peer_fetch", "peer", False, "(between brokers) the entries for some keys"),
     Op("export", "admin", True, "export events as JSON lines or CSV"),
     Op("test_notify", "admin", True, "send a test notification to a receiver"),
 )}

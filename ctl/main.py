@@ -66,6 +66,7 @@ def parser() -> Parser:
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
     sp.add_argument("--step", choices=("1m", "1h"), default="1m")
     cmd("sync")
+    cmd("cluster")
     sp = cmd("notifications")
     sp.add_argument("--limit", type=int, default=50)
     sp = cmd("test-notify")

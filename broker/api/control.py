@@ -46,6 +46,14 @@ class ControlBackend(Protocol):
 
     def sync(self) -> dict[str, Any]: ...
 
+    def cluster_status(self) -> dict[str, Any]: ...
+
+    @property
+    def cluster(self) -> Any: ...  # broker/cluster/node.ClusterNode, or None without alerting
+
+    @property
+    def member(self) -> Any: ...  # broker/cluster/member.ClusterMember
+
     def persist_engine(self) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
@@ -145,6 +153,39 @@ class Control:
 
     def sync(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.system.sync()
+
+    # ------------------------------------------------------------ cluster (core thread)
+
+    def cluster(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.system.cluster_status()
+
+    def _node(self, args: dict[str, Any] | None = None) -> Any:
+        if self.system.cluster is None:
+            raise RequestError("this broker does not replicate (alerting is off)")
+        if args and args.get("endpoint"):
+            self.system.member.pair_back(args["endpoint"])
+        return self.system.cluster
+
+    def peer_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        from broker.cluster.replica import parse_entries
+
+        node = self._node(args)
+        sender = _req_str(args, "node")
+        won = node.merge(parse_entries(args.get("entries")), sender)
+        if won:
+            self.system.persist_engine()
+        return {"node": node.name, "won": won}
+
+    def peer_digest(self, args: dict[str, Any]) -> dict[str, Any]:
+        node = self._node(args)
+        return {"node": node.name, "digest": node.replica.digest()}
+
+    def peer_fetch(self, args: dict[str, Any]) -> dict[str, Any]:
+        node = self._node()
+        keys = args.get("keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise RequestError("'keys' must be a list of strings")
+        return {"node": node.name, "entries": [e.wire() for e in node.replica.pick(keys)]}
 
     def hosts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return [{k: v for k, v in h.items() if k != "history"}

@@ -55,6 +55,7 @@ class BrokerCore:
         self.thread_id: int | None = None
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
+        self.listeners: list[Callable[[Event], None]] = []  # see every event, core thread
         self.curve = curve  # CURVE on all three sockets
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
@@ -126,6 +127,8 @@ class BrokerCore:
     def _emit_local(self, event: Event) -> None:
         self.recent.append(event)
         self.bus.emit(event)
+        for listener in self.listeners:
+            listener(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
             frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
         else:

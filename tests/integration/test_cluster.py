@@ -1,0 +1,154 @@
+"""Broker pairs with real processes on loopback: replication, join, partitions, sync."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.procs import Broker, wait_for
+from tests.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+
+def config(tmp: Path, name: str, anti_entropy: str) -> str:
+    path = tmp / f"{name}.toml"
+    path.write_text(f'[cluster]\nname = "{name}"\nanti_entropy = "{anti_entropy}"\n')
+    return str(path)
+
+
+def peers_up(broker: Broker, n: int = 1) -> bool:
+    peers = broker.ctl_json("cluster")["peers"]
+    return sum(p["state"] == "up" for p in peers) >= n
+
+
+def acked(broker: Broker, alert_id: str) -> dict[str, Any] | None:
+    for a in broker.ctl_json("alerts"):
+        if a["id"] == alert_id and a["acked"]:
+            return a
+    return None
+
+
+def silence_ids(broker: Broker) -> set[str]:
+    return {s["id"] for s in broker.ctl_json("silences")}
+
+
+@pytest.fixture
+def pair(tmp_path: Path):
+    a = Broker(tmp_path / "a", "--config", config(tmp_path, "a", "1s"))
+    b = Broker(tmp_path / "b", "--config", config(tmp_path, "b", "1s"),
+               "--peer", a.endpoints["control"])
+    try:
+        wait_for(lambda: peers_up(a) and peers_up(b), timeout=10, what="the pair to join")
+        yield a, b
+    finally:
+        b.stop()
+        a.stop()
+
+
+def test_ack_and_silence_on_one_broker_reach_the_other_within_a_second(pair) -> None:
+    a, b = pair
+    alert_id = a.ctl_json("simulate", "disk_full", "--host", "db-1")["alert_ids"][0]
+    # the simulated alert is replicated: it fires on b with the same id
+    wait_for(lambda: any(x["id"] == alert_id and x["state"] == "firing"
+                         for x in b.ctl_json("alerts")), timeout=3, what="alert on b")
+    t0 = time.monotonic()
+    assert a.ctl("ack", alert_id, "--comment", "on it", "--author", "alice").returncode == 0
+    got = wait_for(lambda: acked(b, alert_id), timeout=3, what="the ack on b")
+    ack_lag = time.monotonic() - t0
+    assert got["ack"]["author"] == "alice" and got["ack"]["comment"] == "on it"
+    t0 = time.monotonic()
+    sid = a.ctl_json("silence", "host=web-*", "--for", "1h")["id"]
+    wait_for(lambda: sid in silence_ids(b), timeout=3, what="the silence on b")
+    silence_lag = time.monotonic() - t0
+    # each lag includes a monitor-ctl process start (~0.3 s) on the polling side
+    assert ack_lag < 1.5 and silence_lag < 1.5, (ack_lag, silence_lag)
+    # and back: b removes the silence, a hears of it; the lag is measured and shown
+    assert b.ctl("unsilence", sid).returncode == 0
+    wait_for(lambda: sid not in silence_ids(a), timeout=3, what="the unsilence on a")
+    lag = a.ctl_json("cluster")["lag"]
+    assert "b" in lag and lag["b"]["p99_ms"] < 1000, lag
+
+
+def test_a_broker_restarted_from_an_empty_data_dir_converges_on_join(pair, tmp_path) -> None:
+    a, b = pair
+    alert_id = a.ctl_json("simulate", "high_cpu_usage", "--host", "web-3")["alert_ids"][0]
+    assert a.ctl("ack", alert_id).returncode == 0
+    sid = a.ctl_json("silence", "rule=disk_full", "--for", "2h")["id"]
+    wait_for(lambda: sid in silence_ids(b), timeout=3, what="silence on b")
+    b.stop()
+    fresh = Broker(tmp_path / "b-new", "--config", config(tmp_path, "b", "1s"),
+                   "--peer", a.endpoints["control"])
+    try:
+        wait_for(lambda: sid in silence_ids(fresh) and acked(fresh, alert_id), timeout=10,
+                 what="the fresh broker to converge")
+        report = fresh.ctl_json("cluster")
+        assert report["entries"] >= 3 and report["peers"][0]["state"] == "up"
+    finally:
+        fresh.stop()
+
+
+def test_a_partition_heals_and_sync_reports_what_differed(tmp_path: Path) -> None:
+    pa, pb = TcpProxy(), TcpProxy()
+    # anti-entropy every 10 minutes: only the forced sync repairs within this test
+    a = Broker(tmp_path / "a", "--config", config(tmp_path, "a", "10m"),
+               "--peer", pb.endpoint, "--advertise", pa.endpoint)
+    b = Broker(tmp_path / "b", "--config", config(tmp_path, "b", "10m"),
+               "--peer", pa.endpoint, "--advertise", pb.endpoint)
+    pa.point_at(a.endpoints["control"])
+    pb.point_at(b.endpoints["control"])
+    try:
+        assert b.ctl_json("sync")["peers"][0]["ok"]  # joined through the proxies
+        wait_for(lambda: peers_up(a) and peers_up(b), timeout=10, what="the pair to join")
+        pa.cut()
+        pb.cut()
+        sid = a.ctl_json("silence", "host=db-9", "--for", "1h")["id"]
+        wait_for(lambda: a.ctl_json("cluster")["peers"][0]["state"] == "down", timeout=5,
+                 what="a to see b gone")
+        assert sid not in silence_ids(b)
+        other = b.ctl_json("silence", "host=db-8", "--for", "1h")["id"]
+        wait_for(lambda: b.ctl_json("cluster")["peers"][0]["state"] == "down", timeout=5,
+                 what="b's push to fail")
+        pa.mend()
+        pb.mend()
+        report = wait_for(lambda: (r := b.ctl_json("sync"))["peers"][0]["ok"] and r,
+                          timeout=10, what="a sync through the mended link")
+        peer = report["peers"][0]
+        assert peer["fetched"] == [f"silence:{sid}"] and peer["pushed"] == [f"silence:{other}"]
+        assert report["differences"] == 2
+        assert sid in silence_ids(b) and other in silence_ids(a)
+        again = b.ctl_json("sync")
+        assert again["differences"] == 0, again
+    finally:
+        b.stop()
+        a.stop()
+        pa.close()
+        pb.close()
+
+
+def test_bad_peer_flags_and_requests_get_one_line_errors(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.procs import ENV, command
+
+    run = subprocess.run([*command("monitor-broker"), "--data-dir", str(tmp_path / "x"),
+                          "--control", "tcp://127.0.0.1:*", "--ingest", "tcp://127.0.0.1:*",
+                          "--publish", "tcp://127.0.0.1:*", "--peer", "bad host:x"],
+                         capture_output=True, text=True, timeout=20, env=ENV)
+    assert run.returncode != 0 and "--peer" in run.stderr and len(run.stderr.splitlines()) == 1
+    b = Broker(tmp_path / "b")
+    try:
+        from core.client import ControlClient, ControlError
+
+        with ControlClient(b.endpoints["control"]) as client:
+            with pytest.raises(ControlError, match="is not one of"):
+                client.request("peer_push", node="x", entries=[["evil:1", {}, [1, 0, "x"]]])
+            with pytest.raises(ControlError, match="'keys' must be a list"):
+                client.request("peer_fetch", keys="all")
+        assert b.ctl_json("status")["hosts"] == 0  # still serving
+        assert "nothing to synchronise" in b.ctl("sync").stdout
+    finally:
+        b.stop()
