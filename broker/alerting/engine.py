@@ -185,9 +185,10 @@ class AlertEngine:
         return self.book.unack(alert_id, author, now)
 
     def silence(self, matchers: Any, duration: float | str, author: str, comment: str,
-                now: float, start: float | None = None) -> tuple[dict[str, Any], list[Event]]:
+                now: float, start: float | None = None, silence_id: str = ""
+                ) -> tuple[dict[str, Any], list[Event]]:
         self.now = now
-        sil = make_silence(matchers, duration, author, comment, now, start)
+        sil = make_silence(matchers, duration, author, comment, now, start, silence_id)
         return self._add_silence(sil, now)
 
     def adopt_silence(self, d: Mapping[str, Any], now: float) -> list[Event]:

@@ -13,6 +13,7 @@ engine keeps the set of down hosts and marks those alerts ``inhibited``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +53,7 @@ class Silence:
 
 
 def make_silence(matchers: Any, duration: Any, author: str, comment: str, now: float,
-                 start: float | None = None) -> Silence:
+                 start: float | None = None, silence_id: str = "") -> Silence:
     """Validate and build a silence; raises ValueError with a reason a person can read."""
     if isinstance(matchers, str | dict):
         matchers = [matchers]
@@ -69,7 +70,10 @@ def make_silence(matchers: Any, duration: Any, author: str, comment: str, now: f
     if seconds <= 0:
         raise ValueError("a silence duration must be above zero")
     begin = now if start is None else float(start)
-    return Silence(uuid.uuid4().hex[:12], parsed, begin, begin + seconds, author or "",
+    if silence_id and not re.fullmatch(r"[0-9a-zA-Z_-]{1,64}", silence_id):
+        raise ValueError(f"silence id {silence_id[:70]!r}: use 1-64 letters, digits, _ or -")
+    return Silence(silence_id or uuid.uuid4().hex[:12], parsed, begin, begin + seconds,
+                   author or "",
                    comment or "", now)
 
 

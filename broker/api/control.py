@@ -235,7 +235,8 @@ class Control:
         silence, events = self._engine().silence(matchers, duration,
                                                  _opt_str(args, "author") or "anonymous",
                                                  _opt_str(args, "comment"),
-                                                 self.core.clock.time())
+                                                 self.core.clock.time(),
+                                                 silence_id=_opt_str(args, "id"))
         self._emit_all(events)
         return silence
 

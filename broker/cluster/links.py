@@ -60,6 +60,7 @@ class PeerLinks:
         self.peers: dict[str, Peer] = {}
         self._lock = threading.Lock()  # guards self.peers' membership for status readers
         self._adds: queue.Queue[str] = queue.Queue()
+        self._joining: set[str] = set()  # added, not yet taken up by the link thread
         self._syncs: queue.Queue[tuple[threading.Event, list[Any]]] = queue.Queue()
         self._wake = threading.Event()
         node.wake = self._wake.set
@@ -67,6 +68,8 @@ class PeerLinks:
     # ------------------------------------------------------------ from other threads
 
     def add(self, endpoint: str) -> None:
+        with self._lock:
+            self._joining.add(endpoint)
         self._adds.put(endpoint)
         self._wake.set()
 
@@ -83,10 +86,13 @@ class PeerLinks:
         now = self.clock.time()
         with self._lock:
             peers = list(self.peers.values())
+            joining = sorted(self._joining - set(self.peers))
         return [{"endpoint": p.endpoint, "name": p.name, "state": p.state,
                  "last_ok_ago": round(now - p.last_ok, 1) if p.last_ok else None,
                  "last_error": p.last_error, "pushed": p.pushed,
-                 "last_sync": p.last_sync} for p in peers]
+                 "last_sync": p.last_sync} for p in peers] + [
+            {"endpoint": ep, "name": "", "state": "joining", "last_ok_ago": None,
+             "last_error": "", "pushed": 0, "last_sync": {}} for ep in joining]
 
     # ------------------------------------------------------------ the thread
 

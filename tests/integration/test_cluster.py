@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -151,4 +152,65 @@ def test_bad_peer_flags_and_requests_get_one_line_errors(tmp_path: Path) -> None
         assert b.ctl_json("status")["hosts"] == 0  # still serving
         assert "nothing to synchronise" in b.ctl("sync").stdout
     finally:
+        b.stop()
+
+
+def test_three_sharded_brokers_one_ctl_every_host_once_and_search_spans_all(
+        tmp_path: Path) -> None:
+    from tests.procs import start_agent, stop_proc
+
+    brokers = [Broker(tmp_path / f"s{i}") for i in range(3)]
+    # shard 0 and 1 each own a host; shard 2 owns one too, and web-1 reports to two shards
+    # (an agent given two brokers): the merged list still shows it once
+    agents = [start_agent(b.endpoints["ingest"], "--host", f"shard-{i}", "--interval", "0.3")
+              for i, b in enumerate(brokers)]
+    agents.append(start_agent(brokers[0].endpoints["ingest"], "--ingest",
+                              brokers[1].endpoints["ingest"], "--host", "web-1",
+                              "--interval", "0.3"))
+    every = [a for b in brokers for a in ("--control", b.endpoints["control"])]
+    ctl = brokers[0].ctl  # any Broker's ctl; the --control flags below name all three
+    try:
+        def merged() -> list[str]:
+            out = ctl("--json", *every, "hosts")
+            assert out.returncode == 0, out.stderr
+            return [h["host"] for h in json.loads(out.stdout)]
+
+        names = wait_for(lambda: (n if len(n := merged()) == 4 else None), timeout=15,
+                         what="four hosts across three shards")
+        assert sorted(names) == ["shard-0", "shard-1", "shard-2", "web-1"]
+        found = json.loads(ctl("--json", *every, "search", "kind:host.up").stdout)
+        assert {e["host"] for e in found} >= {"shard-0", "shard-1", "shard-2"}
+        assert {e["broker"] for e in found} == {b.endpoints["control"] for b in brokers}
+        # a silence made through the merged view is one silence on every shard
+        sil = json.loads(ctl("--json", *every, "silence", "host=shard-2", "--for", "1h").stdout)
+        assert all(sil["id"] in silence_ids(b) for b in brokers)
+        listed = json.loads(ctl("--json", *every, "silences").stdout)
+        assert [s["id"] for s in listed] == [sil["id"]]
+    finally:
+        for a in agents:
+            stop_proc(a)
+        for b in brokers:
+            b.stop()
+
+
+def test_connect_and_sync_from_python(tmp_path: Path) -> None:
+    from broker.system import MonitoringSystem
+
+    a = MonitoringSystem(tmp_path / "a", name="a", anti_entropy=600).start()
+    b = MonitoringSystem(tmp_path / "b", name="b", anti_entropy=600).start()
+    try:
+        empty = a.sync()
+        assert empty["peers"] == [] and "nothing to synchronise" in empty["message"]
+        assert b.control is not None
+        sid = b.core.call(lambda: b.control.silence(  # type: ignore[union-attr]
+            {"matchers": ["host=db-1"], "duration": "1h"}))["id"]
+        a.connect(b.endpoints["control"])
+        wait_for(lambda: a.cluster_status()["peers"][0]["state"] == "up", timeout=5,
+                 what="a to join b")
+        report = a.sync()
+        assert report["peers"][0]["ok"] and report["differences"] == 0  # the join fetched it
+        assert sid in {s["id"] for s in a.engine.silences()}
+        assert a.cluster_status()["peers"][0]["last_sync"]["fetched"] == []
+    finally:
+        a.stop()
         b.stop()
