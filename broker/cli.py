@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                                   name=args.name or cfg.cluster.name,
                                   peers=[*cfg.cluster.peers, *args.peer],
                                   anti_entropy=cfg.cluster.anti_entropy,
-                                  advertise=args.advertise or cfg.cluster.advertise)
+                                  advertise=args.advertise or cfg.cluster.advertise,
+                                  claim_lease=cfg.cluster.claim_lease)
         system.start()
     except (ConfigError, OSError) as exc:
         fail("monitor-broker", str(exc))

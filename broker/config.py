@@ -19,7 +19,7 @@ from core.config import ConfigError, check_keys, load_toml, parse_duration
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
                "external_url", "metrics_port", "curve_secret", "authorized_keys"}
 TOP_KEYS = {"broker", "rule", "receiver", "route", "agent", "cluster"}
-CLUSTER_KEYS = {"name", "peers", "anti_entropy", "advertise"}
+CLUSTER_KEYS = {"name", "peers", "anti_entropy", "advertise", "claim_lease"}
 
 
 @dataclass
@@ -46,6 +46,7 @@ class ClusterSection:
     peers: list[str] = field(default_factory=list)
     anti_entropy: float = 5.0
     advertise: str = ""  # the control endpoint peers should use to reach this broker
+    claim_lease: float = 15.0  # a notification claim's holder must renew within this
 
 
 @dataclass
@@ -112,6 +113,11 @@ def _cluster(section: Any, where: str) -> ClusterSection:
         raise ConfigError(f"{where}: [cluster] key 'peers': expected a list of "
                           "\"HOST[:BASE]\" strings")
     c.peers = list(peers)
+    if "claim_lease" in section:
+        c.claim_lease = parse_duration(section["claim_lease"],
+                                       f"{where}: [cluster] key 'claim_lease'")
+        if c.claim_lease <= 0:
+            raise ConfigError(f"{where}: [cluster] key 'claim_lease': must be above zero")
     if "anti_entropy" in section:
         c.anti_entropy = parse_duration(section["anti_entropy"],
                                         f"{where}: [cluster] key 'anti_entropy'")

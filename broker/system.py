@@ -42,7 +42,8 @@ class MonitoringSystem:
                  store: bool = True, alerts: bool = True,
                  metrics_addr: tuple[str, int] | None = None, curve: Any = None,
                  name: str = "", peers: list[str] | None = None,
-                 anti_entropy: float = 5.0, advertise: str = "") -> None:
+                 anti_entropy: float = 5.0, advertise: str = "",
+                 claim_lease: float = 15.0) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -60,7 +61,7 @@ class MonitoringSystem:
         self.exporter: Any = None
         self.curve = curve  # core.keys.ServerCurve or None
         self.member = ClusterMember(name, list(peers or []), interval=anti_entropy,
-                                    advertise=advertise, clock=clock)
+                                    advertise=advertise, lease=claim_lease, clock=clock)
         self._auth: Any = None
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
@@ -116,6 +117,8 @@ class MonitoringSystem:
             self.member.start(self.core, self.engine, self.supervisor, self.ctx,
                               self.curve.own_client() if self.curve else None,
                               self.store.load_state("cluster") if self.store else None)
+            if self.notifier is not None:
+                self.notifier.set_claims(self.member.claims)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()

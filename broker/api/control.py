@@ -171,10 +171,12 @@ class Control:
 
         node = self._node(args)
         sender = _req_str(args, "node")
-        won = node.merge(parse_entries(args.get("entries")), sender)
+        entries = parse_entries(args.get("entries"))
+        won = node.merge(entries, sender)
         if won:
             self.system.persist_engine()
-        return {"node": node.name, "won": won}
+        return {"node": node.name, "won": won,
+                "newer": [e.wire() for e in node.newer_than(entries)]}
 
     def peer_digest(self, args: dict[str, Any]) -> dict[str, Any]:
         node = self._node(args)

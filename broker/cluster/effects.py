@@ -54,7 +54,7 @@ def apply(engine: AlertEngine, entry: Entry, now: float, via: str) -> list[Event
         events = _ack(engine, ident, value, now)
     elif kind == "sim":
         events = _sim(engine, ident, value, now)
-    else:
+    else:  # claims touch no alert: the notifier reads them before each attempt
         events = []
     for e in events or ():
         e["data"]["via"] = via

@@ -64,6 +64,8 @@ class PeerLinks:
         self._syncs: queue.Queue[tuple[threading.Event, list[Any]]] = queue.Queue()
         self._wake = threading.Event()
         node.wake = self._wake.set
+        self.pushed_seq = 0  # every local entry up to this one has been offered to every peer
+        self._pushed = threading.Condition()
 
     # ------------------------------------------------------------ from other threads
 
@@ -81,6 +83,13 @@ class PeerLinks:
         if not done.wait(timeout):
             raise TimeoutError(f"sync did not finish within {timeout:g}s")
         return box[0]
+
+    def wait_pushed(self, seq: int, timeout: float) -> bool:
+        """Wait until entry ``seq`` has been pushed to every peer that is up (each reply
+        merged: a peer's newer entry for the same key is ours now). False on timeout."""
+        self._wake.set()
+        with self._pushed:
+            return self._pushed.wait_for(lambda: self.pushed_seq >= seq, timeout)
 
     def status(self) -> list[dict[str, Any]]:
         now = self.clock.time()
@@ -142,20 +151,26 @@ class PeerLinks:
         return result
 
     def _push_outbox(self) -> None:
-        entries: list[Entry] = []
-        while self.node.outbox and len(entries) < PUSH_BATCH:
-            entries.append(self.node.outbox.popleft())
-        if not entries:
+        batch: list[tuple[int, Entry]] = []
+        while self.node.outbox and len(batch) < PUSH_BATCH:
+            batch.append(self.node.outbox.popleft())
+        if not batch:
             return
-        wire = [e.wire() for e in entries]
+        wire = [e.wire() for _, e in batch]
         for peer in list(self.peers.values()):
             if peer.state == "down":
                 continue  # anti-entropy brings it up to date when it answers again
             try:
-                self._call(peer, "peer_push", node=self.node.name, entries=wire)
+                reply = self._call(peer, "peer_push", node=self.node.name, entries=wire)
                 peer.pushed += len(wire)
             except Exception:  # noqa: BLE001 - logged and shown in status by _call
                 continue
+            newer = parse_entries(reply.get("newer") or [])
+            if newer:  # the peer had a later change to the same key (two claims at once)
+                self.core.call(lambda n=newer, p=peer: self.node.merge(n, p.name or p.endpoint))
+        with self._pushed:
+            self.pushed_seq = batch[-1][0]
+            self._pushed.notify_all()
         if self.node.outbox:
             self._wake.set()
 

@@ -12,6 +12,7 @@ from typing import Any
 import zmq
 
 from broker.alerting.engine import AlertEngine
+from broker.cluster.claims import LEASE_S, ClaimBook
 from broker.cluster.links import PeerLinks
 from broker.cluster.node import ClusterNode
 from broker.ingest.loop import BrokerCore
@@ -34,14 +35,16 @@ def peer_endpoint(spec: str) -> str:
 
 class ClusterMember:
     def __init__(self, name: str, peers: list[str], *, interval: float = 5.0,
-                 advertise: str = "", clock: Clock = SYSTEM) -> None:
+                 advertise: str = "", lease: float = LEASE_S, clock: Clock = SYSTEM) -> None:
         self.name = name
         self.advertise = check_endpoint(advertise, "--advertise") if advertise else ""
         self.peers = [peer_endpoint(p) for p in peers]
         self.interval = interval
         self.clock = clock
+        self.lease = lease
         self.node: ClusterNode | None = None
         self.links: PeerLinks | None = None
+        self.claims: ClaimBook | None = None
 
     def start(self, core: BrokerCore, engine: AlertEngine, supervisor: Supervisor,
               ctx: zmq.Context[Any], curve: Curve | None, saved: Any) -> None:
@@ -59,6 +62,7 @@ class ClusterMember:
                                advertise=advertise, clock=self.clock)
         for endpoint in self.peers:
             self.links.add(endpoint)
+        self.claims = ClaimBook(self.node, core, self.links, lease=self.lease, clock=self.clock)
         supervisor.add("cluster", self.links.run)
 
     def connect(self, spec: str) -> str:
@@ -88,7 +92,8 @@ class ClusterMember:
     def status(self) -> dict[str, Any]:
         node = self.node.summary() if self.node else {"name": self.name}
         return {**node, "peers": self.links.status() if self.links else [],
-                "anti_entropy_s": self.interval}
+                "anti_entropy_s": self.interval, "claim_lease_s": self.lease,
+                "claims": self.claims.stats() if self.claims else {}}
 
     def dump(self) -> Any:
         return self.node.replica.dump() if self.node else None

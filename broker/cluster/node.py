@@ -37,7 +37,8 @@ class ClusterNode:
         self.clock = clock
         self.hlc = HLC(name, clock)
         self.replica = Replica(self.hlc)
-        self.outbox: deque[Entry] = deque(maxlen=100_000)  # read by the link thread
+        self.outbox: deque[tuple[int, Entry]] = deque(maxlen=100_000)  # (seq, entry), read
+        self.seq = 0                                                   # by the link thread
         self.pending: dict[str, float] = {}  # key -> give up at
         self.lag_ms: dict[str, deque[float]] = {}  # per origin node: arrival - stamp
         self.applied = 0
@@ -48,12 +49,24 @@ class ClusterNode:
 
     def on_event(self, event: Event) -> None:
         change = effects.entry_for(event)
-        if change is None:
-            return
-        self.outbox.append(self.replica.put(*change))
+        if change is not None:
+            self.put_local(*change)
+
+    def put_local(self, key: str, value: Any) -> tuple[int, Entry]:
+        """A change made here: into the replica, and queued for every peer. Returns its
+        push sequence number (``PeerLinks.wait_pushed``) and the entry."""
+        entry = self.replica.put(key, value)
+        self.seq += 1
+        self.outbox.append((self.seq, entry))
         self.wake()
+        return self.seq, entry
 
     # ------------------------------------------------------------ from peers
+
+    def newer_than(self, entries: list[Entry]) -> list[Entry]:
+        """Ours where ours beats what a peer just pushed (it merges them from the reply)."""
+        mine = (self.replica.entries.get(e.key) for e in entries)
+        return [m for m, e in zip(mine, entries, strict=True) if m is not None and m.stamp > e.stamp]
 
     def merge(self, entries: list[Entry], via: str) -> int:
         """Merge a peer's entries; apply those that win. Returns how many won."""

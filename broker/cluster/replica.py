@@ -8,6 +8,8 @@ has seen the same entries holds the same state whatever order they came in. Keys
                              "started_at"}`` (the episode it was made on)
 - ``silence:<silence id>`` the silence's dict, or None once removed
 - ``sim:<alert id>``       ``{"name", "host", "expires"}`` a simulated alert
+- ``claim:<notification id>`` ``{"holder", "until", "state": "claimed" | "done"}`` who
+                             sends a notification (broker/cluster/claims.py)
 
 The core thread owns a Replica: no locks.
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 from broker.cluster.hlc import HLC, Stamp, parse_stamp
 
-KINDS = ("ack", "silence", "sim", "forget")
+KINDS = ("ack", "silence", "sim", "forget", "claim")
 MAX_KEY = 300
 TOMBSTONE_TTL_MS = 7 * 86400 * 1000  # a removal is remembered this long, then forgotten
 
@@ -98,9 +100,11 @@ class Replica:
         return [self.entries[k] for k in keys if k in self.entries]
 
     def prune(self, now_ms: int) -> int:
-        """Forget tombstones older than TOMBSTONE_TTL_MS; returns how many went."""
+        """Forget tombstones and claims older than TOMBSTONE_TTL_MS; returns how many went
+        (a notification expires long before: its claim is of no use after)."""
         old = [k for k, e in self.entries.items()
-               if e.value is None and now_ms - e.stamp[0] > TOMBSTONE_TTL_MS]
+               if (e.value is None or k.startswith("claim:"))
+               and now_ms - e.stamp[0] > TOMBSTONE_TTL_MS]
         for k in old:
             del self.entries[k]
         return len(old)

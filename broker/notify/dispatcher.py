@@ -19,6 +19,7 @@ from typing import Any
 from broker.events import Event, make_event
 from broker.notify import render
 from broker.notify.base import Notification
+from broker.notify.claims import Claims
 from broker.notify.config import NotifyConfig
 from broker.notify.delivery import Deliverer
 from broker.notify.groups import Grouper
@@ -86,6 +87,11 @@ class Notifier:
         else:
             for d in self.deliverers.values():
                 d.wake()
+
+    def set_claims(self, claims: Claims | None) -> None:
+        """Ask ``claims`` before every attempt (a broker pair: one page per notification)."""
+        for d in self.deliverers.values():
+            d.claims = claims
 
     # -- control operations -------------------------------------------------------------------
     def test_notify(self, receiver: str) -> str:
@@ -212,6 +218,10 @@ class Notifier:
             ev = make_event("notify.sent", f"{n.kind} notification to {row.receiver} delivered: "
                             f"{render.subject(n)}", severity="info", data=data, **fields)
             log.info("notify: %s delivered to %s", n.id[:8], row.receiver)
+        elif status == "peer":
+            ev = make_event("notify.sent", f"{n.kind} notification to {row.receiver} sent by a "
+                            f"peer broker: {render.subject(n)}", severity="info",
+                            data={**data, "by_peer": True}, **fields)
         else:
             data["error"] = error
             sev = "warning" if status == "retrying" else "critical"
