@@ -27,6 +27,7 @@ from core.sockets import Curve
 log = logging.getLogger(__name__)
 
 PUSH_BATCH = 500
+RETRY_DOWN_S = 2.0  # a peer that did not answer is tried again this often
 
 
 class CoreCalls(Protocol):
@@ -107,6 +108,7 @@ class PeerLinks:
 
     def run(self, stop: threading.Event) -> None:
         next_sync = self.clock.monotonic() + self.interval
+        next_retry = self.clock.monotonic() + RETRY_DOWN_S
         try:
             while not stop.is_set():
                 self._wake.wait(min(0.5, max(0.0, next_sync - self.clock.monotonic())))
@@ -121,12 +123,19 @@ class PeerLinks:
                 if self.clock.monotonic() >= next_sync:
                     next_sync = self.clock.monotonic() + self.interval
                     self._sync_all()
+                elif self.clock.monotonic() >= next_retry:  # a down peer is asked again
+                    next_retry = self.clock.monotonic() + RETRY_DOWN_S  # sooner than that
+                    for peer in [p for p in self.peers.values() if p.state == "down"]:
+                        self._exchange(peer)
         finally:
             for p in self.peers.values():
                 p.client.close()
 
     def _join(self, endpoint: str) -> None:
-        if endpoint in self.peers:
+        known = self.peers.get(endpoint)
+        if known is not None:  # it reached us: if we had it down, it is back
+            if known.state != "up":
+                self._exchange(known)
             return
         client = ControlClient(endpoint, timeout=self.timeout, ctx=self.ctx, curve=self.curve)
         with self._lock:

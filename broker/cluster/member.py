@@ -77,10 +77,13 @@ class ClusterMember:
     def pair_back(self, endpoint: Any) -> None:
         """A peer that reached us and told us its control endpoint: reach it too."""
         if not isinstance(endpoint, str) or not endpoint.startswith("tcp://") or \
-                endpoint in self.peers or self.links is None or endpoint == self.links.advertise:
+                self.links is None or endpoint == self.links.advertise:
             return
-        self.peers.append(endpoint)
-        self.links.add(endpoint)
+        if endpoint not in self.peers:
+            self.peers.append(endpoint)
+        elif any(p["endpoint"] == endpoint and p["state"] == "up" for p in self.links.status()):
+            return
+        self.links.add(endpoint)  # new, or known but down: the link thread asks it now
 
     def sync(self) -> dict[str, Any]:
         if self.links is None or not self.peers:
