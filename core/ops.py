@@ -10,8 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROLES = ("agent", "viewer", "operator", "admin", "peer")
-# Who may do what: each client role includes the one before it (agent and peer stand apart).
-ROLE_RANK = {"viewer": 1, "operator": 2, "admin": 3}
+# Who may do what: each role may run the ops of its rank and below. An agent runs only ops
+# marked "agent" (none yet but its own thresholds); a peer broker reads like a viewer.
+ROLE_RANK = {"agent": 0, "viewer": 1, "peer": 1, "operator": 2, "admin": 3}
+
+
+def allows(role: str, needed: str) -> bool:
+    """May a key of ``role`` run an op that needs ``needed``? Peer ops (replication between
+    brokers) are for peer keys alone, and admin: a viewer must not inject acks."""
+    if needed == "peer":
+        return role in ("peer", "admin")
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
+
+
+def audited(op: Op) -> bool:
+    """Ops that change something (or take the whole log away) leave an audit event."""
+    return ROLE_RANK[op.role] >= ROLE_RANK["operator"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +33,7 @@ class Op:
     """One control operation: its wire name, the least role it needs, where it runs."""
 
     name: str
-    role: str       # "viewer", "operator", "admin" or "peer" (brokers of a cluster)
+    role: str       # the least role that may run it: "agent", "viewer", "operator", "admin"; "peer": brokers of a cluster (and admin) only
     query: bool     # True: runs on the broker's query thread (reads the store), not the core
     help: str
 
@@ -49,7 +63,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("unsilence", "operator", False, "remove a silence"),
     Op("simulate", "operator", False, "inject a simulated alert (high_cpu_usage, disk_full, "
                                       "host_down...)"),
-    Op("reload", "admin", False, "reload the rules file (a bad file keeps the old rules)"),
+    Op("reload", "admin", False, "reload rules, inhibitions, receivers, routes and templates "
+       "(a bad file keeps the old configuration and says why)"),
     Op("sync", "admin", True, "a full exchange with every peer broker now; what differed"),
     Op("cluster", "viewer", False, "peer brokers: health, replication lag, last anti-entropy"),
     Op("peer_push", "peer", False, "(between brokers) merge replicated entries"),
