@@ -95,6 +95,7 @@ retry_max = "1s"
 receiver = "hook"
 group_by = ["host", "alertname"]
 group_wait = "0s"
+group_interval = "1s"
 '''
     path.write_text(text)
     return str(path)
