@@ -23,10 +23,17 @@ from broker.events import Event
 EPISODE_SLACK_S = 30.0  # two brokers start the same episode within this of each other
 
 
+OPENS = (("inactive", "pending"), ("inactive", "firing"), ("resolved", "pending"),
+         ("resolved", "firing"))
+CLOSES = ("resolved", "inactive")
+
+
 def entry_for(event: Event) -> tuple[str, dict[str, Any] | None] | None:
     kind, data = event["kind"], event["data"]
     if data.get("via"):
         return None
+    if kind == "alert":
+        return _episode(data)
     if kind == "ack":
         a = data["alert"]
         return f"ack:{a['id']}", {"acked": True, **data["ack"], "started_at": a["started_at"]}
@@ -44,6 +51,28 @@ def entry_for(event: Event) -> tuple[str, dict[str, Any] | None] | None:
     return None
 
 
+def _episode(data: dict[str, Any]) -> tuple[str, dict[str, Any] | None] | None:
+    """An alert's episode opening or closing: a peer that opens the same alert while it is
+    open here adopts its episode id (one episode, one notification id, per pair)."""
+    a = data.get("alert") or {}
+    if data.get("change", "state") != "state" or a.get("simulated") or not a.get("episode"):
+        return None
+    step = (data.get("from"), data.get("to"))
+    if step in OPENS:
+        return f"episode:{a['id']}", {"episode": a["episode"], "open": True,
+                                      "started_at": a.get("started_at", 0.0)}
+    if step[1] in CLOSES and step[0] in ("pending", "firing"):
+        return f"episode:{a['id']}", {"episode": a["episode"], "open": False,
+                                      "started_at": a.get("started_at", 0.0)}
+    return None
+
+
+def shared_episode(entry: Entry | None) -> str | None:
+    if entry is None or not entry.value or not entry.value.get("open"):
+        return None
+    return str(entry.value.get("episode") or "") or None
+
+
 def apply(engine: AlertEngine, entry: Entry, now: float, via: str) -> list[Event] | None:
     kind, _, ident = entry.key.partition(":")
     value = entry.value
@@ -54,7 +83,7 @@ def apply(engine: AlertEngine, entry: Entry, now: float, via: str) -> list[Event
         events = _ack(engine, ident, value, now)
     elif kind == "sim":
         events = _sim(engine, ident, value, now)
-    else:  # claims touch no alert: the notifier reads them before each attempt
+    else:  # claims and episodes touch no alert: read when a notification or episode starts
         events = []
     for e in events or ():
         e["data"]["via"] = via

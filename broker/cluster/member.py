@@ -54,6 +54,7 @@ class ClusterMember:
         if saved:
             self.node.replica.load(saved)
         core.listeners.append(self.node.on_event)
+        engine.book.shared_episode = self.node.shared_episode
         core.tick_hooks.append(self.node.tick)
         control = core.endpoints["control"]
         advertise = self.advertise or (
@@ -62,6 +63,9 @@ class ClusterMember:
                                advertise=advertise, clock=self.clock)
         for endpoint in self.peers:
             self.links.add(endpoint)
+        if self.peers:  # learn the pair's state (open episodes, acks) before ingesting
+            core.ingest_ready.clear()
+            self.links.on_joined = core.ingest_ready.set
         self.claims = ClaimBook(self.node, core, self.links, lease=self.lease, clock=self.clock)
         supervisor.add("cluster", self.links.run)
 

@@ -98,6 +98,10 @@ class ClusterNode:
         for event in events:
             self.emit(event)
 
+    def shared_episode(self, fingerprint: str) -> str | None:
+        """The open episode of this alert that the pair knows of (engine hook)."""
+        return effects.shared_episode(self.replica.entries.get(f"episode:{fingerprint}"))
+
     def tick(self, now: float) -> None:
         """Retry entries that could not apply yet (an ack that came before its alert)."""
         for key, give_up in list(self.pending.items()):

@@ -8,6 +8,8 @@ has seen the same entries holds the same state whatever order they came in. Keys
                              "started_at"}`` (the episode it was made on)
 - ``silence:<silence id>`` the silence's dict, or None once removed
 - ``sim:<alert id>``       ``{"name", "host", "expires"}`` a simulated alert
+- ``episode:<alert id>``   ``{"episode", "open", "started_at"}`` the alert's current
+                             episode, adopted by a peer that opens the same alert
 - ``claim:<notification id>`` ``{"holder", "until", "state": "claimed" | "done"}`` who
                              sends a notification (broker/cluster/claims.py)
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from broker.cluster.hlc import HLC, Stamp, parse_stamp
 
-KINDS = ("ack", "silence", "sim", "forget", "claim")
+KINDS = ("ack", "silence", "sim", "forget", "claim", "episode")
 MAX_KEY = 300
 TOMBSTONE_TTL_MS = 7 * 86400 * 1000  # a removal is remembered this long, then forgotten
 
@@ -103,7 +105,7 @@ class Replica:
         """Forget tombstones and claims older than TOMBSTONE_TTL_MS; returns how many went
         (a notification expires long before: its claim is of no use after)."""
         old = [k for k, e in self.entries.items()
-               if (e.value is None or k.startswith("claim:"))
+               if (e.value is None or k.startswith(("claim:", "episode:")))
                and now_ms - e.stamp[0] > TOMBSTONE_TTL_MS]
         for k in old:
             del self.entries[k]

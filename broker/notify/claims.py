@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from broker.notify.base import Notification
+
 SEND, WAIT, DONE = "send", "wait", "done"
 
 
 class Claims(Protocol):
-    def before_send(self, notification_id: str, now: float) -> tuple[str, float]:
+    def before_send(self, n: Notification, now: float) -> tuple[str, float]:
         """(SEND, 0): attempt it now; (WAIT, t): a peer holds it, look again at t;
         (DONE, 0): a peer has delivered it (or given up on it for good)."""
         ...
 
-    def hold(self, notification_id: str, next_attempt_at: float) -> None:
+    def hold(self, n: Notification, next_attempt_at: float) -> None:
         """The attempt failed and will be retried at ``next_attempt_at``: keep the claim."""
         ...
 
-    def finished(self, notification_id: str) -> None:
+    def finished(self, n: Notification) -> None:
         """Delivered, or failed for good: peers must not send it."""
         ...

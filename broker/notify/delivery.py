@@ -100,7 +100,7 @@ class Deliverer:
             err = redact(str(exc), secrets)
             self.failures += 1
             self.outbox.mark_final(rid, "misconfigured", self.clock.time(), err)
-            self._finished(rid)
+            self._finished(row)
             self.report("misconfigured", row, err, {"attempt": row.attempts + 1})
         except TemporaryError as exc:
             err = redact(str(exc), secrets)
@@ -113,7 +113,7 @@ class Deliverer:
             else:
                 self.outbox.mark_retry(rid, t, next_at, err)
                 if self.claims is not None:
-                    self.claims.hold(rid, next_at)
+                    self.claims.hold(row.notification, next_at)
                 self.report("retrying", row, err, {"attempt": row.attempts + 1,
                                                    "next_attempt_at": next_at})
         except Exception as exc:  # a bug in a channel must not kill the worker
@@ -125,13 +125,13 @@ class Deliverer:
         else:
             self.sent += 1
             self.outbox.mark_delivered(rid, self.clock.time())
-            self._finished(rid)
+            self._finished(row)
             self.report("delivered", row, "", {"attempt": row.attempts + 1})
 
     def _claimed(self, row: Row, now: float) -> bool:
         """Ask the claim book (a broker pair); False when a peer holds or has sent it."""
         assert self.claims is not None
-        verdict, until = self.claims.before_send(row.id, now)
+        verdict, until = self.claims.before_send(row.notification, now)
         if verdict == SEND:
             return True
         if verdict == DONE:
@@ -142,9 +142,9 @@ class Deliverer:
             self.outbox.defer(row.id, self.clock.time(), until, "a peer broker holds the claim")
         return False
 
-    def _finished(self, rid: str) -> None:
+    def _finished(self, row: Row) -> None:
         if self.claims is not None:
-            self.claims.finished(rid)
+            self.claims.finished(row.notification)
 
     # -- thread -------------------------------------------------------------------------------
     def wake(self) -> None:
