@@ -63,9 +63,6 @@ class ClusterMember:
                                advertise=advertise, clock=self.clock)
         for endpoint in self.peers:
             self.links.add(endpoint)
-        if self.peers:  # learn the pair's state (open episodes, acks) before ingesting
-            core.ingest_ready.clear()
-            self.links.on_joined = core.ingest_ready.set
         self.claims = ClaimBook(self.node, core, self.links, lease=self.lease, clock=self.clock)
         supervisor.add("cluster", self.links.run)
 

@@ -64,8 +64,6 @@ class BrokerCore:
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
         self.listeners: list[Callable[[Event], None]] = []  # see every event, core thread
-        self.ingest_ready = threading.Event()  # cleared by a cluster member until it joined
-        self.ingest_ready.set()
         # run on the core thread after a loop turn that emitted an alert-state change
         self.change_hooks: list[Callable[[], None]] = []
         self.changed = False
@@ -185,10 +183,7 @@ class BrokerCore:
     def run(self, stop: threading.Event) -> None:
         self.thread_id = threading.get_ident()
         poller = zmq.Poller()
-        holding = not self.ingest_ready.is_set()  # a paired broker joins before it ingests,
-        hold_until = self.clock.monotonic() + 5.0  # for 5 s at most
-        if not holding:
-            poller.register(self.sub, zmq.POLLIN)
+        poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         for mon in self.monitors:
@@ -197,10 +192,6 @@ class BrokerCore:
         while not stop.is_set():
             timeout = max(0.0, min(next_tick - self.clock.monotonic(), 0.25))
             ready = dict(poller.poll(int(timeout * 1000)))
-            if holding and (self.ingest_ready.is_set() or self.clock.monotonic() > hold_until):
-                # the frames that came meanwhile waited in the SUB's queue
-                holding = False
-                poller.register(self.sub, zmq.POLLIN)
             if self.sub in ready:
                 self._drain_ingest()
             if self.router in ready:

@@ -59,6 +59,7 @@ class Notifier:
             name: Deliverer(rc, rc.make_channel(), self.outbox, clock, self._report, rng)
             for name, rc in config.receivers.items()}
         self.retired: dict[str, Deliverer] = {}  # removed receivers finishing their rows
+        self.claims: Claims | None = None  # set_claims: a broker pair
         self._old_channels: list[Any] = []  # replaced channels, closed at stop
         self.dropped = 0  # notifications for a receiver that no longer exists
         now = clock.time()
@@ -124,6 +125,7 @@ class Notifier:
                 if d is None:
                     d = Deliverer(rc, rc.make_channel(), self.outbox, self.clock,
                                   self._report, self.rng)
+                    d.claims = self.claims
                     if self._thread is not None:
                         d.start()
                 elif d.rc != rc:
@@ -152,7 +154,8 @@ class Notifier:
 
     def set_claims(self, claims: Claims | None) -> None:
         """Ask ``claims`` before every attempt (a broker pair: one page per notification)."""
-        for d in self.deliverers.values():
+        self.claims = claims
+        for d in [*self.deliverers.values(), *self.retired.values()]:
             d.claims = claims
 
     # -- control operations -------------------------------------------------------------------
