@@ -127,6 +127,7 @@ class Agent:
         self.curve = curve
         self.fastpath: Any = None
         self.plugin_errors: list[str] = []
+        self.closing = False  # set by stop(): only goodbye frames from then on
         self.said_hello = threading.Event()  # the first hello is out: other sources may speak
         self.sources = sources  # agents.sources.Sources: statsd, scrape targets, checks
         from agents.extras import Extras
@@ -156,16 +157,20 @@ class Agent:
 
     def publish_metrics(self, host: str, metrics: dict[str, float],
                         procs: list[list[Any]] | None = None, fast: bool = False) -> None:
-        if metrics:
+        if metrics and not self.closing:
             labels = self.labels if host == self.host else None
             self.publisher.send(self._frame(protocol.metrics_frame, host, metrics, labels,
                                             procs, fast))
 
     def publish_hello(self, host: str, info: dict[str, Any]) -> None:
+        if self.closing:
+            return
         self.publisher.send(self._frame(protocol.hello_frame, host, info))
 
     def publish_log(self, host: str, source: str, level: str, message: str,
                     dropped: int = 0) -> None:
+        if self.closing:
+            return
         self.publisher.send(self._frame(protocol.log_frame, host, source=source, level=level,
                                         message=message, dropped=dropped))
 
@@ -356,7 +361,10 @@ class Agent:
             self.optional.add("plugin-report", report, restart="transient")
 
     def stop(self) -> None:
-        """A clean stop: a goodbye frame per host (the broker shows ``stopped``, no page)."""
+        """A clean stop: a goodbye frame per host (the broker shows ``stopped``, no page).
+        Nothing else is sent after it: a frame behind the goodbye would bring the host back
+        up on the broker."""
+        self.closing = True
         self.optional.stop()
         for host in self.publisher.hosts():
             self.publisher.send(self._frame(protocol.goodbye_frame, host))
