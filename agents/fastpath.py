@@ -64,8 +64,9 @@ class FastSampler:
 
     def names(self) -> list[str]:
         """Every name ``sample`` can give here (rates included, before they have a value)."""
-        out = self.sample(set(GROUPS))
-        return sorted(set(out) | set(self._counters[-1][1] if self._counters else ()))
+        out = set(self.sample(set(GROUPS)))
+        out |= {"cpu.percent"} | {f"cpu.{f}" for f in self._cpu_prev[2]}  # no delta yet
+        return sorted(out | set(self._counters[-1][1] if self._counters else ()))
 
     def close(self) -> None:
         if self._proc is not None:
