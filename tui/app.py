@@ -7,17 +7,20 @@ import getpass
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Input
 
 from tui import messages as msg
 from tui import palette
 from tui.format import printable, thresholds_from_rules
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
+from tui.screens.base import ConsoleScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.dialogs import AckDialog, SilenceDialog, SimulateDialog
 from tui.screens.events import EventsScreen
@@ -28,8 +31,9 @@ from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("views", compact=True)
 TOAST_BATCH_S = 0.3  # new criticals within this window share one toast
-MODAL_SAFE = {"quit", "command_palette", "focus_next", "focus_previous"}
+MODAL_SAFE = {"quit", "interrupt", "command_palette", "focus_next", "focus_previous"}
 ReplyCallback = Callable[[msg.Reply], None]
+INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
 class MonitorApp(App[None]):
@@ -54,6 +58,8 @@ class MonitorApp(App[None]):
         Binding("enter", "open", "Open", show=False, tooltip="Open the selected item"),
         Binding("escape", "go_back", "Back", show=False, tooltip="Back / clear the filter"),
         Binding("tab", "focus_next", "Next pane", show=False, tooltip="Move focus"),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, system=True,
+                tooltip="Quit (exit code 130)"),
     ]
 
     paused: reactive[bool] = reactive(False, init=False)
@@ -73,7 +79,9 @@ class MonitorApp(App[None]):
         self.selected_host: str | None = None
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
-        self._callbacks: dict[str, ReplyCallback] = {}
+        self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
+        self._typed: list[str] | None = None  # keys typed after `/` until the box has focus
+        self._typed_tries = 0
         self._new_criticals: list[dict[str, Any]] = []
         palette.use_color(not self.no_color)
         if theme:
@@ -98,9 +106,8 @@ class MonitorApp(App[None]):
         if self.paused and not force:
             return
         screen = self.screen
-        refresh = getattr(screen, "refresh_data", None)
-        if refresh is not None and getattr(screen, "ready", False):
-            refresh()
+        if isinstance(screen, ConsoleScreen) and screen.ready:
+            screen.refresh_data()
 
     def update_title(self) -> None:
         n = self.model.unacked_criticals()
@@ -111,9 +118,13 @@ class MonitorApp(App[None]):
 
     # ---------------------------------------------------------------- requests
     def call(self, op: str, args: dict[str, Any] | None = None,
-             callback: ReplyCallback | None = None, brokers: list[str] | None = None) -> str:
-        req_id = self.source.request(op, dict(args or {}), brokers)
-        self._callbacks[req_id] = callback or self._default_reply
+             callback: ReplyCallback | None = None, brokers: list[str] | None = None,
+             on_error: ReplyCallback | None = None) -> str:
+        """Send a request; ``callback`` gets the reply. A refusal goes to ``on_error`` when
+        given (the screen shows it where it belongs), else to a toast."""
+        req_id = self.source.next_id()
+        self._callbacks[req_id] = (callback or self._default_reply, on_error)
+        self.source.request(op, dict(args or {}), brokers, req_id=req_id)
         return req_id
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -129,9 +140,13 @@ class MonitorApp(App[None]):
             self.notify(f"{reply.op}: done", timeout=3)
 
     def on_reply(self, reply: msg.Reply) -> None:
-        callback = self._callbacks.pop(reply.req_id, None)
+        callback, on_error = self._callbacks.pop(reply.req_id, (None, None))
         if not reply.ok:
-            self.notify(reply.error or f"{reply.op} failed", title=reply.op, severity="error")
+            if on_error is not None:
+                on_error(reply)
+            else:
+                self.notify(reply.error or f"{reply.op} failed", title=reply.op,
+                            severity="error")
             return
         if callback is not None:
             callback(reply)
@@ -214,8 +229,8 @@ class MonitorApp(App[None]):
 
     # ---------------------------------------------------------------- selection
     def selected_alert(self) -> dict[str, Any] | None:
-        pick = getattr(self.screen, "selected_alert", None)
-        return pick() if pick is not None else None
+        screen = self.screen
+        return screen.selected_alert() if isinstance(screen, ConsoleScreen) else None
 
     def brokers_of(self, alert_id: str) -> list[str]:
         return sorted(self.model.alert_sources.get(alert_id, ()))
@@ -232,24 +247,80 @@ class MonitorApp(App[None]):
             self.switch_mode(mode)
 
     def action_open(self) -> None:
-        opener = getattr(self.screen, "action_open", None)
-        if opener is not None:
-            opener()
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.open_selected()
 
     def action_go_back(self) -> None:
-        back = getattr(self.screen, "step_back", None)
-        if back is not None and back():
+        self._typed = None
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.step_back():
             return
         if self.current_mode != "dashboard":
             self.switch_mode("dashboard")
 
+    def action_interrupt(self) -> None:
+        self.exit(return_code=INTERRUPTED)
+
+    # ---------------------------------------------------------------- `/` and what follows it
     def action_search(self) -> None:
-        focus = getattr(self.screen, "action_focus_search", None)
-        if focus is not None:
-            focus()
+        """Focus a search box. Keys typed before it has focus (a burst over SSH: `/queue`)
+        are held and typed into it, so none of them runs as a command."""
+        self._typed, self._typed_tries = [], 0
+        self._to_search_box()
+
+    def _to_search_box(self) -> None:
+        if self._typed is None:
+            return  # escape meanwhile
+        self._typed_tries += 1
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.ready and screen.focus_search():
+            self.call_after_refresh(self._flush_typed)
+        elif self._typed_tries > 50:
+            self._typed = None  # never dead: give the keys back
         else:
-            self.switch_mode("events")
-            self.call_after_refresh(self.action_search)
+            if self.current_mode != "events" and not isinstance(screen, ModalScreen):
+                self.switch_mode("events")
+            self.call_after_refresh(self._to_search_box)
+
+    def _flush_typed(self) -> None:
+        typed = self._typed
+        if typed is None:
+            return
+        focused = self.focused
+        if not isinstance(focused, Input):
+            self._typed_tries += 1
+            if self._typed_tries > 50:
+                self._typed = None
+            else:
+                self.call_after_refresh(self._flush_typed)
+            return
+        self._typed = None
+        text, enter = "".join(typed), False
+        if "\n" in text:
+            text, enter = text.split("\n", 1)[0], True
+        if text:
+            focused.insert_text_at_cursor(text)
+        if enter:
+            focused.action_submit()  # type: ignore[unused-awaitable]
+
+    async def on_event(self, event: events.Event) -> None:
+        typed = self._typed
+        if typed is not None and isinstance(event, events.Key) and not event.is_forwarded \
+                and not isinstance(self.screen, ModalScreen):
+            if event.key == "enter":
+                typed.append("\n")
+                return
+            if event.key == "backspace":
+                if typed:
+                    typed.pop()
+                return
+            if event.is_printable and event.character and "\n" not in typed:
+                typed.append(event.character)
+                return
+            if "\n" in typed and event.key != "escape":
+                return  # after enter: the search runs first
+        await super().on_event(event)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
@@ -282,7 +353,7 @@ class MonitorApp(App[None]):
         if alert is None:
             self.notify("select an alert first", severity="warning")
             return
-        self.call("unack", {"alert_id": alert["id"]},
+        self.call("unack", {"alert_id": alert["id"], "author": self.author},
                   lambda r: self.notify(f"unacknowledged {alert['rule']} on {alert['host']}",
                                         timeout=3), self.brokers_of(alert["id"]))
 
@@ -312,13 +383,16 @@ class MonitorApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.action in ("quit",):
+        below = self.screen_stack[-1] if self.screen_stack else None
+        for binding, target in [*[(b, None) for b in self.BINDINGS],
+                                *[(b, below) for b in (below.BINDINGS if below else [])]]:
+            if not isinstance(binding, Binding) or binding.action in ("quit", "interrupt") \
+                    or not binding.description:
                 continue
             help_text = binding.tooltip or binding.description
             yield SystemCommand(f"{binding.description} ({binding.key_display or binding.key})",
-                                help_text, lambda b=binding: self.run_action(b.action))
+                                help_text, lambda b=binding, t=target: self.run_action(
+                                    b.action, t))
 
 
 def _map(value: Any) -> dict[str, Any]:

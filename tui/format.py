@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.units import fmt_metric
+
 SPARK = "▁▂▃▄▅▆▇█"
 
 # (warning, critical) per metric family, used to colour gauges when the broker's rules do not
@@ -97,15 +99,23 @@ def bar(value: float | None, width: int, full: float = 100.0) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def alert_value(alert: dict) -> str:
+def alert_value(alert: dict[str, Any], live: float | None = None) -> str:
+    """``98.5% > 95%``: the value (``live``, the host's latest sample, when known: the
+    alert's own value is as of its last transition) against the threshold, with the
+    rule's own operator, formatted by the metric's unit and never cut."""
     value, threshold = alert.get("value"), alert.get("threshold")
     if alert.get("metric") == "up":
         return "no data"
+    if live is not None:
+        value = live
     if value is None:
         return ""
-    text = f"{value:.1f}" if isinstance(value, float) else str(value)
+    metric = str(alert.get("metric") or "")
+    text = fmt_metric(metric, value) if isinstance(value, int | float) else str(value)
     if threshold is not None:
-        text += f" > {threshold:g}" if isinstance(threshold, int | float) else f" vs {threshold}"
+        op = alert.get("op") or ">"
+        text += (f" {op} {fmt_metric(metric, threshold)}"
+                 if isinstance(threshold, int | float) else f" vs {threshold}")
     return text
 
 

@@ -77,7 +77,7 @@ class Alert:
             "description": self.render(self.rule.description),
             "started_at": self.started_at, "updated_at": self.updated_at,
             "resolved_at": self.resolved_at, "simulated": self.simulated,
-            "kind": self.rule.kind,
+            "kind": self.rule.kind, "op": self.rule.op,
         }
 
     # ------------------------------------------------------------ persistence

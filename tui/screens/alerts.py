@@ -7,22 +7,24 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.format import SEV_LABEL, age, alert_value, clock, printable
+from tui.model import FleetModel
 from tui.palette import style
+from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable, flags
 
 
 def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | None,
-                 now: float) -> Text:
+                 now: float, model: FleetModel | None = None) -> Text:
     if alert is None:
         return Text("select an alert to see its details and timeline", style="dim")
     t = Text()
     t.append(f"{SEV_LABEL.get(alert.get('severity', ''), '')} {alert.get('rule')} ", style="bold")
     t.append(f"on {alert.get('host')}  {alert.get('state')} for "
-             f"{age(now - float(alert.get('started_at') or now))}  {alert_value(alert)}")
+             f"{age(now - float(alert.get('started_at') or now))}  "
+             f"{alert_value(alert, model.live_value(alert) if model else None)}")
     if flags(alert):
         t.append(f"  [{flags(alert)}]", style=style("flag"))
     t.append("\n")
@@ -49,9 +51,8 @@ def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | 
     return t
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(ConsoleScreen):
     CSS_PATH = "alerts.tcss"
-    ready = False
     AUTO_FOCUS = "#alerts"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
@@ -76,14 +77,14 @@ class AlertsScreen(Screen[None]):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        app: Any = self.app
+        app = self.console
         table = self.query_one(AlertTable)
-        table.show(app.model.sorted_alerts(), app.now(), app.model.alerts_version)
+        table.show(app.model.sorted_alerts(), app.now(), app.model.alerts_version, app.model)
         self.show_detail()
 
     def selected_alert(self) -> dict[str, Any] | None:
         alert_id = self.query_one(AlertTable).selected_alert_id
-        return self.app.model.alerts.get(alert_id) if alert_id else None  # type: ignore[attr-defined]
+        return self.console.model.alerts.get(alert_id) if alert_id else None
 
     def select_alert(self, alert_id: str) -> None:
         table = self.query_one(AlertTable)
@@ -94,7 +95,7 @@ class AlertsScreen(Screen[None]):
             return
 
     def show_detail(self) -> None:
-        app: Any = self.app
+        app = self.console
         alert = self.selected_alert()
         timeline = None
         if alert is not None:
@@ -108,7 +109,7 @@ class AlertsScreen(Screen[None]):
                 seen = {e.get("id") for e in timeline}
                 timeline = timeline + [e for e in app.model.events if e.get("alert_id") ==
                                        alert["id"] and e.get("id") not in seen]
-        text = alert_detail(alert, timeline, app.now())
+        text = alert_detail(alert, timeline, app.now(), app.model)
         if text != self._detail_text:  # Static.update costs a layout pass
             self._detail_text = text
             self.query_one("#detail", Static).update(text)
@@ -122,9 +123,9 @@ class AlertsScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.open_selected()
 
-    def action_open(self) -> None:
+    def open_selected(self) -> None:
         alert = self.selected_alert()
         if alert is not None:
             from tui.screens.dialogs import DetailDialog

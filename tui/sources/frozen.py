@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import copy
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.clock import FakeClock
+from core.matchers import Matcher
 from tui.messages import AlertChanged, BrokerStatus, ConnectionState, EventReceived, Reply, Snapshot
 from tui.sources import frozen_data
 from tui.sources.base import DataSource
+
+if TYPE_CHECKING:
+    from tui.sources.frozen_store import FrozenQueries
 
 
 class FrozenSource(DataSource):
@@ -31,6 +34,18 @@ class FrozenSource(DataSource):
         self.snapshot = copy.deepcopy(snapshot or frozen_data.snapshot(now))
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.connected = live
+        self._queries: FrozenQueries | None = None
+
+    @property
+    def queries(self) -> FrozenQueries:
+        """``search`` and ``history`` through the broker's own handlers and a real store
+        of the frozen events and series (built on first use: pictures rarely need it)."""
+        if self._queries is None:
+            from tui.sources.frozen_store import FrozenQueries
+
+            series = {h["host"]: h.get("history") or {} for h in self.snapshot["hosts"]}
+            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series)
+        return self._queries
 
     @property
     def names(self) -> list[str]:
@@ -45,9 +60,15 @@ class FrozenSource(DataSource):
         self.post(Snapshot(self.name, copy.deepcopy(self.snapshot)))
         self.post(BrokerStatus(self.name, dict(self.snapshot.get("broker", {}))))
 
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
-        req_id = self.next_id()
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
+        req_id = req_id or self.next_id()
         self.requests.append((op, dict(args)))
+        if op in ("search", "history"):
+            reply = self.queries.answer(op, args)
+            self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
+                            str(reply.get("error") or ""), self.name))
+            return req_id
         try:
             result = getattr(self, f"_op_{op}")(**args)
         except AttributeError:
@@ -70,6 +91,9 @@ class FrozenSource(DataSource):
                                   rule=alert["rule"], alert_id=alert["id"],
                                   severity=alert["severity"])
         self.snapshot["events"].append(event)
+        if self._queries is not None:
+            self._queries.store.put(dict(event))
+            self._queries.store.flush()
         self.post(AlertChanged(self.name, copy.deepcopy(alert)))
         self.post(EventReceived(self.name, event))
 
@@ -102,14 +126,15 @@ class FrozenSource(DataSource):
 
     def _op_silence(self, matchers: list[str], duration: str = "2h", author: str = "",
                     comment: str = "") -> dict[str, Any]:
-        if not matchers:
-            raise ValueError("a silence needs at least one matcher")
+        if not isinstance(matchers, list) or not matchers:
+            raise ValueError("'matchers' must be a non-empty list like ['host=web-1']")
+        parsed = [Matcher.parse(m) for m in matchers]  # ValueError names a bad one
         sid = f"s{len(self.snapshot.setdefault('silences', [])) + 1}"
         silence = {"id": sid, "matchers": list(matchers), "duration": duration,
                    "author": author, "comment": comment, "created_at": self.clock.time()}
         self.snapshot["silences"].append(silence)
         for alert in self.snapshot["alerts"]:
-            if frozen_data.matches(alert, matchers):
+            if frozen_data.matches(alert, parsed):
                 alert["silenced"] = [*alert.get("silenced", []), sid]
                 self._changed(alert, "silence", f"{alert['rule']} on {alert['host']} silenced")
         return silence
@@ -134,33 +159,7 @@ class FrozenSource(DataSource):
         self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
         return {"scenario": name, "host": alert["host"], "alert_ids": [alert["id"]]}
 
-    def _op_search(self, query: str = "", limit: int = 100, before_ts: float | None = None,
-                   before_seq: int | None = None) -> list[dict[str, Any]]:
-        """Frozen events carry no store ``seq``: paging goes by time only here."""
-        events = sorted(self.snapshot["events"], key=lambda e: -e["ts"])
-        out = [e for e in events if search_match(e, query)
-               and (before_ts is None or e["ts"] < before_ts)]
-        return copy.deepcopy(out[:limit])
-
-    def _op_history(self, host: str, metric: str, since: float | None = None,
-                    until: float | None = None, step: float = 60) -> list[dict[str, float]]:
-        return frozen_data.history(host, metric, self.clock.time(), step=step)
-
-
-_TERM = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
-
-
-def search_match(event: dict[str, Any], query: str) -> bool:
-    """A small subset of the event log's query language: field:value terms and free words."""
-    for m in _TERM.finditer(query or ""):
-        key, value, phrase, word = m.groups()
-        if key:
-            value = value.strip('"')
-            field = "alert_id" if key == "alert" else key
-            if str(event.get(field, "")).lower() != value.lower():
-                return False
-        else:
-            text = (phrase or word or "").lower()
-            if text not in str(event.get("message", "")).lower():
-                return False
-    return True
+    def stop(self) -> None:
+        if self._queries is not None:
+            self._queries.close()
+            self._queries = None

@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import re
 from typing import Any
+
+from core.matchers import Matcher
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
@@ -154,23 +155,11 @@ def event(kind: str, message: str, ts: float, *, host: str = "", severity: str =
             "alert_id": alert_id, "message": message, "data": data or {}}
 
 
-def history(host: str, metric: str, now: float, step: float = 60,
-            span: float = 3600) -> list[dict[str, float]]:
-    """Rollups of one series over the last hour, as the ``history`` op returns them."""
-    n = max(1, int(span // step))
-    base = next((h[1] for h in HOSTS if h[0] == host), 40.0)
-    avgs = _series(f"{host}{metric}hist", base, n, 10)
-    return [{"ts": now - (n - i) * step, "min": max(0.0, a - 6), "avg": a,
-             "max": min(100.0, a + 7)} for i, a in enumerate(avgs)]
-
-
-def matches(alert: dict[str, Any], matchers: list[str]) -> bool:
-    """Alertmanager-style matchers: key=value, key!=value, key=~regex."""
-    for m in matchers:
-        key, op, value = re.match(r"(\w+)(=~|!=|=)(.*)", m).groups()  # type: ignore[union-attr]
-        actual = str(alert.get(key, alert.get("labels", {}).get(key, "")))
-        if op == "=" and actual != value or op == "!=" and actual == value:
-            return False
-        if op == "=~" and not re.fullmatch(value, actual):
-            return False
-    return True
+def matches(alert: dict[str, Any], matchers: list[Matcher]) -> bool:
+    """Whether a silence with ``matchers`` covers ``alert`` (the labels the engine matches:
+    the alert's own labels plus host, rule, alertname, severity and state)."""
+    labels = {**{k: str(v) for k, v in (alert.get("labels") or {}).items()},
+              "host": str(alert.get("host", "")), "rule": str(alert.get("rule", "")),
+              "alertname": str(alert.get("rule", "")),
+              "severity": str(alert.get("severity", "")), "state": str(alert.get("state", ""))}
+    return all(m.matches(labels) for m in matchers)

@@ -66,8 +66,9 @@ class LiveSource(DataSource):
         for link in self.links.values():
             link.stopping.set()
 
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
-        req_id = self.next_id()
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
+        req_id = req_id or self.next_id()
         targets = [b for b in (brokers or []) if b in self.links]
         if not targets:
             up = [n for n, link in self.links.items() if link.connected]
