@@ -18,6 +18,7 @@ from typing import Any
 import zmq
 
 from broker.api.control import Control
+from broker.datadir import DataDirLock
 from broker.events import EventBus, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
@@ -75,6 +76,7 @@ class MonitoringSystem:
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self._stopped = threading.Event()
+        self._lock: DataDirLock | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -88,6 +90,15 @@ class MonitoringSystem:
         self.started = self.clock.time()
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._lock = DataDirLock(self.data_dir).acquire()  # one broker per data dir
+        try:
+            return self._start()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _start(self) -> MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
@@ -142,6 +153,8 @@ class MonitoringSystem:
         if self._auth is not None:
             self._auth.stop()
         self.ctx.term()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> MonitoringSystem:
         return self.start()

@@ -302,7 +302,7 @@ class MonitorApp(App[None]):
         if text:
             focused.insert_text_at_cursor(text)
         if enter:
-            focused.action_submit()  # type: ignore[unused-awaitable]
+            self.call_later(focused.action_submit)
 
     async def on_event(self, event: events.Event) -> None:
         typed = self._typed

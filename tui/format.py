@@ -83,6 +83,8 @@ def sparkline(values: Sequence[float] | Iterable[float], width: int,
     vals = list(values)[-width:] if width > 0 else []
     if not vals:
         return ""
+    if hi is None and max(vals) == min(vals):
+        return SPARK[0] * len(vals)  # a constant series is a flat line, not a solid bar
     low = min(vals) if lo is None else lo
     high = max(vals) if hi is None else hi
     if high <= low:

@@ -76,7 +76,11 @@ def take_view(core: Any) -> dict[str, Any]:
 class Exporter:
     def __init__(self, core: Any, host: str = "127.0.0.1", port: int = 9464) -> None:
         self.core = core
-        self.server = ThreadingHTTPServer((host, port), self._handler())
+        try:
+            self.server = ThreadingHTTPServer((host, port), self._handler())
+        except OSError as exc:  # the port in use, say: name it, the errno alone does not
+            raise OSError(exc.errno, f"--metrics-port {port}: cannot listen on {host}:{port}: "
+                                     f"{exc.strerror or exc}") from None
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None

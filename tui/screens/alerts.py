@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual.containers import Container
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui.format import SEV_LABEL, age, alert_value, clock, printable
+from tui.messages import Reply
 from tui.model import FleetModel
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
@@ -104,7 +106,7 @@ class AlertsScreen(ConsoleScreen):
                 self.timelines[alert["id"]] = None
                 aid = alert["id"]
                 app.call("search", {"query": f"alert:{aid}", "limit": 50},
-                         lambda r, aid=aid: self._got_timeline(aid, r.result))
+                         functools.partial(self._got_timeline_reply, aid))
             if timeline is not None:  # plus what happened since the search: the live tail
                 seen = {e.get("id") for e in timeline}
                 timeline = timeline + [e for e in app.model.events if e.get("alert_id") ==
@@ -113,6 +115,9 @@ class AlertsScreen(ConsoleScreen):
         if text != self._detail_text:  # Static.update costs a layout pass
             self._detail_text = text
             self.query_one("#detail", Static).update(text)
+
+    def _got_timeline_reply(self, alert_id: str, reply: Reply) -> None:
+        self._got_timeline(alert_id, reply.result)
 
     def _got_timeline(self, alert_id: str, events: Any) -> None:
         self.timelines[alert_id] = events if isinstance(events, list) else []

@@ -15,6 +15,7 @@ from textual.widgets.data_table import ColumnKey
 from tui.format import clock, printable
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
+from tui.widgets.rows import RowTable
 
 PAGE = 100
 TAIL_ROWS = 500
@@ -33,7 +34,7 @@ def kind_group(kind: str) -> str:
     return "log" if kind == "log" else "other"
 
 
-class EventTable(DataTable[Any]):
+class EventTable(RowTable):
     """The event rows; tells the screen when it is scrolled near the end (mouse or keys)."""
 
     @dataclass

@@ -34,7 +34,7 @@ class HelpScreen(ModalScreen[None]):
                 Binding("question_mark", "dismiss(None)", "Close", key_display="?")]
 
     def compose(self) -> ComposeResult:
-        below = self.app.screen_stack[-1] if self.app.screen_stack else None
+        below = next((s for s in reversed(self.app.screen_stack) if s is not self), None)
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", justify="right")
         table.add_column()

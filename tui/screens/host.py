@@ -15,6 +15,7 @@ from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
+from tui.widgets.rows import RowTable
 
 HISTORY_S, STEP_S = 3600, 60
 STEP = "1m"  # the broker's rollup steps are "1m" and "1h"; one point a minute over the hour
@@ -70,7 +71,7 @@ class HostScreen(ConsoleScreen):
         yield Header()
         yield Static(id="title")
         with Container(id="body"):
-            yield DataTable(id="metrics", cursor_type="row")
+            yield RowTable(id="metrics", cursor_type="row")
             with Vertical(id="side"):
                 yield HistoryChart(id="history")
                 yield AlertTable(id="host-alerts")

@@ -15,12 +15,12 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from broker.api.control import Control
 from broker.store.store import Store
 from core import protocol
-from core.clock import FakeClock
+from core.clock import Clock
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -30,16 +30,16 @@ class FrozenQueries(Control):
 
     OPS = ("search", "history")
 
-    def __init__(self, clock: FakeClock, events: list[dict[str, Any]],
+    def __init__(self, clock: Clock, events: list[dict[str, Any]],
                  series: dict[str, dict[str, list[float]]]) -> None:
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
-        self.core = SimpleNamespace(clock=clock)
+        self.core = cast(Any, SimpleNamespace(clock=clock))
         self.system = SimpleNamespace(store=self.store, notifier=None)
         self.requests = self.errors = 0
         now = clock.time()
-        for event in events:
+        for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
             self.store.put(dict(event))
         for host, metrics in series.items():
             for name, values in metrics.items():

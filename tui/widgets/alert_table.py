@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from tui.format import SEV_LABEL, age, alert_value
 from tui.palette import style
+from tui.widgets.rows import RowTable
 
 if TYPE_CHECKING:
     from tui.model import FleetModel
@@ -38,7 +38,7 @@ def flags(alert: dict[str, Any]) -> str:
     return " ".join(out)
 
 
-class AlertTable(DataTable[Any]):
+class AlertTable(RowTable):
     """Rows keyed by alert id; ``grouped`` adds a heading row per severity."""
 
     def __init__(self, grouped: bool = False, **kwargs: Any) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 from tui.format import age, level, pct, rate
 from tui.model import FleetModel, HostState
 from tui.palette import style
+from tui.widgets.rows import RowTable
 
 COLUMNS = [("dot", " ", 1), ("host", "host", 12), ("cpu", "cpu", 5), ("mem", "mem", 5),
            ("disk", "disk", 5), ("rx", "rx/s", 5), ("tx", "tx/s", 5), ("load", "load", 5),
@@ -56,7 +57,7 @@ def row_cells(model: FleetModel, host: HostState, now: float) -> tuple[Any, ...]
             Text(seen, style=style("critical") if down else "dim", justify="right"))
 
 
-class HostTable(DataTable[Any]):
+class HostTable(RowTable):
     """Hosts of the model; ``sync`` adds/removes rows or updates only cells that changed."""
 
     @dataclass
