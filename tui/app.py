@@ -266,8 +266,9 @@ class MonitorApp(App[None]):
     def action_search(self) -> None:
         """Focus a search box. Keys typed before it has focus (a burst over SSH: `/queue`)
         are held and typed into it, so none of them runs as a command."""
-        self._typed, self._typed_tries = [], 0
-        self._to_search_box()
+        if self._typed is None:
+            self._typed, self._typed_tries = [], 0
+            self._to_search_box()
 
     def _to_search_box(self) -> None:
         if self._typed is None:
@@ -305,6 +306,17 @@ class MonitorApp(App[None]):
             self.call_later(focused.action_submit)
 
     async def on_event(self, event: events.Event) -> None:
+        """Keys reach the app here first, before any widget or binding sees them: `/` starts
+        holding keys at once (its binding would run only after the keys queued behind it
+        had already gone to the focused widget and its bindings)."""
+        if isinstance(event, events.Key) and not event.is_forwarded \
+                and not isinstance(self.screen, ModalScreen):
+            if event.key == "slash" and self._typed is None \
+                    and not isinstance(self.focused, Input):
+                self.action_search()
+                return
+            if event.key == "escape":
+                self._typed = None
         typed = self._typed
         if typed is not None and isinstance(event, events.Key) and not event.is_forwarded \
                 and not isinstance(self.screen, ModalScreen):
