@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from textual import events
 from rich.console import Console
+from textual import events
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
