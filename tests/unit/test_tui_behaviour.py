@@ -203,6 +203,9 @@ def test_frozen_source_answers_like_a_broker() -> None:
     assert not posted[-1].ok
     src.request("history", {"host": "web-1", "metric": "cpu.percent"})
     assert posted[-1].ok and len(posted[-1].result) == 60
+    src.request("history", {"host": "web-1", "metric": "cpu.percent", "step": 60})
+    assert not posted[-1].ok and "unknown step" in posted[-1].error  # as a broker says
+    src.stop()
 
 
 async def test_last_seen_of_a_quiet_host_moves_with_the_clock() -> None:

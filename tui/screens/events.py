@@ -20,7 +20,8 @@ from tui.widgets.rows import RowTable
 PAGE = 100
 TAIL_ROWS = 500
 SEVERITIES = ("info", "warning", "critical")
-HOST_MIN, HOST_MAX = 6, 24  # the host column fits the longest host name shown, in these bounds
+# the kind and host columns fit the longest value shown, within these bounds
+FIT = {"kind": (6, 16), "host": (6, 24)}
 KINDS = ("alert", "ack", "host", "log", "other")
 
 
@@ -69,8 +70,8 @@ class EventsScreen(ConsoleScreen):
         table = self.query_one("#events", DataTable)
         table.add_column("time", key="time", width=8)
         table.add_column("sev", key="sev", width=4)
-        table.add_column("kind", key="kind", width=11)
-        table.add_column("host", key="host", width=HOST_MIN)
+        table.add_column("kind", key="kind", width=FIT["kind"][0])
+        table.add_column("host", key="host", width=FIT["host"][0])
         table.add_column("message", key="message")
         self.results: list[dict[str, Any]] | None = None  # None: live tail
         self.query_text = ""
@@ -128,12 +129,13 @@ class EventsScreen(ConsoleScreen):
     def _append(self, events: list[dict[str, Any]]) -> None:
         table = self.query_one("#events", DataTable)
         wanted = [e for e in events if self._wanted(e)]
-        longest = max((len(printable(e.get("host", ""))) for e in wanted), default=0)
-        column = table.columns[ColumnKey("host")]
-        width = max(HOST_MIN, min(HOST_MAX, longest))
-        if width > column.width:
-            column.width = width
-            table.refresh()
+        for key, (lo, hi) in FIT.items():
+            longest = max((len(printable(e.get(key, ""))) for e in wanted), default=0)
+            column = table.columns[ColumnKey(key)]
+            width = max(lo, min(hi, longest))
+            if width > column.width:
+                column.width = width
+                table.refresh()
         for event in events:
             if not self._wanted(event):
                 continue

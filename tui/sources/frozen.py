@@ -9,7 +9,6 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from core.clock import FakeClock
-from core.matchers import Matcher
 from tui.messages import AlertChanged, BrokerStatus, ConnectionState, EventReceived, Reply, Snapshot
 from tui.sources import frozen_data
 from tui.sources.base import DataSource
@@ -32,6 +31,7 @@ class FrozenSource(DataSource):
         super().__init__()
         self.clock = FakeClock(now)
         self.snapshot = copy.deepcopy(snapshot or frozen_data.snapshot(now))
+        self.silences: list[dict[str, Any]] = self.snapshot.pop("silences", [])
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.connected = live
         self._queries: FrozenQueries | None = None
@@ -69,12 +69,15 @@ class FrozenSource(DataSource):
             self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
                             str(reply.get("error") or ""), self.name))
             return req_id
+        handler = getattr(self, f"_op_{op}", None)
+        if handler is None:
+            self.post(Reply(req_id, op, False, error=f"unknown op '{op}'", source=self.name))
+            return req_id
         try:
-            result = getattr(self, f"_op_{op}")(**args)
-        except AttributeError:
-            self.post(Reply(req_id, op, False, error=f"unknown op {op!r}", source=self.name))
-        except (KeyError, ValueError) as exc:
-            self.post(Reply(req_id, op, False, error=str(exc).strip("'"), source=self.name))
+            result = handler(**args)
+        except (KeyError, ValueError, TypeError) as exc:  # worded as the broker words them
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            self.post(Reply(req_id, op, False, error=f"{op}: {msg}", source=self.name))
         else:
             self.post(Reply(req_id, op, True, result=result, source=self.name))
         return req_id
@@ -84,7 +87,7 @@ class FrozenSource(DataSource):
         for alert in self.snapshot["alerts"]:
             if alert["id"] == alert_id:
                 return alert
-        raise KeyError(f"no alert with id {alert_id}")
+        raise KeyError(f"no alert with id '{alert_id}'")
 
     def _changed(self, alert: dict[str, Any], kind: str, message: str) -> None:
         event = frozen_data.event(kind, message, self.clock.time(), host=alert["host"],
@@ -97,7 +100,7 @@ class FrozenSource(DataSource):
         self.post(AlertChanged(self.name, copy.deepcopy(alert)))
         self.post(EventReceived(self.name, event))
 
-    def _op_snapshot(self) -> dict[str, Any]:
+    def _op_snapshot(self, host: str = "") -> dict[str, Any]:
         return copy.deepcopy(self.snapshot)
 
     def _op_status(self) -> dict[str, Any]:
@@ -107,14 +110,16 @@ class FrozenSource(DataSource):
         return copy.deepcopy(self.snapshot["alerts"])
 
     def _op_rules(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(frozen_data.RULES)
+        from tui.sources.frozen_store import broker_rules
+
+        return broker_rules()
 
     def _op_ack(self, alert_id: str, author: str = "", comment: str = "",
-                sticky: bool = False) -> dict[str, Any]:
+                sticky: bool = True, expires: Any = None) -> dict[str, Any]:
         alert = self._alert(alert_id)
         alert["acked"] = True
-        alert["ack"] = {"author": author, "comment": comment, "sticky": sticky,
-                        "expires": None, "ts": self.clock.time()}
+        alert["ack"] = {"author": author or "anonymous", "comment": comment,
+                        "sticky": bool(sticky), "expires": None, "ts": self.clock.time()}
         self._changed(alert, "ack", f"{alert['rule']} on {alert['host']} acknowledged")
         return {"alert_id": alert_id, "acked": True}
 
@@ -124,39 +129,36 @@ class FrozenSource(DataSource):
         self._changed(alert, "unack", f"{alert['rule']} on {alert['host']} unacknowledged")
         return {"alert_id": alert_id, "acked": False}
 
-    def _op_silence(self, matchers: list[str], duration: str = "2h", author: str = "",
+    def _op_silence(self, matchers: Any = None, duration: Any = "2h", author: str = "",
                     comment: str = "") -> dict[str, Any]:
-        if not isinstance(matchers, list) or not matchers:
-            raise ValueError("'matchers' must be a non-empty list like ['host=web-1']")
-        parsed = [Matcher.parse(m) for m in matchers]  # ValueError names a bad one
-        sid = f"s{len(self.snapshot.setdefault('silences', [])) + 1}"
-        silence = {"id": sid, "matchers": list(matchers), "duration": duration,
-                   "author": author, "comment": comment, "created_at": self.clock.time()}
-        self.snapshot["silences"].append(silence)
+        from tui.sources.frozen_store import new_silence
+
+        silence, parsed = new_silence(matchers, duration, author, comment, self.clock.time())
+        self.silences.append(silence)
         for alert in self.snapshot["alerts"]:
             if frozen_data.matches(alert, parsed):
-                alert["silenced"] = [*alert.get("silenced", []), sid]
+                alert["silenced"] = [*alert.get("silenced", []), silence["id"]]
                 self._changed(alert, "silence", f"{alert['rule']} on {alert['host']} silenced")
         return silence
 
-    def _op_unsilence(self, silence_id: str) -> dict[str, Any]:
-        sil = self.snapshot.get("silences", [])
-        self.snapshot["silences"] = [s for s in sil if s["id"] != silence_id]
-        return {"id": silence_id}
+    def _op_unsilence(self, silence_id: str, author: str = "") -> dict[str, Any]:
+        if not any(s["id"] == silence_id for s in self.silences):
+            raise KeyError(f"no silence with id {silence_id!r}")
+        self.silences = [s for s in self.silences if s["id"] != silence_id]
+        return {"silence_id": silence_id, "removed": True}
 
     def _op_silences(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self.snapshot.get("silences", []))
+        return copy.deepcopy(self.silences)
 
     def _op_simulate(self, name: str, host: str = "") -> dict[str, Any]:
-        rule = next((r for r in frozen_data.RULES if r["name"] == name), None)
-        if rule is None:
-            raise KeyError(f"no rule or scenario named {name!r}")
-        threshold = float(rule["critical"])
-        alert = frozen_data.alert(f"sim{len(self.snapshot['alerts'])}", name, host or "web-1",
-                                  "critical", rule["metric"] or "up", threshold + 2.0,
-                                  threshold, self.clock.time(), simulated=True)
+        from tui.sources.frozen_store import simulated
+
+        rule, metric, value, threshold, severity = simulated(name)
+        alert = frozen_data.alert(f"sim{len(self.snapshot['alerts'])}", rule, host or "web-1",
+                                  severity, metric or "up", value, threshold,
+                                  self.clock.time(), simulated=True)
         self.snapshot["alerts"].append(alert)
-        self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
+        self._changed(alert, "simulate", f"simulating {name} on {alert['host']}")
         return {"scenario": name, "host": alert["host"], "alert_ids": [alert["id"]]}
 
     def stop(self) -> None:

@@ -14,19 +14,6 @@ from core.matchers import Matcher
 
 NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
-RULES: list[dict[str, Any]] = [  # as the broker's ``rules`` op returns them
-    {"name": "high_cpu_usage", "kind": "threshold", "metric": "cpu.percent", "op": ">",
-     "warning": 80.0, "critical": 95.0},
-    {"name": "high_memory_usage", "kind": "threshold", "metric": "mem.percent", "op": ">",
-     "warning": 85.0, "critical": 95.0},
-    {"name": "disk_almost_full", "kind": "threshold", "metric": "disk.*.percent", "op": ">",
-     "warning": 85.0, "critical": 95.0},
-    {"name": "swap_in_use", "kind": "threshold", "metric": "swap.percent", "op": ">",
-     "warning": 50.0, "critical": 80.0},
-    {"name": "host_down", "kind": "absent", "metric": "", "op": ">", "warning": None,
-     "critical": 60.0},
-]
-
 # name, base cpu, mem, disk, swap, status
 HOSTS: list[tuple[str, float, float, float, float, str]] = [
     ("web-1", 34, 61, 42, 0, "up"), ("web-2", 97, 72, 44, 3, "up"),
@@ -54,7 +41,7 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
     """The control ``snapshot`` result for the frozen fleet (plus ``n_extra`` generated hosts)."""
     rows = list(HOSTS) + [(f"node-{i:04d}", 20 + (i * 37) % 60, 30 + (i * 13) % 55,
                            20 + (i * 7) % 60, 0, "up") for i in range(n_extra)]
-    hosts = []
+    hosts: list[dict[str, Any]] = []
     for idx, (name, cpu, mem, disk, swap, status) in enumerate(rows):
         history = {
             "cpu.percent": _series(name + "cpu", cpu, 60, 8),
@@ -122,13 +109,19 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
               rule="cpu_busy", alert_id="b8d6f500", eid="ev109"),
     ]
     broker = {"version": 1, "uptime": 7200.0, "pseq": 1000, "hosts": len(hosts),
-              "hosts_up": len(hosts) - 1,
-              "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3}}
+              "hosts_up": len(hosts) - 1, "series": sum(len(h["metrics"]) for h in hosts),
+              "alerts": len(alerts), "alerting": True,
+              "endpoints": {"ingest": "tcp://127.0.0.1:5555", "publish": "tcp://127.0.0.1:5556",
+                            "control": "tcp://127.0.0.1:5557"},
+              "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3,
+                         "rejected_by_reason": {"timestamp too far from now": 3}},
+              "store": {}, "bus": {}, "supervisor": [], "control": {}}
     return {"pseq": 1000, "ts": now, "broker": broker, "hosts": hosts, "alerts": alerts,
             "events": sorted(events, key=lambda e: e["ts"]),
             "silences": [{"id": "s1", "matchers": ["host=worker-3", "rule=high_memory_usage"],
-                          "duration": "2h", "author": "bo", "comment": "known leak",
-                          "created_at": now - 1200}]}
+                          "starts_at": now - 1200, "ends_at": now + 6000, "author": "bo",
+                          "comment": "known leak", "created_at": now - 1200,
+                          "state": "active"}]}
 
 
 def alert(aid: str, rule: str, host: str, severity: str, metric: str, value: float,

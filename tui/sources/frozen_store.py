@@ -17,10 +17,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+from broker.alerting.rules import default_rules
+from broker.alerting.scenarios import scenario
+from broker.alerting.silences import make_silence
 from broker.api.control import Control
 from broker.store.store import Store
 from core import protocol
 from core.clock import Clock
+from core.config import parse_duration
+from core.matchers import Matcher
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -58,3 +63,28 @@ class FrozenQueries(Control):
             self.store.stop()
         finally:
             shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def broker_rules() -> list[dict[str, Any]]:
+    """The ``rules`` reply of a broker with the shipped rules."""
+    return [r.to_dict() for r in default_rules()]
+
+
+def simulated(name: str) -> tuple[str, str, float, float, str]:
+    """(rule, metric, value, threshold, severity) of a scenario, as the engine picks them;
+    ValueError for a name the broker does not know."""
+    rule, metric, value, threshold, severity = scenario(name, default_rules())
+    return rule.name, metric, value, threshold, severity
+
+
+def new_silence(matchers: Any, duration: Any, author: str, comment: str,
+                now: float) -> tuple[dict[str, Any], list[Matcher]]:
+    """A silence as the broker makes it (same checks, same refusals, same reply)."""
+    if not isinstance(matchers, list) or not matchers or \
+            not all(isinstance(m, str) for m in matchers):
+        raise ValueError("'matchers' must be a non-empty list like ['host=web-1']")
+    seconds = parse_duration(duration, "duration")
+    if seconds <= 0:
+        raise ValueError("duration must be positive")
+    sil = make_silence(matchers, seconds, author or "anonymous", comment, now)
+    return sil.to_dict(now), list(sil.matchers)
