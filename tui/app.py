@@ -30,7 +30,7 @@ from tui.sources.base import DataSource
 from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("views", compact=True)
-TOAST_BATCH_S = 0.3  # new criticals within this window share one toast
+TOAST_BATCH_S = 1.0  # new criticals within this window share one toast (a toast costs a layout)
 MODAL_SAFE = {"quit", "interrupt", "command_palette", "focus_next", "focus_previous"}
 ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header
 
 from tui.format import SEV_LABEL, age, alert_value, clock, printable
 from tui.messages import Reply
@@ -16,6 +16,7 @@ from tui.model import FleetModel
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable, flags
+from tui.widgets.panel import Panel
 
 
 def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | None,
@@ -62,12 +63,11 @@ class AlertsScreen(ConsoleScreen):
         yield Header()
         with Container(id="body"):
             yield AlertTable(grouped=True, id="alerts")
-            yield Static(id="detail")
+            yield Panel(id="detail")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.timelines: dict[str, list[dict[str, Any]] | None] = {}
-        self._detail_text: Text | None = None
         self.query_one("#detail").border_title = "detail"
         self.ready = True
         self.refresh_data()
@@ -112,9 +112,7 @@ class AlertsScreen(ConsoleScreen):
                 timeline = timeline + [e for e in app.model.events if e.get("alert_id") ==
                                        alert["id"] and e.get("id") not in seen]
         text = alert_detail(alert, timeline, app.now(), app.model)
-        if text != self._detail_text:  # Static.update costs a layout pass
-            self._detail_text = text
-            self.query_one("#detail", Static).update(text)
+        self.query_one("#detail", Panel).update(text)  # repainted only when it changed
 
     def _got_timeline_reply(self, alert_id: str, reply: Reply) -> None:
         self._got_timeline(alert_id, reply.result)

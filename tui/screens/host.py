@@ -15,6 +15,7 @@ from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
+from tui.widgets.panel import Panel
 from tui.widgets.rows import RowTable
 
 HISTORY_S, STEP_S = 3600, 60
@@ -69,13 +70,13 @@ class HostScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="title")
+        yield Panel(id="title")
         with Container(id="body"):
             yield RowTable(id="metrics", cursor_type="row")
             with Vertical(id="side"):
                 yield HistoryChart(id="history")
                 yield AlertTable(id="host-alerts")
-                yield Static(id="logs")
+                yield Panel(id="logs")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -102,7 +103,7 @@ class HostScreen(ConsoleScreen):
         app = self.console
         name = app.selected_host
         host = app.model.hosts.get(name or "")
-        title = self.query_one("#title", Static)
+        title = self.query_one("#title", Panel)
         if host is None:
             title.update(Text("no host selected: pick one on the dashboard (1)", style="dim"))
             return
@@ -165,7 +166,7 @@ class HostScreen(ConsoleScreen):
             app.call("search", {"query": f"host:{host} kind:log", "limit": 20},
                      lambda r: self._got_logs(host, r.result))
         lines = self.logs[host]
-        box = self.query_one("#logs", Static)
+        box = self.query_one("#logs", Panel)
         box.border_title = "recent logs"
         if lines is None:
             box.update(Text("loading…", style="dim"))
