@@ -339,8 +339,7 @@ class MonitorApp(App[None]):
 
     def watch_paused(self, paused: bool) -> None:
         self.update_title()
-        self.refresh_views(force=True)
-        self.notify("live updates paused" if paused else "live updates resumed", timeout=2)
+        self.refresh_views(force=True)  # the header and the summary line say PAUSED: no toast
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -24,7 +24,7 @@ import zmq
 from core import protocol
 from tests.conftest import soak_seconds
 from tests.procs import Broker, start_agent, stop_proc, wait_for
-from tests.snapshots.frozen_app import until
+from tests.snapshots.frozen_app import make_app, until
 from tests.soak.walk import SIZES, Painter, Walk
 from tui.app import MonitorApp
 from tui.sources.live import LiveSource
@@ -32,6 +32,8 @@ from tui.widgets.alert_table import AlertTable
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 P99_LIMIT_MS = 250.0
+CEILING_S = 8.0
+CEILING_FACTOR = 2.0  # the 200-host run may cost this much more than the 14-host ceiling
 SEED = 1010
 _ids = itertools.count()
 
@@ -115,8 +117,27 @@ def listed(app: MonitorApp) -> dict[str, str] | None:
             if a is not None and a in app.model.alerts}
 
 
+async def ceiling_p99_ms() -> float:
+    """The same walk for a few seconds on FrozenSource (14 hosts, no broker): what keys cost
+    on this machine right now, with nothing else of ours running. A busy box (other jobs on
+    the same 2 cores) raises it, and the limit with it; an idle one leaves the limit at
+    250 ms."""
+    app = make_app(refresh_s=0.5)
+    painter = Painter(app, SIZES[0])
+    async with app.run_test(size=SIZES[0]) as pilot:
+        await pilot.press("2", "3", "4", "question_mark", "escape", "1")  # first mounts
+        walk = Walk(app, pilot, painter, SEED)
+        end = time.monotonic() + CEILING_S
+        while time.monotonic() < end:
+            await walk.step()
+            await pilot.pause(walk.rnd.choice([0.0, 0.02, 0.1]))
+    return walk.p99_ms()
+
+
 async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> None:
     seconds = soak_seconds(request.config)
+    ceiling = await ceiling_p99_ms()
+    limit = max(P99_LIMIT_MS, CEILING_FACTOR * ceiling)
     eps = fleet.endpoints
     app = MonitorApp(LiveSource({"soak": (eps["control"], eps["publish"])}), author="soak",
                      refresh_s=0.5)
@@ -150,9 +171,10 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
         assert app.is_running
     print(f"\nsoak {seconds:.0f} s: {sum(walk.steps.values())} steps {walk.steps}, "
           f"incidents {len(incidents.done)}; {len(walk.latencies)} timed keys, "
-          f"key->repaint p99 {walk.p99_ms():.0f} ms (limit {P99_LIMIT_MS:.0f})")
+          f"key->repaint p99 {walk.p99_ms():.0f} ms (limit {limit:.0f}: 250, or "
+          f"{CEILING_FACTOR:g} x the {ceiling:.0f} ms of the 14-host ceiling on this box now)")
     lat = sorted(walk.latencies)
     print(f"key->repaint p50 {lat[len(lat) // 2] * 1000:.0f} ms; slowest: " + ", ".join(
         f"{k} -> {s} {t * 1000:.0f} ms" for t, k, s in sorted(walk.timed, reverse=True)[:6]))
     assert len(walk.latencies) >= 20, "too few timed keys to judge"
-    assert walk.p99_ms() <= P99_LIMIT_MS
+    assert walk.p99_ms() <= limit

@@ -133,7 +133,7 @@ class Walk:
                 target = {"home": 0, "end": table.row_count - 1}.get(key)
                 if target is None or target != before:
                     moved = (lambda: table.cursor_row != before) if target is None else (
-                        lambda: table.cursor_row == target)
+                        lambda: table.cursor_row == (0 if key == "home" else table.row_count - 1))
                     if (key in ("down", "pagedown") and before < table.row_count - 1) or \
                             (key == "up" and before > 0) or target is not None:
                         await self.effect([key], moved)

@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Header
 
 from tui.format import SEV_LABEL, age, alert_value, clock, printable
 from tui.messages import Reply
@@ -16,6 +16,7 @@ from tui.model import FleetModel
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable, flags
+from tui.widgets.keybar import KeyBar
 from tui.widgets.panel import Panel
 
 
@@ -64,7 +65,7 @@ class AlertsScreen(ConsoleScreen):
         with Container(id="body"):
             yield AlertTable(grouped=True, id="alerts")
             yield Panel(id="detail")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.timelines: dict[str, list[dict[str, Any]] | None] = {}

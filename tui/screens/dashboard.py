@@ -7,12 +7,13 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input
 
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import HostGauges
 from tui.widgets.host_table import COLUMNS, HostTable
+from tui.widgets.keybar import KeyBar
 from tui.widgets.summary import SummaryBar
 
 RESORT_S = 5.0
@@ -37,7 +38,7 @@ class DashboardScreen(ConsoleScreen):
             yield HostTable(id="hosts")
             yield HostGauges(id="gauges")
         yield AlertTable(id="feed")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._last_resort = 0.0

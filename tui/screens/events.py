@@ -9,16 +9,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 from textual.widgets.data_table import ColumnKey
 
 from tui.format import clock, printable
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
+from tui.widgets.keybar import KeyBar
 from tui.widgets.rows import RowTable
 
 PAGE = 100
-TAIL_ROWS = 500
+TAIL_ROWS = 200  # the live tail: newest first; older events are a search away
 SEVERITIES = ("info", "warning", "critical")
 # the kind and host columns fit the longest value shown, within these bounds
 FIT = {"kind": (6, 16), "host": (6, 24)}
@@ -64,7 +65,7 @@ class EventsScreen(ConsoleScreen):
             for kind in KINDS:
                 yield Checkbox(kind, True, id=f"kind-{kind}", compact=True)
         yield EventTable(id="events", cursor_type="row")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
@@ -127,15 +128,12 @@ class EventsScreen(ConsoleScreen):
             table.move_cursor(row=min(keep, len(self._rows) - 1), animate=False)
 
     def _append(self, events: list[dict[str, Any]]) -> None:
-        table = self.query_one("#events", DataTable)
+        table = self.query_one("#events", EventTable)
         wanted = [e for e in events if self._wanted(e)]
         for key, (lo, hi) in FIT.items():
-            longest = max((len(printable(e.get(key, ""))) for e in wanted), default=0)
             column = table.columns[ColumnKey(key)]
-            width = max(lo, min(hi, longest))
-            if width > column.width:
-                column.width = width
-                table.refresh()
+            texts = [printable(e.get(key, "")) for e in wanted]
+            table.fit_column(key, texts, max(lo, column.width), hi)  # grows as pages come
         for event in events:
             if not self._wanted(event):
                 continue

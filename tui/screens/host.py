@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from core.units import fmt_metric, unit_of
 from tui.format import chart, clock, printable, sparkline
@@ -15,6 +15,7 @@ from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
+from tui.widgets.keybar import KeyBar
 from tui.widgets.panel import Panel
 from tui.widgets.rows import RowTable
 
@@ -77,7 +78,7 @@ class HostScreen(ConsoleScreen):
                 yield HistoryChart(id="history")
                 yield AlertTable(id="host-alerts")
                 yield Panel(id="logs")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#metrics", DataTable)
@@ -118,7 +119,7 @@ class HostScreen(ConsoleScreen):
         self._show_logs(host.name)
 
     def _fill_metrics(self, host: Any) -> None:
-        table = self.query_one("#metrics", DataTable)
+        table = self.query_one("#metrics", RowTable)
         names = sorted(host.metrics)
         width = self.size.width if self.size.width < 120 else self.size.width // 2
         spark_w = max(8, width - 38)
@@ -126,6 +127,7 @@ class HostScreen(ConsoleScreen):
                      sparkline(host.history.get(n, ()), spark_w,
                                lo=0.0, hi=100.0 if unit_of(n) == "%" else None))
                  for n in names}
+        table.fit_column("value", [v for v, _ in cells.values()], 5, 16)
         if names != self._names:
             keep = self.metric
             table.clear()
@@ -138,7 +140,7 @@ class HostScreen(ConsoleScreen):
         for n in names:
             value, spark = cells[n]
             if table.get_cell(n, "value") != value:
-                table.update_cell(n, "value", value, update_width=True)
+                table.update_cell(n, "value", value)
             if table.get_cell(n, "spark").plain != spark:
                 table.update_cell(n, "spark", Text(spark, style=style("accent")))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual.widgets.data_table import ColumnKey
 
 from tui.format import SEV_LABEL, age, alert_value
 from tui.palette import style
@@ -77,6 +78,8 @@ class AlertTable(RowTable):
             return
         self._version = version
         keep = self.selected_alert_id
+        self.fit_column("host", [str(a.get("host", "")) for a in alerts], 4, 24)
+        self.fit_column("value", [self._value(a).plain for a in alerts], 5, 24)
         self.clear()
         self._ids = []
         current, headings, seen = None, 0, set()
@@ -107,6 +110,7 @@ class AlertTable(RowTable):
 
     def _refresh_cells(self, alerts: list[dict[str, Any]], now: float) -> None:
         shown = set(self._ids)
+        values: list[str] = []
         for alert in alerts:
             if alert["id"] in shown:
                 new = self._age(alert, now)
@@ -114,7 +118,11 @@ class AlertTable(RowTable):
                     self.update_cell(alert["id"], "age", new)
                 value = self._value(alert)
                 if self.get_cell(alert["id"], "value") != value:
-                    self.update_cell(alert["id"], "value", value, update_width=True)
+                    self.update_cell(alert["id"], "value", value)
+                    values.append(value.plain)
+        if values:
+            column = self.columns[ColumnKey("value")]
+            self.fit_column("value", values, column.width, 24)  # grows, never shrinks here
 
     def _value(self, alert: dict[str, Any]) -> Text:
         live = self.model.live_value(alert) if self.model is not None else None

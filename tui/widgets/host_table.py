@@ -142,7 +142,9 @@ class HostTable(RowTable):
         self._paint_visible()
 
     def _rebuild(self, model: FleetModel, now: float, prefer: str | None) -> None:
-        keep = prefer or self.selected_host
+        # The row under the cursor stays under it: ``prefer`` (the app's selected host)
+        # lags the cursor by a message, and a rebuild in between jumped it back.
+        keep = self.selected_host or prefer
         hosts = [h for h in model.hosts.values() if self.filter in h.name.lower()]
         hosts.sort(key=lambda h: sort_value(model, h, self.sort_column), reverse=self.sort_reverse)
         # Forget the old rows first: clear() scrolls to the top, and the scroll watcher
