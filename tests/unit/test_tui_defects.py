@@ -121,6 +121,23 @@ async def test_a_burst_after_slash_on_alerts_searches_and_runs_no_command() -> N
         assert app.is_running
 
 
+async def test_a_filter_that_matches_no_host_leaves_an_empty_table_not_a_crash() -> None:
+    """Found driving it by hand: `/queue` on 200 hosts emptied the table, the table
+    highlighted "no row" (row_key None) and the app died on an AttributeError."""
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await until(pilot, lambda: app.screen.ready and app.screen.query_one(
+            "#hosts", DataTable), what="dashboard")
+        await until(pilot, lambda: table.row_count > 5, what="rows")
+        burst(app, "/zzz-no-such-host")
+        await until(pilot, lambda: table.row_count == 0, what="empty table")
+        await pilot.pause(0.2)
+        assert app.is_running and app.return_code is None
+        burst(app, "\n")
+        await pilot.press("escape")
+        await until(pilot, lambda: table.row_count > 5, what="rows back")
+
+
 # 7 -------------------------------------------------------------------- alert values
 async def test_feed_shows_the_live_value_the_rule_operator_and_the_whole_threshold() -> None:
     snap = frozen_data.snapshot()

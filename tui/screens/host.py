@@ -188,7 +188,9 @@ class HostScreen(ConsoleScreen):
             self._show_logs(host)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "metrics" and event.row_key.value:
+        # an emptied table highlights "no row": row_key None, cursor_row -1
+        if event.data_table.id == "metrics" and event.row_key is not None \
+                and event.row_key.value:
             self.metric = event.row_key.value
             if self.host:
                 self._show_history(self.host)

@@ -168,7 +168,9 @@ class HostTable(RowTable):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # Rebuilding the rows posts highlights of rows the cursor has already left: skip them.
-        if event.row_key.value is not None and event.cursor_row == self.cursor_row:
+        # A filter that matches nothing highlights "no row": row_key None, cursor_row -1.
+        if event.row_key is not None and event.row_key.value is not None \
+                and event.cursor_row == self.cursor_row:
             self.post_message(self.HostHighlighted(event.row_key.value))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
