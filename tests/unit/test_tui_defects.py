@@ -17,7 +17,7 @@ from textual.widgets.data_table import ColumnKey
 from tests.snapshots.frozen_app import make_app, ops, until
 from tui.format import sparkline
 from tui.messages import AlertChanged
-from tui.screens.dialogs import DetailDialog, SimulateDialog, detail_lines
+from tui.screens.dialogs import AckDialog, DetailDialog, SimulateDialog, detail_lines
 from tui.screens.help import HelpScreen
 from tui.sources import frozen_data
 from tui.widgets.alert_table import AlertTable
@@ -138,6 +138,22 @@ async def test_a_filter_that_matches_no_host_leaves_an_empty_table_not_a_crash()
         assert app.is_running and app.return_code is None
         await pilot.press("slash", "escape")
         await until(pilot, lambda: table.row_count > 5, what="rows back")
+
+
+async def test_two_enters_close_a_dialog_once() -> None:
+    """Found driving it by hand: Enter Enter in the ack dialog acked twice, and the second
+    dismiss popped the screen under the dialog: ScreenStackError, the app died."""
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: app.screen.selected_alert() is not None, what="selection")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AckDialog), what="ack dialog")
+        burst(app, "\n\n\n")
+        await until(pilot, lambda: not isinstance(app.screen, AckDialog), what="closed")
+        await pilot.pause(0.2)
+        assert app.is_running and app.current_mode == "alerts"
+        assert len(ops(app, "ack")) == 1
 
 
 # 7 -------------------------------------------------------------------- alert values

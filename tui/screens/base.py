@@ -6,12 +6,16 @@ screens reach the app through ``console`` (a ``MonitorApp``, not ``Any``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from textual.screen import Screen
+from textual.await_complete import AwaitComplete
+from textual.screen import ModalScreen, Screen
 
 if TYPE_CHECKING:
     from tui.app import MonitorApp
+
+
+R = TypeVar("R")
 
 
 class ConsoleScreen(Screen[None]):
@@ -41,3 +45,17 @@ class ConsoleScreen(Screen[None]):
 
     def select_alert(self, alert_id: str) -> None:
         """Put the cursor on an alert (the dashboard's feed opens the alerts screen so)."""
+
+
+class OnceModal(ModalScreen[R]):
+    """A dialog that closes once. Two Enter presses queued before the first one closed it
+    (a fast typist, a burst over SSH) called ``dismiss`` twice: the ack was sent twice and
+    the second pop took the screen under the dialog with it (ScreenStackError)."""
+
+    _dismissed = False
+
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if self._dismissed or self.app.screen is not self:
+            return AwaitComplete()
+        self._dismissed = True
+        return super().dismiss(result)

@@ -9,15 +9,15 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 
 from tui.format import alert_value, printable
+from tui.screens.base import OnceModal
 
 DURATIONS = ["30m", "1h", "2h", "4h", "8h", "1d", "1w"]
 
 
-class Dialog(ModalScreen[dict[str, Any] | None]):
+class Dialog(OnceModal[dict[str, Any] | None]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -145,7 +145,7 @@ def detail_lines(record: dict[str, Any], indent: int = 0) -> list[str]:
     return lines
 
 
-class DetailDialog(ModalScreen[None]):
+class DetailDialog(OnceModal[None]):
     """`enter` on an event: every field of it."""
 
     CSS_PATH = "dialogs.tcss"
