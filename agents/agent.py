@@ -22,6 +22,7 @@ import zmq
 
 from core import protocol
 from core.clock import SYSTEM, Clock
+from core.sockets import connect, make_socket
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -67,17 +68,10 @@ class Publisher:
             self.dropped += 1
 
     def run(self, stop: threading.Event) -> None:
-        sock = self.ctx.socket(zmq.PUB)
-        sock.setsockopt(zmq.LINGER, 1000)
-        sock.setsockopt(zmq.SNDHWM, self.sndhwm)
-        sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
-        if self.curve is not None:
-            self.curve.apply(sock)
+        sock = make_socket(self.ctx, zmq.PUB, curve=self.curve, linger=1000,
+                           sndhwm=self.sndhwm, heartbeat=True)
         try:
-            for ep in self.endpoints:
-                sock.connect(ep)
+            connect(sock, self.endpoints)
             while not stop.is_set():
                 try:
                     frame = self.queue.get(timeout=0.2)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-LEVELS = ("debug", "info", "warning", "error", "critical")
-
 _WORDS = {
     "fatal": "critical", "critical": "critical", "crit": "critical", "emerg": "critical",
     "emergency": "critical", "panic": "critical",

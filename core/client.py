@@ -11,6 +11,7 @@ from typing import Any
 import zmq
 
 from core import protocol
+from core.sockets import make_socket
 
 
 class ControlError(RuntimeError):
@@ -19,6 +20,16 @@ class ControlError(RuntimeError):
 
 class BrokerTimeout(TimeoutError):
     pass
+
+
+def no_answer(endpoint: str, seconds: float, curve: Any) -> str:
+    """What to say when the broker is silent: ZeroMQ drops a refused handshake without a
+    word, so silence with keys most often means the broker does not know (or revoked) ours."""
+    if curve is not None:
+        return (f"no answer from broker at {endpoint} in {seconds:g} s: the broker may not "
+                "know this key (or is not running)")
+    return (f"no reply from broker at {endpoint} in {seconds:g} s (is monitor-broker running? "
+            "a broker with keys needs --curve-server-key and --curve-secret)")
 
 
 class ControlClient:
@@ -31,10 +42,7 @@ class ControlClient:
         self.sock = self._connect()
 
     def _connect(self) -> zmq.Socket[Any]:
-        sock = self.ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        if self.curve is not None:
-            self.curve.apply(sock)
+        sock = make_socket(self.ctx, zmq.DEALER, curve=self.curve)
         sock.connect(self.endpoint)
         return sock
 
@@ -47,8 +55,7 @@ class ControlClient:
                 # a DEALER would deliver the stale reply to the next request: start afresh
                 self.sock.close(linger=0)
                 self.sock = self._connect()
-                raise BrokerTimeout(f"no reply from broker at {self.endpoint} in "
-                                    f"{wait_ms / 1000:g} s (is monitor-broker running?)")
+                raise BrokerTimeout(no_answer(self.endpoint, wait_ms / 1000, self.curve))
             reply = protocol.unpack_reply(self.sock.recv())
             if isinstance(reply, dict) and reply.get("id") == req_id:
                 break  # replies to abandoned requests are skipped

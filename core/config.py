@@ -68,6 +68,11 @@ def broker_endpoints(spec: str, bind: bool = False) -> dict[str, str]:
         base = DEFAULT_BASE_PORT
     if not host or any(c in host for c in " /"):
         raise ConfigError(f"--broker {spec!r}: expected HOST or HOST:PORT")
+    return endpoints_on(host, base)
+
+
+def endpoints_on(host: str, base: int = DEFAULT_BASE_PORT) -> dict[str, str]:
+    """The broker's three endpoints on ``host``: ingest BASE, publish BASE+1, control BASE+2."""
     return {"ingest": f"tcp://{host}:{base}", "publish": f"tcp://{host}:{base + 1}",
             "control": f"tcp://{host}:{base + 2}"}
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import msgpack
 
+from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
+
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
 MAX_REPLY_BYTES = 64 * 2**20  # control replies: a 1,000-host snapshot is over 1 MB
@@ -26,6 +28,9 @@ MAX_METRICS_PER_FRAME = 5000
 MAX_CLOCK_SKEW_S = 300.0
 MAX_NAME_LEN = 200
 MAX_MESSAGE_LEN = 16 * 1024
+
+SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 AGENT_KINDS = ("metrics", "log", "hello")
 BROKER_KINDS = ("alert", "event", "host")
@@ -90,10 +95,6 @@ def decode(parts: list[bytes], now: float | None = None) -> dict[str, Any]:
 
 def send_frame(sock: Any, frame: Mapping[str, Any], flags: int = 0) -> None:
     sock.send_multipart(encode(frame), flags=flags, copy=False)
-
-
-def recv_frame(sock: Any, now: float | None = None) -> dict[str, Any]:
-    return decode(sock.recv_multipart(), now)
 
 
 # ---------------------------------------------------------------- builders
@@ -313,11 +314,6 @@ def _validate_labels(obj: Mapping[str, Any]) -> str | None:
 
 
 # ---------------------------------------------------------------- control
-
-
-CONTROL_OPS = ("snapshot", "status", "hosts", "search", "export", "history", "alerts", "ack",
-               "unack", "silence", "silences", "unsilence", "simulate", "rules", "reload",
-               "sync", "notifications", "test_notify")
 
 
 def request(req_id: str, op: str, **args: Any) -> bytes:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.backoff import Backoff
 from core.clock import SYSTEM, Clock
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Supervisor:
         t.start()
 
     def _guard(self, child: Child) -> None:
-        delay = self.backoff_initial
+        backoff = Backoff(self.backoff_initial, max(self.backoff_initial, self.backoff_max))
         while not self.stop_event.is_set():
             error = ""
             try:
@@ -111,6 +112,7 @@ class Supervisor:
                 child.last_error = error
                 child.history.append(now)
                 recent = sum(1 for t in child.history if now - t <= self.period)
+            delay = backoff.peek()
             if recent > self.max_restarts:
                 reason = (f"{child.name} restarted {recent} times in {self.period:.0f}s "
                           f"(limit {self.max_restarts}); last error: {error}")
@@ -120,9 +122,8 @@ class Supervisor:
                     self.on_escalate(reason)
                 return
             self._emit(child, error, delay, escalated=False)
-            if self.stop_event.wait(delay):
+            if self.stop_event.wait(backoff.next()):
                 return
-            delay = min(delay * 2, self.backoff_max)
 
     def _emit(self, child: Child, error: str, delay: float, escalated: bool) -> None:
         if not self.on_restart:

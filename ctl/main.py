@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from core.cli import Parser, add_broker_args, fail, resolve_broker
 from core.client import BrokerTimeout, ControlClient, ControlError
 from core.config import ConfigError
-from core.protocol import ProtocolError
+from core.protocol import OPS, ROLES, ProtocolError
 
 
 def parser() -> Parser:
@@ -20,59 +21,68 @@ def parser() -> Parser:
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the broker")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
 
-    def cmd(name: str, help: str) -> Parser:
+    def cmd(name: str, help: str = "") -> Parser:
+        help = help or OPS[name.replace("-", "_")].help  # every op's help lives in core/ops.py
         sp = sub.add_parser(name, help=help, description=help)
         sp.add_argument("--json", action="store_true", default=None, dest="json_after",
                         help="machine-readable output")
         return sp
 
-    cmd("status", "broker health: hosts, ingest rate, rejections, components")
-    cmd("hosts", "every host with its last-seen time and latest metrics")
-    cmd("alerts", "active and recently resolved alerts")
-    sp = cmd("ack", "acknowledge an alert")
+    cmd("status")
+    cmd("hosts")
+    cmd("alerts")
+    sp = cmd("ack")
     sp.add_argument("alert_id")
     sp.add_argument("--comment", default="")
-    sp.add_argument("--author", default="")
+    sp.add_argument("--author", default="", help="who you are, on a keyless broker only "
+                    "(recorded as local:NAME); with keys the author is your key's name")
     sp.add_argument("--expires", metavar="DURATION", help="the ack lapses after this long")
     sp.add_argument("--not-sticky", action="store_true", help="clear the ack when severity "
                     "changes")
-    sp = cmd("unack", "remove an acknowledgement")
+    sp = cmd("unack")
     sp.add_argument("alert_id")
-    sp = cmd("silence", "silence alerts matching label matchers (host=web-1 rule=~cpu.*)")
+    sp = cmd("silence")
     sp.add_argument("matchers", nargs="+", metavar="MATCHER")
     sp.add_argument("--for", dest="duration", default="2h", metavar="DURATION")
     sp.add_argument("--comment", default="")
-    sp.add_argument("--author", default="")
-    cmd("silences", "active silences")
-    sp = cmd("unsilence", "remove a silence")
+    sp.add_argument("--author", default="", help="who you are, on a keyless broker only "
+                    "(recorded as local:NAME); with keys the author is your key's name")
+    cmd("silences")
+    sp = cmd("unsilence")
     sp.add_argument("silence_id")
-    sp = cmd("simulate", "inject a simulated alert (high_cpu_usage, disk_full, host_down...)")
+    sp = cmd("simulate")
     sp.add_argument("name")
     sp.add_argument("--host", default="")
-    cmd("rules", "loaded alert rules")
-    cmd("reload", "reload the rules file (a bad file keeps the old rules)")
-    sp = cmd("search", "search the event log (words, host:, severity:, kind:, since:...)")
+    cmd("rules")
+    cmd("reload")
+    sp = cmd("search")
     sp.add_argument("query", nargs="*")
     sp.add_argument("--limit", type=int, default=50)
-    sp = cmd("export", "export events as JSON lines or CSV")
+    sp = cmd("export")
     sp.add_argument("--since", default=None)
     sp.add_argument("--until", default=None)
     sp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     sp.add_argument("query", nargs="*", help="optional search query to narrow the export")
-    sp = cmd("history", "a series' 1 min or 1 h rollups")
+    sp = cmd("history")
     sp.add_argument("host")
     sp.add_argument("metric")
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
     sp.add_argument("--step", choices=("1m", "1h"), default="1m")
-    cmd("sync", "synchronise with peer brokers")
-    sp = cmd("notifications", "recent notification deliveries")
+    cmd("sync")
+    sp = cmd("notifications")
     sp.add_argument("--limit", type=int, default=50)
-    sp = cmd("test-notify", "send a test notification to a receiver")
+    sp = cmd("test-notify")
     sp.add_argument("receiver")
-    sp = cmd("keys", "generate a CurveZMQ keypair (runs locally, needs no broker)")
-    sp.add_argument("action", choices=("generate",))
-    sp.add_argument("name", help="file stem: NAME.key (public) and NAME.key_secret")
-    sp.add_argument("--dir", default=".", help="where to write them (default: here)")
+    sp = cmd("keys", "the broker's keys directory: init, generate, list, revoke (runs "
+             "locally on the broker host, needs no broker)")
+    sp.add_argument("action", choices=("init", "generate", "list", "revoke"))
+    sp.add_argument("name", nargs="?", help="the key's name (generate, revoke): who it is; "
+                    "an agent key's name is also its host name unless --hosts says otherwise")
+    sp.add_argument("--dir", default=os.environ.get("MONITOR_KEYS_DIR"),
+                    help="the keys directory (default $MONITOR_KEYS_DIR)")
+    sp.add_argument("--role", choices=ROLES, help="generate: what the key may do")
+    sp.add_argument("--hosts", help="generate, agent keys: host names (or patterns like "
+                    "web-*) it may publish for, comma-separated (default: its name)")
     return p
 
 
@@ -107,7 +117,7 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         return c, {"limit": args.limit}
     if c == "test-notify":
         return "test_notify", {"receiver": args.receiver}
-    return c, {}
+    return c.replace("-", "_"), {}
 
 
 def _user() -> str:
@@ -173,17 +183,13 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def keys(args: Any, as_json: bool) -> int:
-    from core.keys import generate
+    from ctl.keys import run
 
     try:
-        public, secret = generate(args.dir, args.name)
+        out = run(args.action, args.dir, args.name, args.role, args.hosts)
     except ConfigError as exc:
-        fail("monitor-ctl", str(exc))
-    if as_json:
-        print(json.dumps({"public": str(public), "secret": str(secret)}))
-    else:
-        print(f"public key: {public}  (give this to clients, or put it in --authorized-keys)")
-        print(f"secret key: {secret}  (keep it here; mode 0600)")
+        fail("monitor-ctl", str(exc), 2)
+    print(json.dumps(out["result"], indent=2) if as_json else out["text"])
     return 0
 
 

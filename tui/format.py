@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from core.protocol import SEVERITY_RANK
 from core.units import fmt_metric
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -19,7 +20,7 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
     "swap": (50.0, 80.0),
     "disk": (85.0, 95.0),
 }
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+SEVERITY_ORDER = {s: -rank for s, rank in SEVERITY_RANK.items()}  # most severe first
 SEV_LABEL = {"critical": "CRIT", "warning": "WARN", "info": "INFO"}
 
 # Escape sequences (CSI, OSC) and the other C0/C1 control characters but tab and newline.

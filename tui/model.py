@@ -18,7 +18,7 @@ SHOWN_STATES = (*ACTIVE_STATES, "resolved")  # what the broker's ``alerts`` op l
 
 
 @dataclass
-class HostState:
+class HostView:
     name: str
     status: str = "up"
     last_seen: float = 0.0
@@ -64,7 +64,7 @@ class HostState:
 
 class FleetModel:
     def __init__(self, max_events: int = 1000) -> None:
-        self.hosts: dict[str, HostState] = {}
+        self.hosts: dict[str, HostView] = {}
         self.alerts: dict[str, dict[str, Any]] = {}
         self.alert_sources: dict[str, set[str]] = {}
         self.events: deque[dict[str, Any]] = deque(maxlen=max_events)
@@ -77,10 +77,10 @@ class FleetModel:
         self._counted_at = -1
 
     # ---------------------------------------------------------------- apply
-    def _host(self, source: str, name: str) -> HostState:
+    def _host(self, source: str, name: str) -> HostView:
         host = self.hosts.get(name)
         if host is None:
-            host = self.hosts[name] = HostState(name)
+            host = self.hosts[name] = HostView(name)
             self.hosts_version += 1
         host.sources.add(source)
         return host

@@ -14,13 +14,14 @@ from typing import Any
 
 from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.alerting.globs import compile_glob, compile_globs
+from broker.alerting.loglevels import level_matcher
 from broker.alerting.rules import Rule
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
 _NONE: tuple[Series, ...] = ()
 
 
-class HostState:
+class HostSeries:
     __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
                  "logs")
 
@@ -32,7 +33,8 @@ class HostState:
         self.known: set[str] = set()  # every name in by_metric
         self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
-        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
+        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None,
+                              Callable[[str], bool] | None]] = []
 
 
 def host_filter(rule: Rule) -> Callable[[str], bool] | None:
@@ -51,11 +53,11 @@ class RuleIndex:
                              for r in live if r.kind in METRIC_KINDS]
         self.down_rules = [(r, host_filter(r)) for r in live if r.kind == "host_down"]
         self.log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
-                           compile_glob(r.source), host_filter(r))
+                           compile_glob(r.source), level_matcher(r.level), host_filter(r))
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []
 
-    def series_for(self, hs: HostState, name: str, old: Mapping[Any, Series] | None = None
+    def series_for(self, hs: HostSeries, name: str, old: Mapping[Any, Series] | None = None
                    ) -> tuple[Series, ...]:
         found = []
         for rule, match, hosts_ok in self.metric_rules:
@@ -68,7 +70,7 @@ class RuleIndex:
                     self.absent.append(s)
         return tuple(found) if found else _NONE
 
-    def host_series(self, hs: HostState, old: Mapping[Any, Series] | None = None) -> None:
+    def host_series(self, hs: HostSeries, old: Mapping[Any, Series] | None = None) -> None:
         for rule, hosts_ok in self.down_rules:
             if hosts_ok is None or hosts_ok(hs.name):
                 s = (old or {}).get((rule.name, ""))
@@ -76,14 +78,14 @@ class RuleIndex:
                     s = HostDownSeries(rule, hs.name, "")
                     s.last_ts = hs.last_seen
                 hs.down.append(s)
-        for rule, rx, src, hosts_ok in self.log_rules:
+        for rule, rx, src, lvl, hosts_ok in self.log_rules:
             if hosts_ok is None or hosts_ok(hs.name):
                 s = (old or {}).get((rule.name, ""))
                 if not isinstance(s, LogSeries) or s.rule != rule:
                     s = LogSeries(rule, hs.name)
-                hs.logs.append((s, rx, src))
+                hs.logs.append((s, rx, src, lvl))
 
-    def learn(self, hs: HostState, names: Iterable[str]) -> None:
+    def learn(self, hs: HostSeries, names: Iterable[str]) -> None:
         """Index metric names this host never sent before (the slow path, once per name)."""
         by = hs.by_metric
         for name in names:
@@ -91,12 +93,12 @@ class RuleIndex:
                 by[name] = self.series_for(hs, name)
         reindex(hs)
 
-    def rebuild(self, hs: HostState) -> None:
+    def rebuild(self, hs: HostSeries) -> None:
         """Re-route a host after a rules change, keeping series whose rule is unchanged."""
         old: dict[Any, Series] = {(s.rule.name, s.metric): s
                                   for ss in hs.by_metric.values() for s in ss}
         old.update({(s.rule.name, ""): s for s in hs.down})
-        old.update({(s.rule.name, ""): s for s, _, _ in hs.logs})
+        old.update({(s.rule.name, ""): s for s, _, _, _ in hs.logs})
         names = list(hs.by_metric)
         hs.by_metric, hs.down, hs.logs = {}, [], []
         self.host_series(hs, old)
@@ -104,17 +106,17 @@ class RuleIndex:
             hs.by_metric[name] = self.series_for(hs, name, old)
         reindex(hs)
 
-    def find(self, hs: HostState, rule: Rule, metric: str) -> Series | None:
+    def find(self, hs: HostSeries, rule: Rule, metric: str) -> Series | None:
         """The series of ``rule`` on this host (and metric), creating it when needed."""
         if rule.kind == "host_down":
             return next((x for x in hs.down if x.rule.name == rule.name), None)
         if rule.kind == "log":
-            return next((x for x, _, _ in hs.logs if x.rule.name == rule.name), None)
+            return next((x for x, _, _, _ in hs.logs if x.rule.name == rule.name), None)
         if metric not in hs.by_metric:
             self.learn(hs, (metric,))
         return next((x for x in hs.by_metric[metric] if x.rule.name == rule.name), None)
 
 
-def reindex(hs: HostState) -> None:
+def reindex(hs: HostSeries) -> None:
     hs.known = set(hs.by_metric)
     hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]

@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 VERSION = 1
 
 
-def dump(engine: AlertEngine) -> dict[str, Any]:
-    baselines = [[s.rule.name, s.host, s.metric, s.dump()]
-                 for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
-                 if isinstance(s, AnomalySeries) and s.baseline.n]
+def dump(engine: AlertEngine, baselines: bool = True) -> dict[str, Any]:
+    saved = [[s.rule.name, s.host, s.metric, s.dump()]
+             for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
+             if baselines and isinstance(s, AnomalySeries) and s.det.n]
     return {
         "version": VERSION,
         "now": engine.now,
@@ -35,7 +35,7 @@ def dump(engine: AlertEngine) -> dict[str, Any]:
         "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
         "hosts": sorted(engine.hosts),
         "host_labels": {h: dict(v) for h, v in engine.book.host_labels.items()},
-        "baselines": baselines,
+        **({"baselines": saved} if baselines else {}),
     }
 
 
@@ -46,8 +46,8 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
     rules = {r.name: r for r in engine.rules if r.enabled}
     engine.now = max(engine.now, float(state.get("now", 0.0)))
     for name in state.get("hosts", []):
-        hs = engine._host(name)
-        engine._grace.extend(hs.down)
+        hs = engine.host_series(name)
+        engine.grant_grace(hs.down)
     for d in state.get("alerts", []):
         rule = rules.get(d.get("rule", ""))
         if rule is None:
@@ -61,10 +61,11 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         if not a.simulated:
             engine.attach(a)
     engine.book.host_labels.update(state.get("host_labels", {}))
+    engine.book.changed()
     for d in state.get("silences", []):
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):
-        hs = engine._host(host)
+        hs = engine.host_series(host)
         if metric not in hs.by_metric:
             engine.index.learn(hs, (metric,))
         for s in hs.by_metric[metric]:

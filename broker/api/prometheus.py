@@ -7,11 +7,14 @@ thread, so a scrape never holds up ingest.
 
 from __future__ import annotations
 
-import re
+import base64
+import hmac
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from broker.ingest.loop import BrokerCore
 
 _LABEL_ESCAPE = str.maketrans({"\\": "\\\\", "\"": "\\\"", "\n": "\\n"})
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -19,12 +22,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 def _label(value: str) -> str:
     return value.translate(_LABEL_ESCAPE)
-
-
-def metric_name(name: str) -> str:
-    """``disk./.percent`` -> ``disk_percent``-style names are lossy, so series keep the
-    original dotted name in a ``metric`` label and share one family per kind."""
-    return re.sub(r"[^a-zA-Z0-9_]", "_", name)
 
 
 def render(view: dict[str, Any]) -> str:
@@ -60,7 +57,7 @@ def render(view: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def take_view(core: Any) -> dict[str, Any]:
+def take_view(core: BrokerCore) -> dict[str, Any]:
     """Run on the core thread: copies only, no formatting."""
     alerts: dict[tuple[str, str], int] = {}
     if core.engine is not None:
@@ -74,8 +71,11 @@ def take_view(core: Any) -> dict[str, Any]:
 
 
 class Exporter:
-    def __init__(self, core: Any, host: str = "127.0.0.1", port: int = 9464) -> None:
+    def __init__(self, core: BrokerCore, host: str = "127.0.0.1", port: int = 9464,
+                 auth: str = "") -> None:
         self.core = core
+        # HTTP basic auth: the Authorization header a scraper must send ("" = none needed)
+        self._expect = ("Basic " + base64.b64encode(auth.encode()).decode()) if auth else ""
         try:
             self.server = ThreadingHTTPServer((host, port), self._handler())
         except OSError as exc:  # the port in use, say: name it, the errno alone does not
@@ -86,14 +86,11 @@ class Exporter:
         self._thread: threading.Thread | None = None
 
     def view(self, timeout: float = 2.0) -> dict[str, Any] | None:
-        box: list[dict[str, Any]] = []
-        done = threading.Event()
-
-        def grab() -> None:
-            box.append(take_view(self.core))
-            done.set()
-        self.core.post(grab)
-        return box[0] if done.wait(timeout) and box else None
+        try:
+            view: dict[str, Any] = self.core.call(lambda: take_view(self.core), timeout)
+        except TimeoutError:
+            return None
+        return view
 
     def _handler(self) -> Callable[..., BaseHTTPRequestHandler]:
         exporter = self
@@ -103,6 +100,13 @@ class Exporter:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                if exporter._expect and not hmac.compare_digest(
+                        self.headers.get("Authorization", ""), exporter._expect):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="monitor"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path.split("?")[0] != "/metrics":
                     self._send(404, "not found: try /metrics\n")
                     return

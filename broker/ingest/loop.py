@@ -1,7 +1,7 @@
 """The broker's core loop: ingest, state, alert evaluation, control and publish.
 
 One thread owns the SUB (ingest), PUB (publish) and ROUTER (control) sockets, the state
-cache and the alert engine, so a snapshot is consistent with the publish sequence number
+cache and the alert engine (through the pure frame handler of broker/ingest/handler.py), so a snapshot is consistent with the publish sequence number
 by construction (the Clone pattern). Other threads hand it work through ``post`` (a deque
 plus a wake-up pipe that the zmq poller watches), never by touching its sockets.
 
@@ -12,80 +12,85 @@ thread: events emitted on this thread are published at once; events emitted else
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from broker.events import Event, EventBus, make_event
-from broker.ingest.state import LimitExceeded, State
+from broker.bus import EventBus
+from broker.events import Event
+from broker.ingest.handler import FrameHandler, Out
+from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
+from broker.ingest.state import State
 from core import protocol
 from core.clock import SYSTEM, Clock
-from core.protocol import ProtocolError
+from core.sockets import bind, make_socket
 
-log = logging.getLogger(__name__)
-
-LOG_SEVERITY = {"fatal": "critical", "critical": "critical", "emerg": "critical",
-                "alert": "critical", "error": "warning", "warn": "warning", "warning": "warning"}
-REJECT_EVENTS_PER_S = 10
+if TYPE_CHECKING:
+    from broker.auth import Gate
+    from core.keydir import Identity
 
 
 class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
-                 engine: Any = None, store: Any = None, host_timeout: float = 15.0,
-                 ctx: zmq.Context[Any] | None = None, sndhwm: int = 100_000,
-                 curve: Any = None) -> None:
+                 engine: AlertEngine | None = None, store: MetricSink | None = None,
+                 host_timeout: float = 15.0, ctx: zmq.Context[Any] | None = None,
+                 sndhwm: int = 100_000, gate: Gate | None = None) -> None:
         self.clock = clock
         self.bus = bus
         self.engine = engine
-        self.store = store
-        self.host_timeout = host_timeout
         self.state = State()
+        self.handler = FrameHandler(self.state, engine=engine, sink=store,
+                                    host_timeout=host_timeout)
         self.pseq = 0
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
-        self.frames = 0
-        self.rejected: Counter[str] = Counter()
-        self._reject_budget = (0.0, 0)  # (second, events emitted in it)
-        self._reject_suppressed = 0
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
         self._posted: deque[Callable[[], None]] = deque()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self.thread_id: int | None = None
-        self.control: Any = None  # set by broker.api.control.Control
+        self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
-        self.curve = curve  # core.keys.ServerCurve: CURVE on all three sockets
+        self.gate = gate  # keys and roles (broker/auth.py); None: keyless, no checks
+        self._keyed = gate is not None and gate.keyed
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sub = self._bind(zmq.SUB, endpoints["ingest"])
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.sub.setsockopt(zmq.RCVHWM, 100_000)
-        self.pub = self._bind(zmq.PUB, endpoints["publish"], sndhwm=sndhwm)
-        self.router = self._bind(zmq.ROUTER, endpoints["control"])
+        self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
+                              subscribe=b"")
+        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm)
+        self.router = self._bind(zmq.ROUTER, endpoints["control"], "control")
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        self.sockets = {"ingest": self.sub, "publish": self.pub, "control": self.router}
         self.endpoints = {name: sock.getsockopt_string(zmq.LAST_ENDPOINT)
-                          for name, sock in (("ingest", self.sub), ("publish", self.pub),
-                                             ("control", self.router))}
+                          for name, sock in self.sockets.items()}
+        self.monitors: dict[zmq.Socket[Any], str] = {}
+        for name, sock in self.sockets.items():
+            mon = gate.monitor(sock) if gate is not None else None
+            if mon is not None:
+                self.monitors[mon] = name
 
-    def _bind(self, kind: int, endpoint: str, sndhwm: int = 0) -> zmq.Socket[Any]:
-        sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        if sndhwm:
-            sock.setsockopt(zmq.SNDHWM, sndhwm)
-        if self.curve is not None:
-            self.curve.apply(sock)
-        try:
-            sock.bind(endpoint)
-        except zmq.ZMQError as exc:
-            sock.close()
-            raise OSError(f"cannot bind {endpoint}: {exc.strerror}") from None
+    @property
+    def frames(self) -> int:
+        return self.handler.frames
+
+    @property
+    def rejected(self) -> Counter[str]:
+        return self.handler.rejected
+
+    def attach_control(self, handler: RequestHandler) -> None:
+        """Route control requests to ``handler`` (broker/api/control.Control)."""
+        self._control = handler
+
+    def _bind(self, kind: int, endpoint: str, domain: str, **options: Any) -> zmq.Socket[Any]:
+        sock = make_socket(self.ctx, kind, **options)
+        if self.gate is not None:  # CURVE keys and the ZAP domain (the socket's name)
+            self.gate.apply(sock, domain)
+        bind(sock, endpoint)
         return sock
 
     # ------------------------------------------------------------ cross-thread entry points
@@ -97,6 +102,29 @@ class BrokerCore:
             os.write(self._wake_w, b"x")
         except BlockingIOError:
             pass  # the pipe is full of wake-ups already
+
+    def call(self, fn: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Run ``fn`` on the core thread and wait for its result (from another thread)."""
+        if threading.get_ident() == self.thread_id:
+            return fn()
+        done = threading.Event()
+        box: list[Any] = []
+
+        def run() -> None:
+            try:
+                box.append((True, fn()))
+            except Exception as exc:  # handed back to the caller's thread
+                box.append((False, exc))
+            finally:
+                done.set()
+
+        self.post(run)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the core loop did not answer within {timeout:g}s")
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
 
     def emit(self, event: Event) -> None:
         """Record, publish and route an event, from any thread."""
@@ -122,6 +150,13 @@ class BrokerCore:
         except zmq.Again:
             pass  # PUB never blocks; a slow subscriber loses frames and resyncs by seq
 
+    def _carry_out(self, out: Out) -> None:
+        for what, item in out:
+            if what == "publish":
+                self.publish(item)
+            else:
+                self._emit_local(item)
+
     # ------------------------------------------------------------ the loop
 
     def run(self, stop: threading.Event) -> None:
@@ -130,6 +165,8 @@ class BrokerCore:
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        for mon in self.monitors:
+            poller.register(mon, zmq.POLLIN)
         next_tick = self.clock.monotonic() + 1.0
         while not stop.is_set():
             timeout = max(0.0, min(next_tick - self.clock.monotonic(), 0.25))
@@ -140,11 +177,16 @@ class BrokerCore:
                 self._drain_control()
             if self._wake_r in ready or self._posted:
                 self._drain_posted()
+            for mon, name in self.monitors.items():
+                if mon in ready and self.gate is not None:
+                    self.gate.on_monitor(name, mon)
             if self.clock.monotonic() >= next_tick:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
 
     def _drain_ingest(self, budget: int = 1000) -> None:
+        if self._keyed:
+            return self._drain_ingest_keyed(budget)
         for _ in range(budget):
             try:
                 parts = self.sub.recv_multipart(zmq.NOBLOCK)
@@ -152,14 +194,56 @@ class BrokerCore:
                 return
             self.ingest(parts)
 
-    def _drain_control(self, budget: int = 100) -> None:
+    def _drain_ingest_keyed(self, budget: int) -> None:
+        """With keys: each frame's sender (ZAP User-Id) is checked against the ring now."""
+        assert self.gate is not None
         for _ in range(budget):
             try:
-                parts = self.router.recv_multipart(zmq.NOBLOCK)
+                frames = self.sub.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if self.control is not None and len(parts) >= 2:
-                self.control.handle(parts[0], parts[-1])
+            who = self.gate.identify(frames[-1], "ingest")
+            if who is not None:
+                self._carry_out(self.handler.ingest([f.bytes for f in frames],
+                                                    self.clock.time(), who))
+
+    def _drain_control(self, budget: int = 100) -> None:
+        from broker.auth import KEYLESS, Gate
+
+        for _ in range(budget):
+            try:
+                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            if self._control is None or len(frames) < 2:
+                continue
+            who: Identity | None = KEYLESS
+            if self.gate is not None:
+                who = self.gate.identify(frames[-1], "control")
+            if who is not None:
+                self._control.handle(frames[0].bytes, frames[-1].bytes, who,
+                                     Gate.address(frames[-1]))
+
+    def rebind(self) -> None:
+        """Cut every live session (a key was revoked): unbind and bind each socket again.
+        Clients reconnect by themselves and pass ZAP again, or not."""
+        import time
+
+        for name, sock in self.sockets.items():
+            endpoint = self.endpoints[name]
+            try:
+                sock.unbind(endpoint)
+            except zmq.ZMQError:
+                continue
+            deadline = time.monotonic() + 2.0
+            while True:  # the unbind completes on ZeroMQ's I/O thread: about a millisecond
+                try:
+                    sock.bind(endpoint)
+                    break
+                except zmq.ZMQError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.002)  # poll
 
     def reply(self, identity: bytes, payload: bytes) -> None:
         """Send a control reply; call on the core thread (workers go through ``post``)."""
@@ -178,101 +262,18 @@ class BrokerCore:
             fn = self._posted.popleft()
             fn()
 
-    # ------------------------------------------------------------ ingest
+    # ------------------------------------------------------------ ingest and the 1 s tick
 
     def ingest(self, parts: list[bytes]) -> None:
-        now = self.clock.time()
-        self.frames += 1
-        try:
-            frame = protocol.decode(parts, now)
-            if frame["kind"] not in protocol.AGENT_KINDS:
-                raise ProtocolError(f"kind '{frame['kind']}' is not accepted on ingest")
-            self.state.check(frame)
-        except (ProtocolError, LimitExceeded) as exc:
-            self.reject(str(exc), parts)
-            return
-        hs, notes = self.state.touch(frame)
-        host, kind = hs.host, frame["kind"]
-        events: list[Event] = []
-        if notes:
-            events.extend(self._host_notes(hs, notes, frame, now))
-        if kind == "metrics":
-            metrics = frame["metrics"]
-            self.state.apply_metrics(hs, metrics, frame.get("labels"))
-            if self.store is not None:
-                self.store.record_metrics(host, metrics, frame["ts"])
-            if self.engine is not None:
-                events.extend(self.engine.on_sample(host, metrics, hs.labels, now))
-        elif kind == "log":
-            level = frame["level"].lower()
-            sev = LOG_SEVERITY.get(level, "info")
-            events.append(make_event("log", frame["message"], ts=frame["ts"], host=host,
-                                     severity=sev, data={"source": frame["source"],
-                                                         "level": level,
-                                                         "dropped": frame.get("dropped", 0)}))
-            if self.engine is not None:
-                events.extend(self.engine.on_log(host, level, frame["message"],
-                                                 frame["source"], now))
-        elif kind == "hello":
-            if frame["info"] != hs.info:
-                hs.info = frame["info"]
-                self.publish(protocol.host_frame(host, "hello", now, hs.info))
-        if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
-            self.publish(frame)
-        for event in events:
-            self._emit_local(event)
-
-    def _host_notes(self, hs: Any, notes: list[str], frame: dict[str, Any], now: float
-                    ) -> list[Event]:
-        out = []
-        if "new" in notes:
-            out.append(make_event("host.up", f"host {hs.host} joined", ts=now, host=hs.host,
-                                  data={"agent": hs.agent}))
-        elif "up" in notes:
-            out.append(make_event("host.up", f"host {hs.host} is reporting again", ts=now,
-                                  host=hs.host))
-        if "restart" in notes:
-            out.append(make_event("host.restart", f"agent on {hs.host} restarted", ts=now,
-                                  host=hs.host, data={"boot": hs.boot}))
-        if "new" in notes or "up" in notes:
-            self.publish(protocol.host_frame(hs.host, "up", now, hs.info))
-        return out
+        self._carry_out(self.handler.ingest(parts, self.clock.time()))
 
     def reject(self, reason: str, parts: list[bytes]) -> None:
-        category = _category(reason)
-        self.rejected[category] += 1
-        now = self.clock.time()
-        second, spent = self._reject_budget
-        if int(now) != second:
-            second, spent = int(now), 0
-        if spent >= REJECT_EVENTS_PER_S:
-            self._reject_suppressed += 1
-            self._reject_budget = (second, spent)
-            return
-        self._reject_budget = (second, spent + 1)
-        size = sum(len(p) for p in parts)
-        data = {"reason": reason, "bytes": size, "suppressed": self._reject_suppressed}
-        self._reject_suppressed = 0
-        log.warning("ingest rejected a %d byte frame: %s", size, reason)
-        self._emit_local(make_event("ingest.rejected", f"rejected frame: {reason}", ts=now,
-                                    severity="warning", data=data))
-
-    # ------------------------------------------------------------ the 1 s tick
+        self._carry_out(self.handler.reject(reason, parts, self.clock.time()))
 
     def tick(self) -> None:
         now = self.clock.time()
         self._rate.append((now, self.frames))
-        for hs in list(self.state.hosts.values()):
-            if hs.status == "up" and now - hs.last_seen > self.host_timeout:
-                self.state.mark_down(hs.host)
-                self.publish(protocol.host_frame(hs.host, "down", now, hs.info))
-                self._emit_local(make_event(
-                    "host.down", f"host {hs.host} silent for {now - hs.last_seen:.0f}s",
-                    ts=now, host=hs.host, severity="warning",
-                    data={"last_seen": hs.last_seen}))
-        if self.engine is not None:
-            for event in self.engine.tick(now):
-                self._emit_local(event)
+        self._carry_out(self.handler.tick(now))
         for hook in self.tick_hooks:
             hook(now)
 
@@ -283,7 +284,10 @@ class BrokerCore:
         return (f1 - f0) / (t1 - t0) if t1 > t0 else 0.0
 
     def close(self) -> None:
-        for sock in (self.sub, self.pub, self.router):
+        if self.monitors:
+            for sock in self.sockets.values():
+                sock.disable_monitor()
+        for sock in [*self.monitors, self.sub, self.pub, self.router]:
             sock.close(linger=0)
         for fd in (self._wake_r, self._wake_w):
             try:
@@ -292,10 +296,3 @@ class BrokerCore:
                 pass
         if self._own_ctx:
             self.ctx.term()
-
-
-def _category(reason: str) -> str:
-    """A reason with its names and numbers blanked, so counters stay few and stable."""
-    text = re.sub(r"'[^']*'", "'*'", reason.split(": ", 1)[0] if reason.startswith("bad msgpack")
-                  else reason)
-    return re.sub(r"[+-]?\d+(\.\d+)?", "N", text)[:100]

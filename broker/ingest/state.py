@@ -20,7 +20,7 @@ class LimitExceeded(ValueError):
 
 
 @dataclass
-class HostState:
+class HostRecord:
     host: str
     first_seen: float
     last_seen: float = 0.0
@@ -53,18 +53,18 @@ class HostState:
 class State:
     def __init__(self, max_hosts: int = 10_000, max_series_per_host: int = 5_000,
                  history_len: int = HISTORY_LEN) -> None:
-        self.hosts: dict[str, HostState] = {}
+        self.hosts: dict[str, HostRecord] = {}
         self.max_hosts = max_hosts
         self.max_series = max_series_per_host
         self.history_len = history_len
 
-    def _host(self, host: str, ts: float) -> tuple[HostState, bool]:
+    def _host(self, host: str, ts: float) -> tuple[HostRecord, bool]:
         hs = self.hosts.get(host)
         if hs is not None:
             return hs, False
         if len(self.hosts) >= self.max_hosts:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
-        hs = self.hosts[host] = HostState(host, first_seen=ts)
+        hs = self.hosts[host] = HostRecord(host, first_seen=ts)
         return hs, True
 
     def check(self, frame: dict[str, Any]) -> None:
@@ -83,7 +83,7 @@ class State:
             if known + new > self.max_series:
                 raise LimitExceeded(f"series limit reached for '{host}' ({self.max_series} series)")
 
-    def touch(self, frame: dict[str, Any]) -> tuple[HostState, list[str]]:
+    def touch(self, frame: dict[str, Any]) -> tuple[HostRecord, list[str]]:
         """Record identity and liveness; returns the host and notes (new host, restart, gap)."""
         notes: list[str] = []
         hs, new = self._host(frame["host"], frame["ts"])
@@ -103,7 +103,7 @@ class State:
             notes.append("up")
         return hs, notes
 
-    def apply_metrics(self, hs: HostState, metrics: dict[str, float],
+    def apply_metrics(self, hs: HostRecord, metrics: dict[str, float],
                       labels: dict[str, str] | None) -> None:
         hs.metrics.update(metrics)
         if labels:

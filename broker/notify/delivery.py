@@ -18,6 +18,7 @@ from typing import Any
 from broker.notify.base import Channel, PermanentError, TemporaryError
 from broker.notify.config import ReceiverConfig
 from broker.notify.outbox import Outbox, Row
+from core.backoff import Backoff
 from core.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ class Deliverer:
 
     # -- scheduling ---------------------------------------------------------------------------
     def backoff(self, attempts: int) -> float:
-        base = min(self.rc.retry_max, self.rc.retry_initial * 2 ** max(0, attempts - 1))
-        return base * self.rng.uniform(0.8, 1.2)
+        return Backoff(self.rc.retry_initial, max(self.rc.retry_initial, self.rc.retry_max),
+                       jitter=0.2, rng=self.rng).delay(attempts)
 
     def _rate_wait(self, now: float) -> float | None:
         """None if a send is allowed now, else the time when the next one is."""
@@ -131,6 +132,16 @@ class Deliverer:
     def signal_stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def finished(self) -> bool:
+        """True when stop was signalled and the thread (if any) has ended."""
+        return self._stop.is_set() and (self._thread is None or not self._thread.is_alive())
+
+    def revive(self, running: bool) -> None:
+        """Undo a signalled stop (a removed receiver added back before it finished)."""
+        self._stop.clear()
+        if running and (self._thread is None or not self._thread.is_alive()):
+            self.start()
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop the thread; an attempt in flight may take up to the channel timeout.

@@ -14,7 +14,7 @@ import math
 import sqlite3
 from typing import Any
 
-from broker.store.search import SEVERITIES
+from core.protocol import SEVERITY_RANK
 
 _CLOSE = ("resolved", "inactive")
 _COLS = "id, alert_id, rule, host, severity, started_at, ended_at, peak, last_value, acks, simulated"
@@ -28,8 +28,7 @@ def _value(data: dict[str, Any]) -> float | None:
 
 
 def _worse(a: str, b: str) -> str:
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return a if rank.get(a, 0) >= rank.get(b, 0) else b
+    return a if SEVERITY_RANK.get(a, 0) >= SEVERITY_RANK.get(b, 0) else b
 
 
 # The final state of every episode a batch touched, written with one statement: a

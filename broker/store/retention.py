@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from broker.store.schema import transaction
 from broker.store import rollups
+from broker.store.schema import transaction
 
 _DELETE_FTS = ("INSERT INTO events_fts(events_fts, rowid, message, host, kind, rule, alert_id) "
                "SELECT 'delete', seq, message, host, kind, rule, alert_id FROM events "

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-SEVERITIES = ("info", "warning", "critical")
+from core.protocol import SEVERITIES
+
 FIELDS = ("host", "severity", "kind", "rule", "alert", "since", "until")
 COLUMNS = "e.seq, e.id, e.ts, e.kind, e.host, e.severity, e.rule, e.alert_id, e.message, e.data"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -23,20 +23,20 @@ from typing import Any, TextIO
 
 import msgpack
 
-from broker.store.queue import BatchQueue
-from broker.store.rollups import Rollups
-from broker.store.schema import StoreCorrupt, StoreError, check_file, check_schema, migrate
-from broker.store.search import QueryError
+from broker.events import Event
 from broker.store import episodes as store_episodes
 from broker.store import export as _export
 from broker.store import retention as store_retention
 from broker.store import search_plan as _search
+from broker.store.queue import BatchQueue
+from broker.store.rollups import Rollups
+from broker.store.schema import StoreCorrupt, StoreError, check_file, check_schema, migrate
+from broker.store.search import QueryError
 from broker.store.writer import STOP, Writer
 from core.clock import SYSTEM, Clock
 
 __all__ = ["QueryError", "Store", "StoreCorrupt", "StoreError"]
 log = logging.getLogger(__name__)
-Event = dict[str, Any]
 
 
 def _encoder() -> Any:
@@ -261,6 +261,12 @@ class Store:
         """Newest first; served from memory (includes events not yet committed)."""
         items = list(self._recent)[-limit:] if limit > 0 else []
         return items[::-1]
+
+    def series(self, since: float) -> list[tuple[str, str]]:
+        """(host, metric) of every series with an hourly rollup since ``since``."""
+        return [(h, m) for h, m in self._read(lambda c: c.execute(
+            "SELECT DISTINCT host, metric FROM rollups WHERE step = 3600 AND ts >= ?",
+            (int(since),)).fetchall())]
 
     def history(self, host: str, metric: str, since: float, until: float,
                 step: str = "1m") -> list[dict[str, float]]:

@@ -16,10 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from broker.events import Event
 from broker.store.episodes import OpenEpisodes
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
 from broker.store.schema import insert_rows
+from core.backoff import Backoff
 from core.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ class Writer:
                  retention: Callable[[], Any], retention_interval: float,
                  on_error: Callable[[str], None] | None,
                  on_recover: Callable[[str], None] | None,
-                 on_commit: Callable[[list[dict[str, Any]]], None] | None) -> None:
+                 on_commit: Callable[[list[Event]], None] | None) -> None:
         self.conn, self.q, self.rollups, self.clock = conn, q, rollups, clock
         self.batch_interval, self.max_batch = batch_interval, max_batch
         self.states, self.states_lock = states
@@ -59,7 +61,7 @@ class Writer:
         self._last_retention = time.monotonic() - max(0.0, retention_interval - 5.0)
 
     def run(self) -> None:
-        backoff = 0.05
+        backoff = Backoff(0.05, 2.0)
         while True:
             if not self.pending:
                 first = self.q.take(1, timeout=0.25)
@@ -74,7 +76,7 @@ class Writer:
                 self.wake.clear()
                 self.pending = first + self.q.take(self.max_batch - 1)
             if self.write_pending():
-                backoff = 0.05
+                backoff.reset()
                 if self.pending and self.pending[0] is STOP:
                     return
                 self.maybe_retention()  # also under a load that never lets the writer idle
@@ -82,8 +84,7 @@ class Writer:
             if self.stopping.is_set():
                 self.lost()
                 return
-            self.stopping.wait(backoff)
-            backoff = min(backoff * 2, 2.0)
+            self.stopping.wait(backoff.next())
 
     def drain_inline(self, final: bool = False) -> None:
         """The work of ``run`` on the caller's thread (store not started, or stopping)."""

@@ -21,15 +21,14 @@ def hosts_named(broker: Broker, name: str) -> list[dict[str, Any]]:
     return [h for h in broker.ctl_json("hosts") if h["host"] == name]
 
 
-def test_agent_process_shows_up_in_ctl_hosts_within_2s(broker: Broker) -> None:
+def test_agent_process_shows_up_in_ctl_hosts_with_live_metrics(broker: Broker) -> None:
+    """The 2 s figure is test_new_host_visible_within_2s_of_first_publish's; this one checks
+    what a real agent process reports (a fresh interpreter: its start-up is not timed)."""
     agent = start_agent(broker.endpoints["ingest"], "--host", "e2e-host", "--interval", "0.2")
     try:
-        started = time.monotonic()
         # cpu.percent needs two readings, so it is there from the second sample on
         found = wait_for(lambda: [h for h in hosts_named(broker, "e2e-host")
                                   if "cpu.percent" in h["metrics"]], timeout=10, what="host")
-        # the agent is a fresh interpreter: count from its first frame, not its start-up
-        assert time.monotonic() - started < 10
         host = found[0]
         assert host["status"] == "up"
         assert abs(host["last_seen"] - time.time()) < 5
@@ -44,6 +43,7 @@ def test_agent_process_shows_up_in_ctl_hosts_within_2s(broker: Broker) -> None:
         stop_proc(agent)
 
 
+@pytest.mark.serial  # a latency figure
 def test_new_host_visible_within_2s_of_first_publish(broker: Broker) -> None:
     """The done-when figure: a frame published by another process is visible in under 2 s."""
     agent = start_agent(broker.endpoints["ingest"], "--host", "latency-host")

@@ -95,7 +95,7 @@ def test_bad_receiver_config_refuses_to_start_naming_receiver_and_key(tmp_path: 
 
 def test_example_deploy_config_is_valid(tmp_path: Path) -> None:
     from broker.alerting.rules import parse_rules
-    from broker.cli import TOP_KEYS
+    from broker.config import TOP_KEYS
     from broker.notify import parse_notify_config
     from core.config import check_keys, load_toml
 

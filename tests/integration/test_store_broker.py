@@ -43,6 +43,7 @@ def test_acks_silences_and_events_survive_a_broker_restart(tmp_path: Path) -> No
         broker.stop()
 
 
+@pytest.mark.serial  # measures a loss window: timing needs the machine
 def test_kill_9_during_a_burst_loses_only_the_last_batch_window(tmp_path: Path) -> None:
     """Every event published more than the batch window before a kill -9 is in the log."""
     import signal

@@ -24,7 +24,7 @@ import pytest
 
 from broker.store.store import Store
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]  # a loss window: timing
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 0.1

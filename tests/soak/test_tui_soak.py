@@ -30,7 +30,7 @@ from tui.app import MonitorApp
 from tui.sources.live import LiveSource
 from tui.widgets.alert_table import AlertTable
 
-pytestmark = [pytest.mark.integration, pytest.mark.soak]
+pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.serial]
 P99_LIMIT_MS = 250.0
 CEILING_S = 8.0
 CEILING_FACTOR = 2.0  # the 200-host run may cost this much more than the 14-host ceiling

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from broker.events import EventBus
+from broker.bus import EventBus
 from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.clock import FakeClock

@@ -3,7 +3,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from broker.events import EventBus, make_event
+from broker.bus import EventBus
+from broker.events import make_event
 from tests.procs import wait_for
 
 

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 from textual.widgets.data_table import ColumnKey
 
+from core.protocol import SEVERITIES
 from tui.format import clock, printable
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
@@ -20,7 +21,6 @@ from tui.widgets.rows import RowTable
 
 PAGE = 100
 TAIL_ROWS = 200  # the live tail: newest first; older events are a search away
-SEVERITIES = ("info", "warning", "critical")
 # the kind and host columns fit the longest value shown, within these bounds
 FIT = {"kind": (6, 16), "host": (6, 24)}
 KINDS = ("alert", "ack", "host", "log", "other")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.clock import FakeClock
 from tui.messages import AlertChanged, BrokerStatus, ConnectionState, EventReceived, Reply, Snapshot
@@ -95,7 +95,7 @@ class FrozenSource(DataSource):
                                   severity=alert["severity"])
         self.snapshot["events"].append(event)
         if self._queries is not None:
-            self._queries.store.put(dict(event))
+            self._queries.store.put(cast(Any, dict(event)))
             self._queries.store.flush()
         self.post(AlertChanged(self.name, copy.deepcopy(alert)))
         self.post(EventReceived(self.name, event))

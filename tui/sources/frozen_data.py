@@ -115,6 +115,7 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
                             "control": "tcp://127.0.0.1:5557"},
               "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3,
                          "rejected_by_reason": {"timestamp too far from now": 3}},
+              "security": {"mode": "open", "refused": 0, "refused_by_reason": {}},
               "store": {}, "bus": {}, "supervisor": [], "control": {}}
     return {"pseq": 1000, "ts": now, "broker": broker, "hosts": hosts, "alerts": alerts,
             "events": sorted(events, key=lambda e: e["ts"]),

@@ -45,7 +45,7 @@ class FrozenQueries(Control):
         self.requests = self.errors = 0
         now = clock.time()
         for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
-            self.store.put(dict(event))
+            self.store.put(cast(Any, dict(event)))
         for host, metrics in series.items():
             for name, values in metrics.items():
                 for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
@@ -56,7 +56,8 @@ class FrozenQueries(Control):
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
         handler = {"search": self.search, "history": self.history}[op]
-        return protocol.unpack_reply(self._call("frozen", op, handler, args))
+        payload, _ = self._call("frozen", op, handler, args)
+        return protocol.unpack_reply(payload)
 
     def close(self) -> None:
         try:

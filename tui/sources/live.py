@@ -16,7 +16,9 @@ from typing import Any
 import zmq
 
 from core import protocol
-from tui.messages import ConnectionState
+from core.backoff import Backoff
+from core.sockets import make_socket
+from tui.messages import ConnectionState, Reply
 from tui.sources.base import DataSource
 from tui.sources.session import Session
 
@@ -27,15 +29,15 @@ def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:
     The CLI calls this before drawing anything, so a wrong address is a one-line error.
     """
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    if curve is not None:
-        curve.apply(sock)
+    sock = make_socket(ctx, zmq.DEALER, curve=curve)
     try:
         sock.connect(control)
         sock.send(protocol.request("probe", "status"))
         if sock.poll(int(timeout * 1000)):
             return None
+        if curve is not None:
+            return (f"no answer from broker at {control} in {timeout:g} s: the broker may not "
+                    "know this key (or is not running)")
         return f"cannot reach broker at {control} (no reply in {timeout:g} s)"
     finally:
         sock.close(linger=0)
@@ -69,6 +71,10 @@ class LiveSource(DataSource):
     def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
                 req_id: str | None = None) -> str:
         req_id = req_id or self.next_id()
+        if op not in protocol.OPS:  # the one op list (core/ops.py): refused here, not sent
+            self.post(Reply(req_id, op, False, error=f"unknown op '{op}' (known: "
+                            f"{', '.join(sorted(protocol.OPS))})"))
+            return req_id
         targets = [b for b in (brokers or []) if b in self.links]
         if not targets:
             up = [n for n, link in self.links.items() if link.connected]
@@ -117,21 +123,21 @@ class BrokerLink:
         except NoActiveWorker:  # a plain thread (tests, benchmarks)
             self._worker = None
         ctx = zmq.Context()
-        backoff, ever = 0.5, False
+        backoff, ever = Backoff(0.5, 10.0), False
         try:
             while not self.stopped():
                 state = "reconnecting" if ever else "connecting"
                 self.post(ConnectionState(self.name, state, f"{state} to {self.control}"))
                 self.session = session = Session(self, ctx)
                 if session.run():
-                    ever, backoff = True, 0.5
+                    ever = True
+                    backoff.reset()
                 elif not ever:
                     self.post(ConnectionState(
                         self.name, "unreachable",
                         f"cannot reach broker at {self.control} (no reply in {self.timeout:g} s)"))
                 self.session, self._past_resyncs = None, self._past_resyncs + session.resyncs
-                if self.stopping.wait(backoff):
+                if self.stopping.wait(backoff.next()):
                     break
-                backoff = min(backoff * 2, 10.0)
         finally:
             ctx.destroy(linger=0)

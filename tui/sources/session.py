@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from core import protocol
+from core.sockets import make_socket
 from tui.messages import (
     AlertChanged,
     BrokerStatus,
@@ -41,16 +42,9 @@ class Session:
 
     def __init__(self, link: BrokerLink, ctx: zmq.Context[Any]) -> None:
         self.link = link
-        self.sub = ctx.socket(zmq.SUB)
-        self.sub.setsockopt(zmq.LINGER, 0)
-        self.sub.setsockopt(zmq.RCVHWM, 100_000)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"")
-        self.dealer = ctx.socket(zmq.DEALER)
-        self.dealer.setsockopt(zmq.LINGER, 0)
         curve = link.source.curve
-        if curve is not None:
-            curve.apply(self.sub)
-            curve.apply(self.dealer)
+        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000, subscribe=b"")
+        self.dealer = make_socket(ctx, zmq.DEALER, curve=curve)
         self.pseq = -1
         self.snap_id: str | None = None
         self.buffer: list[dict[str, Any]] = []

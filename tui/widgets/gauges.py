@@ -6,11 +6,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.format import SEV_LABEL, age, bar, chart, level, pct, rate, sparkline
-from tui.model import HostState
+from tui.model import HostView
 from tui.palette import style
 
 
-def gauge_lines(host: HostState | None, width: int, now: float,
+def gauge_lines(host: HostView | None, width: int, now: float,
                 thresholds: dict[str, tuple[float, float]] | None = None,
                 tall: bool = False) -> Text:
     """The gauge block as text: a title line, then one line per gauge.
@@ -81,11 +81,11 @@ class HostGauges(Static):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.host: HostState | None = None
+        self.host: HostView | None = None
         self.now = 0.0
         self.thresholds: dict[str, tuple[float, float]] | None = None
 
-    def show(self, host: HostState | None, now: float,
+    def show(self, host: HostView | None, now: float,
              thresholds: dict[str, tuple[float, float]] | None = None) -> None:
         self.host, self.now, self.thresholds = host, now, thresholds
         self.refresh()

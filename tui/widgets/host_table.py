@@ -10,7 +10,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from tui.format import age, level, pct, rate
-from tui.model import FleetModel, HostState
+from tui.model import FleetModel, HostView
 from tui.palette import style
 from tui.widgets.rows import RowTable
 
@@ -19,7 +19,7 @@ COLUMNS = [("dot", " ", 1), ("host", "host", 12), ("cpu", "cpu", 5), ("mem", "me
            ("alerts", "al", 2), ("seen", "seen", 5)]
 
 
-def sort_value(model: FleetModel, host: HostState, column: str) -> Any:
+def sort_value(model: FleetModel, host: HostView, column: str) -> Any:
     m = host.metrics
     if column in ("host", "dot"):
         return (host.status != "down", host.name) if column == "dot" else host.name
@@ -35,7 +35,7 @@ def sort_value(model: FleetModel, host: HostState, column: str) -> Any:
     return m.get(key, -1.0)
 
 
-def row_cells(model: FleetModel, host: HostState, now: float) -> tuple[Any, ...]:
+def row_cells(model: FleetModel, host: HostView, now: float) -> tuple[Any, ...]:
     m = host.metrics
     down = host.status == "down"
     dot = Text("○", style=style("critical")) if down else Text("●", style=style("ok"))

@@ -1,0 +1,146 @@
+"""The frame handler: a frame in, the state updated, and what to publish and emit out.
+
+Pure with respect to I/O: it owns no socket and reads no clock (the caller passes ``now``).
+The core loop (broker/ingest/loop.py) feeds it what the SUB socket receives and carries out
+its ``Out`` list in order: frames go to the PUB socket, events to the bus.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from broker.events import Event, make_event
+from broker.ingest.seams import AlertEngine, MetricSink
+from broker.ingest.state import HostRecord, LimitExceeded, State
+from core import protocol
+from core.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
+
+log = logging.getLogger(__name__)
+
+LOG_SEVERITY = {"fatal": "critical", "critical": "critical", "emerg": "critical",
+                "alert": "critical", "error": "warning", "warn": "warning", "warning": "warning"}
+REJECT_EVENTS_PER_S = 10
+
+# What one step produced, in order: ("publish", frame) or ("emit", event).
+Out = list[tuple[str, Any]]
+
+
+class FrameHandler:
+    def __init__(self, state: State, *, engine: AlertEngine | None = None,
+                 sink: MetricSink | None = None, host_timeout: float = 15.0) -> None:
+        self.state = state
+        self.engine = engine
+        self.sink = sink
+        self.host_timeout = host_timeout
+        self.frames = 0
+        self.rejected: Counter[str] = Counter()
+        self._reject_budget = (0, 0)  # (second, events emitted in it)
+        self._reject_suppressed = 0
+
+    def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
+        """``who``: the key that sent the frame (None without keys); an agent's key may
+        publish only for its own hosts."""
+        self.frames += 1
+        try:
+            frame = protocol.decode(parts, now)
+            if frame["kind"] not in protocol.AGENT_KINDS:
+                raise ProtocolError(f"kind '{frame['kind']}' is not accepted on ingest")
+            if who is not None and not who.may_publish(frame["host"]):
+                raise ProtocolError(f"host '{frame['host']}' is not allowed for key "
+                                    f"'{who.name}'")
+            self.state.check(frame)
+        except (ProtocolError, LimitExceeded) as exc:
+            return self.reject(str(exc), parts, now)
+        hs, notes = self.state.touch(frame)
+        host, kind = hs.host, frame["kind"]
+        out: Out = []
+        events: list[Event] = []
+        if notes:
+            events.extend(self._host_notes(hs, notes, now, out))
+        if kind == "metrics":
+            metrics = frame["metrics"]
+            self.state.apply_metrics(hs, metrics, frame.get("labels"))
+            if self.sink is not None:
+                self.sink.record_metrics(host, metrics, frame["ts"])
+            if self.engine is not None:
+                events.extend(self.engine.on_sample(host, metrics, hs.labels, now))
+        elif kind == "log":
+            level = frame["level"].lower()
+            sev = LOG_SEVERITY.get(level, "info")
+            events.append(make_event("log", frame["message"], ts=frame["ts"], host=host,
+                                     severity=sev, data={"source": frame["source"],
+                                                         "level": level,
+                                                         "dropped": frame.get("dropped", 0)}))
+            if self.engine is not None:
+                events.extend(self.engine.on_log(host, level, frame["message"],
+                                                 frame["source"], now))
+        elif kind == "hello":
+            if frame["info"] != hs.info:
+                hs.info = frame["info"]
+                out.append(("publish", protocol.host_frame(host, "hello", now, hs.info)))
+        if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
+            out.append(("publish", frame))
+        out.extend(("emit", event) for event in events)
+        return out
+
+    def _host_notes(self, hs: HostRecord, notes: list[str], now: float, out: Out
+                    ) -> list[Event]:
+        events = []
+        if "new" in notes:
+            events.append(make_event("host.up", f"host {hs.host} joined", ts=now,
+                                     host=hs.host, data={"agent": hs.agent}))
+        elif "up" in notes:
+            events.append(make_event("host.up", f"host {hs.host} is reporting again", ts=now,
+                                     host=hs.host))
+        if "restart" in notes:
+            events.append(make_event("host.restart", f"agent on {hs.host} restarted", ts=now,
+                                     host=hs.host, data={"boot": hs.boot}))
+        if "new" in notes or "up" in notes:
+            out.append(("publish", protocol.host_frame(hs.host, "up", now, hs.info)))
+        return events
+
+    def reject(self, reason: str, parts: list[bytes], now: float) -> Out:
+        """Count a refused frame; say so as an event, at most REJECT_EVENTS_PER_S a second."""
+        self.rejected[_category(reason)] += 1
+        second, spent = self._reject_budget
+        if int(now) != second:
+            second, spent = int(now), 0
+        if spent >= REJECT_EVENTS_PER_S:
+            self._reject_suppressed += 1
+            self._reject_budget = (second, spent)
+            return []
+        self._reject_budget = (second, spent + 1)
+        size = sum(len(p) for p in parts)
+        data = {"reason": reason, "bytes": size, "suppressed": self._reject_suppressed}
+        self._reject_suppressed = 0
+        log.warning("ingest rejected a %d byte frame: %s", size, reason)
+        return [("emit", make_event("ingest.rejected", f"rejected frame: {reason}", ts=now,
+                                    severity="warning", data=data))]
+
+    def tick(self, now: float) -> Out:
+        """The 1 s tick: hosts gone silent are marked down, then the engine's timers run."""
+        out: Out = []
+        for hs in list(self.state.hosts.values()):
+            if hs.status == "up" and now - hs.last_seen > self.host_timeout:
+                self.state.mark_down(hs.host)
+                out.append(("publish", protocol.host_frame(hs.host, "down", now, hs.info)))
+                out.append(("emit", make_event(
+                    "host.down", f"host {hs.host} silent for {now - hs.last_seen:.0f}s",
+                    ts=now, host=hs.host, severity="warning",
+                    data={"last_seen": hs.last_seen})))
+        if self.engine is not None:
+            out.extend(("emit", event) for event in self.engine.tick(now))
+        return out
+
+
+def _category(reason: str) -> str:
+    """A reason with its names and numbers blanked, so counters stay few and stable."""
+    text = re.sub(r"'[^']*'", "'*'", reason.split(": ", 1)[0] if reason.startswith("bad msgpack")
+                  else reason)
+    return re.sub(r"[+-]?\d+(\.\d+)?", "N", text)[:100]

@@ -1,0 +1,44 @@
+"""What the core loop needs of the parts around it: the interfaces at its seams.
+
+The loop (broker/ingest/loop.py) and the frame handler (broker/ingest/handler.py) know the
+alert engine, the metric sink (the store's rollups) and the control side only through these
+Protocols; broker/system.py wires the real ones in (Alertmanager's ``provider.Alerts``
+interface is the model: the dispatcher never sees the implementation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from broker.events import Event
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
+
+
+class AlertEngine(Protocol):
+    """broker/alerting/engine.AlertEngine as the ingest side uses it."""
+
+    def on_sample(self, host: str, metrics: Mapping[str, float],
+                  labels: Mapping[str, str] | None, now: float) -> list[Event]: ...
+
+    def on_log(self, host: str, level: str, message: str, source: str,
+               now: float) -> list[Event]: ...
+
+    def tick(self, now: float) -> list[Event]: ...
+
+    def alerts(self, now: float | None = None) -> list[dict[str, Any]]: ...
+
+
+class MetricSink(Protocol):
+    """Where every accepted sample also goes (the store's rollups); must not block."""
+
+    def record_metrics(self, host: str, metrics: dict[str, float], ts: float) -> None: ...
+
+
+class RequestHandler(Protocol):
+    """The control side: one request off the ROUTER socket, answered through ``reply``."""
+
+    def handle(self, identity: bytes, payload: bytes, who: Identity, address: str) -> None:
+        ...
