@@ -33,7 +33,8 @@ from tui.widgets.alert_table import AlertTable
 pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.serial]
 P99_LIMIT_MS = 250.0
 CEILING_S = 8.0
-CEILING_FACTOR = 2.0  # the 200-host run may cost this much more than the 14-host ceiling
+CEILING_FACTOR = 3.0  # the 200-host run (plus a broker and 200 agents on the same cores)
+#                       may cost this much more than the 14-host ceiling
 SEED = 1010
 _ids = itertools.count()
 
@@ -154,7 +155,7 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
             while time.monotonic() < end:
                 assert app.is_running, "the console stopped"
                 await walk.step()
-                await pilot.pause(walk.rnd.choice([0.0, 0.02, 0.1, 0.3]))
+                await pilot.pause(walk.rnd.choice([0.0, 0.02, 0.05, 0.2]))
         finally:
             incidents.stopping.set()
             incidents.join(15)
@@ -176,5 +177,5 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
     lat = sorted(walk.latencies)
     print(f"key->repaint p50 {lat[len(lat) // 2] * 1000:.0f} ms; slowest: " + ", ".join(
         f"{k} -> {s} {t * 1000:.0f} ms" for t, k, s in sorted(walk.timed, reverse=True)[:6]))
-    assert len(walk.latencies) >= 20, "too few timed keys to judge"
+    assert len(walk.latencies) >= 100, "too few timed keys for a p99"
     assert walk.p99_ms() <= limit

@@ -140,8 +140,15 @@ class Walk:
                         return
             self.keys([key])
         elif kind == "burst":  # keys arriving at once, as over SSH
-            self.keys(r.choice(["jjjkkk", "1234", "2222", "44433", "dddduuu"]))
-            await self.pilot.pause()
+            keys = r.choice(["jjjkkk", "1234", "2222", "44433", "dddduuu", "4321", "3412"])
+            mode = {"4": "host", "3": "events", "2": "alerts", "1": "dashboard"}.get(keys[-1])
+            if mode and self.free():  # timed to the effect of the last key of the burst
+                # (a screen may resume with its search box focused: the rest is typed there)
+                await self.effect(keys, lambda: (app.current_mode == mode and app.screen.is_mounted)
+                                  or isinstance(app.focused, Input))
+            else:
+                self.keys(keys)
+                await self.pilot.pause()
         elif kind == "search":
             text = r.choice(["kind:alert", "severity:>=warning", "hots:vm", "host:web-*",
                              "cpu", "kind:host.down", "queue", "since:5m kind:ack"])
@@ -161,7 +168,10 @@ class Walk:
             if isinstance(app.screen, Dialog):
                 if key == "s" and r.random() < 0.3:
                     self.keys(["enter", "enter"])  # simulate on the selected host
-                    await self._wait(lambda: not isinstance(app.screen, Dialog), 3.0)
+                    try:  # a scenario the dialog refuses keeps it open: fine, escape
+                        await self._wait(lambda: not isinstance(app.screen, Dialog), 3.0)
+                    except AssertionError:
+                        await self.settle()
                 else:
                     await self.effect(["escape"], lambda: not isinstance(app.screen, Dialog)
                                       and len(app.screen_stack) <= had)
@@ -177,9 +187,16 @@ class Walk:
             await self.pilot.resize_terminal(*self.size)
             await self.pilot.pause()
         elif kind == "tab":
-            self.keys(["tab"])
-        elif kind == "sort" and app.current_mode == "dashboard":
-            self.keys(r.choice(["o", "r"]))
+            before = app.focused
+            if self.free() and before is not None and len(app.screen.focus_chain) > 1:
+                await self.effect(["tab"], lambda: app.focused is not before)
+            else:
+                self.keys(["tab"])
+        elif kind == "sort" and app.current_mode == "dashboard" and self.free():
+            table = app.screen.query_one("#hosts")
+            was = (table.sort_column, table.sort_reverse)  # type: ignore[attr-defined]
+            await self.effect(r.choice(["o", "r"]), lambda: (
+                table.sort_column, table.sort_reverse) != was)  # type: ignore[attr-defined]
 
     async def _wait(self, cond: Callable[[], bool], timeout: float) -> None:
         deadline = time.perf_counter() + timeout
