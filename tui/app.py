@@ -7,17 +7,16 @@ import getpass
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input
 
 from tui import messages as msg
 from tui import palette
 from tui.format import printable, thresholds_from_rules
+from tui.held_keys import HeldKeys
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import ConsoleScreen
@@ -36,7 +35,7 @@ ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
-class MonitorApp(App[None]):
+class MonitorApp(HeldKeys, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
@@ -80,8 +79,6 @@ class MonitorApp(App[None]):
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
         self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
-        self._typed: list[str] | None = None  # keys typed after `/` until the box has focus
-        self._typed_tries = 0
         self._new_criticals: list[dict[str, Any]] = []
         palette.use_color(not self.no_color)
         if theme:
@@ -261,78 +258,6 @@ class MonitorApp(App[None]):
 
     def action_interrupt(self) -> None:
         self.exit(return_code=INTERRUPTED)
-
-    # ---------------------------------------------------------------- `/` and what follows it
-    def action_search(self) -> None:
-        """Focus a search box. Keys typed before it has focus (a burst over SSH: `/queue`)
-        are held and typed into it, so none of them runs as a command."""
-        if self._typed is None:
-            self._typed, self._typed_tries = [], 0
-            self._to_search_box()
-
-    def _to_search_box(self) -> None:
-        if self._typed is None:
-            return  # escape meanwhile
-        self._typed_tries += 1
-        screen = self.screen
-        if isinstance(screen, ConsoleScreen) and screen.ready and screen.focus_search():
-            self.call_after_refresh(self._flush_typed)
-        elif self._typed_tries > 50:
-            self._typed = None  # never dead: give the keys back
-        else:
-            if self.current_mode != "events" and not isinstance(screen, ModalScreen):
-                self.switch_mode("events")
-            self.call_after_refresh(self._to_search_box)
-
-    def _flush_typed(self) -> None:
-        typed = self._typed
-        if typed is None:
-            return
-        focused = self.focused
-        if not isinstance(focused, Input):
-            self._typed_tries += 1
-            if self._typed_tries > 50:
-                self._typed = None
-            else:
-                self.call_after_refresh(self._flush_typed)
-            return
-        self._typed = None
-        text, enter = "".join(typed), False
-        if "\n" in text:
-            text, enter = text.split("\n", 1)[0], True
-        if text:
-            focused.insert_text_at_cursor(text)
-        if enter:
-            self.call_later(focused.action_submit)
-
-    async def on_event(self, event: events.Event) -> None:
-        """Keys reach the app here first, before any widget or binding sees them: `/` starts
-        holding keys at once (its binding would run only after the keys queued behind it
-        had already gone to the focused widget and its bindings)."""
-        if isinstance(event, events.Key) and not event.is_forwarded \
-                and not isinstance(self.screen, ModalScreen):
-            if event.key == "slash" and self._typed is None \
-                    and not isinstance(self.focused, Input):
-                self.action_search()
-                return
-            if event.key == "escape":
-                self._typed = None
-        typed = self._typed
-        if typed is not None and isinstance(event, events.Key) and not event.is_forwarded \
-                and not isinstance(self.screen, ModalScreen):
-            if event.key == "enter":
-                typed.append("\n")
-                return
-            if event.key == "backspace":
-                if typed:
-                    typed.pop()
-                return
-            if event.is_printable and event.character and "\n" not in typed:
-                typed.append(event.character)
-                return
-            if "\n" in typed and event.key != "escape":
-                return  # after enter: the search runs first
-        await super().on_event(event)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
