@@ -136,8 +136,10 @@ class Walk:
                 before = table.cursor_row
                 target = {"home": 0, "end": table.row_count - 1}.get(key)
                 if target is None or target != before:
+                    rows = table.row_count  # `end` in search results fetches the next page
                     moved = (lambda: table.cursor_row != before) if target is None else (
-                        lambda: table.cursor_row == (0 if key == "home" else table.row_count - 1))
+                        lambda: table.cursor_row == 0 if key == "home" else
+                        table.cursor_row >= min(rows, table.row_count) - 1)
                     if (key in ("down", "pagedown") and before < table.row_count - 1) or \
                             (key == "up" and before > 0) or target is not None:
                         await self.effect([key], moved)
