@@ -7,7 +7,7 @@ import sys
 import time
 
 BENCHES = ["bench.bench_ingest", "bench.bench_alerts", "bench.bench_anomaly",
-           "bench.bench_notify", "bench.bench_tui", "bench.bench_store"]
+           "bench.bench_notify", "bench.bench_tui", "bench.bench_store", "bench.bench_caps"]
 
 
 def main() -> int:

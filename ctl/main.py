@@ -50,6 +50,8 @@ def parser() -> Parser:
     cmd("silences")
     sp = cmd("unsilence")
     sp.add_argument("silence_id")
+    sp = cmd("forget")
+    sp.add_argument("host")
     sp = cmd("simulate")
     sp.add_argument("name")
     sp.add_argument("--host", default="")
@@ -101,6 +103,8 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         return "unsilence", {"silence_id": args.silence_id, "author": _user()}
     if c == "simulate":
         return "simulate", {"name": args.name, "host": args.host}
+    if c == "forget":
+        return "forget", {"host": args.host, "author": _user()}
     if c == "search":
         return "search", {"query": " ".join(args.query), "limit": args.limit}
     if c == "export":
@@ -159,6 +163,10 @@ def run(argv: list[str] | None = None) -> int:
         op, params = request_for(args)
     except ValueError as exc:
         fail("monitor-ctl", str(exc), 2)
+    if op == "export":
+        if as_json:
+            params["format"] = "jsonl"  # --json export: one JSON object per line
+        return export(eps["control"], args.timeout, curve, params)
     try:
         with ControlClient(eps["control"], timeout=args.timeout, curve=curve) as client:
             result = client.request(op, **params)
@@ -168,7 +176,7 @@ def run(argv: list[str] | None = None) -> int:
         fail("monitor-ctl", str(exc))
     try:
         if as_json:
-            json.dump(result, sys.stdout, indent=None if op == "export" else 2, default=str)
+            json.dump(result, sys.stdout, indent=2, default=str)
             print()
         else:
             from ctl.format import render
@@ -176,6 +184,25 @@ def run(argv: list[str] | None = None) -> int:
             print(render(args.cmd, result, getattr(args, "metric", "") or ""))
         sys.stdout.flush()
     except BrokenPipeError:  # `monitor-ctl search x | head`: the reader has had enough
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def export(control: str, timeout: float, curve: Any, params: dict[str, Any]) -> int:
+    """Pull the export page by page (any size, flat memory) and write each as it comes."""
+    after: int | None = 0
+    try:
+        with ControlClient(control, timeout=timeout, curve=curve) as client:
+            while after is not None:
+                page = client.request("export", **params, after=after)
+                sys.stdout.write(page["text"])
+                after = page["next"]
+        sys.stdout.flush()
+    except (BrokerTimeout, ControlError, ProtocolError) as exc:
+        fail("monitor-ctl", str(exc))
+    except BrokenPipeError:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -43,8 +43,10 @@ class Session:
     def __init__(self, link: BrokerLink, ctx: zmq.Context[Any]) -> None:
         self.link = link
         curve = link.source.curve
-        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000, subscribe=b"")
-        self.dealer = make_socket(ctx, zmq.DEALER, curve=curve)
+        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000, subscribe=b"",
+                               maxmsgsize=protocol.MAX_PUBLISH_MSG)
+        self.dealer = make_socket(ctx, zmq.DEALER, curve=curve,
+                                  maxmsgsize=protocol.MAX_REPLY_BYTES)
         self.pseq = -1
         self.snap_id: str | None = None
         self.buffer: list[dict[str, Any]] = []
