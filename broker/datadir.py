@@ -8,8 +8,9 @@ and the file holds the holder's pid so the refusal can name it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 try:
     import fcntl
@@ -17,6 +18,7 @@ except ImportError:  # Windows: no advisory locks here; the store's own locking 
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "broker.lock"
+T = TypeVar("T")
 
 
 class DataDirBusy(OSError):
@@ -24,14 +26,26 @@ class DataDirBusy(OSError):
 
 
 class DataDirLock:
-    def __init__(self, data_dir: Path) -> None:
-        self.path = Path(data_dir) / LOCK_NAME
+    def __init__(self, data_dir: Path | None) -> None:
+        self.path = Path(data_dir) / LOCK_NAME if data_dir else None
         self._file: IO[str] | None = None
 
+    def holding(self, start: Callable[[], T]) -> T:
+        """Take the lock, then run ``start``; a start that fails lets the lock go again."""
+        self.acquire()
+        try:
+            return start()
+        except BaseException:
+            self.release()
+            raise
+
     def acquire(self) -> DataDirLock:
-        if fcntl is None:
+        """Create the data dir if need be and lock it; DataDirBusy names the holder."""
+        if self.path is None:
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            return self
         f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

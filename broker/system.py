@@ -86,7 +86,7 @@ class MonitoringSystem:
         self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
         self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
-        self._lock: DataDirLock | None = None
+        self._lock = DataDirLock(self.data_dir)  # no-op without a data dir
 
     # ------------------------------------------------------------ lifecycle
 
@@ -102,15 +102,7 @@ class MonitoringSystem:
 
         self.limits = parse_limits(self.config.get("broker", {}),
                                    f"{self.config_path or 'config'}: [broker]")
-        if self.data_dir:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._lock = DataDirLock(self.data_dir).acquire()  # one broker per data dir
-        try:
-            return self._start()
-        except BaseException:
-            if self._lock is not None:
-                self._lock.release()
-            raise
+        return self._lock.holding(self._start)  # one broker per data dir
 
     def _start(self) -> MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
@@ -175,8 +167,7 @@ class MonitoringSystem:
             self.core.close()
         self.gate.stop()
         self.ctx.term()
-        if self._lock is not None:
-            self._lock.release()
+        self._lock.release()
 
     def __enter__(self) -> MonitoringSystem:
         return self.start()

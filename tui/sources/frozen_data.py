@@ -114,7 +114,12 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
               "endpoints": {"ingest": "tcp://127.0.0.1:5555", "publish": "tcp://127.0.0.1:5556",
                             "control": "tcp://127.0.0.1:5557"},
               "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3,
-                         "rejected_by_reason": {"timestamp too far from now": 3}},
+                         "rejected_by_reason": {"timestamp too far from now": 3},
+                         "held_on_probation": 0, "log_lines_dropped": 0, "probation": 0,
+                         "probation_evicted": 0},
+              "limits": {"max_hosts": 10_000, "max_series": 2_000_000,
+                         "max_series_per_host": 2_000, "memory_at_caps_mb": 1_500},
+              "notify": None,
               "security": {"mode": "open", "refused": 0, "refused_by_reason": {}},
               "store": {}, "bus": {}, "supervisor": [], "control": {}}
     return {"pseq": 1000, "ts": now, "broker": broker, "hosts": hosts, "alerts": alerts,
