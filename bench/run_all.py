@@ -7,7 +7,8 @@ import sys
 import time
 
 BENCHES = ["bench.bench_ingest", "bench.bench_alerts", "bench.bench_anomaly",
-           "bench.bench_notify", "bench.bench_tui", "bench.bench_store", "bench.bench_caps"]
+           "bench.bench_notify", "bench.bench_tui", "bench.bench_store", "bench.bench_caps",
+           "bench.bench_cluster"]
 
 
 def main() -> int:

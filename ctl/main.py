@@ -16,7 +16,7 @@ from core.protocol import OPS, ROLES, ProtocolError
 
 def parser() -> Parser:
     p = Parser(prog="monitor-ctl", description="Query and drive a monitor-broker.")
-    add_broker_args(p)
+    add_broker_args(p, repeatable=True)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the broker")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
@@ -71,6 +71,7 @@ def parser() -> Parser:
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
     sp.add_argument("--step", choices=("1m", "1h"), default="1m")
     cmd("sync")
+    cmd("cluster")
     sp = cmd("notifications")
     sp.add_argument("--limit", type=int, default=50)
     sp = cmd("test-notify")
@@ -156,9 +157,19 @@ def run(argv: list[str] | None = None) -> int:
         curve = client_from_args(args.curve_server_key, args.curve_secret)
     except ConfigError as exc:
         fail("monitor-ctl", str(exc), 2)
-    eps = resolve_broker("monitor-ctl", args.broker, args.control) or \
-        resolve_broker("monitor-ctl", "localhost")
-    assert eps is not None
+    controls: dict[str, str] = {}  # several brokers: a sharded fleet or a pair (ctl/fanout.py)
+    for spec in args.broker or []:
+        eps = resolve_broker("monitor-ctl", spec)
+        assert eps is not None
+        controls[spec] = eps["control"]
+    for ep in args.control or []:
+        eps = resolve_broker("monitor-ctl", None, ep)
+        assert eps is not None
+        controls[ep] = eps["control"]
+    if not controls:
+        eps = resolve_broker("monitor-ctl", "localhost")
+        assert eps is not None
+        controls["localhost"] = eps["control"]
     try:
         op, params = request_for(args)
     except ValueError as exc:
@@ -166,10 +177,22 @@ def run(argv: list[str] | None = None) -> int:
     if op == "export":
         if as_json:
             params["format"] = "jsonl"  # --json export: one JSON object per line
-        return export(eps["control"], args.timeout, curve, params)
+        if len(controls) > 1:
+            fail("monitor-ctl", "export reads one broker's log: give one --broker", 2)
+        return export(next(iter(controls.values())), args.timeout, curve, params)
     try:
-        with ControlClient(eps["control"], timeout=args.timeout, curve=curve) as client:
-            result = client.request(op, **params)
+        clients = {name: ControlClient(ep, timeout=args.timeout, curve=curve)
+                   for name, ep in controls.items()}
+        try:
+            if len(clients) == 1:
+                result = next(iter(clients.values())).request(op, **params)
+            else:
+                from ctl.fanout import ask
+
+                result = ask(clients, op, params)
+        finally:
+            for client in clients.values():
+                client.close()
     except BrokerTimeout as exc:
         fail("monitor-ctl", str(exc))
     except (ControlError, ProtocolError) as exc:
