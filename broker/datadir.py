@@ -7,6 +7,7 @@ and the file holds the holder's pid so the refusal can name it.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +47,12 @@ class DataDirLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if fcntl is None:
             return self
-        f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            f = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                return self  # nobody writes here: the store says why, naming its file
+            raise
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
