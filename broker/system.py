@@ -20,6 +20,7 @@ import zmq
 from broker.api.control import Control
 from broker.bus import EventBus
 from broker.cluster.member import ClusterMember
+from broker.datadir import DataDirLock
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from broker.store_watch import StoreWatch
@@ -91,6 +92,7 @@ class MonitoringSystem:
         self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
         self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
+        self._lock = DataDirLock(self.data_dir)  # no-op without a data dir
 
     # ------------------------------------------------------------ lifecycle
 
@@ -106,8 +108,9 @@ class MonitoringSystem:
 
         self.limits = parse_limits(self.config.get("broker", {}),
                                    f"{self.config_path or 'config'}: [broker]")
-        if self.data_dir:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self._lock.holding(self._start)  # one broker per data dir
+
+    def _start(self) -> MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
@@ -176,6 +179,7 @@ class MonitoringSystem:
             self.core.close()
         self.gate.stop()
         self.ctx.term()
+        self._lock.release()
 
     def __enter__(self) -> MonitoringSystem:
         return self.start()

@@ -142,10 +142,18 @@ def hello_frame(host: str, agent: str, boot: str, seq: int, ts: float,
     return frame
 
 
-def alert_frame(alert: Mapping[str, Any], ts: float) -> dict[str, Any]:
-    """An alert change as published by the broker; ``alert`` is the engine's alert dict."""
-    return {"v": VERSION, "kind": "alert", "host": alert.get("host", ""),
-            "severity": alert.get("severity", "warning"), "ts": ts, "alert": dict(alert)}
+def alert_frame(alert: Mapping[str, Any], ts: float,
+                event: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An alert change as published by the broker; ``alert`` is the engine's alert dict.
+
+    ``event`` is the stored ``alert`` event of the change (its ``data.alert`` left out: it
+    is ``alert``), so a live event log shows alert changes as they happen."""
+    frame = {"v": VERSION, "kind": "alert", "host": alert.get("host", ""),
+             "severity": alert.get("severity", "warning"), "ts": ts, "alert": dict(alert)}
+    if event is not None:
+        data = {k: v for k, v in (event.get("data") or {}).items() if k != "alert"}
+        frame["event"] = {**event, "data": data}
+    return frame
 
 
 def event_frame(event: Mapping[str, Any]) -> dict[str, Any]:

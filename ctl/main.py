@@ -135,6 +135,15 @@ def _user() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Ctrl+C ends it quietly with 130, as a shell expects (no traceback)."""
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     as_json = args.json or bool(args.json_after)
     if not 0 < args.timeout <= 3600:  # also NaN; ZeroMQ polls forever on a negative timeout
@@ -195,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from ctl.format import render
 
-            print(render(args.cmd, result))
+            print(render(args.cmd, result, getattr(args, "metric", "") or ""))
         sys.stdout.flush()
     except BrokenPipeError:  # `monitor-ctl search x | head`: the reader has had enough
         import os

@@ -14,6 +14,7 @@ from tui.format import SEVERITY_ORDER
 
 HISTORY = 120  # samples kept per series for sparklines (the live window)
 ACTIVE_STATES = ("pending", "firing")
+SHOWN_STATES = (*ACTIVE_STATES, "resolved")  # what the broker's ``alerts`` op lists
 
 
 @dataclass
@@ -143,9 +144,22 @@ class FleetModel:
         self.dirty_hosts.add(name)
 
     def apply_alert(self, source: str, alert: dict[str, Any]) -> bool:
-        """Store an alert; True when it is a critical that just started firing."""
+        """Store an alert; True when it is a critical that just started firing.
+
+        An alert that went back to ``inactive`` (pending, then the condition ended before
+        ``for:`` passed) is gone from the broker's list: it goes from ours too."""
         aid = alert["id"]
         old = self.alerts.get(aid)
+        if alert.get("state") not in SHOWN_STATES:
+            if old is not None:
+                self.alert_sources.get(aid, set()).discard(source)
+                if not self.alert_sources.get(aid):
+                    self.alert_sources.pop(aid, None)
+                    del self.alerts[aid]
+                    self.alerts_version += 1
+                    if old.get("host") in self.hosts:
+                        self.dirty_hosts.add(old["host"])
+            return False
         self.alerts[aid] = alert
         self.alert_sources.setdefault(aid, set()).add(source)
         self.alerts_version += 1
@@ -170,6 +184,16 @@ class FleetModel:
         self.events_version += 1
 
     # ---------------------------------------------------------------- queries
+    def live_value(self, alert: dict[str, Any]) -> float | None:
+        """The latest sample of an active alert's metric on its host (None if unknown):
+        the alert's own ``value`` is as of its last transition."""
+        if alert.get("state") not in ACTIVE_STATES:
+            return None
+        host = self.hosts.get(str(alert.get("host", "")))
+        if host is None:
+            return None
+        return host.metrics.get(str(alert.get("metric", "")))
+
     def take_dirty(self) -> set[str]:
         dirty, self.dirty_hosts = self.dirty_hosts, set()
         return dirty

@@ -158,7 +158,7 @@ class BrokerCore:
         for listener in self.listeners:
             listener(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
-            frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
+            frame = protocol.alert_frame(event["data"]["alert"], event["ts"], event)
         else:
             frame = protocol.event_frame(event)
         self.publish(frame)

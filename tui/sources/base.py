@@ -47,7 +47,8 @@ class DataSource(ABC):
         return f"r{next(self._ids)}"
 
     @abstractmethod
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
         """Send a control request; a ``Reply`` with the returned id is posted later."""
 
     def post(self, message: Any) -> None:

@@ -68,8 +68,9 @@ class LiveSource(DataSource):
         for link in self.links.values():
             link.stopping.set()
 
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
-        req_id = self.next_id()
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
+        req_id = req_id or self.next_id()
         if op not in protocol.OPS:  # the one op list (core/ops.py): refused here, not sent
             self.post(Reply(req_id, op, False, error=f"unknown op '{op}' (known: "
                             f"{', '.join(sorted(protocol.OPS))})"))
@@ -91,9 +92,20 @@ class BrokerLink:
         self.timeout, self.heartbeat = timeout, heartbeat
         self.requests: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
         self.stopping = threading.Event()
-        self.connected = False
-        self.resyncs = 0
+        self.session: Session | None = None  # the current connection, if any
+        self._past_resyncs = 0
         self._worker: Any = None
+
+    @property
+    def connected(self) -> bool:
+        session = self.session
+        return session is not None and session.connected
+
+    @property
+    def resyncs(self) -> int:
+        """Fresh snapshots fetched after a gap or a restart, over every connection."""
+        session = self.session
+        return self._past_resyncs + (session.resyncs if session is not None else 0)
 
     def post(self, message: Any) -> None:
         self.source.post(message)
@@ -116,14 +128,15 @@ class BrokerLink:
             while not self.stopped():
                 state = "reconnecting" if ever else "connecting"
                 self.post(ConnectionState(self.name, state, f"{state} to {self.control}"))
-                if Session(self, ctx).run():
+                self.session = session = Session(self, ctx)
+                if session.run():
                     ever = True
                     backoff.reset()
                 elif not ever:
                     self.post(ConnectionState(
                         self.name, "unreachable",
                         f"cannot reach broker at {self.control} (no reply in {self.timeout:g} s)"))
-                self.connected = False
+                self.session, self._past_resyncs = None, self._past_resyncs + session.resyncs
                 if self.stopping.wait(backoff.next()):
                     break
         finally:

@@ -55,6 +55,8 @@ class Session:
         self.status_sent: float | None = None
         self.last_heard = time.monotonic()
         self.ids = 0
+        self.connected = False  # the first snapshot arrived (the link reads it, never the reverse)
+        self.resyncs = 0  # fresh snapshots fetched after a gap or a broker restart
 
     def send(self, op: str, req_id: str | None = None, **args: Any) -> str:
         if req_id is None:
@@ -82,7 +84,7 @@ class Session:
                     self.drain_sub()
                 if self.dealer in events:
                     self.drain_replies()
-                if not link.connected:
+                if not self.connected:
                     if now - started > link.timeout:
                         return False
                     continue
@@ -100,7 +102,7 @@ class Session:
                                               f"lost {link.control}: no reply in {link.timeout:g} s"))
                     return True
                 self.expire_requests(now)
-            return link.connected
+            return self.connected
         finally:
             self.sub.close(linger=0)
             self.dealer.close(linger=0)
@@ -148,6 +150,8 @@ class Session:
         self.flush()  # keep order between metrics and what follows them
         if kind == "alert":
             self.link.post(AlertChanged(name, frame["alert"]))
+            if isinstance(frame.get("event"), dict):  # the change, for the live event log
+                self.link.post(EventReceived(name, frame["event"]))
         elif kind == "event":
             self.link.post(EventReceived(name, frame["event"]))
         elif kind == "hello":
@@ -164,7 +168,7 @@ class Session:
 
     def resync(self) -> None:
         if self.snap_id is None:
-            self.link.resyncs += 1
+            self.resyncs += 1
             self.flush()
             self.snap_id = self.send("snapshot")
 
@@ -189,8 +193,8 @@ class Session:
                 snap = reply["result"]
                 self.pseq = int(snap.get("pseq", 0))
                 link.post(Snapshot(link.name, snap))
-                if not link.connected:
-                    link.connected = True
+                if not self.connected:
+                    self.connected = True
                     link.post(ConnectionState(link.name, "connected", link.control))
                 buffered, self.buffer = self.buffer, []
                 for frame in buffered:

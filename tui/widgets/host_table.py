@@ -12,6 +12,7 @@ from textual.widgets import DataTable
 from tui.format import age, level, pct, rate
 from tui.model import FleetModel, HostView
 from tui.palette import style
+from tui.widgets.rows import RowTable
 
 COLUMNS = [("dot", " ", 1), ("host", "host", 12), ("cpu", "cpu", 5), ("mem", "mem", 5),
            ("disk", "disk", 5), ("rx", "rx/s", 5), ("tx", "tx/s", 5), ("load", "load", 5),
@@ -56,7 +57,7 @@ def row_cells(model: FleetModel, host: HostView, now: float) -> tuple[Any, ...]:
             Text(seen, style=style("critical") if down else "dim", justify="right"))
 
 
-class HostTable(DataTable[Any]):
+class HostTable(RowTable):
     """Hosts of the model; ``sync`` adds/removes rows or updates only cells that changed."""
 
     @dataclass
@@ -126,7 +127,8 @@ class HostTable(DataTable[Any]):
         top = int(self.scroll_y)
         for name in self._order[top:top + self.size.height + 1]:
             host = model.hosts.get(name)
-            if host is None or (name not in self._stale and now - host.last_seen < 3):
+            if host is None or name not in self._shown or (
+                    name not in self._stale and now - host.last_seen < 3):
                 continue
             self._stale.discard(name)
             cells = row_cells(model, host, now)
@@ -140,11 +142,15 @@ class HostTable(DataTable[Any]):
         self._paint_visible()
 
     def _rebuild(self, model: FleetModel, now: float, prefer: str | None) -> None:
-        keep = prefer or self.selected_host
+        # The row under the cursor stays under it: ``prefer`` (the app's selected host)
+        # lags the cursor by a message, and a rebuild in between jumped it back.
+        keep = self.selected_host or prefer
         hosts = [h for h in model.hosts.values() if self.filter in h.name.lower()]
         hosts.sort(key=lambda h: sort_value(model, h, self.sort_column), reverse=self.sort_reverse)
-        self.clear()
+        # Forget the old rows first: clear() scrolls to the top, and the scroll watcher
+        # repaints what it believes is on screen (the old rows were gone: CellDoesNotExist).
         self._shown, self._order, self._stale = {}, [], set()
+        self.clear()
         for host in hosts:
             cells = row_cells(model, host, now)
             self.add_row(*cells, key=host.name)
@@ -162,7 +168,9 @@ class HostTable(DataTable[Any]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # Rebuilding the rows posts highlights of rows the cursor has already left: skip them.
-        if event.row_key.value is not None and event.cursor_row == self.cursor_row:
+        # A filter that matches nothing highlights "no row": row_key None, cursor_row -1.
+        if event.row_key is not None and event.row_key.value is not None \
+                and event.cursor_row == self.cursor_row:
             self.post_message(self.HostHighlighted(event.row_key.value))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
