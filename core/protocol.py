@@ -20,6 +20,14 @@ from typing import Any
 import msgpack
 
 from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
+from core.topics import (  # noqa: F401 - the topics are part of the wire contract
+    ALL_BUT_METRICS,
+    TOPIC_END,
+    host_topic,
+    topic,
+    topic_for,
+    with_pseq,
+)
 
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
@@ -33,11 +41,8 @@ SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a ran
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 AGENT_KINDS = ("metrics", "log", "hello")
-BROKER_KINDS = ("alert", "event", "host")
+BROKER_KINDS = ("alert", "event", "host", "digest")
 KINDS = AGENT_KINDS + BROKER_KINDS
-
-_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "host": "h", "alert": "a", "event": "e"}
-
 
 class ProtocolError(ValueError):
     """A frame that cannot be accepted; ``str(err)`` is a reason a person can read."""
@@ -59,22 +64,6 @@ def unpack(data: bytes, cap: int = MAX_FRAME_BYTES) -> Any:
         return msgpack.unpackb(data, raw=False, strict_map_key=True)
     except Exception as exc:  # msgpack raises several unrelated types
         raise ProtocolError(f"bad msgpack: {exc.__class__.__name__}: {exc}") from None
-
-
-def topic_for(frame: Mapping[str, Any]) -> bytes:
-    """The SUB-filterable topic of a frame: ``m.<host>``, ``l.<host>``, ``a.<severity>``..."""
-    kind = frame["kind"]
-    prefix = _TOPIC_PREFIX[kind]
-    if kind == "alert":
-        suffix = frame.get("severity") or "info"
-    elif kind == "event":
-        event_kind = frame.get("event", {}).get("kind", "event")
-        if event_kind == "log":  # log lines stay filterable by host: l.<host>
-            return f"l.{frame.get('host', '')}".encode()
-        suffix = event_kind
-    else:
-        suffix = frame.get("host", "")
-    return f"{prefix}.{suffix}".encode()
 
 
 def encode(frame: Mapping[str, Any]) -> list[bytes]:
@@ -150,6 +139,11 @@ def host_frame(host: str, status: str, ts: float, info: Mapping[str, Any] | None
             "info": dict(info or {})}
 
 
+def digest_frame(digest: Mapping[str, Any], ts: float) -> dict[str, Any]:
+    """The fleet digest the broker publishes once a second (broker/ingest/digest.py)."""
+    return {"v": VERSION, "kind": "digest", "host": "", "ts": ts, "digest": dict(digest)}
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -221,6 +215,8 @@ def validate(obj: Any, now: float | None = None) -> str | None:
         return None if isinstance(obj.get("alert"), dict) else "field 'alert' must be a map"
     if kind == "event":
         return None if isinstance(obj.get("event"), dict) else "field 'event' must be a map"
+    if kind == "digest":
+        return None if isinstance(obj.get("digest"), dict) else "field 'digest' must be a map"
     return _check_str(obj, "host") or _check_str(obj, "status")
 
 
@@ -238,13 +234,21 @@ def _validate_metrics(obj: Mapping[str, Any]) -> str | None:
 
 
 def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
-    """The hot path: a few C-level passes instead of a Python loop per metric."""
+    """The hot path: a few C-level passes instead of a Python loop per metric. A host sends
+    the same names every interval: a tuple of names seen valid before is not checked again."""
     values = metrics.values()
-    if not set(map(type, values)) <= _NUM_TYPES or set(map(type, metrics)) != {str}:
+    if not set(map(type, values)) <= _NUM_TYPES:
         return False
-    lengths = list(map(len, metrics))
-    if min(lengths) < 1 or max(lengths) > MAX_NAME_LEN or not "".join(metrics).isprintable():
-        return False
+    names = tuple(metrics)
+    if names not in _NAMES_OK:
+        if set(map(type, names)) != {str}:
+            return False
+        lengths = list(map(len, names))
+        if min(lengths) < 1 or max(lengths) > MAX_NAME_LEN or not "".join(names).isprintable():
+            return False
+        if len(_NAMES_OK) >= _NAMES_OK_MAX:
+            _NAMES_OK.clear()
+        _NAMES_OK.add(names)
     try:
         # NaN and +-inf make the sum non-finite; so can huge finite values: slow path then
         return math.isfinite(math.fsum(values))
@@ -252,6 +256,8 @@ def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
         return False
 
 
+_NAMES_OK: set[tuple[str, ...]] = set()  # name tuples that passed (bounded; cleared when full)
+_NAMES_OK_MAX = 20_000
 _NUM_TYPES = {float, int}
 
 

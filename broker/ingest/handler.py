@@ -24,7 +24,8 @@ LOG_SEVERITY = {"fatal": "critical", "critical": "critical", "emerg": "critical"
                 "alert": "critical", "error": "warning", "warn": "warning", "warning": "warning"}
 REJECT_EVENTS_PER_S = 10
 
-# What one step produced, in order: ("publish", frame) or ("emit", event).
+# What one step produced, in order: ("publish", frame), ("forward", (frame, payload)) for
+# a received frame republished as its bytes, or ("emit", event).
 Out = list[tuple[str, Any]]
 
 
@@ -77,7 +78,9 @@ class FrameHandler:
                 hs.info = frame["info"]
                 out.append(("publish", protocol.host_frame(host, "hello", now, hs.info)))
         if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
-            out.append(("publish", frame))
+            # republished as received: the loop splices pseq into the payload's bytes
+            out.append(("forward", (frame, parts[1])) if "pseq" not in frame
+                       else ("publish", frame))
         out.extend(("emit", event) for event in events)
         return out
 

@@ -32,6 +32,8 @@ from core.sockets import bind, make_socket
 if TYPE_CHECKING:
     from core.keys import ServerCurve
 
+_MORE = zmq.SNDMORE | zmq.NOBLOCK
+
 
 class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
@@ -140,9 +142,25 @@ class BrokerCore:
         except zmq.Again:
             pass  # PUB never blocks; a slow subscriber loses frames and resyncs by seq
 
+    def forward(self, frame: dict[str, Any], payload: bytes) -> None:
+        """Republish a received frame: its payload with ``pseq`` spliced in, not re-packed."""
+        self.pseq += 1
+        try:
+            data = protocol.with_pseq(payload, self.pseq)
+        except ValueError:
+            frame["pseq"] = self.pseq
+            data = protocol.pack(frame)
+        try:
+            self.pub.send(protocol.topic_for(frame), _MORE)
+            self.pub.send(data, zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # PUB does not block: at the HWM the whole message is dropped
+
     def _carry_out(self, out: Out) -> None:
         for what, item in out:
-            if what == "publish":
+            if what == "forward":
+                self.forward(*item)
+            elif what == "publish":
                 self.publish(item)
             else:
                 self._emit_local(item)
@@ -169,13 +187,24 @@ class BrokerCore:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
 
-    def _drain_ingest(self, budget: int = 1000) -> None:
-        for _ in range(budget):
-            try:
-                parts = self.sub.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            self.ingest(parts)
+    def _drain_ingest(self, budget: int = 2000) -> None:
+        """Take up to ``budget`` frames off the SUB socket, then handle them in turn (the
+        receive loop stays tight). A message of any shape is received whole; the handler
+        rejects what is not [topic, payload]."""
+        sub, batch = self.sub, []
+        recv = sub.recv
+        try:
+            for _ in range(budget):
+                parts = [recv(zmq.NOBLOCK)]
+                while sub.rcvmore:
+                    parts.append(recv(zmq.NOBLOCK))
+                batch.append(parts)
+        except zmq.Again:
+            pass
+        if batch:
+            handle, clock, carry_out = self.handler.ingest, self.clock, self._carry_out
+            for parts in batch:
+                carry_out(handle(parts, clock.time()))
 
     def _drain_control(self, budget: int = 100) -> None:
         for _ in range(budget):

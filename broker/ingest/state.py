@@ -1,15 +1,16 @@
 """The broker's in-memory state cache (the ETS-like table of DESIGN.md).
 
-Latest value per (host, metric), a bounded history per series for sparklines, host
-last-seen, agent identity (agent id, boot id, sequence for gap detection) and hello info.
+Latest value per (host, metric), a bounded history per host for sparklines (flat: see
+broker/ingest/history.py), host last-seen, agent identity (agent id, boot id, sequence for gap detection) and hello info.
 Owned by the core loop alone: no locks.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from broker.ingest.history import History
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
 SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
@@ -33,13 +34,14 @@ class HostRecord:
     info: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    history: dict[str, deque[float]] = field(default_factory=dict)
+    history: History = field(default_factory=lambda: History(HISTORY_LEN))
 
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
+        h = self.history
         if history is True:
-            hist = {k: list(v) for k, v in self.history.items()}
+            hist = {k: h.series(k) for k in h}
         elif history:
-            hist = {k: list(v) for k, v in self.history.items()
+            hist = {k: h.series(k) for k in h
                     if k in history or k.startswith(("disk.", "net."))}
         else:
             hist = {}
@@ -64,7 +66,8 @@ class State:
             return hs, False
         if len(self.hosts) >= self.max_hosts:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
-        hs = self.hosts[host] = HostRecord(host, first_seen=ts)
+        hs = self.hosts[host] = HostRecord(host, first_seen=ts,
+                                           history=History(self.history_len))
         return hs, True
 
     def check(self, frame: dict[str, Any]) -> None:
@@ -108,12 +111,7 @@ class State:
         hs.metrics.update(metrics)
         if labels:
             hs.labels.update(labels)
-        history, n = hs.history, self.history_len
-        for name, value in metrics.items():
-            series = history.get(name)
-            if series is None:
-                series = history[name] = deque(maxlen=n)
-            series.append(value)
+        hs.history.add(metrics)
 
     def mark_down(self, host: str) -> bool:
         hs = self.hosts.get(host)

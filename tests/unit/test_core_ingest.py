@@ -62,8 +62,9 @@ def test_history_is_bounded_and_latest_wins(core: BrokerCore) -> None:
         core.ingest(frame(core, seq=i, **{"cpu.percent": float(i)}))
     hs = core.state.hosts["web-1"]
     assert hs.metrics["cpu.percent"] == 299.0
-    assert len(hs.history["cpu.percent"]) == core.state.history_len
-    assert hs.history["cpu.percent"][-1] == 299.0
+    series = hs.history.series("cpu.percent")
+    assert len(series) == core.state.history_len
+    assert series[-1] == 299.0 and series[0] == 300.0 - core.state.history_len
 
 
 def test_host_and_series_limits_reject_without_changing_state(core: BrokerCore) -> None:
