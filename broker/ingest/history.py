@@ -7,22 +7,29 @@ of a Python loop over the names; and a value costs 8 bytes instead of a float ob
 a metric that comes and goes) takes the slow path: new columns are added (the ring is
 re-laid out, once per new name) and a series absent from a frame holds NaN in that row,
 which ``series`` skips. Rows are frames, so the sparklines of one host line up in time.
+Only the series ``keep`` accepts get a column (the dashboard's sparkline series): the rest
+of a frame costs nothing here. Hosts with the same columns share one name -> column dict
+(broker/layout.py).
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+
+from broker.layout import layout
 
 NAN = math.nan
 
 
 class History:
-    __slots__ = ("length", "cols", "index", "data", "row", "rows")
+    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows")
 
-    def __init__(self, length: int) -> None:
+    def __init__(self, length: int, keep: Callable[[str], bool] | None = None) -> None:
         self.length = length
+        self.keep = keep
+        self.seen: tuple[str, ...] = ()  # the names of the last frame, all of them
         self.cols: tuple[str, ...] = ()  # series names, in the order of the columns
         self.index: dict[str, int] = {}
         self.data = array("d")  # length x len(cols), row-major
@@ -31,17 +38,29 @@ class History:
 
     def add(self, metrics: Mapping[str, float]) -> None:
         n = len(self.cols)
-        if tuple(metrics) != self.cols:
+        if tuple(metrics) != self.seen:
             self._add_slow(metrics)
             return
+        if not n:
+            return
         at = self.row * n
-        self.data[at:at + n] = array("d", metrics.values())
+        if self.keep is None:
+            self.data[at:at + n] = array("d", metrics.values())
+        else:
+            self.data[at:at + n] = array("d", map(metrics.__getitem__, self.cols))
         self._advance()
 
     def _add_slow(self, metrics: Mapping[str, float]) -> None:
-        new = [k for k in metrics if k not in self.index]
+        keep = self.keep
+        kept = {k: v for k, v in metrics.items() if keep is None or keep(k)}
+        new = [k for k in kept if k not in self.index]
         if new:
             self._widen(new)
+        if tuple(kept) == self.cols:  # the next frame with these names takes the fast path
+            self.seen = tuple(metrics)
+        if not kept:
+            return
+        metrics = kept
         n = len(self.cols)
         row = [NAN] * n
         index = self.index
@@ -58,8 +77,7 @@ class History:
             n = len(cols)
             for r in range(self.length):
                 data[r * n:r * n + old_n] = self.data[r * old_n:(r + 1) * old_n]
-        self.cols, self.data = cols, data
-        self.index = {name: i for i, name in enumerate(cols)}
+        (self.cols, self.index), self.data = layout(cols), data
 
     def _advance(self) -> None:
         self.row = (self.row + 1) % self.length

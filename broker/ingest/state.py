@@ -16,6 +16,11 @@ HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s int
 SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
 
 
+def drawn(name: str) -> bool:
+    """The series a dashboard draws a sparkline of: the only ones with a history here."""
+    return name in SPARK_SERIES or name.startswith(("disk.", "net."))
+
+
 class LimitExceeded(ValueError):
     """Too many hosts or series: the frame is rejected with this reason."""
 
@@ -34,15 +39,14 @@ class HostRecord:
     info: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    history: History = field(default_factory=lambda: History(HISTORY_LEN))
+    history: History = field(default_factory=lambda: History(HISTORY_LEN, drawn))
 
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
         h = self.history
         if history is True:
             hist = {k: h.series(k) for k in h}
         elif history:
-            hist = {k: h.series(k) for k in h
-                    if k in history or k.startswith(("disk.", "net."))}
+            hist = {k: h.series(k) for k in h if k in history or k.startswith(("disk.", "net."))}
         else:
             hist = {}
         return {"host": self.host, "status": self.status, "last_seen": self.last_seen,
@@ -67,7 +71,7 @@ class State:
         if len(self.hosts) >= self.max_hosts:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
         hs = self.hosts[host] = HostRecord(host, first_seen=ts,
-                                           history=History(self.history_len))
+                                           history=History(self.history_len, drawn))
         return hs, True
 
     def check(self, frame: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ column at a time with C-level ``min``, ``max`` and ``sum`` over a slice, so no P
 runs per value. A frame with other names takes the slow path (the buffer is folded, then a
 loop, new columns as needed). The count of column ``i`` is ``full + off[i]``: ``full``
 counts the fast-path rows, ``off[i]`` the slow-path ones less the ``full`` of before the
-column existed. A column whose count is zero holds nothing and yields no row.
+column existed. A column whose count is zero holds nothing and yields no row. The names and their column
+numbers are shared by every bucket with the same names (broker/layout.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterator, Mapping
+
+from broker.layout import layout
 
 INF = math.inf
 BLOCK = 16  # rows buffered before a fold: 16 x 21 metrics x 8 bytes = 2.7 KB per host
@@ -47,21 +50,20 @@ class Columns:
             return 0, 0
         self.settle()
         added = refused = 0
-        mn, mx, sm, off, index = self.mn, self.mx, self.sm, self.off, self.index
         for name, v in metrics.items():
-            i = index.get(name)
+            i = self.index.get(name)
             if i is None:
                 if added >= room:
                     refused += 1
                     continue
                 i = self._column(name)
                 added += 1
-            if v < mn[i]:
-                mn[i] = v
-            if v > mx[i]:
-                mx[i] = v
-            sm[i] += v
-            off[i] += 1
+            if v < self.mn[i]:
+                self.mn[i] = v
+            if v > self.mx[i]:
+                self.mx[i] = v
+            self.sm[i] += v
+            self.off[i] += 1
         return added, refused
 
     def settle(self) -> None:
@@ -83,8 +85,7 @@ class Columns:
 
     def _column(self, name: str) -> int:
         i = len(self.keys)
-        self.keys += (name,)
-        self.index[name] = i
+        self.keys, self.index = layout((*self.keys, name))
         self.mn.append(INF)
         self.mx.append(-INF)
         self.sm.append(0.0)

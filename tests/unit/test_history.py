@@ -26,3 +26,15 @@ def test_partial_fill_new_names_and_absent_series() -> None:
     h.add({"cpu": 5.0, "disk./": 53.0})
     assert h.series("cpu") == [2.0, 4.0, 5.0]  # the first row has been overwritten
     assert "disk./" in h and len(h) == 2
+
+
+def test_only_kept_series_get_a_column() -> None:
+    h = History(3, keep=lambda name: name.startswith("cpu"))
+    h.add({"cpu.percent": 1.0, "uptime": 9.0, "cpu.user": 0.5})
+    h.add({"cpu.percent": 2.0, "uptime": 10.0, "cpu.user": 0.7})  # fast path
+    h.add({"uptime": 11.0})  # nothing kept: no row
+    h.add({"cpu.percent": 3.0, "uptime": 12.0, "cpu.user": 0.9})
+    assert list(h) == ["cpu.percent", "cpu.user"] and "uptime" not in h
+    assert h.series("cpu.percent") == [1.0, 2.0, 3.0]
+    assert h.series("cpu.user") == [0.5, 0.7, 0.9]
+    assert h.nbytes() == 3 * 2 * 8
