@@ -44,7 +44,7 @@ def parser() -> Parser:
     p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
                    "(NAME.key): encrypt with CurveZMQ")
     p.add_argument("--curve-secret", metavar="FILE", help="this agent's keypair "
-                   "(NAME.key_secret), for a broker with --authorized-keys")
+                   "(NAME.key_secret), for a broker with --keys-dir")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 

@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-BENCHES = ["bench.bench_ingest", "bench.bench_alerts", "bench.bench_notify",
-           "bench.bench_tui", "bench.bench_store"]
+BENCHES = ["bench.bench_ingest", "bench.bench_alerts", "bench.bench_anomaly",
+           "bench.bench_notify", "bench.bench_tui", "bench.bench_store"]
 
 
 def main() -> int:

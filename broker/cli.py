@@ -26,23 +26,28 @@ def parser() -> Parser:
     p.add_argument("--config", metavar="FILE", help="TOML config ([broker], [[rule]], "
                    "[[receiver]], [[route]])")
     p.add_argument("--rules", metavar="FILE", help="alert rules file (default: built-in rules)")
-    p.add_argument("--ingest", metavar="EP", help="ingest endpoint (default tcp://*:5555)")
-    p.add_argument("--publish", metavar="EP", help="publish endpoint (default tcp://*:5556)")
-    p.add_argument("--control", metavar="EP", help="control endpoint (default tcp://*:5557)")
+    p.add_argument("--ingest", metavar="EP", help="ingest endpoint (default "
+                   "tcp://127.0.0.1:5555, with --keys-dir tcp://*:5555)")
+    p.add_argument("--publish", metavar="EP", help="publish endpoint (default port 5556)")
+    p.add_argument("--control", metavar="EP", help="control endpoint (default port 5557)")
     p.add_argument("--port", type=int, metavar="BASE", help="base port: ingest BASE, publish "
                    "BASE+1, control BASE+2")
-    p.add_argument("--bind", metavar="ADDR", default="*", help="address to bind (default *)")
+    p.add_argument("--bind", metavar="ADDR", help="address to bind (default 127.0.0.1; "
+                   "with --keys-dir, *)")
     p.add_argument("--data-dir", metavar="DIR", help="event log and state (default: per-user "
                    "data dir)")
     p.add_argument("--host-timeout", metavar="DURATION", help="mark a host down after this "
                    "long without a frame (default 15s)")
     p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus "
                    "/metrics on this port (9464 is customary; 0 picks a free one)")
-    p.add_argument("--curve-secret", metavar="FILE", help="serve CurveZMQ with this keypair "
-                   "(NAME.key_secret from 'monitor-ctl keys generate NAME')")
-    p.add_argument("--authorized-keys", metavar="DIR", help="with --curve-secret: let in only "
-                   "clients whose public .key file is in DIR (default: any client that knows "
-                   "the broker's public key)")
+    p.add_argument("--metrics-bind", metavar="ADDR", help="address for /metrics (default "
+                   "127.0.0.1; another one needs --metrics-auth-file or --insecure)")
+    p.add_argument("--metrics-auth-file", metavar="FILE", help="a file holding USER:PASSWORD: "
+                   "/metrics then asks for HTTP basic auth")
+    p.add_argument("--keys-dir", metavar="DIR", help="CurveZMQ keys and roles ('monitor-ctl "
+                   "keys init --dir DIR'); every socket then encrypts and authenticates")
+    p.add_argument("--insecure", action="store_true", help="allow binding a non-loopback "
+                   "address without keys (anyone who reaches the ports is admin)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
@@ -50,12 +55,48 @@ def parser() -> Parser:
 def endpoints(args: Any, section: BrokerSection) -> dict[str, str]:
     if args.port is not None and not 1 <= args.port <= 65533:
         raise ConfigError(f"--port {args.port}: out of range 1-65533")
-    eps = endpoints_on(args.bind, args.port or DEFAULT_BASE_PORT)
+    bind = args.bind or ("*" if args.keys_dir else "127.0.0.1")
+    eps = endpoints_on(bind, args.port or DEFAULT_BASE_PORT)
     for name in eps:
         given = getattr(args, name) or (None if args.port else getattr(section, name))
         if given:
             eps[name] = check_endpoint(given, f"--{name}")
     return eps
+
+
+def check_exposure(args: Any, eps: dict[str, str]) -> None:
+    """Without keys, only loopback: anything else needs --insecure (one line, exit 1)."""
+    from broker.auth import is_loopback
+
+    exposed = [ep for ep in eps.values() if not is_loopback(ep)]
+    if exposed and not args.keys_dir and not args.insecure:
+        raise ConfigError(f"refusing to bind {exposed[0]} without keys: anyone who reaches it "
+                          "could act as admin; give --keys-dir DIR ('monitor-ctl keys init') "
+                          "or --insecure")
+
+
+def metrics_addr(args: Any, section: BrokerSection, mport: int | None
+                 ) -> tuple[tuple[str, int] | None, str]:
+    """Where /metrics listens and its USER:PASSWORD ("" for none)."""
+    from broker.auth import is_loopback
+
+    if mport is None:
+        return None, ""
+    host = args.metrics_bind or section.metrics_bind or "127.0.0.1"
+    auth_file = args.metrics_auth_file or section.metrics_auth_file
+    auth = ""
+    if auth_file:
+        try:
+            auth = Path(auth_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"--metrics-auth-file {auth_file}: {exc.strerror}") from None
+        if ":" not in auth or auth.startswith(":"):
+            raise ConfigError(f"--metrics-auth-file {auth_file}: expected one line "
+                              "USER:PASSWORD")
+    if not auth and not args.insecure and not is_loopback(f"tcp://{host}:1"):
+        raise ConfigError(f"refusing to serve /metrics on {host} without "
+                          "--metrics-auth-file (or --insecure)")
+    return (host, mport), auth
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config)
         section = cfg.broker
+        args.keys_dir = args.keys_dir or section.keys_dir or None
         eps = endpoints(args, section)
         data_dir = Path(args.data_dir or section.data_dir or user_data_dir() / "broker")
         timeout = parse_duration(args.host_timeout, "--host-timeout") if args.host_timeout \
@@ -73,14 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         mport = args.metrics_port if args.metrics_port is not None else section.metrics_port
         if mport is not None and not 0 <= mport <= 65535:
             raise ConfigError(f"--metrics-port {mport!r}: expected a port from 0 to 65535")
-        maddr = None if mport is None else \
-            ("0.0.0.0" if args.bind == "*" else args.bind, mport)
-        from core.keys import server_from_args
-
-        curve = server_from_args(args.curve_secret or section.curve_secret or None,
-                                 args.authorized_keys or section.authorized_keys or None)
+        maddr, mauth = metrics_addr(args, section, mport)
+        check_exposure(args, eps)
         system = MonitoringSystem(data_dir, endpoints=eps, config=cfg.raw, metrics_addr=maddr,
-                                  curve=curve,
+                                  keys_dir=Path(args.keys_dir) if args.keys_dir else None,
+                                  insecure=args.insecure, metrics_auth=mauth,
                                   config_path=args.config or "",
                                   rules_path=args.rules or section.rules,
                                   host_timeout=timeout)
@@ -94,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             assert system.core is not None
             system.core.post(lambda: _reload(system))
+            system.core.post(lambda: (system.reload_keys(), None)[1])
         except Exception as exc:
             print(f"monitor-broker: reload failed: {exc}", file=sys.stderr)
 
@@ -102,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     # Everything built at start-up (modules, rules, config) lives as long as the process:
     # keep it out of the collector's scans, which pause every thread (measured below).
     gc.freeze()
+    if args.insecure and not args.keys_dir:
+        print("monitor-broker: WARNING: --insecure: no keys; anyone who can reach "
+              + ", ".join(eps.values()) + " can read everything and act as admin",
+              file=sys.stderr, flush=True)
     eps_now = system.endpoints
     print(f"monitor-broker: listening ingest={eps_now['ingest']} publish={eps_now['publish']} "
           f"control={eps_now['control']} data={data_dir}"
@@ -120,7 +164,7 @@ def _reload(system: Any) -> None:
     try:
         system.reload()
     except Exception as exc:
-        print(f"monitor-broker: reload failed, old rules kept: {exc}", file=sys.stderr)
+        print(f"monitor-broker: reload failed, old configuration kept: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 ``load_config(path)`` reads the TOML file, refuses unknown keys with the file and section
 named, and returns a ``BrokerConfig``: the typed ``[broker]`` section plus the raw tables of
 the other sections, which their owners parse (``[[rule]]`` by broker/alerting/rules.py,
+``[[inhibit]]`` by broker/alerting/inhibit.py,
 ``[[receiver]]`` and ``[[route]]`` by broker/notify/config.py). ``monitor-broker`` builds
 the system from it; ``MonitoringSystem.reload`` calls it again, so a reload sees exactly
 what a start would, and a bad file raises ConfigError before anything changes.
@@ -17,8 +18,9 @@ from typing import Any
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
-               "external_url", "metrics_port", "curve_secret", "authorized_keys"}
-TOP_KEYS = {"broker", "rule", "receiver", "route", "agent"}
+               "external_url", "metrics_port", "metrics_bind", "metrics_auth_file",
+               "keys_dir"}
+TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent"}
 
 
 @dataclass
@@ -33,8 +35,9 @@ class BrokerSection:
     rules: str = ""
     external_url: str = ""
     metrics_port: int | None = None
-    curve_secret: str = ""
-    authorized_keys: str = ""
+    metrics_bind: str = ""
+    metrics_auth_file: str = ""
+    keys_dir: str = ""
 
 
 @dataclass
@@ -46,6 +49,17 @@ class BrokerConfig:
     @property
     def where(self) -> str:
         return self.path or "config"
+
+
+def valid_http_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def load_config(path: str | Path | None) -> BrokerConfig:
@@ -63,12 +77,16 @@ def parse_config(raw: dict[str, Any], where: str = "config") -> BrokerConfig:
     check_keys(section, BROKER_KEYS, f"{where}: [broker]")
     b = BrokerSection()
     for key in ("ingest", "publish", "control", "data_dir", "rules", "external_url",
-                "curve_secret", "authorized_keys"):
+                "metrics_bind", "metrics_auth_file", "keys_dir"):
         val = section.get(key, "")
         if not isinstance(val, str):
             raise ConfigError(f"{where}: [broker] key '{key}': expected a string, "
                               f"got {type(val).__name__}")
         setattr(b, key, val)
+    if b.external_url and not valid_http_url(b.external_url):
+        raise ConfigError(f"{where}: [broker] key 'external_url': expected an http:// or "
+                          f"https:// URL (a --web console or a runbook site), got "
+                          f"{b.external_url!r}")
     if "host_timeout" in section:
         b.host_timeout = parse_duration(section["host_timeout"],
                                         f"{where}: [broker] key 'host_timeout'")

@@ -25,6 +25,8 @@ KINDS = (
     "notify.sent", "notify.failed",
     "store.error",
     "restart",          # a supervised component was restarted (data.child, data.reason)
+    "audit",            # a state-changing control request (data.who, role, op, from, ok)
+    "keys.reload",      # the broker re-read its keys directory (data.removed: names cut off)
 )
 
 

@@ -22,12 +22,12 @@ from broker.bus import EventBus
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from core.clock import SYSTEM, Clock
-from core.config import ConfigError
 from core.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
 PERSIST_EVERY = 10.0  # seconds between saves of the alert state (and after every change)
+BASELINES_EVERY = 300.0  # the anomaly baselines (large, slow to change) are saved apart
 LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
             "control": "tcp://127.0.0.1:*"}
 
@@ -39,7 +39,8 @@ class MonitoringSystem:
                  config_path: str = "", rules_path: str = "", clock: Clock = SYSTEM,
                  host_timeout: float = 15.0, interval: float = 1.0,
                  store: bool = True, alerts: bool = True,
-                 metrics_addr: tuple[str, int] | None = None, curve: Any = None) -> None:
+                 metrics_addr: tuple[str, int] | None = None, keys_dir: Path | None = None,
+                 insecure: bool = False, metrics_auth: str = "") -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -55,8 +56,11 @@ class MonitoringSystem:
         self.want_alerts = alerts
         self.metrics_addr = metrics_addr
         self.exporter: Any = None
-        self.curve = curve  # core.keys.ServerCurve or None
-        self._auth: Any = None
+        from broker.auth import Gate
+
+        # keys and roles (a keys directory), or keyless; checked before anything binds
+        self.gate = Gate(Path(keys_dir) if keys_dir else None, insecure=insecure)
+        self.metrics_auth = metrics_auth  # "user:password" for /metrics, or ""
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -73,6 +77,7 @@ class MonitoringSystem:
         self.started = 0.0
         self.escalated: str | None = None
         self._persisted_at = 0.0
+        self._baselines_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self._stopped = threading.Event()
@@ -92,21 +97,21 @@ class MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
-        if self.curve is not None:
-            self._auth = self.curve.start_auth(self.ctx)
+        self.gate.start(self.ctx)
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
-                               curve=self.curve)
+                               gate=self.gate)
         self.control = Control(self.core, self)
         self.core.attach_control(self.control)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
         if self.metrics_addr is not None:
             from broker.api.prometheus import Exporter
 
-            self.exporter = Exporter(self.core, *self.metrics_addr)
+            self.exporter = Exporter(self.core, *self.metrics_addr, auth=self.metrics_auth)
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
+        self.core.tick_hooks.append(self._watch_keys)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -141,8 +146,7 @@ class MonitoringSystem:
             self.store.stop()
         if self.core is not None:
             self.core.close()
-        if self._auth is not None:
-            self._auth.stop()
+        self.gate.stop()
         self.ctx.term()
 
     def __enter__(self) -> MonitoringSystem:
@@ -162,7 +166,7 @@ class MonitoringSystem:
 
         self.agent = Agent([self.endpoints["ingest"]], interval=self.interval,
                            simulate=self.simulate, seed=self.seed, ctx=self.ctx,
-                           curve=self.curve.own_client() if self.curve else None)
+                           curve=self.gate.curve.own_client() if self.gate.curve else None)
         self.agent.start()
 
     def default_sim_host(self) -> str:
@@ -172,19 +176,17 @@ class MonitoringSystem:
 
     # ------------------------------------------------------------ components
 
-    def _load_rules(self) -> list[Any]:
-        """The rules file (or the built-in set) plus the config's [[rule]] tables."""
-        from broker.alerting.rules import default_rules, load_rules, parse_rules
+    def _load_rules(self, config: dict[str, Any] | None = None
+                    ) -> tuple[list[Any], list[Any]]:
+        from broker.live_config import load_rules
 
-        rules = load_rules(self.rules_path) if self.rules_path else default_rules()
-        if self.config.get("rule"):
-            rules = [*rules, *parse_rules(self.config["rule"], self.config_path or "config")]
-        return rules
+        return load_rules(self.config if config is None else config, self.config_path,
+                          self.rules_path)
 
     def _make_engine(self) -> Any:
         from broker.alerting.engine import AlertEngine
 
-        return AlertEngine(self._load_rules())
+        return AlertEngine(*self._load_rules())
 
     def _make_store(self) -> Any:
         try:
@@ -200,15 +202,18 @@ class MonitoringSystem:
         if self.engine is not None:
             saved = store.load_state("engine")
             if saved:
-                self.engine.restore_state(saved)
+                baselines = store.load_state("anomaly")
+                self.engine.restore_state({**saved, "baselines": baselines} if baselines
+                                          else saved)
+            from broker.anomaly_seed import seed
+
+            seed(self.engine, store, self.clock.time())
         return store
 
-    def _notify_config(self) -> Any:
-        if not self.config.get("receiver") and not self.config.get("route"):
-            return None
-        from broker.notify import parse_notify_config
+    def _notify_config(self, config: dict[str, Any] | None = None) -> Any:
+        from broker.live_config import notify_config
 
-        return parse_notify_config(self.config, self.config_path or "config")
+        return notify_config(self.config if config is None else config, self.config_path)
 
     def _make_notifier(self, cfg: Any) -> Any:
         from broker.notify import Notifier
@@ -223,19 +228,27 @@ class MonitoringSystem:
                            kinds=("alert", "ack", "unack", "silence", "unsilence"))
         return notifier
 
-    def persist_engine(self) -> None:
-        """Queue the alert state (alerts, acks, silences) for the store; core thread only."""
+    def persist_engine(self, baselines: bool = True) -> None:
+        """Queue the alert state (alerts, acks, silences) for the store; core thread only.
+        The anomaly baselines go under their own key, only when ``baselines``."""
         if self.engine is None or self.store is None:
             return
         try:
-            self.store.save_state("engine", self.engine.dump_state())
+            state = self.engine.dump_state(baselines)
+            saved = state.pop("baselines", None)
+            self.store.save_state("engine", state)
+            if saved is not None:
+                self.store.save_state("anomaly", saved)
         except Exception:
             log.exception("could not save alert state")
 
     def _periodic_persist(self, now: float) -> None:
         if now - self._persisted_at >= PERSIST_EVERY:
             self._persisted_at = now
-            self.persist_engine()
+            due = now - self._baselines_at >= BASELINES_EVERY
+            if due:
+                self._baselines_at = now
+            self.persist_engine(baselines=due)
 
     # ------------------------------------------------------------ hooks and ops
 
@@ -294,34 +307,28 @@ class MonitoringSystem:
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
             "control": {"requests": self.control.requests if self.control else 0,
-                        "errors": self.control.errors if self.control else 0},
+                        "errors": self.control.errors if self.control else 0,
+                        "refused": self.control.refused if self.control else 0},
+            "security": self.gate.status(),
         }
 
-    def reload(self) -> dict[str, Any]:
-        """Re-read the rules (core thread). A bad file raises and the old rules stay."""
-        if self.engine is None:
-            raise ConfigError("alerting is not enabled on this broker")
-        assert self.core is not None
-        old_config = self.config
-        try:
-            if self.config_path:
-                from broker.config import load_config
+    def _watch_keys(self, now: float) -> None:
+        """Tick hook: a key added to or moved out of the role folders takes effect within a
+        second (``keys revoke`` needs no signal)."""
+        if self.gate.changed():
+            self.reload_keys()
 
-                self.config = {**self.config,
-                               "rule": load_config(self.config_path).raw.get("rule", [])}
-            rules = self._load_rules()
-        except (ConfigError, ValueError) as exc:
-            self.config = old_config
-            self.core.emit(make_event("rules.reload", f"reload failed, old rules kept: {exc}",
-                                      ts=self.clock.time(), severity="warning",
-                                      data={"error": str(exc)}))
-            raise
-        now = self.clock.time()
-        for event in self.engine.replace_rules(rules, now):
-            self.core.emit(event)
-        self.core.emit(make_event("rules.reload", f"reloaded {len(rules)} rules", ts=now,
-                                  data={"rules": len(rules)}))
-        return {"rules": len(rules)}
+    def reload_keys(self) -> dict[str, Any]:
+        """Re-read the keys directory (core thread; SIGHUP too), cutting revoked sessions."""
+        assert self.core is not None
+        return self.gate.reload_into(self.core, self.clock.time())
+
+    def reload(self) -> dict[str, Any]:
+        """Re-read the config and rules files and apply them whole (core thread); a bad file
+        raises ConfigError and changes nothing (broker/live_config.py)."""
+        from broker.live_config import reload
+
+        return reload(self)
 
     def rules_summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []

@@ -31,7 +31,7 @@ def add_broker_args(p: argparse.ArgumentParser, repeatable: bool = False) -> Non
     p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
                    "(NAME.key): talk CurveZMQ")
     p.add_argument("--curve-secret", metavar="FILE", help="our keypair (NAME.key_secret), "
-                   "for a broker with --authorized-keys")
+                   "for a broker with --keys-dir")
 
 
 def resolve_broker(prog: str, broker: str | None, control: str | None = None,

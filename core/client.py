@@ -22,6 +22,16 @@ class BrokerTimeout(TimeoutError):
     pass
 
 
+def no_answer(endpoint: str, seconds: float, curve: Any) -> str:
+    """What to say when the broker is silent: ZeroMQ drops a refused handshake without a
+    word, so silence with keys most often means the broker does not know (or revoked) ours."""
+    if curve is not None:
+        return (f"no answer from broker at {endpoint} in {seconds:g} s: the broker may not "
+                "know this key (or is not running)")
+    return (f"no reply from broker at {endpoint} in {seconds:g} s (is monitor-broker running? "
+            "a broker with keys needs --curve-server-key and --curve-secret)")
+
+
 class ControlClient:
     def __init__(self, endpoint: str, timeout: float = 3.0,
                  ctx: zmq.Context[Any] | None = None, curve: Any = None) -> None:
@@ -45,8 +55,7 @@ class ControlClient:
                 # a DEALER would deliver the stale reply to the next request: start afresh
                 self.sock.close(linger=0)
                 self.sock = self._connect()
-                raise BrokerTimeout(f"no reply from broker at {self.endpoint} in "
-                                    f"{wait_ms / 1000:g} s (is monitor-broker running?)")
+                raise BrokerTimeout(no_answer(self.endpoint, wait_ms / 1000, self.curve))
             reply = protocol.unpack_reply(self.sock.recv())
             if isinstance(reply, dict) and reply.get("id") == req_id:
                 break  # replies to abandoned requests are skipped

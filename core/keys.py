@@ -2,12 +2,11 @@
 
 The broker holds a keypair and serves CURVE on its ingest, publish and control sockets.
 Agents, monitor-ctl and monitor-tui know the broker's public key (a ``.key`` file) and
-hold a keypair of their own. With an authorized-keys folder the broker lets in only the
-clients whose public keys are in it (ZAP, through pyzmq's authenticator thread); without
-one it accepts any client that knows its public key (encrypted, not authenticated).
+hold a keypair of their own. The broker lets in only the clients whose public keys are in
+its keys directory (core/keydir.py), each with a role (broker/auth.py, ZAP).
 
 Key files are ZeroMQ's certificate format (``NAME.key`` public, ``NAME.key_secret``
-secret), made by ``monitor-ctl keys generate NAME``.
+secret), made by ``monitor-ctl keys init`` and ``monitor-ctl keys generate``.
 """
 
 from __future__ import annotations
@@ -29,7 +28,8 @@ class Keypair:
     secret: bytes
 
 
-def generate(directory: str | os.PathLike[str], name: str) -> tuple[Path, Path]:
+def generate(directory: str | os.PathLike[str], name: str,
+             metadata: dict[str, str] | None = None) -> tuple[Path, Path]:
     """Write NAME.key and NAME.key_secret (mode 0600) into ``directory``."""
     if not name or any(c in name for c in "/\\ ") or name.startswith("."):
         raise ConfigError(f"key name {name!r}: use letters, digits, '-' and '_'")
@@ -37,7 +37,7 @@ def generate(directory: str | os.PathLike[str], name: str) -> tuple[Path, Path]:
     d.mkdir(parents=True, exist_ok=True)
     if (d / f"{name}.key_secret").exists():
         raise ConfigError(f"{d / (name + '.key_secret')} already exists: not overwriting a key")
-    public, secret = zmq.auth.create_certificates(str(d), name)
+    public, secret = zmq.auth.create_certificates(str(d), name, metadata=metadata)
     os.chmod(secret, 0o600)
     return Path(public), Path(secret)
 
@@ -62,24 +62,9 @@ def load_public(path: str | os.PathLike[str], flag: str = "--curve-server-key") 
 
 @dataclass(frozen=True)
 class ServerCurve:
-    """The broker side: its keypair and, optionally, the clients it lets in."""
+    """The broker side: its keypair, served on every socket (ZAP is broker/auth.py)."""
 
     keys: Keypair
-    authorized: Path | None = None
-
-    def start_auth(self, ctx: zmq.Context[Any]) -> Any:
-        from zmq.auth.thread import ThreadAuthenticator
-
-        if self.authorized is not None and not self.authorized.is_dir():
-            raise ConfigError(f"--authorized-keys {self.authorized}: not a directory")
-        auth = ThreadAuthenticator(ctx)
-        auth.start()
-        if self.authorized is None:
-            auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
-        else:
-            auth.configure_curve_callback(domain="*", credentials_provider=_Authorized(
-                self.authorized, self.keys.public))
-        return auth
 
     def own_client(self) -> ClientCurve:
         """For the broker's in-process agent: it presents the broker's own keypair."""
@@ -89,31 +74,6 @@ class ServerCurve:
         sock.curve_secretkey = self.keys.secret
         sock.curve_publickey = self.keys.public
         sock.curve_server = True
-
-
-class _Authorized:
-    """ZAP credentials: the public keys in a folder (re-read when an unknown key knocks,
-    so adding a key needs no restart) plus the broker's own key."""
-
-    def __init__(self, folder: Path, own: bytes) -> None:
-        self.folder = folder
-        self.own = own
-        self.keys = self._read()
-
-    def _read(self) -> set[bytes]:
-        keys = {self.own}
-        for path in self.folder.glob("*.key"):
-            try:
-                keys.add(zmq.auth.load_certificate(str(path))[0])
-            except (OSError, ValueError):
-                continue  # a stray file is not a reason to lock everyone out
-        return keys
-
-    def callback(self, domain: str, key: bytes) -> bool:
-        if key in self.keys:
-            return True
-        self.keys = self._read()
-        return key in self.keys
 
 
 @dataclass(frozen=True)
@@ -142,11 +102,3 @@ def client_from_args(server_key: str | None, secret: str | None) -> ClientCurve 
         public, sec = zmq.curve_keypair()
         keys = Keypair(public, sec)
     return ClientCurve(server_public, keys)
-
-
-def server_from_args(secret: str | None, authorized: str | None) -> ServerCurve | None:
-    if not secret:
-        if authorized:
-            raise ConfigError("--authorized-keys needs --curve-secret (the broker's keypair)")
-        return None
-    return ServerCurve(load_keypair(secret), Path(authorized) if authorized else None)

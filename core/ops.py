@@ -10,8 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROLES = ("agent", "viewer", "operator", "admin", "peer")
-# Who may do what: each client role includes the one before it (agent and peer stand apart).
-ROLE_RANK = {"viewer": 1, "operator": 2, "admin": 3}
+# Who may do what: each role may run the ops of its rank and below. An agent runs only ops
+# marked "agent" (none yet but its own thresholds); a peer broker reads like a viewer.
+ROLE_RANK = {"agent": 0, "viewer": 1, "peer": 1, "operator": 2, "admin": 3}
+
+
+def allows(role: str, needed: str) -> bool:
+    """May a key of ``role`` run an op that needs ``needed``?"""
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
+
+
+def audited(op: Op) -> bool:
+    """Ops that change something (or take the whole log away) leave an audit event."""
+    return ROLE_RANK[op.role] >= ROLE_RANK["operator"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +30,7 @@ class Op:
     """One control operation: its wire name, the least role it needs, where it runs."""
 
     name: str
-    role: str       # "viewer", "operator" or "admin"
+    role: str       # the least role that may run it: "agent", "viewer", "operator", "admin"
     query: bool     # True: runs on the broker's query thread (reads the store), not the core
     help: str
 
@@ -49,7 +60,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("unsilence", "operator", False, "remove a silence"),
     Op("simulate", "operator", False, "inject a simulated alert (high_cpu_usage, disk_full, "
                                       "host_down...)"),
-    Op("reload", "admin", False, "reload the rules file (a bad file keeps the old rules)"),
+    Op("reload", "admin", False, "reload rules, inhibitions, receivers, routes and templates "
+       "(a bad file keeps the old configuration and says why)"),
     Op("sync", "admin", False, "synchronise with peer brokers"),
     Op("export", "admin", True, "export events as JSON lines or CSV"),
     Op("test_notify", "admin", True, "send a test notification to a receiver"),

@@ -49,9 +49,10 @@ def alerts(result: list[dict[str, Any]]) -> str:
         value = a.get("value")
         rows.append((a["id"], a["severity"], a["state"], a["host"], a["rule"],
                      "-" if value is None else f"{value:.4g}", marks or "-",
+                     (a.get("ack") or {}).get("author") or "-",
                      _age(a.get("started_at")), a.get("summary", "")))
-    return table(("ID", "SEVERITY", "STATE", "HOST", "RULE", "VALUE", "FLAGS", "SINCE",
-                  "SUMMARY"), rows)
+    return table(("ID", "SEVERITY", "STATE", "HOST", "RULE", "VALUE", "FLAGS", "ACKED BY",
+                  "SINCE", "SUMMARY"), rows)
 
 
 def events(result: list[dict[str, Any]]) -> str:
@@ -69,6 +70,15 @@ def status(r: dict[str, Any]) -> str:
     for reason, n in sorted(ing["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {n:>6}  {reason}")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))
+    sec = r.get("security") or {}
+    if sec:
+        lines.append(f"security: {sec['mode']}"
+                     + (f", {sec['keys']} keys" if "keys" in sec else "")
+                     + f", {sec['refused']} refused connections or frames")
+        if sec.get("warning"):
+            lines.append(f"  WARNING: {sec['warning']}")
+        for reason, n in sorted(sec.get("refused_by_reason", {}).items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {n:>6}  {reason}")
     for c in r["supervisor"]:
         state = "up" if c["alive"] else "DOWN"
         lines.append(f"  {c['name']:<12} {state:<5} restarts={c['restarts']}"

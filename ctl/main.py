@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from core.cli import Parser, add_broker_args, fail, resolve_broker
 from core.client import BrokerTimeout, ControlClient, ControlError
 from core.config import ConfigError
-from core.protocol import OPS, ProtocolError
+from core.protocol import OPS, ROLES, ProtocolError
 
 
 def parser() -> Parser:
@@ -33,7 +34,8 @@ def parser() -> Parser:
     sp = cmd("ack")
     sp.add_argument("alert_id")
     sp.add_argument("--comment", default="")
-    sp.add_argument("--author", default="")
+    sp.add_argument("--author", default="", help="who you are, on a keyless broker only "
+                    "(recorded as local:NAME); with keys the author is your key's name")
     sp.add_argument("--expires", metavar="DURATION", help="the ack lapses after this long")
     sp.add_argument("--not-sticky", action="store_true", help="clear the ack when severity "
                     "changes")
@@ -43,7 +45,8 @@ def parser() -> Parser:
     sp.add_argument("matchers", nargs="+", metavar="MATCHER")
     sp.add_argument("--for", dest="duration", default="2h", metavar="DURATION")
     sp.add_argument("--comment", default="")
-    sp.add_argument("--author", default="")
+    sp.add_argument("--author", default="", help="who you are, on a keyless broker only "
+                    "(recorded as local:NAME); with keys the author is your key's name")
     cmd("silences")
     sp = cmd("unsilence")
     sp.add_argument("silence_id")
@@ -70,10 +73,16 @@ def parser() -> Parser:
     sp.add_argument("--limit", type=int, default=50)
     sp = cmd("test-notify")
     sp.add_argument("receiver")
-    sp = cmd("keys", "generate a CurveZMQ keypair (runs locally, needs no broker)")
-    sp.add_argument("action", choices=("generate",))
-    sp.add_argument("name", help="file stem: NAME.key (public) and NAME.key_secret")
-    sp.add_argument("--dir", default=".", help="where to write them (default: here)")
+    sp = cmd("keys", "the broker's keys directory: init, generate, list, revoke (runs "
+             "locally on the broker host, needs no broker)")
+    sp.add_argument("action", choices=("init", "generate", "list", "revoke"))
+    sp.add_argument("name", nargs="?", help="the key's name (generate, revoke): who it is; "
+                    "an agent key's name is also its host name unless --hosts says otherwise")
+    sp.add_argument("--dir", default=os.environ.get("MONITOR_KEYS_DIR"),
+                    help="the keys directory (default $MONITOR_KEYS_DIR)")
+    sp.add_argument("--role", choices=ROLES, help="generate: what the key may do")
+    sp.add_argument("--hosts", help="generate, agent keys: host names (or patterns like "
+                    "web-*) it may publish for, comma-separated (default: its name)")
     return p
 
 
@@ -165,17 +174,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def keys(args: Any, as_json: bool) -> int:
-    from core.keys import generate
+    from ctl.keys import run
 
     try:
-        public, secret = generate(args.dir, args.name)
+        out = run(args.action, args.dir, args.name, args.role, args.hosts)
     except ConfigError as exc:
-        fail("monitor-ctl", str(exc))
-    if as_json:
-        print(json.dumps({"public": str(public), "secret": str(secret)}))
-    else:
-        print(f"public key: {public}  (give this to clients, or put it in --authorized-keys)")
-        print(f"secret key: {secret}  (keep it here; mode 0600)")
+        fail("monitor-ctl", str(exc), 2)
+    print(json.dumps(out["result"], indent=2) if as_json else out["text"])
     return 0
 
 

@@ -38,12 +38,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, metavar="DIR",
                    help="data directory of the embedded broker")
     p.add_argument("--web", action="store_true", help="serve the app to a browser (textual-serve)")
-    p.add_argument("--host", default="127.0.0.1", help="address for --web (default 127.0.0.1)")
+    p.add_argument("--host", default="127.0.0.1", help="address for --web (default 127.0.0.1, "
+                   "this machine only)")
+    p.add_argument("--web-token-file", metavar="FILE", help="the --web login token (default "
+                   "$MONITOR_WEB_TOKEN, else one is generated and printed)")
     p.add_argument("--port", type=int, default=8000, help="port for --web (default 8000)")
     p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
                    "(NAME.key): talk CurveZMQ (see docs/security.md)")
     p.add_argument("--curve-secret", metavar="FILE", help="our keypair (NAME.key_secret), "
-                   "for a broker with --authorized-keys")
+                   "for a broker with --keys-dir")
     p.add_argument("--bell", action="store_true", help="ring the terminal bell on new criticals")
     p.add_argument("--theme", metavar="NAME",
                    help="colour theme, e.g. textual-light (default textual-dark; the command "
@@ -74,7 +77,7 @@ def brokers_from(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
 def serve_web(args: argparse.Namespace, brokers: dict[str, tuple[str, str]]) -> int:
     """Serve the console to browsers: each session runs ``monitor-tui`` on the same brokers."""
     try:
-        from textual_serve.server import Server
+        from tui.web import TokenServer, load_token
     except ImportError:
         print("monitor-tui: --web needs textual-serve (pip install 'monitor[web]')",
               file=sys.stderr)
@@ -91,8 +94,13 @@ def serve_web(args: argparse.Namespace, brokers: dict[str, tuple[str, str]]) -> 
         served.append("--bell")
     if args.theme:
         served += ["--theme", args.theme]
-    print(f"monitor-tui: serving on http://{args.host}:{args.port}", file=sys.stderr)
-    Server(shlex.join(served), host=args.host, port=args.port, title="monitor").serve()
+    token, generated = load_token(args.web_token_file)
+    where = "this machine only" if args.host in ("127.0.0.1", "localhost", "::1") else \
+        "reachable from the network: put it behind TLS"
+    print(f"monitor-tui: serving on http://{args.host}:{args.port} ({where}); log in with "
+          + (f"the token {token}: http://{args.host}:{args.port}/?token={token}" if generated
+             else "the token given"), file=sys.stderr, flush=True)
+    TokenServer(shlex.join(served), host=args.host, port=args.port, token=token).serve()
     return 0
 
 

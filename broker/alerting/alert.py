@@ -8,6 +8,7 @@ from typing import Any
 
 from broker.alerting.flapping import FlapDetector
 from broker.alerting.rules import Rule
+from core import units
 
 INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
 
@@ -57,11 +58,20 @@ class Alert:
                    state=self.state)
         return out
 
+    def facts(self) -> dict[str, float]:
+        """What the series knows beyond value/threshold (an anomaly's expected band)."""
+        f = getattr(self.series, "facts", None)
+        return f() if f is not None else {}
+
     def render(self, template: str) -> str:
+        f = self.facts()
+        expected = units.value_range(f["lo"], f["hi"], self.metric) if f else "the usual range"
+        seen = units.value(f.get("seen", self.value), self.metric)
         try:
             return template.format(host=self.host, value=self.value, threshold=self.threshold,
                                    metric=self.metric, rule=self.rule.name,
-                                   severity=self.severity, op=self.rule.op)
+                                   severity=self.severity, op=self.rule.op,
+                                   expected=expected, seen=seen)
         except (KeyError, IndexError, ValueError, AttributeError):
             return template
 
@@ -77,7 +87,9 @@ class Alert:
             "description": self.render(self.rule.description),
             "started_at": self.started_at, "updated_at": self.updated_at,
             "resolved_at": self.resolved_at, "simulated": self.simulated,
-            "kind": self.rule.kind,
+            "kind": self.rule.kind, "runbook_url": self.rule.runbook_url,
+            **({"expected": [f["lo"], f["hi"]], "zscore": f["z"]} if (f := self.facts())
+               else {}),
         }
 
     # ------------------------------------------------------------ persistence

@@ -15,7 +15,9 @@ from typing import Any
 
 from broker.alerting import persistence
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
+from broker.alerting.evaluators import AnomalySeries
 from broker.alerting.index import HostSeries, RuleIndex
+from broker.alerting.inhibit import InhibitRule, default_inhibits
 from broker.alerting.lifecycle import AlertBook
 from broker.alerting.rules import Rule, default_rules
 from broker.alerting.scenarios import DEFAULT_HOST, SIMULATE_TTL_S, scenario
@@ -27,13 +29,26 @@ STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")
 
 
 class AlertEngine:
-    def __init__(self, rules: list[Rule] | None = None) -> None:
+    def __init__(self, rules: list[Rule] | None = None,
+                 inhibits: list[InhibitRule] | None = None) -> None:
         self.book = AlertBook()
         self.hosts: dict[str, HostSeries] = {}
         self.rules: list[Rule] = []
         self._grace: list[Any] = []
+        self._seeds: dict[tuple[str, str], list[Any]] = {}  # see seed_anomaly
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
         self.replace_rules(default_rules() if rules is None else rules)
+        self.replace_inhibits(default_inhibits() if inhibits is None else inhibits)
+
+    @property
+    def inhibits(self) -> list[InhibitRule]:
+        return self.book.inhibits
+
+    def replace_inhibits(self, inhibits: list[InhibitRule]) -> None:
+        """Swap the inhibition rules; an alert's ``inhibited`` follows at its next view or
+        event (``inhibited`` is computed, never stored)."""
+        self.book.inhibits = list(inhibits)
+        self.book.changed()
 
     # ------------------------------------------------------------ rules and index
 
@@ -93,10 +108,14 @@ class AlertEngine:
         cores = metrics.get("cpu.count")
         if cores:
             hs.cpu_count = cores
-        if labels:
+        if labels and self.book.host_labels.get(host) != labels:
             self.book.host_labels[host] = labels
+            self.book.changed()
         if not hs.known.issuperset(metrics):
+            new = [n for n in metrics if n not in hs.known]
             self.index.learn(hs, metrics)
+            if self._seeds:
+                self._apply_seeds(hs, new)
         book = self.book
         for name, ss in hs.watched:
             v = metrics.get(name)
@@ -113,8 +132,9 @@ class AlertEngine:
         self.now = now
         out: list[Event] = []
         self._seen(hs, now, out)
-        for s, rx, src in hs.logs:
-            if (src is None or src(source)) and rx.search(message) and s.hit(now):
+        for s, rx, src, lvl in hs.logs:
+            if ((src is None or src(source)) and (lvl is None or lvl(level))
+                    and rx.search(message) and s.hit(now)):
                 self.book.update(s, now, out)
         return out
 
@@ -143,7 +163,7 @@ class AlertEngine:
                 if s.check(now):
                     book.update(s, now, out)
         for s in self.index.absent:
-            if s.check(now):
+            if s.check(now) and not self._host_down_first(s, now):
                 book.update(s, now, out)
         for a in list(book.by_id.values()):
             s = a.series
@@ -161,6 +181,20 @@ class AlertEngine:
             out.append(make_event("unsilence", f"silence {sil.id} expired", ts=now,
                                   data={"silence": sil.to_dict(now), "reason": "expired"}))
         return out
+
+    def _host_down_first(self, s: Any, now: float) -> bool:
+        """An absent series whose whole host is silent waits until every host_down rule of
+        that host has had its ``for``: then host_down fires first (this same tick) and its
+        inhibition applies, so a host going down never pages for each missing metric."""
+        if s.alert is not None and s.alert.active:
+            return False
+        hs = self.hosts.get(s.host)
+        if hs is None or hs.last_seen is None or s.last_ts is None or hs.last_seen > s.last_ts:
+            return False  # the host still sends other things: the metric alone is absent
+        waiting = any(now - hs.last_seen < d.rule.for_ for d in hs.down)
+        if waiting:
+            s.level = None
+        return waiting
 
     # ------------------------------------------------------------ views and operator actions
 
@@ -228,8 +262,29 @@ class AlertEngine:
             self.book.escalate(a, severity, now, out)
         return out
 
-    def dump_state(self) -> dict[str, Any]:
-        return persistence.dump(self)
+    def seed_anomaly(self, host: str, metric: str,
+                     hours: list[tuple[float, float, float, float, float]]) -> None:
+        """Hourly rollups (hour start, min, avg, max, count; oldest first) for the anomaly
+        series of ``host``/``metric``: applied when that series has its first sample (and
+        learned nothing else yet), so seeding never invents a host. The system passes what
+        the store holds at start."""
+        if hours:
+            self._seeds[(host, metric)] = hours
+        hs = self.hosts.get(host)
+        if hs is not None and metric in hs.by_metric:
+            self._apply_seeds(hs, (metric,))
+
+    def _apply_seeds(self, hs: HostSeries, names: Any) -> None:
+        for name in names:
+            hours = self._seeds.pop((hs.name, name), None)
+            if hours is not None:
+                for s in hs.by_metric.get(name, ()):
+                    if isinstance(s, AnomalySeries):
+                        s.seed(hours)
+
+    def dump_state(self, baselines: bool = True) -> dict[str, Any]:
+        """The state to save; without ``baselines`` the anomaly memories are left out."""
+        return persistence.dump(self, baselines)
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
         persistence.restore(self, state)

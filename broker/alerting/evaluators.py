@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from broker.alerting.robust import CUSUM_H, RobustDetector
 from broker.alerting.rules import Rule
-from broker.alerting.windows import Baseline, Trend, Window
+from broker.alerting.windows import Trend, Window
 
 WARNING = "warning"
 CRITICAL = "critical"
@@ -112,15 +113,26 @@ class ThresholdSeries(Series):
 
 
 class RateSeries(Series):
-    __slots__ = ("levels", "window")
+    """Change per second over ``over``. For a counter (the default) a drop is a reset, as
+    in Prometheus' ``rate()``: the counter restarted from zero, so the value after the
+    drop is all increase. The window holds reset-corrected values (raw + ``offset``)."""
+
+    __slots__ = ("levels", "window", "prev", "offset")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
         self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
         self.window = Window(rule.over)
+        self.prev: float | None = None
+        self.offset = 0.0
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
+        if self.rule.counter:
+            if self.prev is not None and v < self.prev:
+                self.offset += self.prev
+            self.prev = v
+            v += self.offset
         self.window.add(now, v)
         rate = self.window.rate()
         if rate is None:
@@ -155,34 +167,84 @@ class ForecastSeries(Series):
 
 
 class AnomalySeries(Series):
-    """z-score against an EWMA baseline; silent until ``warmup`` samples were learned."""
+    """Spike and level-shift detection against a robust baseline (broker/alerting/robust.py).
 
-    __slots__ = ("levels", "baseline", "sign")
+    The level is warning when the robust z-score passes the sensitivity's threshold (or the
+    rule's ``warning``) or the CUSUM alarms on a sustained shift; critical past
+    ``critical`` (default twice the warning z). ``value`` is the value seen, ``threshold``
+    the edge of ``band``, the expected range (expected level +- the warning z), that it
+    crossed; the z-score is in ``facts()``.
+    """
+
+    __slots__ = ("levels", "det", "sign", "band", "z", "_dumped")
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
-        self.levels = Levels(">=", rule.warning, rule.critical, rule.clear)
-        self.baseline = Baseline(rule.alpha)
+        zw, zc, h = anomaly_thresholds(rule)
+        self.levels = Levels(">=", zw, zc, rule.clear)
+        self.det = RobustDetector(rule.window, rule.min_stddev, zw, h)
         self.sign = {">": 1.0, "<": -1.0}.get(rule.op, 0.0)
+        self.band: tuple[float, float] | None = None
+        self.z = 0.0
+        self._dumped: tuple[int, Any] = (-DUMP_EVERY, None)
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
         self.last_ts = now
-        b = self.baseline
-        ready = b.n >= self.rule.warmup
-        if ready:
-            z = b.zscore(v, self.rule.min_stddev)
-            score = abs(z) if self.sign == 0.0 else self.sign * z
-            self.value = z
-            lvl = self.level = self.levels.level(score, self.level)
-            self.threshold = self.levels.threshold(lvl)
-        b.update(v)
-        return ready
+        d = self.det
+        ready = d.n >= self.rule.warmup
+        z, shift, novel = d.step(now, v, ready)
+        if not ready:
+            return False
+        sg = self.sign
+        score = abs(z) if sg == 0.0 else sg * z
+        shifted = (abs(shift) if sg == 0.0 else sg * shift) >= d.h
+        lvl = self.levels.level(score, self.level)
+        if self.level is None and not novel:
+            lvl = None  # a spike alert starts only on what the last days have not seen
+        if lvl is None and shifted:
+            lvl = WARNING  # a shift alert, on a level no recent hour has had
+        lo, hi = self.band = d.band(now, self.levels.warning or 0.0)
+        self.level, self.value, self.z = lvl, v, z
+        self.threshold = hi if z >= 0 else lo  # the edge of the expected range it crossed
+        return True
+
+    def facts(self) -> dict[str, float]:
+        if self.band is None:
+            return {}
+        return {"lo": self.band[0], "hi": self.band[1], "seen": self.det.last, "z": self.z}
+
+    def seed(self, hours: list[tuple[float, float, float, float, float]]) -> bool:
+        """Seed a series that has learned nothing yet (see RobustDetector.seed)."""
+        if not self.det.fresh or not hours:
+            return False
+        self.det.seed(hours)
+        return True
 
     def dump(self) -> Any:
-        return self.baseline.dump()
+        """The detector's memory (a few thousand numbers), rebuilt at most every
+        DUMP_EVERY samples: the engine state is saved every 10 s on the core thread."""
+        n, data = self._dumped
+        if data is None or self.det.n - n >= DUMP_EVERY:
+            data = self.det.dump()
+            self._dumped = (self.det.n, data)
+        return data
 
     def load(self, data: Any) -> None:
-        self.baseline.load(data)
+        self.det.load(data)
+
+
+DUMP_EVERY = 60
+
+
+def anomaly_thresholds(rule: Rule) -> tuple[float, float, float]:
+    """(warning z, critical z, CUSUM alarm level) from ``sensitivity`` 1..10 (default 5:
+    5 sigmas, CUSUM 8), the rule's ``warning``/``critical`` overriding the z-scores."""
+    zw = 3.0 + (10.0 - rule.sensitivity) * 0.4
+    h = CUSUM_H * zw / 5.0
+    if rule.warning is not None:
+        zw = rule.warning
+    zc = rule.critical if rule.critical is not None else 2.0 * zw
+    return zw, zc, h
 
 
 class AbsentSeries(Series):
@@ -208,7 +270,7 @@ class HostDownSeries(AbsentSeries):
 
 
 class LogSeries(Series):
-    """Count of log lines matching ``pattern`` within ``over``; fires at ``count``."""
+    """Count of log lines matching ``pattern`` (and ``level``) within ``over``."""
 
     __slots__ = ("hits",)
 

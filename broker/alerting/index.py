@@ -14,6 +14,7 @@ from typing import Any
 
 from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.alerting.globs import compile_glob, compile_globs
+from broker.alerting.loglevels import level_matcher
 from broker.alerting.rules import Rule
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
@@ -32,7 +33,8 @@ class HostSeries:
         self.known: set[str] = set()  # every name in by_metric
         self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
-        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None]] = []
+        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None,
+                              Callable[[str], bool] | None]] = []
 
 
 def host_filter(rule: Rule) -> Callable[[str], bool] | None:
@@ -51,7 +53,7 @@ class RuleIndex:
                              for r in live if r.kind in METRIC_KINDS]
         self.down_rules = [(r, host_filter(r)) for r in live if r.kind == "host_down"]
         self.log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
-                           compile_glob(r.source), host_filter(r))
+                           compile_glob(r.source), level_matcher(r.level), host_filter(r))
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []
 
@@ -76,12 +78,12 @@ class RuleIndex:
                     s = HostDownSeries(rule, hs.name, "")
                     s.last_ts = hs.last_seen
                 hs.down.append(s)
-        for rule, rx, src, hosts_ok in self.log_rules:
+        for rule, rx, src, lvl, hosts_ok in self.log_rules:
             if hosts_ok is None or hosts_ok(hs.name):
                 s = (old or {}).get((rule.name, ""))
                 if not isinstance(s, LogSeries) or s.rule != rule:
                     s = LogSeries(rule, hs.name)
-                hs.logs.append((s, rx, src))
+                hs.logs.append((s, rx, src, lvl))
 
     def learn(self, hs: HostSeries, names: Iterable[str]) -> None:
         """Index metric names this host never sent before (the slow path, once per name)."""
@@ -96,7 +98,7 @@ class RuleIndex:
         old: dict[Any, Series] = {(s.rule.name, s.metric): s
                                   for ss in hs.by_metric.values() for s in ss}
         old.update({(s.rule.name, ""): s for s in hs.down})
-        old.update({(s.rule.name, ""): s for s, _, _ in hs.logs})
+        old.update({(s.rule.name, ""): s for s, _, _, _ in hs.logs})
         names = list(hs.by_metric)
         hs.by_metric, hs.down, hs.logs = {}, [], []
         self.host_series(hs, old)
@@ -109,7 +111,7 @@ class RuleIndex:
         if rule.kind == "host_down":
             return next((x for x in hs.down if x.rule.name == rule.name), None)
         if rule.kind == "log":
-            return next((x for x, _, _ in hs.logs if x.rule.name == rule.name), None)
+            return next((x for x, _, _, _ in hs.logs if x.rule.name == rule.name), None)
         if metric not in hs.by_metric:
             self.learn(hs, (metric,))
         return next((x for x in hs.by_metric[metric] if x.rule.name == rule.name), None)

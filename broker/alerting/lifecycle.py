@@ -15,6 +15,7 @@ from typing import Any
 
 from broker.alerting.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert
 from broker.alerting.flapping import FlapDetector
+from broker.alerting.inhibit import InhibitRule, inhibited_by
 from broker.alerting.silences import SilenceSet
 from broker.events import Event, make_event
 from core.config import ConfigError, parse_duration
@@ -29,14 +30,35 @@ class AlertBook:
         self.silences = SilenceSet()
         self.down_hosts: dict[str, int] = {}
         self.host_labels: dict[str, Mapping[str, str]] = {}  # latest frame labels per host
+        self.inhibits: list[InhibitRule] = []
+        self._sources: list[tuple[str, dict[str, str]]] | None = None  # cache, see sources()
+
+    def sources(self) -> list[tuple[str, dict[str, str]]]:
+        """(id, labels) of the firing alerts that match some inhibit rule's source; cached
+        until an alert fires or resolves, or host labels or inhibit rules change."""
+        if self._sources is None:
+            out = []
+            for a in self.by_id.values():
+                if a.state == FIRING:
+                    labels = a.match_labels(self.host_labels.get(a.host))
+                    if any(all(m.matches(labels) for m in r.source) for r in self.inhibits):
+                        out.append((a.id, labels))
+            self._sources = out
+        return self._sources
+
+    def changed(self) -> None:
+        self._sources = None
 
     # ------------------------------------------------------------ views
 
     def to_dict(self, a: Alert, now: float) -> dict[str, Any]:
         extra = self.host_labels.get(a.host)
-        silenced = (self.silences.matching(a.match_labels(extra), now)
-                    if len(self.silences) else [])
-        inhibited = a.rule.kind != "host_down" and a.active and a.host in self.down_hosts
+        labels = a.match_labels(extra)
+        silenced = self.silences.matching(labels, now) if len(self.silences) else []
+        inhibited = False
+        if a.active and self.inhibits:
+            srcs = self.sources()
+            inhibited = bool(srcs) and inhibited_by(self.inhibits, labels, a.id, srcs) is not None
         return a.to_dict(silenced, inhibited, extra)
 
     def get(self, alert_id: str) -> Alert:
@@ -68,7 +90,9 @@ class AlertBook:
             return
         if a is None or not a.active:
             return
-        a.value, a.updated_at = float(s.value), now
+        a.updated_at = now
+        if a.rule.kind not in ("absent", "host_down"):  # keep "sent nothing for 45s", not 0s
+            a.value = float(s.value)
         if a.state == PENDING:
             self.drop(a, now, out)
             return
@@ -96,6 +120,7 @@ class AlertBook:
     def fire(self, a: Alert, now: float, out: list[Event]) -> None:
         before = a.state
         a.state, a.pending_since, a.updated_at = FIRING, None, now
+        self._sources = None
         if a.rule.kind == "host_down":
             self.down_hosts[a.host] = self.down_hosts.get(a.host, 0) + 1
         out.append(self.event(a, before, FIRING, "state", now))
@@ -103,6 +128,7 @@ class AlertBook:
 
     def escalate(self, a: Alert, severity: str, now: float, out: list[Event]) -> None:
         before, a.severity = a.severity, severity
+        self._sources = None
         if a.ack is not None and not a.ack.get("sticky"):
             a.ack = None
             out.append(self._plain("unack", a, "acknowledgement cleared: severity changed "
@@ -121,6 +147,7 @@ class AlertBook:
             return
         a.state, a.resolved_at, a.updated_at = RESOLVED, now, now
         a.cleared_since, a.ack, a.sim_expires = None, None, None
+        self._sources = None
         if a.rule.kind == "host_down":
             n = self.down_hosts.get(a.host, 0) - 1
             if n > 0:

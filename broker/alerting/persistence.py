@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 VERSION = 1
 
 
-def dump(engine: AlertEngine) -> dict[str, Any]:
-    baselines = [[s.rule.name, s.host, s.metric, s.dump()]
-                 for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
-                 if isinstance(s, AnomalySeries) and s.baseline.n]
+def dump(engine: AlertEngine, baselines: bool = True) -> dict[str, Any]:
+    saved = [[s.rule.name, s.host, s.metric, s.dump()]
+             for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
+             if baselines and isinstance(s, AnomalySeries) and s.det.n]
     return {
         "version": VERSION,
         "now": engine.now,
@@ -35,7 +35,7 @@ def dump(engine: AlertEngine) -> dict[str, Any]:
         "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
         "hosts": sorted(engine.hosts),
         "host_labels": {h: dict(v) for h, v in engine.book.host_labels.items()},
-        "baselines": baselines,
+        **({"baselines": saved} if baselines else {}),
     }
 
 
@@ -61,6 +61,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         if not a.simulated:
             engine.attach(a)
     engine.book.host_labels.update(state.get("host_labels", {}))
+    engine.book.changed()
     for d in state.get("silences", []):
         engine.book.silences.add(Silence.from_dict(d))
     for rule_name, host, metric, data in state.get("baselines", []):

@@ -15,6 +15,7 @@ from importlib import resources
 from typing import Any, NoReturn
 
 from broker.alerting.globs import never_matches
+from broker.alerting.loglevels import check_level
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 from core.protocol import SEVERITIES
 
@@ -25,16 +26,16 @@ AGGS = ("last", "avg", "max", "min", "p95")
 RESERVED_LABELS = frozenset({"host", "rule", "alertname", "severity", "metric", "kind"})
 
 _COMMON = {"name", "kind", "hosts", "exclude_hosts", "labels", "summary", "description",
-           "enabled", "for", "keep_firing_for", "flap_start", "flap_stop"}
+           "enabled", "for", "keep_firing_for", "flap_start", "flap_stop", "runbook_url"}
 _LEVELS = {"metric", "op", "warning", "critical", "clear"}
 KEYS = {
     "threshold": _COMMON | _LEVELS | {"over", "agg", "per_core"},
-    "rate": _COMMON | _LEVELS | {"over"},
+    "rate": _COMMON | _LEVELS | {"over", "counter"},
     "absent": _COMMON | {"metric", "severity"},
     "host_down": _COMMON | {"severity"},
     "forecast": _COMMON | _LEVELS | {"over", "horizon"},
-    "anomaly": _COMMON | _LEVELS | {"alpha", "warmup", "min_stddev"},
-    "log": _COMMON | {"pattern", "count", "over", "source", "severity"},
+    "anomaly": _COMMON | _LEVELS | {"sensitivity", "window", "warmup", "min_stddev"},
+    "log": _COMMON | {"pattern", "level", "count", "over", "source", "severity"},
 }
 DEFAULT_OVER = {"threshold": 0.0, "rate": 60.0, "forecast": 3600.0, "log": 60.0}
 DEFAULT_SUMMARY = {
@@ -43,7 +44,7 @@ DEFAULT_SUMMARY = {
     "absent": "no {metric} from {host} for {value:.0f}s",
     "host_down": "{host} sent nothing for {value:.0f}s",
     "forecast": "{metric} on {host} heading for {value:.4g} within the horizon",
-    "anomaly": "{metric} on {host} unusual: z-score {value:.1f}",
+    "anomaly": "{metric} on {host} unusual: expected {expected}, seen {seen}",
     "log": "{value:.0f} matching log lines from {host}",
 }
 
@@ -64,11 +65,14 @@ class Rule:
     over: float = 0.0
     agg: str = "last"
     per_core: bool = False
+    counter: bool = True
     horizon: float = 0.0
-    alpha: float = 0.05
+    sensitivity: float = 5.0
+    window: int = 240
     warmup: int = 30
     min_stddev: float = 0.0
     pattern: str = ""
+    level: tuple[str, ...] = ()
     count: int = 1
     source: str = "*"
     severity: str = "warning"
@@ -77,6 +81,7 @@ class Rule:
     labels: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
     description: str = ""
+    runbook_url: str = ""
     enabled: bool = True
     flap_start: float = 30.0
     flap_stop: float = 25.0
@@ -93,11 +98,17 @@ class Rule:
 
 def load_rules(path: Any) -> list[Rule]:
     """Rules from a TOML file of ``[[rule]]`` tables; raises ConfigError naming file/rule/key."""
+    return load_rule_file(path)[0]
+
+
+def load_rule_file(path: Any) -> tuple[list[Rule], list[Any] | None]:
+    """(rules, the raw ``[[inhibit]]`` tables or None when the file has no ``inhibit`` key);
+    broker/alerting/inhibit.py parses the inhibit tables."""
     data = load_toml(path)
-    check_keys(data, {"rule"}, str(path))
+    check_keys(data, {"rule", "inhibit"}, str(path))
     if not isinstance(data.get("rule", []), list):
         raise ConfigError(f"{path}: 'rule' must be an array of tables ([[rule]])")
-    return parse_rules(data.get("rule", []), str(path))
+    return parse_rules(data.get("rule", []), str(path)), data.get("inhibit")
 
 
 def default_rules() -> list[Rule]:
@@ -127,6 +138,9 @@ def parse_rule(table: Any, source: str, index: int = 1) -> Rule:
                           f"'high_cpu_usage', got {name!r}")
     p = _Parser(table, f"{source}: rule '{name}'")
     kind = p.choice("kind", KINDS, None)
+    if kind == "anomaly" and "alpha" in table:
+        p.fail("alpha", "the EWMA baseline is gone: tune 'sensitivity' (1-10, default 5) "
+               "instead (docs/alerts.md)")
     check_keys(table, KEYS[kind], p.where)
     kw: dict[str, Any] = {"name": name, "kind": kind}
     kw["hosts"] = p.globs("hosts")
@@ -163,16 +177,21 @@ def parse_rule(table: Any, source: str, index: int = 1) -> Rule:
         if kw["horizon"] <= 0:
             p.fail("horizon", "must be above zero")
     elif kind == "anomaly":
-        kw["alpha"] = p.number("alpha", 0.05, lo=0.0, hi=1.0, strict=True)
+        kw["sensitivity"] = p.number("sensitivity", 5.0, lo=1.0, hi=10.0)
+        kw["window"] = int(p.number("window", 240, lo=16, hi=4096, integer=True))
         kw["warmup"] = int(p.number("warmup", 30, lo=2, integer=True))
         kw["min_stddev"] = p.number("min_stddev", 0.0, lo=0.0)
+    elif kind == "rate":
+        kw["counter"] = p.boolean("counter", True)
     elif kind == "log":
-        kw["pattern"] = p.regex("pattern")
+        kw["level"] = p.levels("level")
+        kw["pattern"] = p.regex("pattern", "" if kw["level"] else None)
         kw["count"] = int(p.number("count", 1, lo=1, integer=True))
         kw["source"] = p.glob("source", "*")
         kw["severity"] = p.choice("severity", SEVERITIES, "warning")
     kw["summary"] = p.template("summary", DEFAULT_SUMMARY[kind])
     kw["description"] = p.template("description", "")
+    kw["runbook_url"] = p.url("runbook_url")
     return Rule(**kw)
 
 
@@ -180,10 +199,8 @@ def _parse_levels(p: _Parser, kind: str, kw: dict[str, Any]) -> None:
     kw["op"] = p.choice("op", ANOMALY_OPS if kind == "anomaly" else OPS, ">")
     kw["warning"] = p.number("warning", None)
     kw["critical"] = p.number("critical", None)
-    if kw["warning"] is None and kw["critical"] is None:
-        if kind != "anomaly":
-            p.fail("critical", "missing threshold: set 'warning' and/or 'critical'")
-        kw["warning"] = 3.0
+    if kw["warning"] is None and kw["critical"] is None and kind != "anomaly":
+        p.fail("critical", "missing threshold: set 'warning' and/or 'critical'")
     if kind == "anomaly" and any(v is not None and v <= 0 for v in (kw["warning"], kw["critical"])):
         p.fail("warning", "anomaly thresholds are z-scores and must be above zero")
     w, c = kw["warning"], kw["critical"]
@@ -275,8 +292,28 @@ class _Parser:
                 self.fail("labels", f"label '{k}' is reserved (set by the engine)")
         return dict(val)
 
-    def regex(self, key: str) -> str:
-        val = self.t.get(key)
+    def url(self, key: str) -> str:
+        val = self.t.get(key, "")
+        if not isinstance(val, str) or (val and not re.fullmatch(r"https?://\S+", val)):
+            self.fail(key, f"expected an http:// or https:// URL, got {val!r}")
+        return val
+
+    def levels(self, key: str) -> tuple[str, ...]:
+        val = self.t.get(key, [])
+        if isinstance(val, str):
+            val = [val]
+        if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+            self.fail(key, f"expected a level or a list of levels, got {val!r}")
+        for v in val:
+            why = check_level(v)
+            if why:
+                self.fail(key, why)
+        return tuple(val)
+
+    def regex(self, key: str, default: str | None = None) -> str:
+        val = self.t.get(key, default)
+        if val == "" and default == "":
+            return val
         if not isinstance(val, str) or not val:
             self.fail(key, f"missing or empty regex, got {val!r}")
         try:
@@ -298,4 +335,5 @@ class _Parser:
 
 
 TEMPLATE_PROBE: dict[str, Any] = {"host": "h", "value": 1.0, "threshold": 1.0,
-                                  "metric": "m", "rule": "r", "severity": "warning", "op": ">"}
+                                  "metric": "m", "rule": "r", "severity": "warning", "op": ">",
+                                  "expected": "1-2", "seen": "3"}

@@ -39,6 +39,11 @@ def scenario(name: str, rules: list[Rule]) -> tuple[Rule, str, float, float, str
         threshold = float(rule.count if rule.kind == "log" else rule.for_)
         value = value if value is not None else threshold * 2
         metric = metric or (rule.metric if rule.kind == "absent" else "")
+    elif rule.kind == "anomaly":  # no baseline to be out of: a value plainly unusual
+        severity = CRITICAL if rule.critical is not None else "warning"
+        metric = metric or concrete(rule.metric)
+        threshold = 0.0
+        value = value if value is not None else (97.0 if metric.endswith("percent") else 1e6)
     else:
         severity = CRITICAL if rule.critical is not None else "warning"
         levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)

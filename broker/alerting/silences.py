@@ -1,4 +1,4 @@
-"""Silences (Alertmanager-style label matchers with a time span) and inhibition.
+"""Silences (Alertmanager-style label matchers with a time span).
 
 A matcher is ``NAME OP VALUE`` with OP one of ``=``, ``!=``, ``=~``, ``!~``; regexes are
 anchored (they must match the whole label value). The labels an alert offers are its own
@@ -7,8 +7,7 @@ and ``state``; a label an alert lacks has the value "". A silence matches an ale
 every matcher does. It needs at least one matcher that does not match the empty string,
 so a silence can never mute everything by accident.
 
-Inhibition: a firing ``host_down`` alert inhibits every other alert of the same host; the
-engine keeps the set of down hosts and marks those alerts ``inhibited``.
+Inhibition lives in broker/alerting/inhibit.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Per-series memory for rule evaluation: sliding windows, trends and learned baselines.
+"""Per-series memory for rule evaluation: sliding windows and trends (anomaly baselines
+live in broker/alerting/robust.py).
 
 All of it is bounded: a window keeps at most ``MAX_POINTS`` points whatever the sample
 rate, a trend keeps ``TREND_BUCKETS`` bucket means however long its window is.
@@ -6,7 +7,6 @@ rate, a trend keeps ``TREND_BUCKETS`` bucket means however long its window is.
 
 from __future__ import annotations
 
-import math
 from array import array
 from collections import deque
 
@@ -124,35 +124,3 @@ class Trend:
             return None
         slope = sum((t - mt) * (v - mv) for t, v in zip(pt, pv, strict=True)) / sxx
         return mv + slope * (at - mt)
-
-
-class Baseline:
-    """Exponentially weighted mean and variance of a series (Welford-style EWMA)."""
-
-    __slots__ = ("alpha", "n", "mean", "var")
-
-    def __init__(self, alpha: float) -> None:
-        self.alpha = alpha
-        self.n = 0
-        self.mean = 0.0
-        self.var = 0.0
-
-    def zscore(self, x: float, min_stddev: float) -> float:
-        floor = max(min_stddev, 0.01 * abs(self.mean), 1e-9)
-        return (x - self.mean) / max(math.sqrt(self.var), floor)
-
-    def update(self, x: float) -> None:
-        if self.n == 0:
-            self.mean = x
-        else:
-            diff = x - self.mean
-            incr = self.alpha * diff
-            self.mean += incr
-            self.var = (1 - self.alpha) * (self.var + diff * incr)
-        self.n += 1
-
-    def dump(self) -> list[float]:
-        return [self.n, self.mean, self.var]
-
-    def load(self, data: list[float]) -> None:
-        self.n, self.mean, self.var = int(data[0]), float(data[1]), float(data[2])

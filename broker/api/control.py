@@ -16,10 +16,14 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from broker.api.audit import audit_event
+from broker.auth import KEYLESS
 from broker.events import Event
 from broker.ingest.loop import BrokerCore
 from core import protocol
 from core.config import ConfigError, parse_duration
+from core.keydir import Identity
+from core.ops import allows, audited
 from core.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -46,7 +50,7 @@ class ControlBackend(Protocol):
 
     def sync(self) -> dict[str, Any]: ...
 
-    def persist_engine(self) -> None: ...
+    def persist_engine(self, baselines: bool = True) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
 
@@ -67,14 +71,17 @@ class Control:
             if fn is None:
                 raise TypeError(f"control op {name!r} has no handler")
             self.handlers[name] = fn
-        self._jobs: queue.Queue[tuple[bytes, str, Handler, dict[str, Any]] | None] = \
-            queue.Queue(1000)
+        self._jobs: queue.Queue[tuple[bytes, str, Handler, dict[str, Any],
+                                      Identity, str] | None] = queue.Queue(1000)
         self.requests = 0
         self.errors = 0
+        self.refused = 0
 
     # ------------------------------------------------------------ dispatch
 
-    def handle(self, identity: bytes, payload: bytes) -> None:
+    def handle(self, identity: bytes, payload: bytes, who: Identity = KEYLESS,
+               address: str = "") -> None:
+        """One request from ``who`` (the key that sent it, broker/auth.py) at ``address``."""
         self.requests += 1
         try:
             req_id, op, args = protocol.parse_request(payload)
@@ -89,27 +96,50 @@ class Control:
             self.core.reply(identity, protocol.reply_error(req_id, f"unknown op '{op}' "
                                                                    f"(known: {known})"))
             return
+        if not allows(who.role, spec.role):
+            self.errors += 1
+            self.refused += 1
+            error = (f"refused: key not authorised for role {spec.role} ('{op}' needs "
+                     f"{spec.role}; key '{who.name}' has role {who.role})")
+            if audited(spec):
+                self._audit(who, address, op, {**args, "author": ""}, error)
+            self.core.reply(identity, protocol.reply_error(req_id, error))
+            return
+        # The author of a change is the key's name, never what the client says it is.
+        args = {**args, "author": who.author(_claimed(args), address)}
         fn = self.handlers[op]
         if spec.query:
             try:
-                self._jobs.put_nowait((identity, req_id, fn, args))
+                self._jobs.put_nowait((identity, req_id, fn, args, who, address))
             except queue.Full:
                 self.core.reply(identity, protocol.reply_error(req_id, "broker busy: too many "
                                                                        "queries queued, retry"))
             return
-        self.core.reply(identity, self._call(req_id, op, fn, args))
+        payload, error = self._call(req_id, op, fn, args)
+        if audited(spec):
+            self._audit(who, address, op, args, error)
+        self.core.reply(identity, payload)
 
-    def _call(self, req_id: str, op: str, fn: Handler, args: dict[str, Any]) -> bytes:
+    def _call(self, req_id: str, op: str, fn: Handler, args: dict[str, Any]
+              ) -> tuple[bytes, str]:
+        """The reply, and the error it carries ("" when the op succeeded)."""
         try:
-            return protocol.reply_ok(req_id, fn(args))
+            return protocol.reply_ok(req_id, fn(args)), ""
         except (RequestError, ConfigError, ValueError, KeyError, TypeError) as exc:
             self.errors += 1
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-            return protocol.reply_error(req_id, f"{op}: {msg}")
+            error = f"{op}: {msg}"
         except Exception as exc:  # a bug must not kill the loop; the client still hears
             self.errors += 1
             log.exception("control op %s failed", op)
-            return protocol.reply_error(req_id, f"{op}: internal error: {exc}")
+            error = f"{op}: internal error: {exc}"
+        return protocol.reply_error(req_id, error), error
+
+    def _audit(self, who: Identity, address: str, op: str, args: dict[str, Any],
+               error: str) -> None:
+        author = args.get("author") or who.author(_claimed(args), address)
+        self.core.emit(audit_event(who, author, address, op, args, error,
+                                   self.core.clock.time()))
 
     def run_queries(self, stop: threading.Event) -> None:
         """The query thread: runs offloaded requests, replies through the core thread."""
@@ -121,8 +151,11 @@ class Control:
                 continue
             if job is None:
                 return
-            identity, req_id, fn, args = job
-            payload = self._call(req_id, fn.__name__, fn, args)
+            identity, req_id, fn, args, who, address = job
+            payload, error = self._call(req_id, fn.__name__, fn, args)
+            spec = protocol.OPS[fn.__name__]
+            if audited(spec):
+                self._audit(who, address, spec.name, args, error)
             self.core.post(functools.partial(self.core.reply, identity, payload))
 
     # ------------------------------------------------------------ state ops (core thread)
@@ -165,7 +198,7 @@ class Control:
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)
-        self.system.persist_engine()
+        self.system.persist_engine(baselines=False)  # they follow on their own cadence
 
     def ack(self, args: dict[str, Any]) -> dict[str, Any]:
         alert_id = _req_str(args, "alert_id")
@@ -283,6 +316,12 @@ class Control:
             raise RequestError("no receivers are configured on this broker")
         receiver = _req_str(args, "receiver")
         return {"receiver": receiver, "id": self.system.notifier.test_notify(receiver)}
+
+
+def _claimed(args: dict[str, Any]) -> str:
+    """Who a keyless client says it is (only ever shown as ``local:<name>``)."""
+    val = args.get("author", "")
+    return val if isinstance(val, str) else ""
 
 
 def _req_str(args: dict[str, Any], key: str) -> str:

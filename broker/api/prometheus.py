@@ -7,6 +7,8 @@ thread, so a scrape never holds up ingest.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,8 +71,11 @@ def take_view(core: BrokerCore) -> dict[str, Any]:
 
 
 class Exporter:
-    def __init__(self, core: BrokerCore, host: str = "127.0.0.1", port: int = 9464) -> None:
+    def __init__(self, core: BrokerCore, host: str = "127.0.0.1", port: int = 9464,
+                 auth: str = "") -> None:
         self.core = core
+        # HTTP basic auth: the Authorization header a scraper must send ("" = none needed)
+        self._expect = ("Basic " + base64.b64encode(auth.encode()).decode()) if auth else ""
         self.server = ThreadingHTTPServer((host, port), self._handler())
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -91,6 +96,13 @@ class Exporter:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                if exporter._expect and not hmac.compare_digest(
+                        self.headers.get("Authorization", ""), exporter._expect):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="monitor"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path.split("?")[0] != "/metrics":
                     self._send(404, "not found: try /metrics\n")
                     return

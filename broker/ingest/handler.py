@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broker.events import Event, make_event
 from broker.ingest.seams import AlertEngine, MetricSink
 from broker.ingest.state import HostRecord, LimitExceeded, State
 from core import protocol
 from core.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +44,17 @@ class FrameHandler:
         self._reject_budget = (0, 0)  # (second, events emitted in it)
         self._reject_suppressed = 0
 
-    def ingest(self, parts: list[bytes], now: float) -> Out:
+    def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
+        """``who``: the key that sent the frame (None without keys); an agent's key may
+        publish only for its own hosts."""
         self.frames += 1
         try:
             frame = protocol.decode(parts, now)
             if frame["kind"] not in protocol.AGENT_KINDS:
                 raise ProtocolError(f"kind '{frame['kind']}' is not accepted on ingest")
+            if who is not None and not who.may_publish(frame["host"]):
+                raise ProtocolError(f"host '{frame['host']}' is not allowed for key "
+                                    f"'{who.name}'")
             self.state.check(frame)
         except (ProtocolError, LimitExceeded) as exc:
             return self.reject(str(exc), parts, now)

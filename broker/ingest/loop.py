@@ -30,7 +30,8 @@ from core.clock import SYSTEM, Clock
 from core.sockets import bind, make_socket
 
 if TYPE_CHECKING:
-    from core.keys import ServerCurve
+    from broker.auth import Gate
+    from core.keydir import Identity
 
 _MORE = zmq.SNDMORE | zmq.NOBLOCK
 
@@ -39,7 +40,7 @@ class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
                  engine: AlertEngine | None = None, store: MetricSink | None = None,
                  host_timeout: float = 15.0, ctx: zmq.Context[Any] | None = None,
-                 sndhwm: int = 100_000, curve: ServerCurve | None = None) -> None:
+                 sndhwm: int = 100_000, gate: Gate | None = None) -> None:
         self.clock = clock
         self.bus = bus
         self.engine = engine
@@ -57,16 +58,23 @@ class BrokerCore:
         self.thread_id: int | None = None
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
-        self.curve = curve  # CURVE on all three sockets
+        self.gate = gate  # keys and roles (broker/auth.py); None: keyless, no checks
+        self._keyed = gate is not None and gate.keyed
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sub = self._bind(zmq.SUB, endpoints["ingest"], rcvhwm=100_000, subscribe=b"")
-        self.pub = self._bind(zmq.PUB, endpoints["publish"], sndhwm=sndhwm)
-        self.router = self._bind(zmq.ROUTER, endpoints["control"])
+        self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
+                              subscribe=b"")
+        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm)
+        self.router = self._bind(zmq.ROUTER, endpoints["control"], "control")
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        self.sockets = {"ingest": self.sub, "publish": self.pub, "control": self.router}
         self.endpoints = {name: sock.getsockopt_string(zmq.LAST_ENDPOINT)
-                          for name, sock in (("ingest", self.sub), ("publish", self.pub),
-                                             ("control", self.router))}
+                          for name, sock in self.sockets.items()}
+        self.monitors: dict[zmq.Socket[Any], str] = {}
+        for name, sock in self.sockets.items():
+            mon = gate.monitor(sock) if gate is not None else None
+            if mon is not None:
+                self.monitors[mon] = name
 
     @property
     def frames(self) -> int:
@@ -80,8 +88,10 @@ class BrokerCore:
         """Route control requests to ``handler`` (broker/api/control.Control)."""
         self._control = handler
 
-    def _bind(self, kind: int, endpoint: str, **options: Any) -> zmq.Socket[Any]:
-        sock = make_socket(self.ctx, kind, curve=self.curve, **options)
+    def _bind(self, kind: int, endpoint: str, domain: str, **options: Any) -> zmq.Socket[Any]:
+        sock = make_socket(self.ctx, kind, **options)
+        if self.gate is not None:  # CURVE keys and the ZAP domain (the socket's name)
+            self.gate.apply(sock, domain)
         bind(sock, endpoint)
         return sock
 
@@ -173,6 +183,8 @@ class BrokerCore:
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
+        for mon in self.monitors:
+            poller.register(mon, zmq.POLLIN)
         next_tick = self.clock.monotonic() + 1.0
         while not stop.is_set():
             timeout = max(0.0, min(next_tick - self.clock.monotonic(), 0.25))
@@ -183,6 +195,9 @@ class BrokerCore:
                 self._drain_control()
             if self._wake_r in ready or self._posted:
                 self._drain_posted()
+            for mon, name in self.monitors.items():
+                if mon in ready and self.gate is not None:
+                    self.gate.on_monitor(name, mon)
             if self.clock.monotonic() >= next_tick:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
@@ -191,6 +206,8 @@ class BrokerCore:
         """Take up to ``budget`` frames off the SUB socket, then handle them in turn (the
         receive loop stays tight). A message of any shape is received whole; the handler
         rejects what is not [topic, payload]."""
+        if self._keyed:
+            return self._drain_ingest_keyed(budget)
         sub, batch = self.sub, []
         recv = sub.recv
         try:
@@ -205,15 +222,58 @@ class BrokerCore:
             handle, clock, carry_out = self.handler.ingest, self.clock, self._carry_out
             for parts in batch:
                 carry_out(handle(parts, clock.time()))
+        return None
 
-    def _drain_control(self, budget: int = 100) -> None:
+    def _drain_ingest_keyed(self, budget: int) -> None:
+        """With keys: each frame's sender (ZAP User-Id) is checked against the ring now."""
+        assert self.gate is not None
         for _ in range(budget):
             try:
-                parts = self.router.recv_multipart(zmq.NOBLOCK)
+                frames = self.sub.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
-            if self._control is not None and len(parts) >= 2:
-                self._control.handle(parts[0], parts[-1])
+            who = self.gate.identify(frames[-1], "ingest")
+            if who is not None:
+                self._carry_out(self.handler.ingest([f.bytes for f in frames],
+                                                    self.clock.time(), who))
+
+    def _drain_control(self, budget: int = 100) -> None:
+        from broker.auth import KEYLESS, Gate
+
+        for _ in range(budget):
+            try:
+                frames = self.router.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            if self._control is None or len(frames) < 2:
+                continue
+            who: Identity | None = KEYLESS
+            if self.gate is not None:
+                who = self.gate.identify(frames[-1], "control")
+            if who is not None:
+                self._control.handle(frames[0].bytes, frames[-1].bytes, who,
+                                     Gate.address(frames[-1]))
+
+    def rebind(self) -> None:
+        """Cut every live session (a key was revoked): unbind and bind each socket again.
+        Clients reconnect by themselves and pass ZAP again, or not."""
+        import time
+
+        for name, sock in self.sockets.items():
+            endpoint = self.endpoints[name]
+            try:
+                sock.unbind(endpoint)
+            except zmq.ZMQError:
+                continue
+            deadline = time.monotonic() + 2.0
+            while True:  # the unbind completes on ZeroMQ's I/O thread: about a millisecond
+                try:
+                    sock.bind(endpoint)
+                    break
+                except zmq.ZMQError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.002)  # poll
 
     def reply(self, identity: bytes, payload: bytes) -> None:
         """Send a control reply; call on the core thread (workers go through ``post``)."""
@@ -254,7 +314,10 @@ class BrokerCore:
         return (f1 - f0) / (t1 - t0) if t1 > t0 else 0.0
 
     def close(self) -> None:
-        for sock in (self.sub, self.pub, self.router):
+        if self.monitors:
+            for sock in self.sockets.values():
+                sock.disable_monitor()
+        for sock in [*self.monitors, self.sub, self.pub, self.router]:
             sock.close(linger=0)
         for fd in (self._wake_r, self._wake_w):
             try:

@@ -9,9 +9,12 @@ interface is the model: the dispatcher never sees the implementation).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from broker.events import Event
+
+if TYPE_CHECKING:
+    from core.keydir import Identity
 
 
 class AlertEngine(Protocol):
@@ -37,4 +40,5 @@ class MetricSink(Protocol):
 class RequestHandler(Protocol):
     """The control side: one request off the ROUTER socket, answered through ``reply``."""
 
-    def handle(self, identity: bytes, payload: bytes) -> None: ...
+    def handle(self, identity: bytes, payload: bytes, who: Identity, address: str) -> None:
+        ...

@@ -31,7 +31,7 @@ def split_urls(text: str) -> list[str]:
 
 class AppriseChannel(Channel):
     TYPE = "apprise"
-    SETTINGS = {"urls": "secret", "runbook_url": "str"}
+    SETTINGS = {"urls": "secret", "runbook_url": "str", "title": "template", "body": "template"}
     REQUIRED = frozenset({"urls"})
     INLINE_SECRETS = frozenset({"urls"})
 
@@ -56,8 +56,10 @@ class AppriseChannel(Channel):
         for url in split_urls(self.secret("urls") or ""):
             if not ap.add(url):
                 raise PermanentError(f"apprise {self.name}: an Apprise URL was not understood")
-        body = render.text_body(notification, self.settings.get("runbook_url", ""))
-        ok = ap.notify(title=render.subject(notification), body=body)
+        s = self.settings
+        body = render.text_body(notification, s.get("runbook_url", ""),
+                                render.body_template(notification, s))
+        ok = ap.notify(title=render.title(notification, s), body=body)
         if not ok:
             raise TemporaryError(f"apprise {self.name}: at least one service did not accept "
                                  "the message")

@@ -46,6 +46,8 @@ class Notification:
     external_url: str = ""
     created_at: float = 0.0
     kind: str = "alert"  # "alert" | "escalation" | "test"
+    title_template: str = ""  # the route's templates (broker/notify/templates.py), if any
+    body_template: str = ""
 
     @property
     def simulated(self) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from broker.notify import templates
 from broker.notify.base import Channel
 from broker.notify.routing import Matcher, Route, TimeWindow
 from core.config import ConfigError, check_keys, parse_duration
@@ -32,7 +33,7 @@ CHANNELS = {
 COMMON_KEYS = {"name", "type", "timeout", "retry_initial", "retry_max", "expire", "rate_limit"}
 ROUTE_KEYS = {"receiver", "match", "match_re", "matchers", "continue", "group_by", "group_wait",
               "group_interval", "repeat_interval", "send_resolved", "escalate_after",
-              "escalate_to", "active_time", "mute_time"}
+              "escalate_to", "active_time", "mute_time", "title", "body"}
 
 
 @dataclass
@@ -206,6 +207,14 @@ def _check(v: Any, kind: str, where: str, key: str) -> Any:
         if not isinstance(v, dict) or not all(isinstance(x, str) for x in v.values()):
             raise bad("a table of strings")
         return dict(v)
+    if kind == "template":
+        if not isinstance(v, str) or not v.strip():
+            raise bad("a non-empty template string")
+        try:
+            templates.check(v)
+        except templates.TemplateError as exc:
+            raise ConfigError(f"{where} key '{key}': {exc}") from None
+        return v
     if kind.startswith("choice:"):
         choices = kind[7:].split("|")
         if v not in choices:
@@ -271,6 +280,9 @@ def _route(t: Any, index: int, where: str, receivers: dict[str, ReceiverConfig])
             raise ConfigError(f"{where} key 'matchers': {exc}") from None
     if "continue" in t:
         r.cont = _check(t["continue"], "bool", where, "continue")
+    for key in ("title", "body"):
+        if key in t:
+            setattr(r, key, _check(t[key], "template", where, key))
     if "send_resolved" in t:
         r.send_resolved = _check(t["send_resolved"], "bool", where, "send_resolved")
     if "group_by" in t:

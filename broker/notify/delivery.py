@@ -133,6 +133,16 @@ class Deliverer:
         self._stop.set()
         self._wake.set()
 
+    def finished(self) -> bool:
+        """True when stop was signalled and the thread (if any) has ended."""
+        return self._stop.is_set() and (self._thread is None or not self._thread.is_alive())
+
+    def revive(self, running: bool) -> None:
+        """Undo a signalled stop (a removed receiver added back before it finished)."""
+        self._stop.clear()
+        if running and (self._thread is None or not self._thread.is_alive()):
+            self.start()
+
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop the thread; an attempt in flight may take up to the channel timeout.
         True if the thread has ended."""

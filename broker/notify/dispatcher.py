@@ -46,9 +46,13 @@ class Notifier:
         self._closed = False
         self.handled = 0
         self.queued = 0
+        self.rng = rng
         self.deliverers = {
             name: Deliverer(rc, rc.make_channel(), self.outbox, clock, self._report, rng)
             for name, rc in config.receivers.items()}
+        self.retired: dict[str, Deliverer] = {}  # removed receivers finishing their rows
+        self._old_channels: list[Any] = []  # replaced channels, closed at stop
+        self.dropped = 0  # notifications for a receiver that no longer exists
         now = clock.time()
         n = self.outbox.fail_unknown_receivers(set(self.deliverers), now)
         if n:
@@ -80,12 +84,62 @@ class Notifier:
         now = self.clock.time() if now is None else now
         with self._lock:
             self._enqueue(self.grouper.tick(now), now)
+            workers = [*self.deliverers.values(), *self.retired.values()]
         if self._thread is None:
-            for d in self.deliverers.values():
+            for d in workers:
                 d.run_due(now)
         else:
-            for d in self.deliverers.values():
+            for d in workers:
                 d.wake()
+        with self._lock:
+            if self.retired:
+                self._retire_idle()
+
+    # -- live configuration ---------------------------------------------------------------------
+    def reconfigure(self, config: NotifyConfig, external_url: str | None = None) -> None:
+        """Swap receivers, routes and templates at once (``reload``); loses nothing.
+
+        A kept receiver keeps its worker and outbox rows; a changed one gets the new
+        settings for its next attempt (an attempt in flight finishes with the old ones). A
+        removed receiver stops taking new notifications, but its worker stays until the
+        rows already queued for it are delivered, fail or expire. Groups keep their alerts;
+        groups of a removed receiver are dropped (nothing of theirs was queued yet).
+        """
+        with self._lock:
+            old, new = self.deliverers, {}
+            for name, rc in config.receivers.items():
+                d = old.get(name)
+                if d is None and name in self.retired:
+                    d = self.retired.pop(name)
+                    d.revive(self._thread is not None)
+                if d is None:
+                    d = Deliverer(rc, rc.make_channel(), self.outbox, self.clock,
+                                  self._report, self.rng)
+                    if self._thread is not None:
+                        d.start()
+                elif d.rc != rc:
+                    self._old_channels.append(d.channel)
+                    d.rc, d.channel = rc, rc.make_channel()
+                new[name] = d
+            for name, d in old.items():
+                if name not in new:
+                    self.retired[name] = d
+            self.deliverers = new
+            self.config = config
+            if external_url is not None:
+                self.external_url = self.grouper.external_url = external_url
+            self.grouper.replace_routes(config.routes, set(new))
+        for d in new.values():
+            d.wake()
+
+    def _retire_idle(self) -> None:
+        """Stop the workers of removed receivers once nothing is left for them."""
+        for name, d in list(self.retired.items()):
+            if self.outbox.next_due(name) is None:
+                d.signal_stop()
+                if d.finished():
+                    del self.retired[name]
+                    self._old_channels.append(d.channel)
 
     # -- control operations -------------------------------------------------------------------
     def test_notify(self, receiver: str) -> str:
@@ -117,6 +171,7 @@ class Notifier:
         counts = self.outbox.counts()
         return {
             "events_handled": self.handled, "notifications_queued": self.queued,
+            "dropped_unknown_receiver": self.dropped, "retired_receivers": sorted(self.retired),
             "groups": len(self.grouper.groups),
             "receivers": {name: {"type": d.rc.type, "sent": d.sent, "failures": d.failures,
                                  **{s: counts.get(name, {}).get(s, 0) for s in
@@ -140,15 +195,16 @@ class Notifier:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        for d in self.deliverers.values():
+        workers = [*self.deliverers.values(), *self.retired.values()]
+        for d in workers:
             d.signal_stop()  # all at once: a slow channel does not delay the others' stop
-        ended = all([d.stop(timeout) for d in self.deliverers.values()])
+        ended = all([d.stop(timeout) for d in workers])
         if not ended:
             log.warning("notify: a delivery thread did not end; leaving the outbox open")
         elif not self._closed:
             self._closed = True
-            for d in self.deliverers.values():
-                d.channel.close()
+            for ch in [*(d.channel for d in workers), *self._old_channels]:
+                ch.close()
             self.outbox.close()
 
     close = stop
@@ -188,12 +244,19 @@ class Notifier:
 
     def _enqueue(self, notes: list[Notification], now: float) -> None:
         for n in notes:
-            rc = self.config.receivers[n.receiver]
+            rc = self.config.receivers.get(n.receiver)
+            if rc is None:  # an escalate_to of a group made before a reload removed it
+                self.dropped += 1
+                log.warning("notify: receiver %s no longer exists; %s not queued",
+                            n.receiver, render.subject(n))
+                continue
             self.outbox.add(n, render.subject(n), now, rc.expire)
             self.queued += 1
         if self._thread is not None:
             for n in notes:
-                self.deliverers[n.receiver].wake()
+                d = self.deliverers.get(n.receiver)
+                if d is not None:
+                    d.wake()
 
     def _report(self, status: str, row: Row, error: str, extra: dict[str, Any]) -> None:
         n = row.notification

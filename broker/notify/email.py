@@ -23,14 +23,15 @@ class EmailChannel(Channel):
     SETTINGS = {"to": "emails", "from": "str", "smtp_host": "str", "smtp_port": "int",
                 "tls": "choice:auto|starttls|implicit|none", "tls_verify": "bool",
                 "ca_file": "str", "username": "str", "password": "secret", "html": "bool",
-                "subject_prefix": "str", "runbook_url": "str"}
+                "subject_prefix": "str", "runbook_url": "str", "title": "template",
+                "body": "template"}
     REQUIRED = frozenset({"to", "from", "smtp_host"})
     DEFAULTS = {"tls": "auto", "tls_verify": True, "html": True, "subject_prefix": ""}
 
     def build(self, n: Notification) -> EmailMessage:
         s = self.settings
         msg = EmailMessage()
-        msg["Subject"] = f"{s['subject_prefix']}{render.subject(n)}".strip()
+        msg["Subject"] = f"{s['subject_prefix']}{render.title(n, s)}".strip()
         msg["From"] = s["from"]
         msg["To"] = ", ".join(s["to"])
         msg["Date"] = formatdate(localtime=False)
@@ -38,9 +39,9 @@ class EmailChannel(Channel):
         msg["X-Monitor-Notification-Id"] = n.id
         if n.simulated:
             msg["X-Monitor-Simulated"] = "true"
-        msg.set_content(render.text_body(n, s.get("runbook_url", "")))
+        msg.set_content(render.text_body(n, s.get("runbook_url", ""), render.body_template(n, s)))
         if s["html"]:
-            msg.add_alternative(render.html_body(n, s.get("runbook_url", "")), subtype="html")
+            msg.add_alternative(render.html_body(n, s.get("runbook_url", ""), render.body_template(n, s)), subtype="html")
         return msg
 
     def _context(self) -> ssl.SSLContext:

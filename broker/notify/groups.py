@@ -50,6 +50,19 @@ class Grouper:
         self.external_url = external_url
         self.groups: dict[tuple[str, str], Group] = {}
 
+    def replace_routes(self, routes: list[Route], receivers: set[str]) -> None:
+        """New routes (reload). Groups of receivers that are gone are dropped; the others
+        keep their alerts and timers, and follow the new route of the same position (its
+        timers, templates and escalation) when there is one, else finish on the old."""
+        self.routes = routes
+        for gk, g in list(self.groups.items()):
+            if g.receiver not in receivers:
+                del self.groups[gk]
+                continue
+            same = [r for r in routes if r.index == g.route.index and g.receiver in r.receivers]
+            if same:
+                g.route = same[0]
+
     # -- input --------------------------------------------------------------------------------
     def update(self, alert: dict[str, Any], now: float) -> list[Notification]:
         """An alert changed (fired, resolved, got acked or silenced...)."""
@@ -118,7 +131,8 @@ class Grouper:
         status = "firing" if any(firing(a) for a in alerts) else "resolved"
         return Notification(id=uuid.uuid4().hex, receiver=receiver, status=status,
                             alerts=alerts, group_key=g.key, group_labels=dict(g.labels),
-                            external_url=self.external_url, created_at=now, kind=kind)
+                            external_url=self.external_url, created_at=now, kind=kind,
+                            title_template=g.route.title, body_template=g.route.body)
 
     def _flush(self, g: Group, now: float) -> list[Notification]:
         r = g.route

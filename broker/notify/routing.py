@@ -85,6 +85,8 @@ class Route:
     escalate_to: str | None = None
     active_time: list[TimeWindow] = field(default_factory=list)
     mute_time: list[TimeWindow] = field(default_factory=list)
+    title: str = ""  # message templates (broker/notify/templates.py) for this route
+    body: str = ""
 
     @property
     def name(self) -> str:

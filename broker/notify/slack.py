@@ -17,7 +17,8 @@ MAX_ALERTS = 10  # Slack allows 50 blocks per message
 
 
 def slack_payload(n: Notification, settings: dict[str, Any]) -> dict[str, Any]:
-    title = render.subject(n)
+    title = render.title(n, settings)
+    custom = render.body_template(n, settings)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     if n.simulated:
@@ -26,11 +27,12 @@ def slack_payload(n: Notification, settings: dict[str, Any]) -> dict[str, Any]:
     if n.kind == "test":
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
                        f"*TEST* message for receiver `{n.receiver}`: the channel works."}})
-    for a in ([] if n.kind == "test" else n.alerts[:MAX_ALERTS]):
+    if custom:
+        text = render.render_template(custom, n, settings)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
+    for a in ([] if n.kind == "test" or custom else n.alerts[:MAX_ALERTS]):
         state = "RESOLVED" if a.get("state") == "resolved" else str(a.get("severity", "")).upper()
-        value = "" if a.get("value") is None else str(a.get("value"))
-        if value and a.get("threshold") is not None:
-            value += f" (threshold {a['threshold']})"
+        value = render.alert_value(a)
         fields = [("Host", a.get("host", "")), ("Severity", state),
                   ("Value", value), ("Rule", a.get("rule", ""))]
         blocks.append({"type": "section",
@@ -42,7 +44,7 @@ def slack_payload(n: Notification, settings: dict[str, Any]) -> dict[str, Any]:
         if rb:
             blocks.append({"type": "context", "elements": [
                 {"type": "mrkdwn", "text": f"<{rb}|Runbook>"}]})
-    if len(n.alerts) > MAX_ALERTS and n.kind != "test":
+    if len(n.alerts) > MAX_ALERTS and n.kind != "test" and not custom:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"and {len(n.alerts) - MAX_ALERTS} more"}]})
     if n.external_url:
@@ -61,7 +63,7 @@ def slack_payload(n: Notification, settings: dict[str, Any]) -> dict[str, Any]:
 class SlackChannel(Channel):
     TYPE = "slack"
     SETTINGS = {"url": "secret", "channel": "str", "username": "str", "icon_emoji": "str",
-                "runbook_url": "str"}
+                "runbook_url": "str", "title": "template", "body": "template"}
     REQUIRED = frozenset({"url"})
     INLINE_SECRETS = frozenset({"url"})
 

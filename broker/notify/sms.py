@@ -25,9 +25,9 @@ from broker.notify.base import (
 class SmsChannel(Channel):
     TYPE = "sms"
     SETTINGS = {"account_sid": "str", "token": "secret", "from": "str", "to": "strlist",
-                "base_url": "url", "max_length": "int"}
+                "base_url": "url", "max_length": "int", "body": "template"}
     REQUIRED = frozenset({"account_sid", "token", "from", "to"})
-    DEFAULTS = {"base_url": "https://api.twilio.com", "max_length": 320}
+    DEFAULTS = {"base_url": "https://api.twilio.com", "max_length": 160}
 
     @classmethod
     def check(cls, settings: dict[str, Any], secrets: dict[str, str]) -> tuple[str, str] | None:
@@ -41,7 +41,8 @@ class SmsChannel(Channel):
         sid = s["account_sid"]
         url = f"{s['base_url'].rstrip('/')}/2010-04-01/Accounts/{urllib.parse.quote(sid)}" \
               "/Messages.json"
-        text = render.short_text(notification, s["max_length"])
+        text = render.short_text(notification, s["max_length"],
+                                 render.body_template(notification, s))
         auth = {"Authorization": basic_auth(sid, self.secret("token") or "")}
         temporary: list[str] = []
         for number in s["to"]:

@@ -24,7 +24,7 @@ from broker.notify.base import (
 def am_alert(a: dict[str, Any], external_url: str) -> dict[str, Any]:
     """One alert as Alertmanager represents it (webhook and API v2 share the shape)."""
     resolved = a.get("state") == "resolved"
-    gen = f"{external_url.rstrip('/')}/alerts/{a.get('id', '')}" if external_url else ""
+    gen = external_url  # the console; it has no page per alert, so no made-up path
     return {
         "status": "resolved" if resolved else "firing",
         "labels": alert_labels(a),

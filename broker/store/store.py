@@ -262,6 +262,12 @@ class Store:
         items = list(self._recent)[-limit:] if limit > 0 else []
         return items[::-1]
 
+    def series(self, since: float) -> list[tuple[str, str]]:
+        """(host, metric) of every series with an hourly rollup since ``since``."""
+        return [(h, m) for h, m in self._read(lambda c: c.execute(
+            "SELECT DISTINCT host, metric FROM rollups WHERE step = 3600 AND ts >= ?",
+            (int(since),)).fetchall())]
+
     def history(self, host: str, metric: str, since: float, until: float,
                 step: str = "1m") -> list[dict[str, float]]:
         return self._read(lambda c: self.rollups.history(c, host, metric, since, until, step))

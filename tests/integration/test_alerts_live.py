@@ -141,7 +141,7 @@ def test_reload_with_a_bad_rules_file_keeps_the_old_rules(alert_broker: Broker) 
     assert [r["name"] for r in alert_broker.ctl_json("rules")] == before
     failed = wait_for(lambda: alert_broker.ctl_json("search", "kind:rules.reload", "failed"),
                       timeout=5, what="the failed reload in the event log")
-    assert "old rules kept" in failed[0]["message"] and failed[0]["severity"] == "warning"
+    assert "old configuration kept" in failed[0]["message"] and failed[0]["severity"] == "warning"
     rules_path.write_text(RULES.replace("cpu_spike", "cpu_spike_renamed"))
     assert alert_broker.ctl("reload").returncode == 0
     assert "cpu_spike_renamed" in [r["name"] for r in alert_broker.ctl_json("rules")]

@@ -243,3 +243,34 @@ def test_killed_notifier_delivers_pending_after_restart_exactly_once(tmp_path: P
         assert hosts == [f"web-{i}" for i in range(6)]
     finally:
         server.close()
+
+
+def test_reconfigure_on_a_fake_clock_keeps_queued_rows_and_follows_new_routes(
+        tmp_path: Path) -> None:
+    a, b = Recorder(codes=[503]), Recorder()
+    clock, events = FakeClock(T0), []
+    route = '[[route]]\nreceiver = "{}"\ngroup_wait = "0s"\n'
+    first = hook_toml(a.url, "a", 'retry_initial = "10s"') + route.format("a")
+    second = hook_toml(b.url, "b") + route.format("b")
+    try:
+        with make(tmp_path, first, clock, events) as n:
+            n.handle(alert_event(alert("x1")))
+            n.tick()
+            assert [r["code"] for r in a.requests] == [503]  # queued for a retry in ~10 s
+            n.reconfigure(parse_notify_config(tomllib.loads(second), "broker.toml"))
+            assert n.stats()["retired_receivers"] == ["a"]
+            n.handle(alert_event(alert("x2", host="web-2")))
+            n.tick()
+            assert [json.loads(r["body"])["alerts"][0]["labels"]["host"]
+                    for r in b.requests] == ["web-2"]
+            clock.advance(20)
+            n.tick()  # a's worker, retired, still delivers what it had
+            assert [r["code"] for r in a.requests] == [503, 200]
+            n.tick()
+            assert n.stats()["retired_receivers"] == []
+            row = [r for r in n.recent() if r["receiver"] == "b"][0]
+            assert row["status"] == "delivered"
+        assert sum(e["kind"] == "notify.sent" for e in events) == 2
+    finally:
+        a.close()
+        b.close()

@@ -71,7 +71,7 @@ group_interval = "1m"
             "alerts": [{"status": "firing", "labels": labels, "annotations": annotations,
                         "startsAt": "2023-11-14T22:13:20.000Z",
                         "endsAt": "0001-01-01T00:00:00Z",
-                        "generatorURL": "http://console:8080/alerts/a1", "fingerprint": "a1"}]}
+                        "generatorURL": "http://console:8080", "fingerprint": "a1"}]}
         assert req["headers"]["x-monitor-notification-id"] == n.recent()[0]["id"]
         # resolution: sent at the next group_interval flush
         n.handle(alert_event(alert(labels={"dc": "eu"}, state="resolved",
@@ -155,7 +155,7 @@ group_wait = "0s"
         (att,) = body["attachments"]
         assert att["color"] == "#d32f2f"
         text = json.dumps(att["blocks"])
-        assert "*Host*\\nweb-1" in text and "*Value*\\n97.0 (threshold 90.0)" in text
+        assert "*Host*\\nweb-1" in text and "*Value*\\n97 % (threshold 90 %)" in text
         assert "<https://wiki.example/runbooks/high_cpu|Runbook>" in text
         assert "SIMULATED" in text
 

@@ -109,3 +109,32 @@ def test_failing_bus_handler_restart_is_recorded_as_event(system: MonitoringSyst
         events = wait_for(lambda: [e for e in c.request("snapshot")["events"]
                                    if e["kind"] == "restart"], timeout=5, what="restart event")
         assert "broken" in events[0]["message"] and "handler bug" in events[0]["message"]
+
+
+def test_anomaly_baselines_are_saved_apart_and_restored(tmp_path: Path) -> None:
+    from broker.alerting.evaluators import AnomalySeries
+
+    cfg = {"rule": [{"name": "odd", "kind": "anomaly", "metric": "app.latency"}]}
+    ms = MonitoringSystem(tmp_path, config=cfg).start()
+    try:
+        assert ms.engine is not None and ms.store is not None
+        done: list[bool] = []
+
+        def feed() -> None:  # on the core thread, which owns the engine
+            for i in range(100):
+                ms.engine.on_sample("h1", {"app.latency": 20.0 + i % 3}, None, 1e9 + i)
+            ms.persist_engine(baselines=False)
+            done.append(True)
+        ms.core.post(feed)
+        wait_for(lambda: done, timeout=5, what="samples fed")
+        assert ms.store.load_state("anomaly") is None  # the small state only
+        assert "baselines" not in ms.store.load_state("engine")
+    finally:
+        ms.stop()  # saves the baselines too
+    ms2 = MonitoringSystem(tmp_path, config=cfg).start()
+    try:
+        assert ms2.engine is not None
+        (s,) = ms2.engine.hosts["h1"].by_metric["app.latency"]
+        assert isinstance(s, AnomalySeries) and s.det.n == 100
+    finally:
+        ms2.stop()

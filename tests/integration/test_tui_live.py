@@ -97,7 +97,7 @@ async def test_ack_in_the_tui_changes_the_alert_in_the_broker(system: Any) -> No
             return any(a["id"] == alert_id and a["acked"] for a in ctl(system, "alerts"))
         await until(pilot, acked_in_broker, timeout=10, what="ack in the broker")
         broker_alert = next(a for a in ctl(system, "alerts") if a["id"] == alert_id)
-        assert broker_alert["ack"]["author"] == "tester"
+        assert broker_alert["ack"]["author"] == "local:tester"  # keyless: the claim, marked as such
         assert broker_alert["ack"]["comment"] == "looking"
         await until(pilot, lambda: app.model.alerts[alert_id].get("acked"), timeout=10,
                     what="ack published back to the TUI")

@@ -64,9 +64,28 @@ def test_rate_is_change_per_second_over_the_window():
 
 def test_rate_with_a_falling_value_and_op_less_than():
     e = engine_from(rule("r", kind="rate", metric="mem.available", op="<", warning=-100,
-                         over="1m"))
+                         over="1m", counter=False))
     assert run(e, [(0, 5000), (10, 3000)], metric="mem.available") == ["none", "firing"]
     assert e.alerts()[0]["value"] == pytest.approx(-200.0)
+
+
+def test_rate_treats_a_counter_reset_as_a_restart_from_zero():
+    # Prometheus rate(): 100 -> 110 then reset to 0 -> 6 is an increase of 10 + 6 = 16 in
+    # 30 s, not a drop of 94; a plain difference would show a negative rate.
+    e = engine_from(rule("r", kind="rate", metric="req.total", warning=1, over="1m"))
+    run(e, [(0, 100), (10, 110), (20, 0), (30, 6)], metric="req.total")
+    assert e.hosts["h1"].watched[0][1][0].value == pytest.approx(16 / 30)
+    assert e.alerts() == []
+    gauge = engine_from(rule("r", kind="rate", metric="req.total", op="<", warning=-1,
+                             over="1m", counter=False))
+    assert run(gauge, [(0, 100), (10, 110), (20, 0), (30, 6)], metric="req.total")[-1] == \
+        "firing"
+
+
+def test_rate_reset_does_not_fire_a_falling_rate_rule_on_a_counter():
+    e = engine_from(rule("r", kind="rate", metric="req.total", op="<", warning=0, over="1m"))
+    assert run(e, [(0, 500), (5, 510), (10, 3), (15, 9)], metric="req.total") == [
+        "none"] * 4
 
 
 def test_absent_fires_after_for_without_samples_and_resolves_on_one():
@@ -137,48 +156,18 @@ def test_trend_needs_five_points_and_spread():
     assert t.predict(100.0) == pytest.approx(200.0)
 
 
-def anomaly_engine(**extra):
-    keys = {"kind": "anomaly", "metric": "cpu.percent", "warning": 3, "critical": 6,
-            "alpha": 0.1, "warmup": 20, "min_stddev": 1.0}
-    keys.update(extra)
-    return engine_from(rule("odd", **keys))
-
-
-def test_anomaly_is_silent_during_warm_up_then_scores_against_the_baseline():
-    e = anomaly_engine()
-    for i in range(20):  # warm-up: even a wild value does not alert
-        assert e.on_sample("h1", {"cpu.percent": 300.0 if i == 10 else 10.0 + (i % 2)},
-                           None, T0 + i) == []
-    e2 = anomaly_engine()
-    for i in range(40):
-        assert e2.on_sample("h1", {"cpu.percent": 10.0 + (i % 2)}, None, T0 + i) == []
-    ev = e2.on_sample("h1", {"cpu.percent": 16.0}, None, T0 + 40)
-    assert transitions(ev) == [("inactive", "firing")] and ev[0]["severity"] == "warning"
-    assert ev[0]["data"]["value"] == pytest.approx(5.5, abs=0.3)
-    ev = e2.on_sample("h1", {"cpu.percent": 40.0}, None, T0 + 41)
-    assert transitions(ev, "severity") == [("warning", "critical")]
-
-
-@pytest.mark.parametrize(("op", "value", "fires"), [
-    (">", 30.0, True), (">", -10.0, False), ("<", -10.0, True), ("<", 30.0, False),
-    ("!=", -10.0, True), ("!=", 30.0, True),
-])
-def test_anomaly_direction(op, value, fires):
-    e = anomaly_engine(op=op)
-    for i in range(30):
-        e.on_sample("h1", {"cpu.percent": 10.0}, None, T0 + i)
-    ev = e.on_sample("h1", {"cpu.percent": value}, None, T0 + 30)
-    assert (transitions(ev) == [("inactive", "firing")]) is fires
-
-
-def test_anomaly_baseline_survives_dump_and_restore():
-    e = anomaly_engine()
-    for i in range(30):
-        e.on_sample("h1", {"cpu.percent": 10.0}, None, T0 + i)
-    e2 = anomaly_engine()
-    e2.restore_state(e.dump_state())
-    assert transitions(e2.on_sample("h1", {"cpu.percent": 30.0}, None, T0 + 40)) == [
-        ("inactive", "firing")]
+def test_log_rule_matches_on_level_alone_or_with_the_message():
+    e = engine_from(rule("lvl", kind="log", level="error+", count=2, over="1m")
+                    + rule("both", kind="log", level=["warning"], pattern="disk", count=1))
+    assert e.on_log("h1", "info", "boring", "app", T0) == []
+    assert e.on_log("h1", "warning", "cpu hot", "app", T0 + 1) == []
+    assert e.on_log("h1", "error", "x", "app", T0 + 2) == []
+    ev = e.on_log("h1", "critical", "y", "app", T0 + 3)
+    assert [x["rule"] for x in ev] == ["lvl"] and transitions(ev) == [("inactive", "firing")]
+    ev = e.on_log("h1", "WARNING", "disk slow", "app", T0 + 4)
+    assert [x["rule"] for x in ev] == ["both"]
+    ev = e.on_log("h1", "error", "disk gone", "app", T0 + 70)  # error is not warning
+    assert "both" not in [x["rule"] for x in ev]
 
 
 LOG = rule("errs", kind="log", pattern=r"(?i)\b(error|fatal|panic)\b", count=3, over="1m")

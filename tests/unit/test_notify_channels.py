@@ -70,7 +70,7 @@ def test_render_test_and_escalation_tags() -> None:
     assert render.subject(note(kind="test")).startswith("[TEST] test notification")
     assert render.subject(note(kind="escalation")) == "[ESCALATED] [FIRING:1] high_cpu on web-1"
     resolved = note(alert={"state": "resolved", "resolved_at": 1.7e9 + 60})
-    assert render.subject(resolved) == "[RESOLVED:1] high_cpu on web-1"
+    assert render.subject(resolved) == "[RESOLVED:1] high_cpu on web-1 after 1m"
     assert render.top_severity(resolved) == "resolved"
     assert len(render.short_text(note(alert={"summary": "x" * 500}), 160)) == 160
 

@@ -38,7 +38,7 @@ def test_every_kind_parses_with_its_keys(kind):
         "absent": 'metric = "cpu.percent"\nfor = "2m"',
         "host_down": 'for = "45s"',
         "forecast": 'metric = "disk.*.percent"\ncritical = 100\nhorizon = "2h"',
-        "anomaly": 'metric = "cpu.percent"\nwarning = 3\nalpha = 0.1\nwarmup = 10',
+        "anomaly": 'metric = "cpu.percent"\nsensitivity = 7\nwindow = 300\nwarmup = 10',
         "log": 'pattern = "ERROR"\ncount = 3\nsource = "/var/log/*"',
     }[kind]
     (rule,) = rules_from(f'[[rule]]\nname = "r1"\nkind = "{kind}"\n{extra}\n')
@@ -91,9 +91,13 @@ def test_bad_threshold_rules_name_file_rule_and_key(body, expected):
     ('kind = "log"', "key 'pattern': missing or empty regex"),
     ('kind = "log"\npattern = "x"\nseverity = "disaster"', "key 'severity': bad value"),
     ('kind = "log"\npattern = "x"\ncount = 0', "key 'count': 0 is below the minimum 1"),
+    ('kind = "log"\nlevel = "loud+"', "key 'level': unknown level 'loud+'"),
+    ('kind = "log"\nlevel = 3', "key 'level': expected a level or a list of levels"),
+    ('kind = "rate"\nmetric = "x"\nwarning = 1\ncounter = "yes"', "key 'counter': expected true"),
     ('kind = "host_down"\nfor = "0s"', "key 'for': the no-data duration must be above zero"),
     ('kind = "host_down"\nmetric = "cpu.percent"', "unknown key 'metric'"),
-    ('kind = "anomaly"\nmetric = "cpu.percent"\nalpha = 1.5', "key 'alpha': 1.5 is above"),
+    ('kind = "anomaly"\nmetric = "cpu.percent"\nsensitivity = 11', "key 'sensitivity': 11 is above"),
+    ('kind = "anomaly"\nmetric = "cpu.percent"\nwindow = 3', "key 'window': 3 is below"),
     ('kind = "anomaly"\nmetric = "cpu.percent"\nwarning = -2', "key 'warning': anomaly"),
     ('kind = "forecast"\nmetric = "x"\nwarning = 1\nhorizon = "soon"', "key 'horizon': bad"),
     ('kind = "rate"\nmetric = "x"\nwarning = 1\nover = "0s"', "key 'over': the window must"),

@@ -35,6 +35,9 @@ def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:
         sock.send(protocol.request("probe", "status"))
         if sock.poll(int(timeout * 1000)):
             return None
+        if curve is not None:
+            return (f"no answer from broker at {control} in {timeout:g} s: the broker may not "
+                    "know this key (or is not running)")
         return f"cannot reach broker at {control} (no reply in {timeout:g} s)"
     finally:
         sock.close(linger=0)

@@ -1,0 +1,116 @@
+"""Inhibition rules ([[inhibit]]: source, target, equal) and the absent/host_down order."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from broker.alerting.engine import AlertEngine
+from broker.alerting.inhibit import default_inhibits, parse_inhibits
+from broker.alerting.rules import parse_rules
+from core.config import ConfigError
+from tests.unit.engine_helpers import T0, only, rule, transitions
+
+CPU = rule("cpu", kind="threshold", metric="cpu.percent", warning=80, critical=95)
+DISK = rule("disk", kind="threshold", metric="disk.percent", warning=80)
+CRIT_MUTES_WARN = """
+[[inhibit]]
+name = "critical_mutes_warning"
+source = ["severity=critical"]
+target = ["severity=warning"]
+equal = ["host"]
+"""
+
+
+def engine(text: str, inhibit_text: str | None) -> AlertEngine:
+    rules = parse_rules(tomllib.loads(text)["rule"], "test.toml")
+    if inhibit_text is None:
+        return AlertEngine(rules)
+    return AlertEngine(rules, parse_inhibits(tomllib.loads(inhibit_text).get("inhibit", []),
+                                             "test.toml"))
+
+
+def test_a_firing_source_inhibits_matching_targets_with_equal_labels():
+    e = engine(CPU + DISK, CRIT_MUTES_WARN)
+    e.on_sample("h1", {"cpu.percent": 99, "disk.percent": 90}, None, T0)
+    e.on_sample("h2", {"cpu.percent": 10, "disk.percent": 90}, None, T0)
+    assert only(e, rule="disk", host="h1")["inhibited"] is True
+    assert only(e, rule="disk", host="h2")["inhibited"] is False  # equal: host differs
+    assert only(e, rule="cpu", host="h1")["inhibited"] is False  # a source never mutes itself
+    ev = e.on_sample("h1", {"cpu.percent": 50, "disk.percent": 90}, None, T0 + 1)
+    assert transitions(ev) == [("firing", "resolved")]
+    assert only(e, rule="disk", host="h1")["inhibited"] is False
+
+
+def test_an_inhibited_transition_does_not_notify_and_a_label_both_lack_counts_as_equal():
+    e = engine(CPU + DISK, CRIT_MUTES_WARN.replace('["host"]', '["team"]'))
+    e.on_sample("h1", {"cpu.percent": 99}, None, T0)
+    ev = e.on_sample("h2", {"disk.percent": 90}, None, T0 + 1)  # neither has 'team'
+    assert ev[0]["data"]["alert"]["inhibited"] is True and ev[0]["data"]["notify"] is False
+
+
+def test_severity_change_of_a_source_is_seen_at_once():
+    e = engine(CPU + DISK, CRIT_MUTES_WARN)
+    e.on_sample("h1", {"cpu.percent": 85, "disk.percent": 90}, None, T0)
+    assert only(e, rule="disk")["inhibited"] is False  # cpu is only a warning
+    e.on_sample("h1", {"cpu.percent": 99, "disk.percent": 90}, None, T0 + 1)
+    assert only(e, rule="disk")["inhibited"] is True
+
+
+def test_host_down_inhibition_is_the_default_and_an_empty_list_turns_it_off():
+    assert [r.name for r in default_inhibits()] == ["host_down_mutes_its_host"]
+    down = rule("down", kind="host_down", for_="5s")
+    for inhibit_text, expected in ((None, True), ("inhibit = []", False)):
+        e = engine(CPU + down, inhibit_text)
+        e.on_sample("h1", {"cpu.percent": 99}, None, T0)
+        e.tick(T0 + 6)
+        assert only(e, rule="cpu")["inhibited"] is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[[inhibit]]\ntarget = ["a=b"]', "test.toml: inhibit #1 key 'source': expected a list"),
+    ('[[inhibit]]\nname = "x"\nsource = ["a=b"]\ntarget = ["a=~("]',
+     "test.toml: inhibit 'x' key 'target': bad regex"),
+    ('[[inhibit]]\nsource = ["a"]\ntarget = ["a=b"]', "inhibit #1 key 'source': bad matcher"),
+    ('[[inhibit]]\nsource = ["a=b"]\ntarget = ["a=b"]\nequal = "host"', "key 'equal': expected"),
+    ('[[inhibit]]\nsource = ["a=b"]\ntarget = ["a=b"]\nwhen = 1', "unknown key 'when'"),
+])
+def test_bad_inhibit_rules_name_file_rule_and_key(text, expected):
+    with pytest.raises(ConfigError) as err:
+        parse_inhibits(tomllib.loads(text)["inhibit"], "test.toml")
+    assert expected in str(err.value), str(err.value)
+
+
+ABSENT = rule("gone", kind="absent", metric="app.beat", for_="10s")
+DOWN = rule("down", kind="host_down", for_="30s")
+
+
+def test_absent_waits_for_host_down_when_the_whole_host_is_silent():
+    e = engine(ABSENT + DOWN, None)
+    e.on_sample("h1", {"app.beat": 1}, None, T0)
+    for t in range(1, 30):
+        assert e.tick(T0 + t) == [], t  # absent's 10 s passed, host_down's 30 s not yet
+    ev = e.tick(T0 + 30)
+    assert [(x["rule"], x["data"]["to"]) for x in ev] == [("down", "firing"), ("gone", "firing")]
+    gone = [x for x in ev if x["rule"] == "gone"][0]
+    assert gone["data"]["notify"] is False and gone["data"]["alert"]["inhibited"] is True
+
+
+def test_absent_fires_on_its_own_time_when_only_the_metric_is_missing():
+    e = engine(ABSENT + DOWN, None)
+    e.on_sample("h1", {"app.beat": 1, "cpu.percent": 5}, None, T0)
+    e.on_sample("h1", {"cpu.percent": 5}, None, T0 + 5)
+    ev = e.tick(T0 + 10)
+    assert [(x["rule"], x["data"]["to"], x["data"]["notify"]) for x in ev] == [
+        ("gone", "firing", True)]
+
+
+def test_a_resolved_host_down_says_how_long_the_host_was_silent_not_0s():
+    e = engine(DOWN, None)
+    e.on_sample("h1", {"cpu.percent": 1}, None, T0)
+    e.tick(T0 + 30)
+    e.tick(T0 + 42)
+    ev = e.on_sample("h1", {"cpu.percent": 1}, None, T0 + 43)
+    assert transitions(ev) == [("firing", "resolved")]
+    assert ev[0]["data"]["alert"]["summary"] == "h1 sent nothing for 42s"
