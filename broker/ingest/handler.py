@@ -13,6 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from broker.events import Event, make_event
+from broker.ingest.digest import DigestBuilder
 from broker.ingest.seams import AlertEngine, MetricSink
 from broker.ingest.state import HostRecord, LimitExceeded, State
 from core import protocol
@@ -43,6 +44,7 @@ class FrameHandler:
         self.rejected: Counter[str] = Counter()
         self._reject_budget = (0, 0)  # (second, events emitted in it)
         self._reject_suppressed = 0
+        self.digests = DigestBuilder()
 
     def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
         """``who``: the key that sent the frame (None without keys); an agent's key may
@@ -139,7 +141,13 @@ class FrameHandler:
                     data={"last_seen": hs.last_seen})))
         if self.engine is not None:
             out.extend(("emit", event) for event in self.engine.tick(now))
+        out.append(("publish", self.digest(now)))
         return out
+
+    def digest(self, now: float) -> dict[str, Any]:
+        """The fleet digest frame (core/digest.py) of the state as it is now."""
+        alerts = self.engine.active_counts() if self.engine is not None else {}
+        return protocol.digest_frame(self.digests.build(self.state, alerts, now), now)
 
 
 def _category(reason: str) -> str:
