@@ -299,7 +299,8 @@ class MonitoringSystem:
             "series": core.state.series_count(),
             "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
                        "rejected": sum(core.rejected.values()),
-                       "rejected_by_reason": dict(core.rejected)},
+                       "rejected_by_reason": dict(core.rejected),
+                       "gaps": sum(h.gaps for h in hosts)},  # frames lost, from seq jumps
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
             "store": self._store_stats,

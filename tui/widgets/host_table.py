@@ -143,8 +143,10 @@ class HostTable(DataTable[Any]):
         keep = prefer or self.selected_host
         hosts = [h for h in model.hosts.values() if self.filter in h.name.lower()]
         hosts.sort(key=lambda h: sort_value(model, h, self.sort_column), reverse=self.sort_reverse)
-        self.clear()
+        # Forget the old rows first: clear() scrolls to the top, and the scroll watcher
+        # repaints what it believes is on screen (the old rows were gone: CellDoesNotExist).
         self._shown, self._order, self._stale = {}, [], set()
+        self.clear()
         for host in hosts:
             cells = row_cells(model, host, now)
             self.add_row(*cells, key=host.name)
