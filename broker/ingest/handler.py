@@ -88,9 +88,9 @@ class FrameHandler:
                 hs.info = frame["info"]
                 out.append(("publish", protocol.host_frame(host, "hello", now, hs.info)))
         if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
-            # republished as received: the loop splices pseq into the payload's bytes
-            out.append(("forward", (frame, parts[1])) if "pseq" not in frame
-                       else ("publish", frame))
+            # metrics are republished as received: the loop splices pseq into the bytes
+            out.append(("forward", (frame, parts[1])) if kind == "metrics"
+                       and "pseq" not in frame and "nseq" not in frame else ("publish", frame))
         out.extend(("emit", event) for event in events)
         return out
 

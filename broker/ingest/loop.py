@@ -48,6 +48,7 @@ class BrokerCore:
         self.handler = FrameHandler(self.state, engine=engine, sink=store,
                                     host_timeout=host_timeout)
         self.pseq = 0
+        self.nseq = 0  # publish sequence of every frame but metrics (see publish)
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
@@ -145,8 +146,16 @@ class BrokerCore:
         self.publish(frame)
 
     def publish(self, frame: dict[str, Any]) -> None:
+        """Send a frame with its ``pseq``; every frame but metrics also carries ``nseq``, the
+        sequence of those frames alone: a console that subscribes to the metrics of a few
+        hosts only still sees every nseq, so a gap there means frames were lost."""
         self.pseq += 1
         frame["pseq"] = self.pseq
+        if frame["kind"] != "metrics":
+            self.nseq += 1
+            frame["nseq"] = self.nseq
+        else:
+            frame.pop("nseq", None)  # only the broker numbers frames
         try:
             self.pub.send_multipart(protocol.encode(frame), zmq.NOBLOCK)
         except zmq.Again:

@@ -124,8 +124,20 @@ class State:
         hs.status = "down"
         return True
 
-    def snapshot_hosts(self) -> list[dict[str, Any]]:
-        return [hs.to_dict() for hs in sorted(self.hosts.values(), key=lambda h: h.host)]
+    def snapshot_hosts(self, brief: bool = False, detail: set[str] | None = None
+                       ) -> list[dict[str, Any]]:
+        """Every host as a dict, by name; ``brief``: without metrics and history, except the
+        hosts in ``detail``."""
+        out = []
+        for name in sorted(self.hosts):
+            hs = self.hosts[name]
+            if brief and name not in (detail or ()):
+                out.append({"host": name, "status": hs.status, "last_seen": hs.last_seen,
+                            "info": hs.info, "labels": hs.labels, "metrics": {},
+                            "history": {}})
+            else:
+                out.append(hs.to_dict())
+        return out
 
     def series_count(self) -> int:
         return sum(len(hs.metrics) for hs in self.hosts.values())

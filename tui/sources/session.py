@@ -2,6 +2,13 @@
 
 Runs on the link's worker thread and owns its two sockets for its lifetime: the SUB of the
 publish stream and the DEALER of control requests (Clone pattern, see tui/sources/live.py).
+
+A fleet of up to VIEW_ABOVE hosts is followed whole. Past that the broker's snapshot comes
+brief (no metrics) and the session follows a view: alerts, events, host changes, log lines
+and the fleet digest (``protocol.ALL_BUT_METRICS``), plus the metrics of the hosts the UI
+shows (``LiveSource.set_view``), one exact topic per host, changed as the operator scrolls,
+sorts or filters. Frames are lost-checked by ``nseq`` then (every frame but metrics carries
+it), since the metrics of other hosts leave gaps in ``pseq``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from tui.messages import (
     AlertChanged,
     BrokerStatus,
     ConnectionState,
+    DigestUpdate,
     EventReceived,
     HostChanged,
     MetricsUpdate,
@@ -35,6 +43,8 @@ MAX_REPLY_BYTES = protocol.MAX_REPLY_BYTES
 FLUSH_S = 0.1        # metrics batches are posted at most 10 times a second
 REQUEST_TIMEOUT_S = 5.0
 MAX_BUFFER = 200_000  # frames held while a snapshot is in flight
+VIEW_ABOVE = 500  # past this many hosts, follow the UI's view plus the digest
+MAX_VIEW = 1000  # hosts subscribed at most (a tall terminal shows a few hundred rows)
 
 
 class Session:
@@ -43,7 +53,12 @@ class Session:
     def __init__(self, link: BrokerLink, ctx: zmq.Context[Any]) -> None:
         self.link = link
         curve = link.source.curve
-        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000, subscribe=b"")
+        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000)
+        for prefix in (*protocol.ALL_BUT_METRICS, b"m."):
+            self.sub.setsockopt(zmq.SUBSCRIBE, prefix)
+        self.view_mode = False  # following the UI's view (the broker has > VIEW_ABOVE hosts)
+        self.view: frozenset[str] = frozenset()  # the hosts subscribed in view mode
+        self.nseq = -1
         self.dealer = make_socket(ctx, zmq.DEALER, curve=curve)
         self.pseq = -1
         self.snap_id: str | None = None
@@ -67,7 +82,7 @@ class Session:
         try:
             self.sub.connect(link.publish)
             self.dealer.connect(link.control)
-            self.snap_id = self.send("snapshot")
+            self.snap_id = self.ask_snapshot()
             started = time.monotonic()
             poller = zmq.Poller()
             poller.register(self.sub, zmq.POLLIN)
@@ -85,6 +100,8 @@ class Session:
                         return False
                     continue
                 self.send_user_requests()
+                if self.view_mode and link.view is not self.view:
+                    self.follow(link.view)
                 if now >= next_flush:
                     self.flush()
                     next_flush = now + FLUSH_S
@@ -110,6 +127,7 @@ class Session:
                 parts = self.sub.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
+            self.link.topics[parts[0]] += 1
             try:
                 frame = protocol.decode(parts)
             except protocol.ProtocolError:
@@ -132,11 +150,18 @@ class Session:
                     self.pseq = pseq
                     self.resync()
                 return
-            if pseq > self.pseq + 1 and self.pseq >= 0:
+            if pseq > self.pseq + 1 and self.pseq >= 0 and not self.view_mode:
                 self.pseq = pseq
                 self.resync()  # frames were lost: the Clone pattern says fetch state again
                 return
             self.pseq = pseq
+        nseq = frame.get("nseq")
+        if isinstance(nseq, int):
+            lost = self.view_mode and self.nseq >= 0 and nseq > self.nseq + 1
+            self.nseq = nseq
+            if lost:
+                self.resync()  # with a view, frames but metrics are what reveals a loss
+                return
         name, kind = self.link.name, frame["kind"]
         if kind == "metrics":
             old = self.batch.get(frame["host"])
@@ -148,6 +173,8 @@ class Session:
             self.link.post(AlertChanged(name, frame["alert"]))
         elif kind == "event":
             self.link.post(EventReceived(name, frame["event"]))
+        elif kind == "digest":
+            self.link.post(DigestUpdate(name, frame["digest"]))
         elif kind == "hello":
             self.link.post(HostChanged(name, frame["host"], "hello", frame["ts"],
                                        frame.get("info") or {}))
@@ -164,7 +191,36 @@ class Session:
         if self.snap_id is None:
             self.link.resyncs += 1
             self.flush()
-            self.snap_id = self.send("snapshot")
+            self.snap_id = self.ask_snapshot()
+
+    def ask_snapshot(self) -> str:
+        """Past VIEW_ABOVE hosts the broker answers brief, with full detail for the view."""
+        return self.send("snapshot", brief_above=VIEW_ABOVE,
+                         detail=sorted(self.link.view)[:MAX_VIEW])
+
+    def follow(self, view: frozenset[str]) -> None:
+        """Subscribe to the metrics of exactly the hosts of ``view`` (one exact topic each)."""
+        want = set(sorted(view)[:MAX_VIEW]) if len(view) > MAX_VIEW else set(view)
+        for host in self.view - want:
+            self.sub.setsockopt(zmq.UNSUBSCRIBE, protocol.host_topic(host))
+        for host in want - self.view:
+            self.sub.setsockopt(zmq.SUBSCRIBE, protocol.host_topic(host))
+        self.link.subscribed |= want
+        self.view = view
+
+    def set_mode(self, view_mode: bool) -> None:
+        if view_mode == self.view_mode:
+            return
+        self.view_mode = view_mode
+        if view_mode:  # every host's metrics no more: the view's, and the digest
+            self.sub.setsockopt(zmq.UNSUBSCRIBE, b"m.")
+            self.view = frozenset()
+            self.follow(self.link.view)
+        else:
+            self.sub.setsockopt(zmq.SUBSCRIBE, b"m.")
+            for host in self.view:
+                self.sub.setsockopt(zmq.UNSUBSCRIBE, protocol.host_topic(host))
+            self.view = frozenset()
 
     # ---------------------------------------------------------------- control replies
     def drain_replies(self) -> None:
@@ -186,6 +242,8 @@ class Session:
                     continue
                 snap = reply["result"]
                 self.pseq = int(snap.get("pseq", 0))
+                self.nseq = int(snap.get("nseq", -1))
+                self.set_mode(bool(snap.get("brief")))
                 link.post(Snapshot(link.name, snap))
                 if not link.connected:
                     link.connected = True

@@ -170,3 +170,8 @@ class HostTable(DataTable[Any]):
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         if event.column_key.value:
             self.set_sort(event.column_key.value)
+
+    def visible_hosts(self) -> list[str]:
+        """The hosts of the rows on screen now (what a big fleet's console follows)."""
+        top = int(self.scroll_y)
+        return self._order[top:top + self.size.height + 1]
