@@ -63,7 +63,10 @@ async def run(control: str, publish: str, seconds: float, size: tuple[int, int],
             n += 1
             await asyncio.sleep(0.25)
         link = source.links["bench"]
-        frames = dict(getattr(link, "frames_by_kind", {}))
+        frames: dict[str, int] = {}  # by topic prefix: m (metrics), d (digest), a, e, h, l
+        for topic, count in link.topics.items():
+            key = topic[:1].decode()
+            frames[key] = frames.get(key, 0) + count
         hosts = len(app.model.hosts)
     lat = sorted(latencies) or [float("nan")]
     return {"presses": len(latencies), "p50_ms": lat[len(lat) // 2] * 1000,

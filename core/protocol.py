@@ -21,9 +21,11 @@ import msgpack
 
 from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
 from core.topics import (  # noqa: F401 - the topics are part of the wire contract
-    ALL_BUT_METRICS,
+    FLEET_TOPICS,
+    PER_HOST,
     TOPIC_END,
     host_topic,
+    host_topics,
     topic,
     topic_for,
     with_pseq,

@@ -19,7 +19,10 @@ _TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "host": "h", "alert":
 # printable), so a subscription to one host's topic never matches a longer name:
 # ``m.db-1\0`` does not match ``m.db-10\0``. Subscribe to ``m.`` for every host.
 TOPIC_END = b"\0"
-ALL_BUT_METRICS = (b"a.", b"e.", b"h.", b"l.", b"d.")  # a view's subscriptions, less hosts
+# A client that follows a view of the fleet subscribes to these, then to host_topics(host)
+# of each host it shows: alerts, events, log lines and the digest of the whole fleet.
+FLEET_TOPICS = (b"a.", b"e.", b"l.", b"d.")
+PER_HOST = (b"m.", b"h.")  # metrics, and host status/hello frames: per host in a view
 
 
 def topic(prefix: str, name: str) -> bytes:
@@ -30,6 +33,11 @@ def topic(prefix: str, name: str) -> bytes:
 def host_topic(host: str) -> bytes:
     """The subscription for one host's metrics frames (``m.<host>`` and TOPIC_END)."""
     return topic("m", host)
+
+
+def host_topics(host: str) -> tuple[bytes, bytes]:
+    """A host's metrics and host status/hello topics: what a view subscribes to per host."""
+    return topic("m", host), topic("h", host)
 
 
 def topic_for(frame: Mapping[str, Any]) -> bytes:

@@ -69,6 +69,7 @@ class FrameHandler:
         if kind == "metrics":
             metrics = frame["metrics"]
             self.state.apply_metrics(hs, metrics, frame.get("labels"))
+            self.digests.note(host, hs.metrics)
             if self.sink is not None:
                 self.sink.record_metrics(host, metrics, frame["ts"])
             if self.engine is not None:

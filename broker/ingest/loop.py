@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from core.keydir import Identity
 
 _MORE = zmq.SNDMORE | zmq.NOBLOCK
+FLEET_KINDS = ("alert", "event", "digest")  # published on protocol.FLEET_TOPICS
 
 
 class BrokerCore:
@@ -48,7 +49,7 @@ class BrokerCore:
         self.handler = FrameHandler(self.state, engine=engine, sink=store,
                                     host_timeout=host_timeout)
         self.pseq = 0
-        self.nseq = 0  # publish sequence of every frame but metrics (see publish)
+        self.nseq = 0  # publish sequence of the fleet-wide frames (see publish)
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
@@ -146,12 +147,13 @@ class BrokerCore:
         self.publish(frame)
 
     def publish(self, frame: dict[str, Any]) -> None:
-        """Send a frame with its ``pseq``; every frame but metrics also carries ``nseq``, the
-        sequence of those frames alone: a console that subscribes to the metrics of a few
-        hosts only still sees every nseq, so a gap there means frames were lost."""
+        """Send a frame with its ``pseq``; a frame on a fleet-wide topic (alert, event, log
+        line, digest: ``protocol.FLEET_TOPICS``) also carries ``nseq``, the sequence of
+        those alone: a console that follows the metrics and host frames of a few hosts only
+        still sees every nseq, so a gap there means frames were lost."""
         self.pseq += 1
         frame["pseq"] = self.pseq
-        if frame["kind"] != "metrics":
+        if frame["kind"] in FLEET_KINDS:
             self.nseq += 1
             frame["nseq"] = self.nseq
         else:
@@ -217,13 +219,15 @@ class BrokerCore:
         rejects what is not [topic, payload]."""
         if self._keyed:
             return self._drain_ingest_keyed(budget)
-        sub, batch = self.sub, []
-        recv = sub.recv
-        try:
+        batch = []
+        recv = self.sub.recv
+        try:  # Frame.more is a C attribute: 1.4 us a message against 2.4 for recv_multipart
             for _ in range(budget):
-                parts = [recv(zmq.NOBLOCK)]
-                while sub.rcvmore:
-                    parts.append(recv(zmq.NOBLOCK))
+                part = recv(zmq.NOBLOCK, copy=False)
+                parts = [part.bytes]
+                while part.more:
+                    part = recv(zmq.NOBLOCK, copy=False)
+                    parts.append(part.bytes)
                 batch.append(parts)
         except zmq.Again:
             pass

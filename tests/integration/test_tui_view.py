@@ -85,4 +85,4 @@ async def test_console_receives_only_the_hosts_it_shows_and_sorts_from_the_diges
         await until(pilot, lambda: link.topics[protocol.host_topic(top)] >= before + 2,
                     timeout=15, what="the open host's metrics")
         assert any(k.startswith("disk.") for k in app.model.hosts[top].metrics)
-        assert link.resyncs == 0  # nseq, not pseq, is lost-checked in view mode
+        assert link.resyncs == 0  # gaps in nseq, not pseq, mean lost frames in view mode

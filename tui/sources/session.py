@@ -5,10 +5,11 @@ publish stream and the DEALER of control requests (Clone pattern, see tui/source
 
 A fleet of up to VIEW_ABOVE hosts is followed whole. Past that the broker's snapshot comes
 brief (no metrics) and the session follows a view: alerts, events, host changes, log lines
-and the fleet digest (``protocol.ALL_BUT_METRICS``), plus the metrics of the hosts the UI
-shows (``LiveSource.set_view``), one exact topic per host, changed as the operator scrolls,
-sorts or filters. Frames are lost-checked by ``nseq`` then (every frame but metrics carries
-it), since the metrics of other hosts leave gaps in ``pseq``.
+and the fleet digest (``protocol.FLEET_TOPICS``), plus the metrics and host frames of the
+hosts the UI shows (``LiveSource.set_view``), exact topics per host, changed as the operator
+scrolls, sorts or filters; the digest carries every host's status. Lost frames are found
+by gaps in ``nseq`` then (every frame on a fleet-wide topic carries it), since other hosts'
+frames leave gaps in ``pseq``.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ class Session:
         self.link = link
         curve = link.source.curve
         self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000)
-        for prefix in (*protocol.ALL_BUT_METRICS, b"m."):
+        for prefix in (*protocol.FLEET_TOPICS, *protocol.PER_HOST):
             self.sub.setsockopt(zmq.SUBSCRIBE, prefix)
         self.view_mode = False  # following the UI's view (the broker has > VIEW_ABOVE hosts)
-        self.view: frozenset[str] = frozenset()  # the hosts subscribed in view mode
+        self.view: frozenset[str] = frozenset()  # the link's view last followed
+        self.following: set[str] = set()  # the hosts subscribed to (at most MAX_VIEW)
         self.nseq = -1
         self.dealer = make_socket(ctx, zmq.DEALER, curve=curve)
         self.pseq = -1
@@ -199,28 +201,24 @@ class Session:
                          detail=sorted(self.link.view)[:MAX_VIEW])
 
     def follow(self, view: frozenset[str]) -> None:
-        """Subscribe to the metrics of exactly the hosts of ``view`` (one exact topic each)."""
+        """Subscribe to the frames of exactly the hosts of ``view`` (exact topics each)."""
         want = set(sorted(view)[:MAX_VIEW]) if len(view) > MAX_VIEW else set(view)
-        for host in self.view - want:
-            self.sub.setsockopt(zmq.UNSUBSCRIBE, protocol.host_topic(host))
-        for host in want - self.view:
-            self.sub.setsockopt(zmq.SUBSCRIBE, protocol.host_topic(host))
+        for host in self.following - want:
+            for t in protocol.host_topics(host):
+                self.sub.setsockopt(zmq.UNSUBSCRIBE, t)
+        for host in want - self.following:
+            for t in protocol.host_topics(host):
+                self.sub.setsockopt(zmq.SUBSCRIBE, t)
         self.link.subscribed |= want
-        self.view = view
+        self.following, self.view = want, view
 
     def set_mode(self, view_mode: bool) -> None:
         if view_mode == self.view_mode:
             return
         self.view_mode = view_mode
-        if view_mode:  # every host's metrics no more: the view's, and the digest
-            self.sub.setsockopt(zmq.UNSUBSCRIBE, b"m.")
-            self.view = frozenset()
-            self.follow(self.link.view)
-        else:
-            self.sub.setsockopt(zmq.SUBSCRIBE, b"m.")
-            for host in self.view:
-                self.sub.setsockopt(zmq.UNSUBSCRIBE, protocol.host_topic(host))
-            self.view = frozenset()
+        for prefix in protocol.PER_HOST:  # every host's frames, or the view's only
+            self.sub.setsockopt(zmq.UNSUBSCRIBE if view_mode else zmq.SUBSCRIBE, prefix)
+        self.follow(self.link.view if view_mode else frozenset())
 
     # ---------------------------------------------------------------- control replies
     def drain_replies(self) -> None:
