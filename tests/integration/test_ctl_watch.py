@@ -59,6 +59,21 @@ def test_subscriber_watch_switches_hosts(broker: Broker) -> None:
         assert seen[-1] is not None and seen[-1]["host"] == hosts[1]
 
 
+def test_brief_snapshot_has_metrics_only_for_the_detail_hosts(broker: Broker) -> None:
+    from core.client import ControlClient, ControlError
+
+    with ControlClient(broker.endpoints["control"], timeout=10) as client:
+        names = sorted(h["host"] for h in client.request("hosts"))
+        snap = client.request("snapshot", brief_above=5, detail=[names[2]])
+        full = client.request("snapshot", brief_above=HOSTS)
+        with pytest.raises(ControlError, match="'detail' must be a list of host names"):
+            client.request("snapshot", brief_above=5, detail="web-01")
+    assert snap["brief"] and not full["brief"] and isinstance(snap["nseq"], int)
+    with_metrics = [h["host"] for h in snap["hosts"] if h["metrics"]]
+    assert with_metrics == [names[2]] and len(snap["hosts"]) == HOSTS
+    assert all(h["metrics"] for h in full["hosts"])
+
+
 def test_watch_refuses_bad_flags_in_one_line(broker: Broker) -> None:
     for args, words in ((["watch", "--sort", "nope"], "--sort nope"),
                         (["watch", "--top", "0"], "--top must be")):
