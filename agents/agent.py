@@ -14,6 +14,7 @@ import logging
 import queue
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +62,17 @@ class Publisher:
             self._seq[host] = n
             return n
 
+    def hosts(self) -> list[str]:
+        with self._seq_lock:
+            return list(self._seq)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (bounded) until the queue has gone to the socket."""
+        deadline = time.monotonic() + timeout
+        while self.queue.qsize() and time.monotonic() < deadline:
+            time.sleep(0.01)  # poll
+        return not self.queue.qsize()
+
     def send(self, frame: dict[str, Any]) -> None:
         try:
             self.queue.put_nowait(frame)
@@ -69,7 +81,8 @@ class Publisher:
 
     def run(self, stop: threading.Event) -> None:
         sock = make_socket(self.ctx, zmq.PUB, curve=self.curve, linger=1000,
-                           sndhwm=self.sndhwm, heartbeat=True)
+                           sndhwm=self.sndhwm, heartbeat=True,
+                           maxmsgsize=64 * 1024)  # a PUB only receives subscriptions
         try:
             connect(sock, self.endpoints)
             while not stop.is_set():
@@ -213,4 +226,8 @@ class Agent:
         self.supervisor.start()
 
     def stop(self) -> None:
+        """A clean stop: a goodbye frame per host (the broker shows ``stopped``, no page)."""
+        for host in self.publisher.hosts():
+            self.publisher.send(self._frame(protocol.goodbye_frame, host))
+        self.publisher.flush(1.0)
         self.supervisor.stop()

@@ -7,6 +7,7 @@ import sys
 import threading
 from typing import Any
 
+from core import protocol
 from core.cli import Parser, fail, setup_logging
 from core.config import (
     ConfigError,
@@ -69,8 +70,8 @@ def settings(args: Any) -> dict[str, Any]:
     if not 0 <= args.simulate <= 100_000:
         raise ConfigError(f"--simulate {args.simulate}: expected 0 to 100000 hosts")
     host = args.host or cfg.get("host")
-    if host is not None and (not host or len(host) > 200 or any(c.isspace() for c in host)):
-        raise ConfigError(f"--host {host!r}: expected a name without spaces")
+    if host is not None and (err := protocol.host_name_error(host)):
+        raise ConfigError(f"--host: {err}")
     from core.keys import client_from_args
 
     curve = client_from_args(args.curve_server_key or cfg.get("curve_server_key"),

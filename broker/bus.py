@@ -102,6 +102,15 @@ class EventBus:
                 except queue.Full:
                     h.dropped += 1
 
+    def send(self, name: str, item: Any) -> None:
+        """Queue ``item`` for one handler only, in order with the events emitted before it
+        (the engine state goes to the store this way, never ahead of its alert events)."""
+        with self._lock:
+            h = self._handlers.get(name)
+        if h is None or not h.attached:
+            raise KeyError(f"no handler {name!r} on the bus")
+        h.queue.put(item) if h.blocking else h.queue.put_nowait(item)
+
     def stats(self) -> dict[str, dict[str, int]]:
         with self._lock:
             return {h.name: {"handled": h.handled, "dropped": h.dropped, "failures": h.failures,

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from broker.limits import KEYS as LIMIT_KEYS
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
                "external_url", "metrics_port", "metrics_bind", "metrics_auth_file",
-               "keys_dir"}
+               "keys_dir"} | LIMIT_KEYS  # the caps: broker/limits.py
 TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent"}
 
 

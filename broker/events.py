@@ -23,7 +23,7 @@ KINDS = (
     "broker.start", "rules.reload",
     "ack", "unack", "silence", "unsilence", "simulate",
     "notify.sent", "notify.failed",
-    "store.error",
+    "store.error", "store.state",  # a write failed; the store became ok/failing/read-only
     "restart",          # a supervised component was restarted (data.child, data.reason)
     "audit",            # a state-changing control request (data.who, role, op, from, ok)
     "keys.reload",      # the broker re-read its keys directory (data.removed: names cut off)

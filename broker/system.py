@@ -21,6 +21,7 @@ from broker.api.control import Control
 from broker.bus import EventBus
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
+from broker.store_watch import StoreWatch
 from core.clock import SYSTEM, Clock
 from core.supervisor import Supervisor
 
@@ -80,6 +81,9 @@ class MonitoringSystem:
         self._baselines_at = 0.0
         self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
+        self.store_watch = StoreWatch(self)  # store faults: status, store_failing, the feed
+        self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
+        self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------ lifecycle
@@ -92,6 +96,10 @@ class MonitoringSystem:
 
     def start(self) -> MonitoringSystem:
         self.started = self.clock.time()
+        from broker.limits import parse_limits
+
+        self.limits = parse_limits(self.config.get("broker", {}),
+                                   f"{self.config_path or 'config'}: [broker]")
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = self._make_engine() if self.want_alerts else None
@@ -100,7 +108,7 @@ class MonitoringSystem:
         self.gate.start(self.ctx)
         self.core = BrokerCore(self.requested, self.bus, clock=self.clock, engine=self.engine,
                                store=self.store, host_timeout=self.host_timeout, ctx=self.ctx,
-                               gate=self.gate)
+                               gate=self.gate, limits=self.limits, probation=True)
         self.control = Control(self.core, self)
         self.core.attach_control(self.control)
         self.notifier = self._make_notifier(notify_cfg) if notify_cfg else None
@@ -111,6 +119,10 @@ class MonitoringSystem:
             self.exporter.start()
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
+        self.core.change_hooks.append(lambda: self.persist_engine(baselines=False))
+        if self.feed is not None:
+            self.core.tick_hooks.append(lambda now: self.feed.retry())
+        self.core.tick_hooks.append(self.store_watch.watch)
         self.core.tick_hooks.append(self._watch_keys)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
@@ -133,6 +145,10 @@ class MonitoringSystem:
         if self.exporter is not None:
             self.exporter.stop()
         self.supervisor.stop()
+        if self.core is not None:  # the core thread has stopped: emit from here
+            self.core.emit_stopped(make_event(
+                "broker.stop", f"broker stopping after {self.clock.time() - self.started:.0f}s",
+                ts=self.clock.time(), data={"uptime": self.clock.time() - self.started}))
         self.persist_engine()  # the core thread has stopped: safe to read the engine here
         self.bus.drain(2.0)
         self.bus.stop()
@@ -195,10 +211,11 @@ class MonitoringSystem:
             return None
         assert self.data_dir is not None
         store = Store(self.data_dir / "events.db", clock=self.clock,
-                      on_error=self._on_store_error, on_commit=self._on_commit)
+                      on_error=self.store_watch.on_error, on_commit=self._on_commit,
+                      on_recover=self.store_watch.on_recover)
         store.open()
         store.start()
-        self.bus.add_handler("store", store.put, blocking=True, maxsize=50_000)
+        self.bus.add_handler("store", self._to_store, blocking=True, maxsize=50_000)
         if self.engine is not None:
             saved = store.load_state("engine")
             if saved:
@@ -223,22 +240,42 @@ class MonitoringSystem:
         notifier = Notifier(cfg, db, clock=self.clock, emit=self.core.emit,
                             external_url=self.config.get("broker", {}).get("external_url", ""))
         notifier.start()
-        source = self.committed if self.store is not None else self.bus
-        source.add_handler("notifier", notifier.handle,
-                           kinds=("alert", "ack", "unack", "silence", "unsilence"))
+        from broker.notify.feed import KINDS, NotifyFeed
+
+        if self.store is None:
+            self.bus.add_handler("notifier", notifier.handle, kinds=KINDS)
+            return notifier
+        # Committed events normally; the live bus while the store fails (broker/notify/feed.py)
+        self.feed = NotifyFeed(notifier.handle, failing=self.store.failing)
+        self.bus.add_handler("notify-feed", self.feed.on_bus, kinds=KINDS)
+        self.committed.add_handler("notifier", self.feed.on_committed, kinds=KINDS)
         return notifier
+
+    def _to_store(self, item: Any) -> None:
+        """The store's bus handler: events, and ``("state", key, obj)`` sent after them."""
+        if isinstance(item, tuple):
+            self.store.save_state(item[1], item[2])
+        else:
+            self.store.put(item)
 
     def persist_engine(self, baselines: bool = True) -> None:
         """Queue the alert state (alerts, acks, silences) for the store; core thread only.
-        The anomaly baselines go under their own key, only when ``baselines``."""
+        The anomaly baselines go under their own key, only when ``baselines``.
+
+        Runs after every loop turn that changed an alert (and on the periodic cadence). It
+        goes through the bus behind the events that changed it, so it commits in the same
+        batch as them or a later one: after a crash the restored state never lacks an alert
+        whose event was committed and notified, except in the window of one batch
+        (docs/internals.md, "What a broker crash can lose").
+        """
         if self.engine is None or self.store is None:
             return
         try:
             state = self.engine.dump_state(baselines)
             saved = state.pop("baselines", None)
-            self.store.save_state("engine", state)
+            self.bus.send("store", ("state", "engine", state))
             if saved is not None:
-                self.store.save_state("anomaly", saved)
+                self.bus.send("store", ("state", "anomaly", saved))
         except Exception:
             log.exception("could not save alert state")
 
@@ -279,12 +316,6 @@ class MonitoringSystem:
         for event in events:
             self.committed.emit(event)
 
-    def _on_store_error(self, message: str) -> None:
-        print(f"monitor-broker: store: {message}", file=sys.stderr)
-        if self.core is not None:
-            self.core.emit(make_event("store.error", message, ts=self.clock.time(),
-                                      severity="critical"))
-
     def status(self) -> dict[str, Any]:
         core = self.core
         assert core is not None
@@ -300,10 +331,18 @@ class MonitoringSystem:
             "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
                        "rejected": sum(core.rejected.values()),
                        "rejected_by_reason": dict(core.rejected),
+                       "held_on_probation": core.state.held,
+                       "probation": len(core.state.probation or ()),
+                       "probation_evicted": core.state.evicted,
+                       "log_lines_dropped": core.handler.dropped,
                        "gaps": sum(h.gaps for h in hosts)},  # frames lost, from seq jumps
+            "limits": {"max_hosts": self.limits.max_hosts,
+                       "max_series_per_host": self.limits.max_series_per_host,
+                       "max_series": self.limits.max_series,
+                       "memory_at_caps_mb": self.limits.memory_bytes() // 2**20},
             "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
             "alerting": self.engine is not None,
-            "store": self._store_stats,
+            "store": self.store_watch.status(self._store_stats),
             "bus": self.bus.stats() | self.committed.stats(),
             "supervisor": self.supervisor.status() + self.bus.supervisor.status()
             + self.committed.supervisor.status(),
@@ -311,6 +350,8 @@ class MonitoringSystem:
                         "errors": self.control.errors if self.control else 0,
                         "refused": self.control.refused if self.control else 0},
             "security": self.gate.status(),
+            "notify": ({"resent_after_crash": self.notifier.outbox.resent_after_crash}
+                       if self.notifier is not None else None),
         }
 
     def _watch_keys(self, now: float) -> None:

@@ -42,7 +42,8 @@ class ControlClient:
         self.sock = self._connect()
 
     def _connect(self) -> zmq.Socket[Any]:
-        sock = make_socket(self.ctx, zmq.DEALER, curve=self.curve)
+        sock = make_socket(self.ctx, zmq.DEALER, curve=self.curve,
+                           maxmsgsize=protocol.MAX_REPLY_BYTES)
         sock.connect(self.endpoint)
         return sock
 

@@ -6,9 +6,10 @@ fleet from it, and ``monitor-ctl watch`` prints it. Compact: a column of float32
 (NaN where a host has no value), not a map per host. Wire form (the ``digest`` field of a
 ``digest`` frame)::
 
-    {"ts": now, "hosts": [name, ...] (by name), "status": "uud..." (u up, d down, a letter
-     a host), "figures": {column: float32 bytes, one a host}, "top": {column: [name, ...]}
-     (the TOP_N highest, highest first), "counts": {"total", "up", "down", "alerting"}}
+    {"ts": now, "hosts": [name, ...] (by name), "status": "uud..." (u up, d down, s stopped:
+     a letter a host), "figures": {column: float32 bytes, one a host}, "top": {column: [name, ...]}
+     (the TOP_N highest, highest first), "counts": {"total", "up", "down", "stopped",
+     "alerting"}}
 
 Columns (the dashboard's sortable ones): cpu and mem percent, disk (the fullest disk's
 percent), rx and tx (bytes/s over all interfaces but lo), load (1 min), alerts (active
@@ -24,7 +25,7 @@ from typing import Any
 
 COLUMNS = ("cpu", "mem", "disk", "rx", "tx", "load", "alerts", "age")
 TOP_N = 25
-STATUS_LETTER = {"up": "u", "down": "d"}
+STATUS_LETTER = {"up": "u", "down": "d", "stopped": "s"}  # stopped: the agent said goodbye
 LETTER_STATUS = {v: k for k, v in STATUS_LETTER.items()}
 
 

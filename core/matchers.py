@@ -1,7 +1,8 @@
 """Label matchers, Alertmanager-style: ``NAME OP VALUE`` with OP one of =, !=, =~, !~.
 
 One implementation for silences (the alert engine) and routes (the notifier). Regexes are
-anchored: they must match the whole label value. A label an alert lacks has the value "".
+anchored: they must match the whole label value, and run on RE2 (``core/regex.py``) so a
+matcher never backtracks. A label an alert lacks has the value "".
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.regex import MAX_PATTERN_LEN, Pattern, compile_user
+
 _MATCHER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(=~|!~|!=|=)\s*(.*?)\s*")
 OPS = ("=", "!=", "=~", "!~")
+MAX_SPEC_LEN = MAX_PATTERN_LEN + 256  # a matcher is a name, an operator and a value
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,19 +23,18 @@ class Matcher:
     name: str
     op: str
     value: str
-    rx: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    rx: Pattern | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def make(cls, name: str, op: str, value: str) -> Matcher:
         if op not in OPS:
             raise ValueError(f"unknown operator {op!r} (use =, !=, =~, !~)")
+        if len(value) > MAX_PATTERN_LEN:
+            raise ValueError(f"matcher value for '{name}' is {len(value)} characters long, "
+                             f"the limit is {MAX_PATTERN_LEN}")
         rx = None
         if op in ("=~", "!~"):
-            try:
-                rx = re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"bad regex {value!r} in matcher '{name}{op}{value}': "
-                                 f"{exc}") from None
+            rx = compile_user(value, f"in matcher '{name}{op}{value[:40]}'")
         return cls(name, op, value, rx)
 
     @classmethod
@@ -45,6 +48,9 @@ class Matcher:
                 raise ValueError(f"matcher {spec!r} lacks {exc.args[0]!r}") from None
         if not isinstance(spec, str):
             raise ValueError(f"matcher {spec!r} must be a string like 'host=web-1'")
+        if len(spec) > MAX_SPEC_LEN:
+            raise ValueError(f"matcher {spec[:40]!r}... is {len(spec)} characters long, "
+                             f"the limit is {MAX_SPEC_LEN}")
         m = _MATCHER.fullmatch(spec)
         if not m:
             raise ValueError(f"bad matcher {spec!r}: expected NAME=VALUE, NAME!=VALUE, "

@@ -58,6 +58,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("silence", "operator", False, "silence alerts matching label matchers "
                                      "(host=web-1 rule=~cpu.*)"),
     Op("unsilence", "operator", False, "remove a silence"),
+    Op("forget", "operator", False, "retire a host: its alerts resolve and it leaves the host "
+                                    "list (it comes back if it sends again)"),
     Op("simulate", "operator", False, "inject a simulated alert (high_cpu_usage, disk_full, "
                                       "host_down...)"),
     Op("reload", "admin", False, "reload rules, inhibitions, receivers, routes and templates "

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgpack
 
+from core.hostnames import MAX_NAME_LEN, host_name_error  # noqa: F401 - one host-name rule
 from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
 from core.topics import (  # noqa: F401 - the topics are part of the wire contract
     FLEET_TOPICS,
@@ -34,17 +35,22 @@ from core.topics import (  # noqa: F401 - the topics are part of the wire contra
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
 MAX_REPLY_BYTES = 64 * 2**20  # control replies: a 1,000-host snapshot is over 1 MB
+# ZMQ_MAXMSGSIZE per socket role: a bigger message drops the connection inside libzmq
+# before a byte of it is buffered (a 300 MB frame took the broker from 82 to 645 MB).
+MAX_INGEST_MSG = 4 * 2**20  # broker SUB (ingest); frames are validated at MAX_FRAME_BYTES
+MAX_REQUEST_MSG = 1 * 2**20  # broker ROUTER (control requests)
+MAX_PUBLISH_MSG = 4 * 2**20  # clients' SUB on the publish stream
 MAX_METRICS_PER_FRAME = 5000
 MAX_CLOCK_SKEW_S = 300.0
-MAX_NAME_LEN = 200
 MAX_MESSAGE_LEN = 16 * 1024
 
 SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
-AGENT_KINDS = ("metrics", "log", "hello")
+AGENT_KINDS = ("metrics", "log", "hello", "goodbye")  # goodbye: a clean agent stop
 BROKER_KINDS = ("alert", "event", "host", "digest")
 KINDS = AGENT_KINDS + BROKER_KINDS
+
 
 class ProtocolError(ValueError):
     """A frame that cannot be accepted; ``str(err)`` is a reason a person can read."""
@@ -73,11 +79,14 @@ def encode(frame: Mapping[str, Any]) -> list[bytes]:
     return [topic_for(frame), pack(dict(frame))]
 
 
-def decode(parts: list[bytes], now: float | None = None) -> dict[str, Any]:
-    """Parse and validate a received multipart message; raises ProtocolError with a reason."""
+def decode(parts: list[bytes], now: float | None = None, cap: int = MAX_FRAME_BYTES
+           ) -> dict[str, Any]:
+    """Parse and validate a received multipart message; raises ProtocolError with a reason.
+    Clients of the publish stream pass ``cap=MAX_PUBLISH_MSG`` (the fleet digest of 10,000
+    hosts is about 420 KiB)."""
     if len(parts) != 2:
         raise ProtocolError(f"expected 2 message parts [topic, payload], got {len(parts)}")
-    obj = unpack(parts[1])
+    obj = unpack(parts[1], cap)
     reason = validate(obj, now)
     if reason:
         raise ProtocolError(reason)
@@ -113,6 +122,11 @@ def log_frame(host: str, agent: str, boot: str, seq: int, ts: float, *, source: 
     if dropped:
         frame["dropped"] = dropped
     return frame
+
+
+def goodbye_frame(host: str, agent: str, boot: str, seq: int, ts: float) -> dict[str, Any]:
+    """Sent by an agent on a clean stop: the host shows as ``stopped``, not down."""
+    return _base("goodbye", host, agent, boot, seq, ts)
 
 
 def hello_frame(host: str, agent: str, boot: str, seq: int, ts: float,
@@ -195,6 +209,8 @@ def validate(obj: Any, now: float | None = None) -> str | None:
         for key in ("host", "agent", "boot"):
             if err := _check_str(obj, key):
                 return err
+        if err := host_name_error(obj["host"]):
+            return err
         seq = obj.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
             return f"field 'seq' must be a non-negative integer, got {seq!r}"
@@ -207,6 +223,8 @@ def validate(obj: Any, now: float | None = None) -> str | None:
         dropped = obj.get("dropped", 0)
         if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
             return f"field 'dropped' must be a non-negative integer, got {dropped!r}"
+        return None
+    if kind == "goodbye":
         return None
     if kind == "hello":
         info = obj.get("info")

@@ -25,7 +25,8 @@ class Subscriber:
                  ctx: zmq.Context[Any] | None = None, curve: Any = None) -> None:
         self.endpoint = endpoint
         self.ctx = ctx or zmq.Context.instance()
-        self.sock = make_socket(self.ctx, zmq.SUB, curve=curve, rcvhwm=100_000)
+        self.sock = make_socket(self.ctx, zmq.SUB, curve=curve, rcvhwm=100_000,
+                                maxmsgsize=protocol.MAX_PUBLISH_MSG)
         prefixes = [protocol.topic("d", "fleet")] if digest else []
         prefixes += [b"a."] if alerts else []
         prefixes += [b"e.", b"h."] if events else []
@@ -51,7 +52,7 @@ class Subscriber:
                 return None
             parts = self.sock.recv_multipart()
             try:
-                return protocol.decode(parts)
+                return protocol.decode(parts, cap=protocol.MAX_PUBLISH_MSG)
             except protocol.ProtocolError:
                 continue  # the broker checked it; nothing a reader can do with it
 

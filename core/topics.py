@@ -13,8 +13,8 @@ from typing import Any
 
 import msgpack
 
-_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "host": "h", "alert": "a", "event": "e",
-                 "digest": "d"}
+_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "goodbye": "h", "host": "h",
+                 "alert": "a", "event": "e", "digest": "d"}
 # A topic is ``<prefix>.<name>`` then TOPIC_END, a byte no name can hold (names are
 # printable), so a subscription to one host's topic never matches a longer name:
 # ``m.db-1\0`` does not match ``m.db-10\0``. Subscribe to ``m.`` for every host.

@@ -69,6 +69,19 @@ def status(r: dict[str, Any]) -> str:
              f"ingest: {ing['frames']} frames, {ing['rate']}/s, {ing['rejected']} rejected"]
     for reason, n in sorted(ing["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {n:>6}  {reason}")
+    if ing.get("held_on_probation") or ing.get("log_lines_dropped"):
+        lines.append(f"  new hosts held on probation: {ing.get('held_on_probation', 0)}, "
+                     f"log lines over budget dropped: {ing.get('log_lines_dropped', 0)}")
+    cv = r.get("curve") or {}
+    if cv.get("refused"):
+        lines.append(f"curve: {cv['refused']} handshakes refused ("
+                     + ", ".join(f"{k} {n}" for k, n in sorted(cv["refused_by"].items())) + ")")
+    st = r.get("store")
+    if isinstance(st, dict) and st.get("state"):
+        lines.append(f"store: {st['state']}" + (f" {st['reason']}" if st.get("reason") else "")
+                     + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
+    elif "store" in r:
+        lines.append("store: none (no data dir)")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))
     sec = r.get("security") or {}
     if sec:

@@ -50,6 +50,8 @@ def parser() -> Parser:
     cmd("silences")
     sp = cmd("unsilence")
     sp.add_argument("silence_id")
+    sp = cmd("forget")
+    sp.add_argument("host")
     sp = cmd("simulate")
     sp.add_argument("name")
     sp.add_argument("--host", default="")
@@ -111,6 +113,8 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         return "unsilence", {"silence_id": args.silence_id, "author": _user()}
     if c == "simulate":
         return "simulate", {"name": args.name, "host": args.host}
+    if c == "forget":
+        return "forget", {"host": args.host, "author": _user()}
     if c == "search":
         return "search", {"query": " ".join(args.query), "limit": args.limit}
     if c == "export":
@@ -162,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         op, params = request_for(args)
     except ValueError as exc:
         fail("monitor-ctl", str(exc), 2)
+    if op == "export":
+        if as_json:
+            params["format"] = "jsonl"  # --json export: one JSON object per line
+        return export(eps["control"], args.timeout, curve, params)
     try:
         with ControlClient(eps["control"], timeout=args.timeout, curve=curve) as client:
             result = client.request(op, **params)
@@ -171,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         fail("monitor-ctl", str(exc))
     try:
         if as_json:
-            json.dump(result, sys.stdout, indent=None if op == "export" else 2, default=str)
+            json.dump(result, sys.stdout, indent=2, default=str)
             print()
         else:
             from ctl.format import render
@@ -203,6 +211,25 @@ def watch(args: Any, eps: dict[str, str], curve: Any, as_json: bool) -> int:
         return 0
     except BrokenPipeError:
         return 0
+
+
+def export(control: str, timeout: float, curve: Any, params: dict[str, Any]) -> int:
+    """Pull the export page by page (any size, flat memory) and write each as it comes."""
+    after: int | None = 0
+    try:
+        with ControlClient(control, timeout=timeout, curve=curve) as client:
+            while after is not None:
+                page = client.request("export", **params, after=after)
+                sys.stdout.write(page["text"])
+                after = page["next"]
+        sys.stdout.flush()
+    except (BrokerTimeout, ControlError, ProtocolError) as exc:
+        fail("monitor-ctl", str(exc))
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def keys(args: Any, as_json: bool) -> int:

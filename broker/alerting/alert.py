@@ -13,6 +13,13 @@ from core import units
 INACTIVE, PENDING, FIRING, RESOLVED = "inactive", "pending", "firing", "resolved"
 
 
+def episode_id(fp: str, origin: tuple[Any, ...]) -> str:
+    """An episode's id: a hash of the alert's fingerprint and the identity of the sample that
+    started it (agent, boot, seq), so every broker that sees the same stream agrees."""
+    text = "\x1f".join([fp, *map(str, origin)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def fingerprint(rule: str, host: str, metric: str, labels: dict[str, str]) -> str:
     """Short stable id: first 12 hex of sha1(rule, host, metric, sorted labels)."""
     parts = [rule, host, metric] + [f"{k}={labels[k]}" for k in sorted(labels)]
@@ -22,7 +29,8 @@ def fingerprint(rule: str, host: str, metric: str, labels: dict[str, str]) -> st
 class Alert:
     __slots__ = ("id", "rule", "host", "metric", "labels", "severity", "state", "value",
                  "threshold", "started_at", "updated_at", "resolved_at", "pending_since",
-                 "cleared_since", "ack", "simulated", "sim_expires", "flap", "series")
+                 "cleared_since", "ack", "simulated", "sim_expires", "flap", "series",
+                 "episode")
 
     def __init__(self, rule: Rule, host: str, metric: str, labels: dict[str, str],
                  simulated: bool = False) -> None:
@@ -45,6 +53,7 @@ class Alert:
         self.sim_expires: float | None = None
         self.flap = FlapDetector()
         self.series: Any = None
+        self.episode = ""  # episode_id() of the current firing (set when it opens)
 
     @property
     def active(self) -> bool:
@@ -88,6 +97,7 @@ class Alert:
             "started_at": self.started_at, "updated_at": self.updated_at,
             "resolved_at": self.resolved_at, "simulated": self.simulated,
             "kind": self.rule.kind, "runbook_url": self.rule.runbook_url,
+            "episode": self.episode,
             **({"expected": [f["lo"], f["hi"]], "zscore": f["z"]} if (f := self.facts())
                else {}),
         }
@@ -95,7 +105,7 @@ class Alert:
     # ------------------------------------------------------------ persistence
 
     _SAVED = ("severity", "state", "value", "threshold", "started_at", "updated_at",
-              "resolved_at", "pending_since", "cleared_since", "ack", "sim_expires")
+              "resolved_at", "pending_since", "cleared_since", "ack", "sim_expires", "episode")
 
     def dump(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self._SAVED}

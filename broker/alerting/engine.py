@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from broker.alerting import persistence
+from broker.alerting import internal, persistence
 from broker.alerting.alert import FIRING, PENDING, RESOLVED, Alert, fingerprint
 from broker.alerting.evaluators import AnomalySeries
 from broker.alerting.index import HostSeries, RuleIndex
@@ -25,6 +25,7 @@ from broker.alerting.silences import make_silence
 from broker.events import Event, make_event
 
 STALE_AFTER_S = 600.0
+RESTART_HOLD_S = 5.0  # after a restore, no new host_down for this long: agents reconnect
 STALE_KINDS = ("threshold", "rate", "forecast", "anomaly")
 
 
@@ -37,6 +38,7 @@ class AlertEngine:
         self._grace: list[Any] = []
         self._seeds: dict[tuple[str, str], list[Any]] = {}  # see seed_anomaly
         self.now = 0.0  # the latest ``now`` any call passed: views use it, nothing reads a clock
+        self.hold_until: float | None = None  # set by restore: None = no hold pending
         self.replace_rules(default_rules() if rules is None else rules)
         self.replace_inhibits(default_inhibits() if inhibits is None else inhibits)
 
@@ -63,6 +65,8 @@ class AlertEngine:
         out: list[Event] = []
         by_name = {r.name: r for r in rules if r.enabled}
         for a in list(self.book.by_id.values()):
+            if a.rule.kind == internal.KIND:
+                continue  # the broker's own alerts have no rule in the file
             rule = by_name.get(a.rule.name)
             if rule is None:
                 if a.active:
@@ -99,6 +103,10 @@ class AlertEngine:
 
     # ------------------------------------------------------------ input
 
+    def set_origin(self, host: str, agent: str, boot: str, seq: int) -> None:
+        """The identity of the sample the next on_sample/on_log call evaluates."""
+        self.book.current = self.book.origin[host] = (agent, boot, seq)
+
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float) -> list[Event]:
         hs = self.hosts.get(host) or self.host_series(host)
@@ -124,6 +132,7 @@ class AlertEngine:
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
+        book.current = None
         return out
 
     def on_log(self, host: str, level: str, message: str, source: str,
@@ -136,10 +145,42 @@ class AlertEngine:
             if ((src is None or src(source)) and (lvl is None or lvl(level))
                     and rx.search(message) and s.hit(now)):
                 self.book.update(s, now, out)
+        self.book.current = None
         return out
+
+    def host_stopped(self, host: str, now: float) -> list[Event]:
+        """The agent said goodbye: no host_down for it until it sends again."""
+        self.now = now
+        hs = self.hosts.get(host)
+        if hs is not None:
+            hs.stopped = True
+        return []
+
+    def knows(self, host: str) -> bool:
+        return host in self.hosts
+
+    def forget(self, host: str, now: float, why: str) -> list[Event]:
+        """Retire a host: its active alerts resolve (reason ``why``), its series go."""
+        self.now = now
+        out: list[Event] = []
+        for a in [a for a in self.book.by_id.values() if a.host == host]:
+            if a.active:
+                self.book.resolve(a, now, out, reason=f"host forgotten: {why}")
+            self.book.by_id.pop(a.id, None)
+        self.hosts.pop(host, None)
+        self.book.origin.pop(host, None)
+        self.book.host_labels.pop(host, None)
+        self.book.down_hosts.pop(host, None)
+        self.index.forget(host)
+        return out
+
+    def silent_hosts(self, now: float, after: float) -> list[str]:
+        return [h for h, hs in self.hosts.items()
+                if hs.last_seen is not None and now - hs.last_seen > after]
 
     def _seen(self, hs: HostSeries, now: float, out: list[Event]) -> None:
         hs.last_seen = now
+        hs.stopped = False
         for s in hs.down:
             s.last_ts = now
             a = s.alert
@@ -156,11 +197,18 @@ class AlertEngine:
             for s in self._grace:
                 s.last_ts = now if s.last_ts is None else s.last_ts
             self._grace = []
+        if self.hold_until is not None and self.hold_until < 0:
+            self.hold_until = now + RESTART_HOLD_S  # the first tick after a restore
+        held = self.hold_until is not None and now < self.hold_until
         for hs in self.hosts.values():
             if hs.last_seen is None:
                 hs.last_seen = now
+            if hs.stopped:
+                continue
             for s in hs.down:
                 if s.check(now):
+                    if held and s.level is not None and (s.alert is None or not s.alert.active):
+                        continue  # judged by last-seen, but not before agents reconnect
                     book.update(s, now, out)
         for s in self.index.absent:
             if s.check(now) and not self._host_down_first(s, now):
@@ -268,6 +316,24 @@ class AlertEngine:
             a.sim_expires = now + SIMULATE_TTL_S
         elif a.severity != severity:
             self.book.escalate(a, severity, now, out)
+        return out
+
+    def broker_alert(self, name: str, firing: bool, host: str, detail: str,
+                     now: float) -> list[Event]:
+        """Raise (``firing``) or clear one of the broker's own alerts (``internal.RULES``)."""
+        self.now = now
+        rule = internal.rule(name, detail)
+        a = self.book.by_id.get(fingerprint(name, host, "", {}))
+        out: list[Event] = []
+        if firing:
+            if a is None or not a.active:
+                a = a or Alert(rule, host, "", {})
+                a.rule = rule
+                self.book.open(a, rule.severity, now, out, immediately=True)
+            else:
+                a.rule = rule
+        elif a is not None and a.active:
+            self.book.resolve(a, now, out, reason=detail)
         return out
 
     def seed_anomaly(self, host: str, metric: str,

@@ -8,7 +8,6 @@ metric no rule reads costs nothing, whatever the number of rules or globs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, Log
 from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.loglevels import level_matcher
 from broker.alerting.rules import Rule
+from core.regex import Pattern, compile_user
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent")
 _NONE: tuple[Series, ...] = ()
@@ -23,7 +23,7 @@ _NONE: tuple[Series, ...] = ()
 
 class HostSeries:
     __slots__ = ("name", "last_seen", "cpu_count", "by_metric", "known", "watched", "down",
-                 "logs")
+                 "logs", "stopped")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -33,8 +33,9 @@ class HostSeries:
         self.known: set[str] = set()  # every name in by_metric
         self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
-        self.logs: list[tuple[LogSeries, re.Pattern[str], Callable[[str], Any] | None,
+        self.logs: list[tuple[LogSeries, Pattern, Callable[[str], Any] | None,
                               Callable[[str], bool] | None]] = []
+        self.stopped = False  # said goodbye: no host_down until it sends again
 
 
 def host_filter(rule: Rule) -> Callable[[str], bool] | None:
@@ -52,10 +53,14 @@ class RuleIndex:
         self.metric_rules = [(r, compile_glob(r.metric), host_filter(r))
                              for r in live if r.kind in METRIC_KINDS]
         self.down_rules = [(r, host_filter(r)) for r in live if r.kind == "host_down"]
-        self.log_rules = [(r, re.compile(r.pattern), None if r.source == "*" else
+        self.log_rules = [(r, compile_user(r.pattern), None if r.source == "*" else
                            compile_glob(r.source), level_matcher(r.level), host_filter(r))
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []
+
+    def forget(self, host: str) -> None:
+        """Drop a forgotten host's absent series (the rest lives in its HostSeries)."""
+        self.absent = [s for s in self.absent if s.host != host]
 
     def series_for(self, hs: HostSeries, name: str, old: Mapping[Any, Series] | None = None
                    ) -> tuple[Series, ...]:

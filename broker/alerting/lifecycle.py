@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker.alerting.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert
+from broker.alerting.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert, episode_id
 from broker.alerting.flapping import FlapDetector
 from broker.alerting.inhibit import InhibitRule, inhibited_by
 from broker.alerting.silences import SilenceSet
@@ -30,6 +30,10 @@ class AlertBook:
         self.silences = SilenceSet()
         self.down_hosts: dict[str, int] = {}
         self.host_labels: dict[str, Mapping[str, str]] = {}  # latest frame labels per host
+        # (agent, boot, seq) of the sample being evaluated, and of each host's latest one:
+        # what an episode id is made of (a tick-driven alert takes its host's latest)
+        self.current: tuple[Any, ...] | None = None
+        self.origin: dict[str, tuple[Any, ...]] = {}
         self.inhibits: list[InhibitRule] = []
         self._sources: list[tuple[str, dict[str, str]]] | None = None  # cache, see sources()
 
@@ -110,6 +114,8 @@ class AlertBook:
         a.severity, a.started_at, a.updated_at = severity, now, now
         a.resolved_at, a.ack, a.cleared_since = None, None, None
         a.state = INACTIVE
+        origin = self.current or self.origin.get(a.host) or ("", "", f"{now:.6f}")
+        a.episode = episode_id(a.id, origin if not a.simulated else ("sim", f"{now:.6f}"))
         self.by_id[a.id] = a
         if a.rule.for_ > 0 and not immediately and a.rule.kind not in ("absent", "host_down"):
             a.state, a.pending_since = PENDING, now

@@ -4,9 +4,13 @@ Saved: every alert the book holds (state, severity, ack, timestamps, flap histor
 the silences, the hosts seen, and the anomaly baselines (learning them again takes the
 whole warm-up). Not saved: sliding windows and trends, which refill from new samples.
 
-Restored hosts and series have no ``last_seen`` until the first ``tick``, which stamps
-them with its ``now``: a host gets the full ``host_down`` delay to come back after a
-broker restart instead of being declared down by the time the broker was away.
+A restart keeps firing alerts firing, with their acks and episode ids, and pending ``for:``
+timers resume from their saved start. A host is judged by its saved last-seen time, so a
+host silent across the restart stays down (its ``host_down`` keeps firing, acked or not)
+and one that went silent just before it goes down on time; no new ``host_down`` fires in
+the first ``RESTART_HOLD_S`` after the restore, the time agents need to reconnect and
+deliver what they queued. A host saved without a last-seen time (an older dump) gets
+the full ``host_down`` delay from the first tick.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from broker.alerting import internal
 from broker.alerting.alert import Alert
 from broker.alerting.evaluators import AnomalySeries
 from broker.alerting.silences import Silence
@@ -35,6 +40,9 @@ def dump(engine: AlertEngine, baselines: bool = True) -> dict[str, Any]:
         "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
         "hosts": sorted(engine.hosts),
         "host_labels": {h: dict(v) for h, v in engine.book.host_labels.items()},
+        "last_seen": {h: hs.last_seen for h, hs in engine.hosts.items()
+                      if hs.last_seen is not None},
+        "origin": {h: list(o) for h, o in engine.book.origin.items()},
         **({"baselines": saved} if baselines else {}),
     }
 
@@ -45,11 +53,19 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         raise ValueError(f"engine state version {state.get('version')!r} is not {VERSION}")
     rules = {r.name: r for r in engine.rules if r.enabled}
     engine.now = max(engine.now, float(state.get("now", 0.0)))
+    seen = state.get("last_seen") or {}
     for name in state.get("hosts", []):
         hs = engine.host_series(name)
-        engine.grant_grace(hs.down)
+        if name in seen:
+            hs.last_seen = float(seen[name])
+            for down in hs.down:
+                down.last_ts = hs.last_seen
+        else:
+            engine.grant_grace(hs.down)
+    engine.book.origin.update({h: tuple(o) for h, o in (state.get("origin") or {}).items()})
+    engine.hold_until = -1.0  # the first tick starts the hold (engine.RESTART_HOLD_S)
     for d in state.get("alerts", []):
-        rule = rules.get(d.get("rule", ""))
+        rule = rules.get(d.get("rule", "")) or internal.RULES.get(d.get("rule", ""))
         if rule is None:
             continue
         a = Alert(rule, d["host"], d.get("metric", ""), dict(d.get("labels", {})),
@@ -58,7 +74,7 @@ def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:
         engine.book.by_id[a.id] = a
         if a.rule.kind == "host_down" and a.state == "firing":
             engine.book.down_hosts[a.host] = engine.book.down_hosts.get(a.host, 0) + 1
-        if not a.simulated:
+        if not a.simulated and rule.kind != internal.KIND:
             engine.attach(a)
     engine.book.host_labels.update(state.get("host_labels", {}))
     engine.book.changed()

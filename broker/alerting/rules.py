@@ -18,6 +18,7 @@ from broker.alerting.globs import never_matches
 from broker.alerting.loglevels import check_level
 from core.config import ConfigError, check_keys, load_toml, parse_duration
 from core.protocol import SEVERITIES
+from core.regex import compile_user
 
 KINDS = ("threshold", "rate", "absent", "host_down", "forecast", "anomaly", "log")
 OPS = (">", ">=", "<", "<=")
@@ -317,9 +318,9 @@ class _Parser:
         if not isinstance(val, str) or not val:
             self.fail(key, f"missing or empty regex, got {val!r}")
         try:
-            re.compile(val)
-        except re.error as exc:
-            self.fail(key, f"bad regex {val!r}: {exc}")
+            compile_user(val)
+        except ValueError as exc:
+            self.fail(key, str(exc))
         return val
 
     def template(self, key: str, default: str) -> str:

@@ -247,6 +247,13 @@ class Control:
                                                 self.core.clock.time()))
         return {"silence_id": sid, "removed": True}
 
+    def forget(self, args: dict[str, Any]) -> dict[str, Any]:
+        host = _req_str(args, "host")
+        author = _opt_str(args, "author") or "anonymous"
+        self.core.forget(host, f"by {author}")
+        self.system.persist_engine()
+        return {"host": host, "forgotten": True}
+
     def simulate(self, args: dict[str, Any]) -> dict[str, Any]:
         name = _req_str(args, "name")
         host = _opt_str(args, "host") or self.system.default_sim_host()
@@ -287,7 +294,7 @@ class Control:
         return self._store().history(_req_str(args, "host"), _req_str(args, "metric"),
                                      since, args.get("until", now), args.get("step", "1m"))
 
-    def export(self, args: dict[str, Any]) -> str:
+    def export(self, args: dict[str, Any]) -> Any:
         import io
 
         from broker.store.search import parse_time
@@ -310,8 +317,15 @@ class Control:
             raise RequestError(f"format {fmt!r}: use jsonl or csv")
         query = _opt_str(args, "query")
         out = io.StringIO()
-        self._store().export(when["since"], when["until"], fmt, out, query=query)
-        return out.getvalue()
+        if "after" not in args:  # one reply with everything (small exports, old clients)
+            self._store().export(when["since"], when["until"], fmt, out, query=query)
+            return out.getvalue()
+        after = _int(args, "after", 0, 0, 2**62)
+        store = self._store()
+        n = store.export(when["since"], when["until"], fmt, out, query=query, after=after,
+                         limit=_int(args, "limit", EXPORT_PAGE, 1, 100_000),
+                         header=after == 0)
+        return {"text": out.getvalue(), "count": n, "next": store.last_cursor}
 
     def notifications(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         if self.system.notifier is None:
@@ -323,6 +337,9 @@ class Control:
             raise RequestError("no receivers are configured on this broker")
         receiver = _req_str(args, "receiver")
         return {"receiver": receiver, "id": self.system.notifier.test_notify(receiver)}
+
+
+EXPORT_PAGE = 5000  # events per export page: a few MB, far under the reply cap
 
 
 def _claimed(args: dict[str, Any]) -> str:

@@ -72,11 +72,11 @@ class DigestBuilder:
         letters = fleet.STATUS_LETTER
         status = "".join([letters.get(hs.status, "?") for hs in records])
         top = {c: self._top(col, names) for c, col in cols.items()}
-        up = status.count("u")
         return {"ts": now, "hosts": names, "status": status,
                 "figures": {c: fleet.pack_column(col) for c, col in cols.items()},
                 "top": top,
-                "counts": {"total": len(names), "up": up, "down": len(names) - up,
+                "counts": {"total": len(names), "up": status.count("u"),
+                           "down": status.count("d"), "stopped": status.count("s"),
                            "alerting": sum(1 for n in alerts.values() if n)}}
 
     def _top(self, col: Any, names: list[str]) -> list[str]:

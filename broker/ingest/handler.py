@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from broker.events import Event, make_event
 from broker.ingest.digest import DigestBuilder
 from broker.ingest.seams import AlertEngine, MetricSink
-from broker.ingest.state import HostRecord, LimitExceeded, State
+from broker.ingest.state import Held, HostRecord, LimitExceeded, State
+from broker.limits import Limits
 from core import protocol
 from core.protocol import ProtocolError
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 LOG_SEVERITY = {"fatal": "critical", "critical": "critical", "emerg": "critical",
                 "alert": "critical", "error": "warning", "warn": "warning", "warning": "warning"}
 REJECT_EVENTS_PER_S = 10
+DROP_REPORT_S = 10.0  # one ingest.dropped event per host per this, while it is over budget
+EXPIRE_EVERY_S = 60.0  # how often silent hosts are looked at for host_expire
 
 # What one step produced, in order: ("publish", frame), ("forward", (frame, payload)) for
 # a received frame republished as its bytes, or ("emit", event).
@@ -35,11 +38,19 @@ Out = list[tuple[str, Any]]
 
 class FrameHandler:
     def __init__(self, state: State, *, engine: AlertEngine | None = None,
-                 sink: MetricSink | None = None, host_timeout: float = 15.0) -> None:
+                 sink: MetricSink | None = None, host_timeout: float = 15.0,
+                 limits: Limits | None = None) -> None:
         self.state = state
         self.engine = engine
         self.sink = sink
         self.host_timeout = host_timeout
+        self.limits = limits or Limits()
+        if engine is not None:
+            state.trusted = engine.knows
+        # host -> [tokens, last refill, dropped not yet reported, last report]
+        self.buckets: dict[str, list[float]] = {}
+        self.dropped = 0  # log lines over a host's budget
+        self._expired_at = 0.0
         self.frames = 0
         self.rejected: Counter[str] = Counter()
         self._reject_budget = (0, 0)  # (second, events emitted in it)
@@ -58,10 +69,14 @@ class FrameHandler:
                 raise ProtocolError(f"host '{frame['host']}' is not allowed for key "
                                     f"'{who.name}'")
             self.state.check(frame)
+        except Held:
+            return []  # the first frame of a new host: admitted with its next (state.py)
         except (ProtocolError, LimitExceeded) as exc:
             return self.reject(str(exc), parts, now)
         hs, notes = self.state.touch(frame)
         host, kind = hs.host, frame["kind"]
+        if self.engine is not None:
+            self.engine.set_origin(host, frame["agent"], frame["boot"], frame["seq"])
         out: Out = []
         events: list[Event] = []
         if notes:
@@ -74,6 +89,10 @@ class FrameHandler:
                 self.sink.record_metrics(host, metrics, frame["ts"])
             if self.engine is not None:
                 events.extend(self.engine.on_sample(host, metrics, hs.labels, now))
+        elif kind == "log" and not self._spend(host, now):
+            if self.engine is not None:  # not stored, but log rules still count it
+                events.extend(self.engine.on_log(host, frame["level"].lower(), frame["message"],
+                                                 frame["source"], now))
         elif kind == "log":
             level = frame["level"].lower()
             sev = LOG_SEVERITY.get(level, "info")
@@ -84,6 +103,14 @@ class FrameHandler:
             if self.engine is not None:
                 events.extend(self.engine.on_log(host, level, frame["message"],
                                                  frame["source"], now))
+        elif kind == "goodbye":
+            hs.status = "stopped"
+            out.append(("publish", protocol.host_frame(host, "stopped", now, hs.info)))
+            events.append(make_event("host.stopped", f"agent on {host} stopped cleanly",
+                                     ts=now, host=host, data={"agent": hs.agent}))
+            if self.engine is not None:
+                events.extend(self.engine.host_stopped(host, now))
+            return out + [("emit", e) for e in events]
         elif kind == "hello":
             if frame["info"] != hs.info:
                 hs.info = frame["info"]
@@ -129,9 +156,61 @@ class FrameHandler:
         return [("emit", make_event("ingest.rejected", f"rejected frame: {reason}", ts=now,
                                     severity="warning", data=data))]
 
+    def _spend(self, host: str, now: float) -> bool:
+        """Take a token from ``host``'s bucket for one stored event; False: over budget."""
+        b = self.buckets.get(host)
+        lim = self.limits
+        if b is None:
+            b = self.buckets[host] = [lim.events_burst, now, 0.0, -DROP_REPORT_S]
+        b[0] = min(lim.events_burst, b[0] + (now - b[1]) * lim.events_per_s)
+        b[1] = now
+        if b[0] >= 1.0:
+            b[0] -= 1.0
+            return True
+        b[2] += 1
+        self.dropped += 1
+        hs = self.state.hosts.get(host)
+        if hs is not None:
+            hs.dropped += 1
+        return False
+
+    def forget(self, host: str, now: float, why: str) -> Out:
+        """Drop a host everywhere (``monitor-ctl forget``, host_expire), with an event."""
+        hs = self.state.forget(host)
+        known = self.engine is not None and self.engine.knows(host)
+        if hs is None and not known:
+            raise KeyError(f"no host named '{host}'")
+        self.buckets.pop(host, None)
+        out: Out = [("publish", protocol.host_frame(host, "forgotten", now, {}))]
+        if self.engine is not None:
+            out.extend(("emit", e) for e in self.engine.forget(host, now, why))
+        out.append(("emit", make_event("host.forgotten", f"host {host} forgotten: {why}",
+                                       ts=now, host=host, data={"reason": why})))
+        return out
+
+    def _housekeeping(self, now: float) -> Out:
+        out: Out = []
+        for host, b in self.buckets.items():
+            if b[2] and now - b[3] >= DROP_REPORT_S:
+                out.append(("emit", make_event(
+                    "ingest.dropped", f"{host}: {b[2]:.0f} log lines over its budget of "
+                    f"{self.limits.events_per_s:g}/s dropped", ts=now, host=host,
+                    severity="warning", data={"dropped": int(b[2])})))
+                b[2], b[3] = 0.0, now
+        expire = self.limits.host_expire
+        if expire > 0 and now - self._expired_at >= EXPIRE_EVERY_S:
+            self._expired_at = now
+            gone = {h for h, hs in self.state.hosts.items() if now - hs.last_seen > expire}
+            if self.engine is not None:
+                gone |= set(self.engine.silent_hosts(now, expire))
+            for host in sorted(gone):
+                out += self.forget(host, now, f"silent for over {expire / 86400:g} days "
+                                              "(host_expire)")
+        return out
+
     def tick(self, now: float) -> Out:
         """The 1 s tick: hosts gone silent are marked down, then the engine's timers run."""
-        out: Out = []
+        out: Out = self._housekeeping(now)
         for hs in list(self.state.hosts.values()):
             if hs.status == "up" and now - hs.last_seen > self.host_timeout:
                 self.state.mark_down(hs.host)

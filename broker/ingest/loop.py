@@ -25,6 +25,7 @@ from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
+from broker.limits import Limits
 from core import protocol
 from core.clock import SYSTEM, Clock
 from core.sockets import bind, make_socket
@@ -37,17 +38,23 @@ _MORE = zmq.SNDMORE | zmq.NOBLOCK
 FLEET_KINDS = ("alert", "event", "digest")  # published on protocol.FLEET_TOPICS
 
 
+STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
+
+
 class BrokerCore:
     def __init__(self, endpoints: dict[str, str], bus: EventBus, *, clock: Clock = SYSTEM,
                  engine: AlertEngine | None = None, store: MetricSink | None = None,
                  host_timeout: float = 15.0, ctx: zmq.Context[Any] | None = None,
-                 sndhwm: int = 100_000, gate: Gate | None = None) -> None:
+                 sndhwm: int = 100_000, gate: Gate | None = None,
+                 limits: Limits | None = None, probation: bool = False) -> None:
         self.clock = clock
         self.bus = bus
         self.engine = engine
-        self.state = State()
+        lim = limits or Limits()
+        self.state = State(lim.max_hosts, lim.max_series_per_host,
+                           max_series_total=lim.max_series, probation=probation)
         self.handler = FrameHandler(self.state, engine=engine, sink=store,
-                                    host_timeout=host_timeout)
+                                    host_timeout=host_timeout, limits=lim)
         self.pseq = 0
         self.nseq = 0  # publish sequence of the fleet-wide frames (see publish)
         self.started = clock.time()
@@ -60,14 +67,19 @@ class BrokerCore:
         self.thread_id: int | None = None
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
+        # run on the core thread after a loop turn that emitted an alert-state change
+        self.change_hooks: list[Callable[[], None]] = []
+        self.changed = False
         self.gate = gate  # keys and roles (broker/auth.py); None: keyless, no checks
         self._keyed = gate is not None and gate.keyed
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
-                              subscribe=b"")
-        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm)
-        self.router = self._bind(zmq.ROUTER, endpoints["control"], "control")
+                              subscribe=b"", maxmsgsize=protocol.MAX_INGEST_MSG)
+        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm,
+                              maxmsgsize=protocol.MAX_REQUEST_MSG)
+        self.router = self._bind(zmq.ROUTER, endpoints["control"], "control",
+                                 maxmsgsize=protocol.MAX_REQUEST_MSG)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
         self.sockets = {"ingest": self.sub, "publish": self.pub, "control": self.router}
         self.endpoints = {name: sock.getsockopt_string(zmq.LAST_ENDPOINT)
@@ -137,8 +149,14 @@ class BrokerCore:
         else:
             self.post(lambda: self._emit_local(event))
 
+    def emit_stopped(self, event: Event) -> None:
+        """Emit from the caller's thread once the loop has stopped (``broker.stop``)."""
+        self._emit_local(event)
+
     def _emit_local(self, event: Event) -> None:
         self.recent.append(event)
+        if event["kind"] in STATE_KINDS:
+            self.changed = True
         self.bus.emit(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
             frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
@@ -212,6 +230,10 @@ class BrokerCore:
             if self.clock.monotonic() >= next_tick:
                 next_tick = self.clock.monotonic() + 1.0
                 self.tick()
+            if self.changed:
+                self.changed = False
+                for hook in self.change_hooks:
+                    hook()
 
     def _drain_ingest(self, budget: int = 2000) -> None:
         """Take up to ``budget`` frames off the SUB socket, then handle them in turn (the
@@ -312,6 +334,10 @@ class BrokerCore:
 
     def reject(self, reason: str, parts: list[bytes]) -> None:
         self._carry_out(self.handler.reject(reason, parts, self.clock.time()))
+
+    def forget(self, host: str, why: str) -> None:
+        """Retire ``host`` (core thread): state, engine, an event; KeyError if unknown."""
+        self._carry_out(self.handler.forget(host, self.clock.time(), why))
 
     def tick(self) -> None:
         now = self.clock.time()

@@ -1,12 +1,24 @@
 """The broker's in-memory state cache (the ETS-like table of DESIGN.md).
 
 Latest value per (host, metric), a bounded history per host for sparklines (flat: see
-broker/ingest/history.py), host last-seen, agent identity (agent id, boot id, sequence for gap detection) and hello info.
+broker/ingest/history.py), host last-seen, agent identity (agent id, boot id, sequence for
+gap detection) and hello info.
 Owned by the core loop alone: no locks.
+
+Probation (the name-flood defence): a host the broker has not seen is admitted on its
+second frame from the same agent and boot with a higher ``seq``; its first frame is held
+(counted, not stored, not evaluated). Probation entries are kept in an LRU of
+``max_probation`` names, so a flood of one-frame names (10,000 fake hosts in 6 s) churns the
+LRU instead of filling the host cap, and never raises ``host_down``; a real agent, sending
+every second, is admitted on its next frame. A host the alert engine already knows
+(restored after a restart) skips probation. Admitted hosts count against ``max_hosts``;
+past it, new hosts are refused with a counted reason while known hosts keep working.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +26,10 @@ from broker.ingest.history import History
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
 SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
+# A seq jump larger than this either way is no gap (an agent cannot have sent a million
+# frames unseen between two of ours): it is counted as a restart and becomes the new base,
+# so ``seq = 2**64-1`` can neither add 1.8e19 to the gap count nor disable gap detection.
+MAX_SEQ_JUMP = 1_000_000
 
 
 def drawn(name: str) -> bool:
@@ -25,6 +41,10 @@ class LimitExceeded(ValueError):
     """Too many hosts or series: the frame is rejected with this reason."""
 
 
+class Held(Exception):
+    """The first frame of a new host: held on probation, neither stored nor rejected."""
+
+
 @dataclass
 class HostRecord:
     host: str
@@ -34,7 +54,9 @@ class HostRecord:
     boot: str = ""
     seq: int = -1
     gaps: int = 0  # frames missed, from seq jumps
-    restarts: int = 0  # new boot ids seen
+    restarts: int = 0  # new boot ids seen (and implausible seq jumps)
+    seq_jumps: int = 0  # seq jumps over MAX_SEQ_JUMP, counted as restarts
+    dropped: int = 0  # log lines over the host's budget (broker/limits.py)
     status: str = "up"
     info: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
@@ -52,17 +74,32 @@ class HostRecord:
         return {"host": self.host, "status": self.status, "last_seen": self.last_seen,
                 "first_seen": self.first_seen, "agent": self.agent, "boot": self.boot,
                 "seq": self.seq, "gaps": self.gaps, "restarts": self.restarts,
+                "seq_jumps": self.seq_jumps, "dropped": self.dropped,
                 "info": self.info, "labels": self.labels, "metrics": dict(self.metrics),
                 "history": hist}
 
 
 class State:
     def __init__(self, max_hosts: int = 10_000, max_series_per_host: int = 5_000,
-                 history_len: int = HISTORY_LEN) -> None:
+                 history_len: int = HISTORY_LEN, *, max_series_total: int = 10**9,
+                 probation: bool = False, max_probation: int | None = None) -> None:
         self.hosts: dict[str, HostRecord] = {}
         self.max_hosts = max_hosts
         self.max_series = max_series_per_host
+        self.max_series_total = max_series_total
         self.history_len = history_len
+        self.total_series = 0
+        # host -> (agent, boot, seq) of its first frame; None: probation off (tests)
+        self.probation: OrderedDict[str, tuple[str, str, int]] | None = (
+            OrderedDict() if probation else None)
+        # never smaller than a flood's worth of names: a real agent's second frame must
+        # arrive before 10,000 newer names push its first out (6 s at 1,600 names/s)
+        self.max_probation = max(max_hosts, 10_000) if max_probation is None else max_probation
+        self.held = 0  # first frames held on probation
+        # hosts known from before (the alert engine's restored state): no probation, so a
+        # restarted broker has every host back with its first frame
+        self.trusted: Callable[[str], bool] | None = None
+        self.evicted = 0  # probation entries pushed out by newer names
 
     def _host(self, host: str, ts: float) -> tuple[HostRecord, bool]:
         hs = self.hosts.get(host)
@@ -75,20 +112,55 @@ class State:
         return hs, True
 
     def check(self, frame: dict[str, Any]) -> None:
-        """Raise LimitExceeded before anything is changed if the frame would break a limit."""
+        """Raise LimitExceeded before anything is changed if the frame would break a limit,
+        Held for the first frame of a host on probation."""
         host = frame["host"]
         hs = self.hosts.get(host)
         if hs is None:
             if len(self.hosts) >= self.max_hosts:
                 raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
+            self._probation(frame)
             known = 0
         else:
             known = len(hs.metrics)
         metrics = frame.get("metrics")
-        if metrics and known + len(metrics) > self.max_series:
+        if metrics and (known + len(metrics) > self.max_series
+                        or self.total_series + len(metrics) > self.max_series_total):
             new = sum(1 for k in metrics if hs is None or k not in hs.metrics)
             if known + new > self.max_series:
                 raise LimitExceeded(f"series limit reached for '{host}' ({self.max_series} series)")
+            if self.total_series + new > self.max_series_total:
+                raise LimitExceeded(f"series limit reached ({self.max_series_total} series in "
+                                    f"total); {new} new from '{host}' refused")
+
+    def _probation(self, frame: dict[str, Any]) -> None:
+        pool = self.probation
+        if pool is None:
+            return
+        host, ident = frame["host"], (frame["agent"], frame["boot"], frame["seq"])
+        if self.trusted is not None and self.trusted(host):
+            pool.pop(host, None)
+            return
+        first = pool.get(host)
+        if first is not None and first[:2] == ident[:2] and ident[2] > first[2]:
+            del pool[host]  # admitted: the same agent again, further on
+            return
+        pool[host] = first if first is not None and first[:2] == ident[:2] else ident
+        pool.move_to_end(host)
+        while len(pool) > self.max_probation:
+            pool.popitem(last=False)
+            self.evicted += 1
+        self.held += 1
+        raise Held(host)
+
+    def forget(self, host: str) -> HostRecord | None:
+        """Drop a host and its series (``monitor-ctl forget``, host_expire)."""
+        hs = self.hosts.pop(host, None)
+        if hs is not None:
+            self.total_series -= len(hs.metrics)
+        if self.probation is not None:
+            self.probation.pop(host, None)
+        return hs
 
     def touch(self, frame: dict[str, Any]) -> tuple[HostRecord, list[str]]:
         """Record identity and liveness; returns the host and notes (new host, restart, gap)."""
@@ -97,13 +169,20 @@ class State:
         if new:
             notes.append("new")
         agent, boot, seq = frame["agent"], frame["boot"], frame["seq"]
+        base = hs.seq
         if hs.boot and boot != hs.boot:
             hs.restarts += 1
             notes.append("restart")
+            base = seq
+        elif hs.boot and abs(seq - hs.seq) > MAX_SEQ_JUMP:
+            hs.restarts += 1
+            hs.seq_jumps += 1
+            notes.append("restart")
+            base = seq
         elif hs.boot and seq > hs.seq + 1:
             hs.gaps += seq - hs.seq - 1
             notes.append("gap")
-        hs.agent, hs.boot, hs.seq = agent, boot, max(seq, hs.seq if boot == hs.boot else seq)
+        hs.agent, hs.boot, hs.seq = agent, boot, max(seq, base)
         hs.last_seen = max(hs.last_seen, frame["ts"])
         if hs.status != "up":
             hs.status = "up"
@@ -112,7 +191,9 @@ class State:
 
     def apply_metrics(self, hs: HostRecord, metrics: dict[str, float],
                       labels: dict[str, str] | None) -> None:
+        before = len(hs.metrics)
         hs.metrics.update(metrics)
+        self.total_series += len(hs.metrics) - before
         if labels:
             hs.labels.update(labels)
         hs.history.add(metrics)
@@ -140,4 +221,4 @@ class State:
         return out
 
     def series_count(self) -> int:
-        return sum(len(hs.metrics) for hs in self.hosts.values())
+        return self.total_series

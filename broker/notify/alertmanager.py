@@ -29,4 +29,4 @@ class AlertmanagerChannel(Channel):
         url = self.settings["url"].rstrip("/") + "/api/v2/alerts"
         http_post(url, json.dumps(alerts).encode(), content_type="application/json",
                   timeout=self.timeout, headers=auth_headers(self),
-                  what=f"alertmanager {self.name}")
+                  what=f"alertmanager {self.name}", key=notification.id)

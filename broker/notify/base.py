@@ -184,8 +184,12 @@ def basic_auth(user: str, password: str) -> str:
 
 
 def http_post(url: str, body: bytes, *, content_type: str, timeout: float,
-              headers: dict[str, str] | None = None, what: str = "request") -> bytes:
+              headers: dict[str, str] | None = None, what: str = "request",
+              key: str = "") -> bytes:
     """POST with the stdlib; map the outcome onto Permanent/TemporaryError.
+
+    ``key`` (the notification id) goes out as the ``Idempotency-Key`` header: a resend of the
+    same notification after a crash carries the same key, so a receiver can drop it.
 
     Error messages name the status and a short reason but never the URL (a Slack webhook
     URL is itself a secret) nor request headers.
@@ -195,6 +199,8 @@ def http_post(url: str, body: bytes, *, content_type: str, timeout: float,
     req.add_header("User-Agent", USER_AGENT)
     for k, v in (headers or {}).items():
         req.add_header(k, v)
+    if key:
+        req.add_header("Idempotency-Key", key)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - http(s) checked
             return resp.read()

@@ -89,6 +89,7 @@ class Deliverer:
             return
         if self.rc.rate_limit:
             self._sent.append(now)
+        self.outbox.mark_sending(rid, now)  # a crash from here to the mark: resent, counted
         try:
             self.channel.send(row.notification)
         except PermanentError as exc:

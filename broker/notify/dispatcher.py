@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.events import Event, make_event
-from broker.notify import render
+from broker.notify import group_state, render
 from broker.notify.base import Notification
 from broker.notify.config import NotifyConfig
 from broker.notify.delivery import Deliverer
@@ -39,6 +39,13 @@ class Notifier:
         self.emit = emit
         self.outbox = Outbox(db_path)
         self.grouper = Grouper(config.routes, external_url)
+        saved = self.outbox.load_state("groups")
+        if saved:
+            try:
+                n = group_state.load(self.grouper, saved)
+                log.info("notify: %d aggregation groups restored", n)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("notify: saved groups unreadable, starting without them: %s", exc)
         self.external_url = external_url
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -77,13 +84,14 @@ class Notifier:
                 notes = self.grouper.update(alert, now)
             elif kind in ("ack", "unack", "silence", "unsilence"):
                 notes = self._operator_change(event, kind, data, now)
-            self._enqueue(notes, now)
+            self._enqueue(notes, now, save=True)
 
     def tick(self, now: float | None = None) -> None:
         """Run group timers, repeats and escalations; deliver due rows if not started."""
         now = self.clock.time() if now is None else now
         with self._lock:
-            self._enqueue(self.grouper.tick(now), now)
+            notes = self.grouper.tick(now)
+            self._enqueue(notes, now, save=bool(notes))
             workers = [*self.deliverers.values(), *self.retired.values()]
         if self._thread is None:
             for d in workers:
@@ -171,6 +179,7 @@ class Notifier:
         counts = self.outbox.counts()
         return {
             "events_handled": self.handled, "notifications_queued": self.queued,
+            "resent_after_crash": self.outbox.resent_after_crash,
             "dropped_unknown_receiver": self.dropped, "retired_receivers": sorted(self.retired),
             "groups": len(self.grouper.groups),
             "receivers": {name: {"type": d.rc.type, "sent": d.sent, "failures": d.failures,
@@ -242,7 +251,9 @@ class Notifier:
             self.grouper.set_attr(event["alert_id"], now, acked=kind == "ack")
         return notes
 
-    def _enqueue(self, notes: list[Notification], now: float) -> None:
+    def _enqueue(self, notes: list[Notification], now: float, save: bool = False) -> None:
+        """Record the intent (outbox rows) with the groups that made it, then wake senders."""
+        rows = []
         for n in notes:
             rc = self.config.receivers.get(n.receiver)
             if rc is None:  # an escalate_to of a group made before a reload removed it
@@ -250,8 +261,10 @@ class Notifier:
                 log.warning("notify: receiver %s no longer exists; %s not queued",
                             n.receiver, render.subject(n))
                 continue
-            self.outbox.add(n, render.subject(n), now, rc.expire)
-            self.queued += 1
+            rows.append((n, render.subject(n), rc.expire))
+        state = ("groups", group_state.dump(self.grouper)) if save else None
+        if rows or state:
+            self.queued += self.outbox.add_all(rows, now, state)
         if self._thread is not None:
             for n in notes:
                 d = self.deliverers.get(n.receiver)

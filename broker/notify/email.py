@@ -10,7 +10,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from broker.notify import render
 from broker.notify.base import Channel, Notification, PermanentError, TemporaryError
@@ -35,7 +35,8 @@ class EmailChannel(Channel):
         msg["From"] = s["from"]
         msg["To"] = ", ".join(s["to"])
         msg["Date"] = formatdate(localtime=False)
-        msg["Message-ID"] = make_msgid(idstring=n.id[:16])
+        domain = str(s["from"]).rpartition("@")[2].strip("<> ") or "monitor.invalid"
+        msg["Message-ID"] = f"<{n.id}@{domain}>"  # the same on a resend after a crash
         msg["X-Monitor-Notification-Id"] = n.id
         if n.simulated:
             msg["X-Monitor-Simulated"] = "true"

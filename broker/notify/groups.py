@@ -9,11 +9,19 @@ something still fires. Silenced, inhibited and flapping alerts are left out of e
 message; an acknowledged alert is left out of firing messages (so an ack stops repeats
 and escalation) but its resolution is still sent to whoever heard it fire. No I/O here:
 the dispatcher turns what this returns into outbox rows.
+
+Ids are deterministic (``note_id``): a hash of receiver, group key (which names the route),
+the sorted (fingerprint, episode) pairs, status, kind and a counter of earlier messages with
+the same content, so a repeat or an escalation gets its own id and every broker that sees
+the same stream makes the same ids. An escalation goes out once per episode and route,
+however many receivers the route has (``escalations``). ``dump``/``load`` (group_state.py)
+carry the groups across a restart, so a RESOLVED is still sent after one.
 """
 
 from __future__ import annotations
 
-import uuid
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +50,22 @@ class Group:
     escalated: set[str] = field(default_factory=set)
     last_sent: float | None = None
     flushed: bool = False
+    counts: dict[str, int] = field(default_factory=dict)  # messages sent per content hash
+
+
+def note_id(receiver: str, key: str, alerts: list[dict[str, Any]], status: str, kind: str,
+            counts: dict[str, int]) -> str:
+    """The deterministic id of the next message with this content (and count it)."""
+    pairs = sorted((str(a.get("id", "")), str(a.get("episode", ""))) for a in alerts)
+    base = json.dumps([receiver, key, pairs, status, kind], separators=(",", ":"))
+    digest = hashlib.sha256(base.encode()).hexdigest()
+    n = counts.get(digest[:16], 0)
+    counts[digest[:16]] = n + 1
+    return hashlib.sha256(f"{digest}\x1f{n}".encode()).hexdigest()[:32]
+
+
+def esc_key(g: Group, a: dict[str, Any]) -> str:
+    return f"{g.route.name}\x1f{g.key}\x1f{a.get('id')}\x1f{a.get('episode', '')}"
 
 
 class Grouper:
@@ -49,6 +73,7 @@ class Grouper:
         self.routes = routes
         self.external_url = external_url
         self.groups: dict[tuple[str, str], Group] = {}
+        self.escalations: set[str] = set()  # esc_key of episodes escalated (once per route)
 
     def replace_routes(self, routes: list[Route], receivers: set[str]) -> None:
         """New routes (reload). Groups of receivers that are gone are dropped; the others
@@ -129,7 +154,8 @@ class Grouper:
     def _note(self, g: Group, receiver: str, alerts: list[dict[str, Any]], now: float,
               kind: str = "alert") -> Notification:
         status = "firing" if any(firing(a) for a in alerts) else "resolved"
-        return Notification(id=uuid.uuid4().hex, receiver=receiver, status=status,
+        nid = note_id(receiver, g.key, alerts, status, kind, g.counts)
+        return Notification(id=nid, receiver=receiver, status=status,
                             alerts=alerts, group_key=g.key, group_labels=dict(g.labels),
                             external_url=self.external_url, created_at=now, kind=kind,
                             title_template=g.route.title, body_template=g.route.body)
@@ -154,10 +180,14 @@ class Grouper:
                 g.first_notified.setdefault(fp, now)
             g.notified |= fire_fps
         ended = [fp for fp, a in g.alerts.items() if not firing(a)]
-        esc_res = [g.alerts[fp] for fp in ended if fp in g.escalated and fp in live]
+        esc_res = [g.alerts[fp] for fp in ended if fp in g.escalated and fp in live
+                   and esc_key(g, g.alerts[fp]) in self.escalations]
+        for a in esc_res:
+            self.escalations.discard(esc_key(g, a))  # the first group of the route says it
         if esc_res and r.send_resolved and r.escalate_to:
             out.append(self._note(g, r.escalate_to, esc_res, now, kind="escalation"))
         for fp in ended:
+            self.escalations.discard(esc_key(g, g.alerts[fp]))
             g.alerts.pop(fp, None)
             g.notified.discard(fp)
             g.first_notified.pop(fp, None)
@@ -178,4 +208,8 @@ class Grouper:
         if not due:
             return []
         g.escalated |= {str(a["id"]) for a in due}
+        due = [a for a in due if esc_key(g, a) not in self.escalations]  # another receiver's
+        if not due:                                                      # group escalated it
+            return []
+        self.escalations |= {esc_key(g, a) for a in due}
         return [self._note(g, r.escalate_to, due, now, kind="escalation")]

@@ -6,6 +6,11 @@ connection, table ``outbox``. A row is ``pending`` until a delivery attempt succ
 (``expired``) or the channel breaks in an unexpected way (``failed``). A restart resumes
 every pending row. Delivery is exactly once per row in the normal case; a crash between
 the send and the ``delivered`` mark sends that one row again (at least once).
+
+Paging must not stop when the data dir's disk is full or read-only: when a write to the
+file fails, the outbox moves to an in-memory database (the pending rows are copied over),
+keeps working there, and says so in ``degraded`` (the reason); rows written from then on
+do not survive a restart.
 """
 
 from __future__ import annotations
@@ -37,7 +42,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (receiver, status, next_at);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+class OutboxError(RuntimeError):
+    """The outbox file cannot be opened; the message names it."""
 
 
 @dataclass
@@ -55,23 +65,105 @@ class Outbox:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0,
-                                   isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
-        self._db.executescript(_SCHEMA)
+        if self.path.is_dir():
+            raise OutboxError(f"notification outbox {self.path} is a directory, not a file")
+        try:
+            self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0,
+                                       isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash
+            self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(outbox)")}
+            if "sending_since" not in cols:  # files from before the resend count
+                self._db.execute("ALTER TABLE outbox ADD COLUMN sending_since REAL")
+            # rows a crash caught between the attempt and its record: sent again, same key
+            self.resent_after_crash = self._db.execute(
+                "SELECT count(*) FROM outbox WHERE status = 'pending' AND sending_since IS NOT "
+                "NULL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise OutboxError(f"notification outbox {self.path} cannot be used ({exc}); move "
+                              "it aside to start with an empty outbox") from None
+        self.degraded = ""  # why the outbox runs in memory ("" while on its file)
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """A write; on a file that refuses writes, move to memory and write there."""
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            if self.degraded:
+                raise
+            self._to_memory(f"{self.path}: {exc}")
+            return self._db.execute(sql, params)
+
+    def _to_memory(self, reason: str) -> None:
+        mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        mem.executescript(_SCHEMA)
+        mem.execute("ALTER TABLE outbox ADD COLUMN sending_since REAL")
+        try:
+            rows = self._db.execute("SELECT * FROM outbox WHERE status = 'pending'").fetchall()
+        except sqlite3.Error:
+            rows = []
+        if rows:
+            marks = ",".join("?" * len(rows[0]))
+            mem.executemany(f"INSERT INTO outbox VALUES ({marks})", rows)  # noqa: S608
+        try:
+            mem.executemany("INSERT INTO state VALUES (?, ?)",
+                            self._db.execute("SELECT key, value FROM state").fetchall())
+        except sqlite3.Error:
+            pass
+        old, self._db, self.degraded = self._db, mem, reason
+        try:
+            old.close()
+        except sqlite3.Error:
+            pass
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     def add(self, n: Notification, summary: str, now: float, expire: float) -> None:
+        self.add_all([(n, summary, expire)], now)
+
+    def add_all(self, rows: list[tuple[Notification, str, float]], now: float,
+                state: tuple[str, str] | None = None) -> int:
+        """Record the intent to send ``rows`` (notification, summary, expire), and ``state``
+        (key, value) with them, in one transaction: both or neither survive a crash. A row
+        whose id is already there (the same notification again) is ignored. Returns the
+        number of new rows."""
         with self._lock:
-            self._db.execute(
-                "INSERT OR IGNORE INTO outbox (id, receiver, kind, status, summary, payload,"
-                " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
-                 now + expire, now))
+            return self._write_all(rows, now, state)
+
+    def _write_all(self, rows: list[tuple[Notification, str, float]], now: float,
+                   state: tuple[str, str] | None, retry: bool = True) -> int:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            added = 0
+            for n, summary, expire in rows:
+                added += db.execute(
+                    "INSERT OR IGNORE INTO outbox (id, receiver, kind, status, summary, payload,"
+                    " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
+                     now + expire, now)).rowcount
+            if state is not None:
+                db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", state)
+            db.execute("COMMIT")
+            return added
+        except sqlite3.OperationalError as exc:
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if self.degraded or not retry:
+                raise
+            self._to_memory(f"{self.path}: {exc}")
+            return self._write_all(rows, now, state, retry=False)
+
+    def load_state(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def due(self, receiver: str, now: float, limit: int = 20) -> list[Row]:
         with self._lock:
@@ -88,31 +180,37 @@ class Outbox:
                 (receiver,)).fetchone()
         return row[0] if row and row[0] is not None else None
 
+    def mark_sending(self, id_: str, now: float) -> None:
+        """Just before an attempt; cleared by the attempt's outcome."""
+        with self._lock:
+            self._exec("UPDATE outbox SET sending_since=? WHERE id=?", (now, id_))
+
     def mark_delivered(self, id_: str, now: float) -> None:
         with self._lock:
-            self._db.execute(
+            self._exec(
                 "UPDATE outbox SET status='delivered', attempts=attempts+1, updated=?,"
-                " delivered_at=?, last_error='' WHERE id=?", (now, now, id_))
+                " delivered_at=?, last_error='', sending_since=NULL WHERE id=?",
+                (now, now, id_))
 
     def mark_retry(self, id_: str, now: float, next_at: float, error: str) -> None:
         with self._lock:
-            self._db.execute(
-                "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?"
-                " WHERE id=?", (next_at, error, now, id_))
+            self._exec(
+                "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?,"
+                " sending_since=NULL WHERE id=?", (next_at, error, now, id_))
 
     def mark_final(self, id_: str, status: str, now: float, error: str,
                    attempted: bool = True) -> None:
         assert status in FINAL
         with self._lock:
-            self._db.execute(
-                "UPDATE outbox SET status=?, attempts=attempts+?, last_error=?, updated=?"
-                " WHERE id=?", (status, int(attempted), error, now, id_))
+            self._exec(
+                "UPDATE outbox SET status=?, attempts=attempts+?, last_error=?, updated=?,"
+                " sending_since=NULL WHERE id=?", (status, int(attempted), error, now, id_))
 
     def fail_unknown_receivers(self, known: set[str], now: float) -> int:
         """Pending rows for receivers no longer configured cannot be sent: mark failed."""
         marks = ",".join("?" * len(known)) or "''"
         with self._lock:
-            cur = self._db.execute(
+            cur = self._exec(
                 f"UPDATE outbox SET status='failed', updated=?, last_error="  # noqa: S608
                 f"'receiver no longer configured' WHERE status='pending' AND receiver NOT IN ({marks})",
                 (now, *sorted(known)))
@@ -140,6 +238,6 @@ class Outbox:
     def prune(self, before: float) -> int:
         """Forget finished rows last touched before ``before``; pending rows are kept."""
         with self._lock:
-            cur = self._db.execute(
+            cur = self._exec(
                 "DELETE FROM outbox WHERE status != 'pending' AND updated < ?", (before,))
             return cur.rowcount

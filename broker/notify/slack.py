@@ -76,4 +76,4 @@ class SlackChannel(Channel):
     def send(self, notification: Notification) -> None:
         body = json.dumps(slack_payload(notification, self.settings)).encode()
         http_post(self.secret("url") or "", body, content_type="application/json",
-                  timeout=self.timeout, what=f"slack {self.name}")
+                  timeout=self.timeout, what=f"slack {self.name}", key=notification.id)

@@ -45,11 +45,12 @@ class SmsChannel(Channel):
                                  render.body_template(notification, s))
         auth = {"Authorization": basic_auth(sid, self.secret("token") or "")}
         temporary: list[str] = []
-        for number in s["to"]:
+        for i, number in enumerate(s["to"]):
             body = urllib.parse.urlencode({"To": number, "From": s["from"], "Body": text})
             try:
                 http_post(url, body.encode(), content_type="application/x-www-form-urlencoded",
-                          timeout=self.timeout, headers=auth, what=f"sms {self.name}")
+                          timeout=self.timeout, headers=auth, what=f"sms {self.name}",
+                          key=f"{notification.id}-{i}")  # one key per message sent
             except TemporaryError as exc:
                 temporary.append(str(exc))
             except PermanentError:

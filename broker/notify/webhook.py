@@ -86,4 +86,5 @@ class WebhookChannel(Channel):
         headers = auth_headers(self)
         headers["X-Monitor-Notification-Id"] = notification.id
         http_post(self.settings["url"], body.encode(), content_type="application/json",
-                  timeout=self.timeout, headers=headers, what=f"webhook {self.name}")
+                  timeout=self.timeout, headers=headers, what=f"webhook {self.name}",
+                  key=notification.id)

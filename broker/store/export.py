@@ -19,6 +19,18 @@ def export(conn: sqlite3.Connection, out: TextIO, *, since: float | None, until:
            fmt: str = "jsonl", query: str = "", now: float, loads: Any,
            chunk: int = 5000) -> int:
     """Write events with ``since <= ts < until`` (and matching ``query``); return the count."""
+    count, _ = export_page(conn, out, since=since, until=until, fmt=fmt, query=query,
+                           now=now, loads=loads, chunk=chunk)
+    return count
+
+
+def export_page(conn: sqlite3.Connection, out: TextIO, *, since: float | None,
+                until: float | None, fmt: str = "jsonl", query: str = "", now: float,
+                loads: Any, chunk: int = 5000, after: int = 0, limit: int | None = None,
+                header: bool = True) -> tuple[int, int | None]:
+    """Like ``export`` from the cursor ``after`` (a seq), at most ``limit`` events; returns
+    (count, the cursor for the next page or None at the end). ``monitor-ctl export`` pulls
+    pages of this one by one, so any size goes through in flat memory."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r} (formats: {', '.join(FORMATS)})")
     c = compile_query(query, now)
@@ -33,13 +45,16 @@ def export(conn: sqlite3.Connection, out: TextIO, *, since: float | None, until:
     if where:
         base += (" AND " if " WHERE " in base else " WHERE ") + " AND ".join(where)
     writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n") if fmt == "csv" else None
-    if writer:
+    if writer and header:
         writer.writeheader()
-    count, after = 0, 0
+    count = 0
     sep = " AND " if " WHERE " in base else " WHERE "
     while True:
+        take = chunk if limit is None else min(chunk, limit - count)
+        if take <= 0:
+            return count, after
         rows = conn.execute(f"SELECT {COLUMNS} {base}{sep}{c.order} > ? ORDER BY {c.order} "
-                            "LIMIT ?", (*params, after, chunk)).fetchall()
+                            "LIMIT ?", (*params, after, take)).fetchall()
         for row in rows:
             ev = row_to_event(row, loads)
             if writer:
@@ -48,8 +63,8 @@ def export(conn: sqlite3.Connection, out: TextIO, *, since: float | None, until:
             else:
                 out.write(json.dumps(ev, sort_keys=True) + "\n")
         count += len(rows)
-        if len(rows) < chunk:
-            return count
+        if len(rows) < take:
+            return count, None
         after = rows[-1][0]
 
 

@@ -9,9 +9,11 @@ so the broker refuses to start rather than serve half a history.
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 from collections.abc import Sequence
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 APPLICATION_ID = 0x4D4F4E31  # "MON1"
@@ -90,6 +92,28 @@ EXPECTED: dict[str, set[str]] = {
 
 def _version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def preflight(path: Path) -> None:
+    """Refuse, naming the file, what SQLite would report badly or start silently empty:
+    a directory in the file's place, a read-only data dir, a 0-byte file."""
+    if path.is_dir():
+        raise StoreError(f"event store {path} is a directory, not a file; move it aside")
+    d = path.parent
+    try:
+        ro = bool(os.statvfs(d).f_flag & os.ST_RDONLY) or not os.access(d, os.W_OK)
+    except OSError as e:
+        raise StoreError(f"event store {path}: cannot reach its data dir: {e}") from e
+    if ro:
+        raise StoreError(f"event store {path}: data dir {d} is read-only (not corrupt); "
+                         "the store needs to write there: remount it read-write or choose "
+                         "another --data-dir")
+    wal = path.with_name(path.name + "-wal")
+    if path.is_file() and path.stat().st_size == 0 and not (wal.exists()
+                                                             and wal.stat().st_size):
+        raise StoreError(f"event store {path} is 0 bytes: its history is gone (truncated "
+                         "or never written); refusing to start silently empty: delete "
+                         "the file to start a new log, or restore a backup")
 
 
 def check_file(conn: sqlite3.Connection, path: str) -> None:

@@ -66,7 +66,12 @@ class _Parts:
             self.probes.append((sql, params, None if ordered else index))
 
 
+MAX_QUERY_LEN = 2048  # characters; a longer query is refused, not parsed
+
+
 def compile_query(text: str, now: float) -> Compiled:
+    if len(text) > MAX_QUERY_LEN:
+        raise QueryError(f"query is {len(text)} characters long, the limit is {MAX_QUERY_LEN}")
     parts = _Parts()
     text = text.replace("\x00", " ")  # FTS5 reads a NUL as the end of its query string
     pos = 0

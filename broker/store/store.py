@@ -14,6 +14,7 @@ import collections
 import json
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -30,7 +31,14 @@ from broker.store import retention as store_retention
 from broker.store import search_plan as _search
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
-from broker.store.schema import StoreCorrupt, StoreError, check_file, check_schema, migrate
+from broker.store.schema import (
+    StoreCorrupt,
+    StoreError,
+    check_file,
+    check_schema,
+    migrate,
+    preflight,
+)
 from broker.store.search import QueryError
 from broker.store.writer import STOP, Writer
 from core.clock import SYSTEM, Clock
@@ -61,6 +69,16 @@ def _dumps(data: Any) -> str:
     except BaseException:
         _enc = _encoder()
         raise
+
+
+def read_only(path: Path, reason: str = "") -> bool:
+    """Is ``path``'s file system mounted read-only, or did SQLite say the file is?"""
+    if "readonly" in reason or "read-only" in reason:
+        return True
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _row(ev: Event) -> tuple[Any, ...]:
@@ -113,10 +131,12 @@ class Store:
         self.rollups = Rollups()
         self._rows = 0
         self._retention_deleted = 0
+        self.last_cursor: int | None = None  # where the last export page stopped
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        preflight(self.path)
         w = self._connect(str(self.path))
         try:
             check_file(w, str(self.path))
@@ -273,16 +293,22 @@ class Store:
         return self._read(lambda c: self.rollups.history(c, host, metric, since, until, step))
 
     def export(self, since: float | None, until: float | None, fmt: str = "jsonl",
-               out: TextIO | None = None, query: str = "") -> int:
-        """Streams from its own connection: a long export does not hold up searches."""
+               out: TextIO | None = None, query: str = "", *, after: int = 0,
+               limit: int | None = None, header: bool = True) -> int:
+        """Streams from its own connection: a long export does not hold up searches.
+        With ``limit``: one page from the cursor ``after``; ``last_cursor`` says where the
+        next starts (None at the end)."""
         if out is None:
             raise ValueError("export needs an output stream")
         if self._r is None:
             raise StoreError("the store is closed")
         conn = sqlite3.connect(str(self.path), isolation_level=None)
         try:
-            return _export.export(conn, out, since=since, until=until, fmt=fmt, query=query,
-                                  now=self.clock.time(), loads=json.loads)
+            n, self.last_cursor = _export.export_page(
+                conn, out, since=since, until=until, fmt=fmt, query=query,
+                now=self.clock.time(), loads=json.loads, after=after, limit=limit,
+                header=header)
+            return n
         finally:
             conn.close()
 
@@ -298,6 +324,25 @@ class Store:
                 return default
             blob = row[0]
         return msgpack.unpackb(blob, raw=False, strict_map_key=False)
+
+    def failing(self) -> bool:
+        """True while the last write failed (any thread; no I/O)."""
+        wr = self._writer
+        return wr is None or bool(wr.failing)
+
+    def health(self) -> tuple[str, str]:
+        """(state, reason): ``ok``, ``failing`` (writes fail: disk full, I/O error) or
+        ``read-only`` (the data dir's file system or the file refuses writes). Cheap: reads
+        what the writer last saw, no I/O but one statvfs when failing."""
+        wr = self._writer
+        if wr is None:
+            return "failing", "the store is closed"
+        reason = wr.failing
+        if not reason:
+            return "ok", ""
+        if read_only(self.path, reason):
+            return "read-only", f"{self.path.parent} is read-only: {reason}"
+        return "failing", f"{self.path}: {reason}"
 
     def stats(self) -> dict[str, Any]:
         used = self._read(store_retention.used_bytes)

@@ -96,8 +96,12 @@ def test_garbage_on_ingest_is_rejected_counted_and_broker_keeps_serving(broker: 
         for needle in ("bad msgpack", "frame must be a map", "unsupported protocol version",
                        "is nan", "timestamp", "byte cap", "message parts"):
             assert needle in reasons, (needle, reasons)
-        # and the broker still takes good frames
-        wait_for(lambda: protocol.send_frame(pub, good) or hosts_named(broker, "good-host"),
+        # and the broker still takes good frames (a new host is admitted on its second
+        # frame, as an agent sends them: a rising seq)
+        def send_good() -> None:
+            good["seq"] += 1
+            protocol.send_frame(pub, good)
+        wait_for(lambda: send_good() or hosts_named(broker, "good-host"),
                  timeout=5, what="good frame after garbage")
         events = broker.ctl_json("search", "kind:ingest.rejected", "--limit", "5") \
             if status.get("store") else []

@@ -57,7 +57,9 @@ def test_kill_9_during_a_burst_loses_only_the_last_batch_window(tmp_path: Path) 
     from tests.procs import wait_for
 
     data = tmp_path / "data"
-    broker = Broker(data)
+    cfg = tmp_path / "broker.toml"  # this burst is the point: lift the per-host log budget
+    cfg.write_text("[broker]\nevents_per_s = 1000000\nevents_burst = 1000000\n")
+    broker = Broker(data, "--config", str(cfg))
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, protocol.topic("l", "burst"))

@@ -176,6 +176,8 @@ def test_lost_broker_means_reconnecting_then_resync_from_a_fresh_snapshot(follow
     broker = FakeBroker(control, publish)  # the broker comes back on the same endpoints
     try:
         wait_for(lambda: len(app.of(Snapshot)) >= 2, timeout=10, what="resync")
+        # the snapshot can land a moment before the link posts its state
+        wait_for(lambda: app.states()[-1] == "connected", timeout=5, what="connected")
         assert app.states()[-1] == "connected"
     finally:
         broker.stop()

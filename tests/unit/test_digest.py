@@ -79,7 +79,8 @@ def test_digest_matches_the_state(core: BrokerCore) -> None:
     assert core.engine is not None
     active = core.engine.active_counts()  # db-1's cpu, db-10's memory: pending
     assert active["db-1"] >= 1 and "web-1" not in active
-    assert d["counts"] == {"total": 4, "up": 3, "down": 1, "alerting": len(active)}
+    assert d["counts"] == {"total": 4, "up": 3, "down": 1, "stopped": 0,
+                           "alerting": len(active)}
     rows = {r["host"]: r for r in fleet.rows(d)}
     for name, hs in state.items():
         m, row = hs.metrics, rows[name]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 
-from broker.alerting.engine import STALE_AFTER_S, AlertEngine
+from broker.alerting.engine import RESTART_HOLD_S, STALE_AFTER_S, AlertEngine
 from broker.alerting.lifecycle import RESOLVED_KEEP_S
 from tests.unit.engine_helpers import T0, engine_from, only, rule, transitions
 
@@ -298,9 +298,10 @@ def test_dump_and_restore_round_trip_through_msgpack():
     assert (a["state"], a["acked"], a["ack"]["comment"], a["silenced"]) == (
         "firing", True, "looking", [sil["id"]])
     assert e2.silences() == e.silences()
-    # restored hosts get the full host_down delay from the first tick
-    assert e2.tick(T0 + 1000) == []
-    assert transitions(e2.tick(T0 + 1030)) == [("inactive", "firing")]
+    # a host silent across the restart is judged by its last-seen time, once the restart
+    # hold (time for agents to reconnect) is over
+    assert e2.tick(T0 + 1000) == [] and e2.tick(T0 + 1000 + RESTART_HOLD_S - 1) == []
+    assert transitions(e2.tick(T0 + 1000 + RESTART_HOLD_S)) == [("inactive", "firing")]
     # the restored alert is linked to its series: a low value resolves it
     ev = e2.on_sample("h1", {"cpu.percent": 1}, None, T0 + 1031)
     assert ("firing", "resolved") in transitions(ev)

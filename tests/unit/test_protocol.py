@@ -52,6 +52,15 @@ def test_a_host_topic_never_matches_a_longer_host_name() -> None:
         protocol.decode(protocol.encode(good(host="db-1\0")), NOW)  # no name holds the end
 
 
+def test_publish_stream_clients_take_a_big_digest_ingest_does_not() -> None:
+    names = [f"host-{i:05d}" for i in range(30_000)]  # about 400 KiB packed
+    parts = protocol.encode(protocol.digest_frame({"hosts": names}, NOW))
+    assert len(parts[1]) > protocol.MAX_FRAME_BYTES
+    assert protocol.decode(parts, NOW, cap=protocol.MAX_PUBLISH_MSG)["digest"]["hosts"] == names
+    with pytest.raises(protocol.ProtocolError, match="over the 262144 byte cap"):
+        protocol.decode(parts, NOW)
+
+
 @pytest.mark.parametrize("entries", [1, 8, 14, 15, 16, 300])
 def test_with_pseq_splices_into_the_packed_map(entries: int) -> None:
     frame = {f"k{i}": i for i in range(entries)}

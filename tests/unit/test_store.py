@@ -271,6 +271,20 @@ def test_retention_by_size_keeps_the_newest(tmp_path):
         assert not s.search('"line 0"')
 
 
+def test_retention_by_size_takes_from_the_noisiest_host_first(tmp_path):
+    with running_store(tmp_path / "e.db", max_bytes=900_000) as s:  # about 60% of it
+        pad = "padding words here " * 10
+        for i in range(3000):
+            host = "noisy" if i % 10 else f"quiet-{i % 30}"
+            s.put(ev("log", f"line {i} {pad}", ts=T0 + i, host=host))
+        assert s.flush(10)
+        res = s.enforce_retention()
+        assert res["deleted_noisiest"] > 0 and s.stats()["bytes"] <= 900_000
+        quiet = s.search("host:quiet-*", limit=1000)
+        assert len(quiet) == 300  # every quiet host's history survived
+        assert len(s.search("host:noisy", limit=5000)) < 2700
+
+
 # -- state, episodes, export ------------------------------------------------------------------
 
 def test_state_round_trip_before_and_after_commit_and_restart(tmp_path):

@@ -31,7 +31,7 @@ def probe(control: str, timeout: float = 3.0, curve: Any = None) -> str | None:
     The CLI calls this before drawing anything, so a wrong address is a one-line error.
     """
     ctx = zmq.Context()
-    sock = make_socket(ctx, zmq.DEALER, curve=curve)
+    sock = make_socket(ctx, zmq.DEALER, curve=curve, maxmsgsize=protocol.MAX_REPLY_BYTES)
     try:
         sock.connect(control)
         sock.send(protocol.request("probe", "status"))

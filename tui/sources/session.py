@@ -54,14 +54,16 @@ class Session:
     def __init__(self, link: BrokerLink, ctx: zmq.Context[Any]) -> None:
         self.link = link
         curve = link.source.curve
-        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000)
+        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000,
+                               maxmsgsize=protocol.MAX_PUBLISH_MSG)
         for prefix in (*protocol.FLEET_TOPICS, *protocol.PER_HOST):
             self.sub.setsockopt(zmq.SUBSCRIBE, prefix)
         self.view_mode = False  # following the UI's view (the broker has > VIEW_ABOVE hosts)
         self.view: frozenset[str] = frozenset()  # the link's view last followed
         self.following: set[str] = set()  # the hosts subscribed to (at most MAX_VIEW)
         self.nseq = -1
-        self.dealer = make_socket(ctx, zmq.DEALER, curve=curve)
+        self.dealer = make_socket(ctx, zmq.DEALER, curve=curve,
+                                  maxmsgsize=protocol.MAX_REPLY_BYTES)
         self.pseq = -1
         self.snap_id: str | None = None
         self.buffer: list[dict[str, Any]] = []
@@ -131,7 +133,7 @@ class Session:
                 return
             self.link.topics[parts[0]] += 1
             try:
-                frame = protocol.decode(parts)
+                frame = protocol.decode(parts, cap=protocol.MAX_PUBLISH_MSG)
             except protocol.ProtocolError:
                 continue  # the broker validated it; a bad frame here is not ours to fix
             self.last_heard = time.monotonic()

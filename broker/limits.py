@@ -1,0 +1,56 @@
+"""The broker's caps, from the ``[broker]`` config section, and what each costs in memory.
+
+Measured (``python bench/caps_memory.py``, docs/internals.md "Caps and their memory"): one
+series (a host's metric) costs about 6.1 KB once its sparkline history is full (120 floats
+in the state cache, the alert engine's series, the rollup buckets). The defaults keep a
+full broker near 2 GiB: 300,000 series x 6.1 KB = 1.8 GB, plus about 1 KB per host and
+per probation entry. Raise ``max_series`` only with the memory to match.
+
+``events_per_s`` / ``events_burst`` are a token bucket per host for log lines (the only
+frames that become stored events one for one): past it, lines are dropped and counted,
+and one ``ingest.dropped`` event per host per ``DROP_REPORT_S`` says how many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from core.config import ConfigError, parse_duration
+
+BYTES_PER_SERIES = 6_100  # measured, full history (see the module doc)
+KEYS = {"max_hosts", "max_series_per_host", "max_series", "host_expire", "events_per_s",
+        "events_burst"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_hosts: int = 10_000
+    max_series_per_host: int = 2_000
+    max_series: int = 300_000
+    host_expire: float = 7 * 86400.0  # a host silent this long is forgotten (0 = never)
+    events_per_s: float = 100.0
+    events_burst: float = 1000.0
+
+    def memory_bytes(self) -> int:
+        """What a broker full to every cap holds, about (series dominate)."""
+        return self.max_series * BYTES_PER_SERIES + self.max_hosts * 2 * 1024
+
+
+def parse_limits(section: dict[str, Any], where: str = "[broker]") -> Limits:
+    """The caps set in ``section``; ConfigError naming the key for a bad value."""
+    out: dict[str, Any] = {}
+    for f in fields(Limits):
+        if f.name not in section:
+            continue
+        val = section[f.name]
+        if f.name == "host_expire":
+            out[f.name] = parse_duration(val, f"{where} host_expire")
+            continue
+        integer = f.type in (int, "int")
+        if isinstance(val, bool) or not isinstance(val, int | float) or (
+                integer and not isinstance(val, int)) or val <= 0:
+            kind = "a whole number" if integer else "a number"
+            raise ConfigError(f"{where} {f.name}: expected {kind} above zero, got {val!r}")
+        out[f.name] = val
+    return Limits(**out)
