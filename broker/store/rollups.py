@@ -1,8 +1,9 @@
 """Metric rollups: 1 min and 1 h min/avg/max/count per (host, metric) series.
 
-``Rollups.add`` runs on the ingest hot path: it only folds the sample into in-memory
-buckets under a lock. The store's writer calls ``take_closed`` and persists what it gets
-with an upsert that merges (min of mins, sum of sums...), so a late sample that lands in a
+``Rollups.add`` runs on the ingest hot path: it only queues the sample; the store's
+writer thread folds the queue into in-memory buckets (under a lock) before it reads them,
+so the fold costs the ingest thread nothing. The writer calls ``take_closed`` and persists
+what it gets with an upsert that merges (min of mins, sum of sums...), so a late sample that lands in a
 bucket already written is merged, never lost. ``history`` reads the persisted buckets and
 overlays the ones still in memory, so a chart shows the current minute too.
 """
@@ -12,12 +13,14 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
+from collections import deque
 from typing import Any
 
 from broker.store.columns import Columns
 from broker.store.schema import insert_rows
 
 STEPS = {"1m": 60, "1h": 3600}
+INBOX_MAX = 10_000  # samples queued before ``add`` folds them itself (the writer is late)
 Key = tuple[int, str, str, int]  # step, host, metric, bucket start
 
 _HEAD = "INSERT INTO rollups(step, host, metric, ts, min, max, sum, count)"
@@ -41,9 +44,37 @@ class Rollups:
         self._open: dict[tuple[int, int], dict[str, Columns]] = {}
         self._count = 0
         self._lock = threading.Lock()
-        self.rejected = 0
+        self._rejected = 0
+        # Samples not folded yet: ``add`` (the ingest thread) only appends here; whoever
+        # reads the buckets next (the store's writer, ten times a second) folds them.
+        self._inbox: deque[tuple[str, dict[str, float], float]] = deque()
+
+    @property
+    def rejected(self) -> int:
+        self.fold_inbox()
+        return self._rejected
 
     def add(self, host: str, metrics: dict[str, float], ts: float) -> None:
+        """Queue a sample (the ingest hot path: one deque append). The caller must not
+        change ``metrics`` afterwards. Past INBOX_MAX queued, the caller folds them."""
+        self._inbox.append((host, metrics, ts))
+        if len(self._inbox) >= INBOX_MAX:
+            self.fold_inbox()
+
+    def fold_inbox(self) -> None:
+        """Fold every queued sample into its bucket; any thread (deque pops are atomic)."""
+        inbox = self._inbox
+        if not inbox:
+            return
+        with self._lock:
+            while True:
+                try:
+                    host, metrics, ts = inbox.popleft()
+                except IndexError:
+                    return
+                self._fold(host, metrics, ts)
+
+    def _fold(self, host: str, metrics: dict[str, float], ts: float) -> None:
         try:
             finite = math.isfinite(math.fsum(metrics.values()))
         except (OverflowError, ValueError, TypeError):
@@ -51,30 +82,31 @@ class Rollups:
         if not finite:
             ok = {k: float(v) for k, v in metrics.items()
                   if isinstance(v, int | float) and math.isfinite(v)}
-            self.rejected += len(metrics) - len(ok)
+            self._rejected += len(metrics) - len(ok)
             metrics = ok
         start = int(ts // 60) * 60
-        with self._lock:
-            bucket = self._open.get((60, start))
-            if bucket is None:
-                bucket = self._open[(60, start)] = {}
-            cols = bucket.get(host)
-            if cols is None:
-                cols = bucket[host] = Columns()
-            added, refused = cols.fold(metrics, self.max_open - self._count)
-            if added or refused:
-                self._count += added
-                self.rejected += refused
+        bucket = self._open.get((60, start))
+        if bucket is None:
+            bucket = self._open[(60, start)] = {}
+        cols = bucket.get(host)
+        if cols is None:
+            cols = bucket[host] = Columns()
+        added, refused = cols.fold(metrics, self.max_open - self._count)
+        if added or refused:
+            self._count += added
+            self._rejected += refused
 
     def _merge(self, step: int, start: int, host: str, metric: str, row: list[float]) -> None:
         cols = self._open.setdefault((step, start), {}).setdefault(host, Columns())
         self._count += cols.merge(metric, row)
 
     def pending(self) -> int:
+        self.fold_inbox()
         with self._lock:
             return self._count
 
     def has_closed(self, now: float) -> bool:
+        self.fold_inbox()
         with self._lock:
             return any(start + step + self.grace <= now for step, start in self._open)
 
@@ -86,6 +118,7 @@ class Rollups:
         takes is held only to pop the buckets and, per host, to fold: never for the whole
         fleet at once (21k series took ~100 ms and stalled ingest at every minute).
         """
+        self.fold_inbox()
         with self._lock:
             keys = [k for k in sorted(self._open)  # minutes (step 60) before hours (3600)
                     if everything or k[1] + k[0] + self.grace <= now]
@@ -125,6 +158,7 @@ class Rollups:
         Minute rows were already folded into their hour when taken: put back, they count
         in the hour again, so their hour share is taken out of the hour bucket first.
         """
+        self.fold_inbox()
         with self._lock:
             for step, host, metric, ts, mn, mx, sm, n in rows:
                 if step == 60:
@@ -142,6 +176,7 @@ class Rollups:
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r} (steps: {', '.join(STEPS)})")
         s = STEPS[step]
+        self.fold_inbox()
         lo = int(since // s) * s
         merged: dict[int, list[float]] = {}
         for ts, mn, mx, sm, n in conn.execute(
