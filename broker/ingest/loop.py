@@ -25,6 +25,7 @@ from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
+from broker.ingest.wanted import Wanted
 from broker.limits import Limits
 from core import protocol
 from core.clock import SYSTEM, Clock
@@ -57,6 +58,7 @@ class BrokerCore:
                                     host_timeout=host_timeout, limits=lim)
         self.pseq = 0
         self.nseq = 0  # publish sequence of the fleet-wide frames (see publish)
+        self.wanted = Wanted()  # the metrics topics some client subscribes to
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
@@ -76,7 +78,8 @@ class BrokerCore:
         self.ctx = ctx or zmq.Context()
         self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
                               subscribe=b"", maxmsgsize=protocol.MAX_INGEST_MSG)
-        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm,
+        # XPUB: a PUB that also tells us what clients subscribe to (broker/ingest/wanted.py)
+        self.pub = self._bind(zmq.XPUB, endpoints["publish"], "publish", sndhwm=sndhwm,
                               maxmsgsize=protocol.MAX_REQUEST_MSG)
         self.router = self._bind(zmq.ROUTER, endpoints["control"], "control",
                                  maxmsgsize=protocol.MAX_REQUEST_MSG)
@@ -184,13 +187,16 @@ class BrokerCore:
     def forward(self, frame: dict[str, Any], payload: bytes) -> None:
         """Republish a received frame: its payload with ``pseq`` spliced in, not re-packed."""
         self.pseq += 1
+        topic = protocol.topic_for(frame)
+        if not self.wanted.wants(topic):
+            return  # no client follows this host's metrics
         try:
             data = protocol.with_pseq(payload, self.pseq)
         except ValueError:
             frame["pseq"] = self.pseq
             data = protocol.pack(frame)
         try:
-            self.pub.send(protocol.topic_for(frame), _MORE)
+            self.pub.send(topic, _MORE)
             self.pub.send(data, zmq.NOBLOCK)
         except zmq.Again:
             pass  # PUB does not block: at the HWM the whole message is dropped
@@ -211,6 +217,7 @@ class BrokerCore:
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
+        poller.register(self.pub, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         for mon in self.monitors:
             poller.register(mon, zmq.POLLIN)
@@ -222,6 +229,8 @@ class BrokerCore:
                 self._drain_ingest()
             if self.router in ready:
                 self._drain_control()
+            if self.pub in ready:
+                self.drain_subscriptions()
             if self._wake_r in ready or self._posted:
                 self._drain_posted()
             for mon, name in self.monitors.items():
@@ -271,6 +280,13 @@ class BrokerCore:
             if who is not None:
                 self._carry_out(self.handler.ingest([f.bytes for f in frames],
                                                     self.clock.time(), who))
+
+    def drain_subscriptions(self, budget: int = 1000) -> None:
+        for _ in range(budget):
+            try:
+                self.wanted.update(self.pub.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                return
 
     def _drain_control(self, budget: int = 100) -> None:
         from broker.auth import KEYLESS, Gate
