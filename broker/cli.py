@@ -48,6 +48,13 @@ def parser() -> Parser:
                    "keys init --dir DIR'); every socket then encrypts and authenticates")
     p.add_argument("--insecure", action="store_true", help="allow binding a non-loopback "
                    "address without keys (anyone who reaches the ports is admin)")
+    p.add_argument("--peer", action="append", default=[], metavar="HOST[:BASE]",
+                   help="a peer broker to pair with (repeatable; its base port, default 5555)")
+    p.add_argument("--name", default="", help="this broker's name among its peers "
+                   "(default HOSTNAME:CONTROL_PORT)")
+    p.add_argument("--advertise", default="", metavar="EP", help="the control endpoint peers "
+                   "use to reach this broker (default: the control endpoint, unless it is a "
+                   "wildcard)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
@@ -122,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
                                   insecure=args.insecure, metrics_auth=mauth,
                                   config_path=args.config or "",
                                   rules_path=args.rules or section.rules,
-                                  host_timeout=timeout)
+                                  host_timeout=timeout,
+                                  name=args.name or cfg.cluster.name,
+                                  peers=[*cfg.cluster.peers, *args.peer],
+                                  anti_entropy=cfg.cluster.anti_entropy,
+                                  advertise=args.advertise or cfg.cluster.advertise,
+                                  claim_lease=cfg.cluster.claim_lease)
         system.start()
     except (ConfigError, OSError) as exc:
         fail("monitor-broker", str(exc))

@@ -21,7 +21,8 @@ from core.config import ConfigError, check_keys, load_toml, parse_duration
 BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rules",
                "external_url", "metrics_port", "metrics_bind", "metrics_auth_file",
                "keys_dir"} | LIMIT_KEYS  # the caps: broker/limits.py
-TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent"}
+TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent", "cluster"}
+CLUSTER_KEYS = {"name", "peers", "anti_entropy", "advertise", "claim_lease"}
 
 
 @dataclass
@@ -42,9 +43,21 @@ class BrokerSection:
 
 
 @dataclass
+class ClusterSection:
+    """``[cluster]``: this broker's name among its peers, the peers, the repair interval."""
+
+    name: str = ""
+    peers: list[str] = field(default_factory=list)
+    anti_entropy: float = 5.0
+    advertise: str = ""  # the control endpoint peers should use to reach this broker
+    claim_lease: float = 15.0  # a notification claim's holder must renew within this
+
+
+@dataclass
 class BrokerConfig:
     path: str = ""
     broker: BrokerSection = field(default_factory=BrokerSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
     raw: dict[str, Any] = field(default_factory=dict)  # the whole file, for section owners
 
     @property
@@ -97,4 +110,36 @@ def parse_config(raw: dict[str, Any], where: str = "config") -> BrokerConfig:
         raise ConfigError(f"{where}: [broker] key 'metrics_port': expected a port from 0 to "
                           f"65535, got {port!r}")
     b.metrics_port = port
-    return BrokerConfig(path=where if where != "config" else "", broker=b, raw=raw)
+    return BrokerConfig(path=where if where != "config" else "", broker=b,
+                        cluster=_cluster(raw.get("cluster", {}), where), raw=raw)
+
+
+def _cluster(section: Any, where: str) -> ClusterSection:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: [cluster] must be a table")
+    check_keys(section, CLUSTER_KEYS, f"{where}: [cluster]")
+    c = ClusterSection()
+    name = section.get("name", "")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: [cluster] key 'name': expected a string")
+    c.name = name
+    advertise = section.get("advertise", "")
+    if not isinstance(advertise, str):
+        raise ConfigError(f"{where}: [cluster] key 'advertise': expected an endpoint string")
+    c.advertise = advertise
+    peers = section.get("peers", [])
+    if not isinstance(peers, list) or not all(isinstance(p, str) and p for p in peers):
+        raise ConfigError(f"{where}: [cluster] key 'peers': expected a list of "
+                          "\"HOST[:BASE]\" strings")
+    c.peers = list(peers)
+    if "claim_lease" in section:
+        c.claim_lease = parse_duration(section["claim_lease"],
+                                       f"{where}: [cluster] key 'claim_lease'")
+        if c.claim_lease <= 0:
+            raise ConfigError(f"{where}: [cluster] key 'claim_lease': must be above zero")
+    if "anti_entropy" in section:
+        c.anti_entropy = parse_duration(section["anti_entropy"],
+                                        f"{where}: [cluster] key 'anti_entropy'")
+        if c.anti_entropy <= 0:
+            raise ConfigError(f"{where}: [cluster] key 'anti_entropy': must be above zero")
+    return c

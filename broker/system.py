@@ -19,6 +19,7 @@ import zmq
 
 from broker.api.control import Control
 from broker.bus import EventBus
+from broker.cluster.member import ClusterMember
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from broker.store_watch import StoreWatch
@@ -41,7 +42,10 @@ class MonitoringSystem:
                  host_timeout: float = 15.0, interval: float = 1.0,
                  store: bool = True, alerts: bool = True,
                  metrics_addr: tuple[str, int] | None = None, keys_dir: Path | None = None,
-                 insecure: bool = False, metrics_auth: str = "") -> None:
+                 insecure: bool = False, metrics_auth: str = "",
+                 name: str = "", peers: list[str] | None = None,
+                 anti_entropy: float = 5.0, advertise: str = "",
+                 claim_lease: float = 15.0) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -62,6 +66,8 @@ class MonitoringSystem:
         # keys and roles (a keys directory), or keyless; checked before anything binds
         self.gate = Gate(Path(keys_dir) if keys_dir else None, insecure=insecure)
         self.metrics_auth = metrics_auth  # "user:password" for /metrics, or ""
+        self.member = ClusterMember(name, list(peers or []), interval=anti_entropy,
+                                    advertise=advertise, lease=claim_lease, clock=clock)
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -124,6 +130,12 @@ class MonitoringSystem:
             self.core.tick_hooks.append(lambda now: self.feed.retry())
         self.core.tick_hooks.append(self.store_watch.watch)
         self.core.tick_hooks.append(self._watch_keys)
+        if self.engine is not None:
+            self.member.start(self.core, self.engine, self.supervisor, self.ctx,
+                              self.gate.curve.own_client() if self.gate.curve else None,
+                              self.store.load_state("cluster") if self.store else None)
+            if self.notifier is not None:
+                self.notifier.set_claims(self.member.claims)
         self.supervisor.add("core", self.core.run)
         self.supervisor.add("queries", self.control.run_queries)
         self.bus.start()
@@ -276,6 +288,7 @@ class MonitoringSystem:
             self.bus.send("store", ("state", "engine", state))
             if saved is not None:
                 self.bus.send("store", ("state", "anomaly", saved))
+            self.bus.send("store", ("state", "cluster", self.member.dump()))
         except Exception:
             log.exception("could not save alert state")
 
@@ -375,9 +388,22 @@ class MonitoringSystem:
     def rules_summary(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.engine.rules] if self.engine is not None else []
 
+    # ------------------------------------------------------------ cluster
+
+    @property
+    def cluster(self) -> Any:
+        return self.member.node
+
+    def connect(self, peer: str) -> str:
+        """Pair with the broker at ``HOST[:BASE]``; returns its control endpoint."""
+        return self.member.connect(peer)
+
     def sync(self) -> dict[str, Any]:
-        return {"synced": False, "peers": 0,
-                "message": "no peer brokers configured: sync is a no-op until brokers pair"}
+        """A full exchange with every peer now; what differed, entry by entry."""
+        return self.member.sync()
+
+    def cluster_status(self) -> dict[str, Any]:
+        return self.member.status()
 
     def simulate_alert(self, name: str, host: str | None = None) -> list[str]:
         """Inject a simulated alert through the whole path; returns the alert ids."""

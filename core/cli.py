@@ -26,7 +26,9 @@ def add_broker_args(p: argparse.ArgumentParser, repeatable: bool = False) -> Non
     p.add_argument("--broker", metavar="HOST[:PORT]", action="append" if repeatable else "store",
                    help="broker address; PORT is the base port (ingest), publish and control "
                         "are PORT+1 and PORT+2 (default port 5555)")
-    p.add_argument("--control", metavar="EP", help="control endpoint, e.g. tcp://host:5557")
+    p.add_argument("--control", metavar="EP", action="append" if repeatable else "store",
+                   help="control endpoint, e.g. tcp://host:5557"
+                   + (" (repeatable, like --broker)" if repeatable else ""))
     p.add_argument("--publish", metavar="EP", help="publish endpoint, e.g. tcp://host:5556")
     p.add_argument("--curve-server-key", metavar="FILE", help="the broker's public key "
                    "(NAME.key): talk CurveZMQ")

@@ -16,7 +16,10 @@ ROLE_RANK = {"agent": 0, "viewer": 1, "peer": 1, "operator": 2, "admin": 3}
 
 
 def allows(role: str, needed: str) -> bool:
-    """May a key of ``role`` run an op that needs ``needed``?"""
+    """May a key of ``role`` run an op that needs ``needed``? Peer ops (replication between
+    brokers) are for peer keys alone, and admin: a viewer must not inject acks."""
+    if needed == "peer":
+        return role in ("peer", "admin")
     return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
 
 
@@ -30,7 +33,7 @@ class Op:
     """One control operation: its wire name, the least role it needs, where it runs."""
 
     name: str
-    role: str       # the least role that may run it: "agent", "viewer", "operator", "admin"
+    role: str       # the least role that may run it: "agent", "viewer", "operator", "admin"; "peer": brokers of a cluster (and admin) only
     query: bool     # True: runs on the broker's query thread (reads the store), not the core
     help: str
 
@@ -64,7 +67,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
                                       "host_down...)"),
     Op("reload", "admin", False, "reload rules, inhibitions, receivers, routes and templates "
        "(a bad file keeps the old configuration and says why)"),
-    Op("sync", "admin", False, "synchronise with peer brokers"),
+    Op("sync", "admin", True, "a full exchange with every peer broker now; what differed"),
+    Op("cluster", "viewer", False, "peer brokers: health, replication lag, last anti-entropy"),
+    Op("peer_push", "peer", False, "(between brokers) merge replicated entries"),
+    Op("peer_digest", "peer", False, "(between brokers) every replicated key and its stamp"),
+    Op("peer_fetch", "peer", False, "(between brokers) the entries for some keys"),
     Op("export", "admin", True, "export events as JSON lines or CSV"),
     Op("test_notify", "admin", True, "send a test notification to a receiver"),
 )}

@@ -119,7 +119,44 @@ def notifications(result: list[dict[str, Any]]) -> str:
     return table(("ID", "RECEIVER", "STATUS", "TRIES", "UPDATED", "DETAIL"), rows)
 
 
+def cluster(r: dict[str, Any]) -> str:
+    lines = [f"this broker: {r.get('name')}, {r.get('entries', 0)} replicated entries, "
+             f"{r.get('pending', 0)} waiting to apply, anti-entropy every "
+             f"{r.get('anti_entropy_s', 0):g}s"]
+    for node, lag in sorted(r.get("lag", {}).items()):
+        lines.append(f"replication lag from {node}: p50 {lag['p50_ms']} ms, "
+                     f"p99 {lag['p99_ms']} ms ({lag['samples']} entries)")
+    rows = []
+    for p in r.get("peers", []):
+        last = p.get("last_sync") or {}
+        sync = "-" if not last else (
+            f"{len(last.get('fetched', []))} fetched, {len(last.get('pushed', []))} pushed"
+            if last.get("ok") else f"failed: {last.get('error', '')}")
+        ago = p.get("last_ok_ago")
+        rows.append((p.get("name") or "?", p["endpoint"], p["state"],
+                     "-" if ago is None else f"{ago:g}s ago", p.get("pushed", 0), sync,
+                     p.get("last_error") or ""))
+    lines.append(table(("PEER", "ENDPOINT", "STATE", "LAST OK", "PUSHED", "LAST SYNC",
+                        "ERROR"), rows) if rows else "no peers")
+    return "\n".join(lines)
+
+
+def sync(r: dict[str, Any]) -> str:
+    if not r.get("peers"):
+        return str(r.get("message", "no peers"))
+    lines = [f"{r.get('differences', 0)} entries differed"]
+    for p in r["peers"]:
+        who = p.get("name") or p["peer"]
+        if not p.get("ok"):
+            lines.append(f"  {who}: failed: {p.get('error', '')}")
+            continue
+        lines.append(f"  {who}: fetched {len(p['fetched'])}, pushed {len(p['pushed'])}")
+        lines += [f"    <- {k}" for k in p["fetched"]] + [f"    -> {k}" for k in p["pushed"]]
+    return "\n".join(lines)
+
+
 RENDER: dict[str, Callable[[Any], str]] = {
+    "cluster": cluster, "sync": sync,
     "hosts": hosts, "alerts": alerts, "search": events, "status": status,
     "silences": silences, "rules": rules, "notifications": notifications,
     "export": lambda r: r.rstrip("\n"),

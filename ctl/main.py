@@ -16,7 +16,7 @@ from core.protocol import OPS, ROLES, ProtocolError
 
 def parser() -> Parser:
     p = Parser(prog="monitor-ctl", description="Query and drive a monitor-broker.")
-    add_broker_args(p)
+    add_broker_args(p, repeatable=True)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the broker")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND", parser_class=Parser)
@@ -71,6 +71,7 @@ def parser() -> Parser:
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
     sp.add_argument("--step", choices=("1m", "1h"), default="1m")
     cmd("sync")
+    cmd("cluster")
     sp = cmd("watch", "the fleet digest once a second (counts, top hosts) and, with --hosts, "
              "those hosts' metrics: subscribes to nothing else (needs --publish or --broker)")
     sp.add_argument("--hosts", default="", help="comma-separated host names whose metrics "
@@ -157,11 +158,25 @@ def main(argv: list[str] | None = None) -> int:
         curve = client_from_args(args.curve_server_key, args.curve_secret)
     except ConfigError as exc:
         fail("monitor-ctl", str(exc), 2)
-    eps = resolve_broker("monitor-ctl", args.broker, args.control, args.publish) or \
-        resolve_broker("monitor-ctl", "localhost")
-    assert eps is not None
-    if args.cmd == "watch":
+    if args.cmd == "watch":  # the publish stream of one broker: --publish or --broker
+        spec = (args.broker or [None])[0]
+        eps = resolve_broker("monitor-ctl", spec, None, args.publish) or \
+            resolve_broker("monitor-ctl", "localhost")
+        assert eps is not None
         return watch(args, eps, curve, as_json)
+    controls: dict[str, str] = {}  # several brokers: a sharded fleet or a pair (ctl/fanout.py)
+    for spec in args.broker or []:
+        eps = resolve_broker("monitor-ctl", spec)
+        assert eps is not None
+        controls[spec] = eps["control"]
+    for ep in args.control or []:
+        eps = resolve_broker("monitor-ctl", None, ep)
+        assert eps is not None
+        controls[ep] = eps["control"]
+    if not controls:
+        eps = resolve_broker("monitor-ctl", "localhost")
+        assert eps is not None
+        controls["localhost"] = eps["control"]
     try:
         op, params = request_for(args)
     except ValueError as exc:
@@ -169,10 +184,22 @@ def main(argv: list[str] | None = None) -> int:
     if op == "export":
         if as_json:
             params["format"] = "jsonl"  # --json export: one JSON object per line
-        return export(eps["control"], args.timeout, curve, params)
+        if len(controls) > 1:
+            fail("monitor-ctl", "export reads one broker's log: give one --broker", 2)
+        return export(next(iter(controls.values())), args.timeout, curve, params)
     try:
-        with ControlClient(eps["control"], timeout=args.timeout, curve=curve) as client:
-            result = client.request(op, **params)
+        clients = {name: ControlClient(ep, timeout=args.timeout, curve=curve)
+                   for name, ep in controls.items()}
+        try:
+            if len(clients) == 1:
+                result = next(iter(clients.values())).request(op, **params)
+            else:
+                from ctl.fanout import ask
+
+                result = ask(clients, op, params)
+        finally:
+            for client in clients.values():
+                client.close()
     except BrokerTimeout as exc:
         fail("monitor-ctl", str(exc))
     except (ControlError, ProtocolError) as exc:

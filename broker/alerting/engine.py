@@ -21,7 +21,7 @@ from broker.alerting.inhibit import InhibitRule, default_inhibits
 from broker.alerting.lifecycle import AlertBook
 from broker.alerting.rules import Rule, default_rules
 from broker.alerting.scenarios import DEFAULT_HOST, SIMULATE_TTL_S, scenario
-from broker.alerting.silences import make_silence
+from broker.alerting.silences import Silence, make_silence
 from broker.events import Event, make_event
 
 STALE_AFTER_S = 600.0
@@ -275,9 +275,19 @@ class AlertEngine:
         return self.book.unack(alert_id, author, now)
 
     def silence(self, matchers: Any, duration: float | str, author: str, comment: str,
-                now: float, start: float | None = None) -> tuple[dict[str, Any], list[Event]]:
+                now: float, start: float | None = None, silence_id: str = ""
+                ) -> tuple[dict[str, Any], list[Event]]:
         self.now = now
-        sil = make_silence(matchers, duration, author, comment, now, start)
+        sil = make_silence(matchers, duration, author, comment, now, start, silence_id)
+        return self._add_silence(sil, now)
+
+    def adopt_silence(self, d: Mapping[str, Any], now: float) -> list[Event]:
+        """A silence made elsewhere (a peer broker), kept with its id and times."""
+        self.now = now
+        return self._add_silence(Silence.from_dict(dict(d)), now)[1]
+
+    def _add_silence(self, sil: Silence, now: float) -> tuple[dict[str, Any], list[Event]]:
+        author, comment = sil.author, sil.comment
         self.book.silences.add(sil)
         d = sil.to_dict(now)
         hit = [a.id for a in self.book.by_id.values()

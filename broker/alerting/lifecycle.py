@@ -10,7 +10,7 @@ changes: what notifiers should honour) and ``alert`` (the full alert dict).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from broker.alerting.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert, episode_id
@@ -33,6 +33,9 @@ class AlertBook:
         # (agent, boot, seq) of the sample being evaluated, and of each host's latest one:
         # what an episode id is made of (a tick-driven alert takes its host's latest)
         self.current: tuple[Any, ...] | None = None
+        # A paired broker's open episode of the same alert, if it knows one (the cluster
+        # sets this): adopting it keeps one episode, so one notification id, per pair.
+        self.shared_episode: Callable[[str], str | None] = lambda fingerprint: None
         self.origin: dict[str, tuple[Any, ...]] = {}
         self.inhibits: list[InhibitRule] = []
         self._sources: list[tuple[str, dict[str, str]]] | None = None  # cache, see sources()
@@ -115,7 +118,8 @@ class AlertBook:
         a.resolved_at, a.ack, a.cleared_since = None, None, None
         a.state = INACTIVE
         origin = self.current or self.origin.get(a.host) or ("", "", f"{now:.6f}")
-        a.episode = episode_id(a.id, origin if not a.simulated else ("sim", f"{now:.6f}"))
+        a.episode = self.shared_episode(a.id) or episode_id(
+            a.id, origin if not a.simulated else ("sim", f"{now:.6f}"))
         self.by_id[a.id] = a
         if a.rule.for_ > 0 and not immediately and a.rule.kind not in ("absent", "host_down"):
             a.state, a.pending_since = PENDING, now

@@ -12,6 +12,7 @@ Inhibition lives in broker/alerting/inhibit.py.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ class Silence:
 
 
 def make_silence(matchers: Any, duration: Any, author: str, comment: str, now: float,
-                 start: float | None = None) -> Silence:
+                 start: float | None = None, silence_id: str = "") -> Silence:
     """Validate and build a silence; raises ValueError with a reason a person can read."""
     if isinstance(matchers, str | dict):
         matchers = [matchers]
@@ -68,7 +69,10 @@ def make_silence(matchers: Any, duration: Any, author: str, comment: str, now: f
     if seconds <= 0:
         raise ValueError("a silence duration must be above zero")
     begin = now if start is None else float(start)
-    return Silence(uuid.uuid4().hex[:12], parsed, begin, begin + seconds, author or "",
+    if silence_id and not re.fullmatch(r"[0-9a-zA-Z_-]{1,64}", silence_id):
+        raise ValueError(f"silence id {silence_id[:70]!r}: use 1-64 letters, digits, _ or -")
+    return Silence(silence_id or uuid.uuid4().hex[:12], parsed, begin, begin + seconds,
+                   author or "",
                    comment or "", now)
 
 

@@ -50,6 +50,14 @@ class ControlBackend(Protocol):
 
     def sync(self) -> dict[str, Any]: ...
 
+    def cluster_status(self) -> dict[str, Any]: ...
+
+    @property
+    def cluster(self) -> Any: ...  # broker/cluster/node.ClusterNode, or None without alerting
+
+    @property
+    def member(self) -> Any: ...  # broker/cluster/member.ClusterMember
+
     def persist_engine(self, baselines: bool = True) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
@@ -186,6 +194,41 @@ class Control:
     def sync(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.system.sync()
 
+    # ------------------------------------------------------------ cluster (core thread)
+
+    def cluster(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.system.cluster_status()
+
+    def _node(self, args: dict[str, Any] | None = None) -> Any:
+        if self.system.cluster is None:
+            raise RequestError("this broker does not replicate (alerting is off)")
+        if args and args.get("endpoint"):
+            self.system.member.pair_back(args["endpoint"])
+        return self.system.cluster
+
+    def peer_push(self, args: dict[str, Any]) -> dict[str, Any]:
+        from broker.cluster.replica import parse_entries
+
+        node = self._node(args)
+        sender = _req_str(args, "node")
+        entries = parse_entries(args.get("entries"))
+        won = node.merge(entries, sender)
+        if won:
+            self.system.persist_engine()
+        return {"node": node.name, "won": won,
+                "newer": [e.wire() for e in node.newer_than(entries)]}
+
+    def peer_digest(self, args: dict[str, Any]) -> dict[str, Any]:
+        node = self._node(args)
+        return {"node": node.name, "digest": node.replica.digest()}
+
+    def peer_fetch(self, args: dict[str, Any]) -> dict[str, Any]:
+        node = self._node()
+        keys = args.get("keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise RequestError("'keys' must be a list of strings")
+        return {"node": node.name, "entries": [e.wire() for e in node.replica.pick(keys)]}
+
     def hosts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return [{k: v for k, v in h.items() if k != "history"}
                 for h in self.core.state.snapshot_hosts()]
@@ -234,7 +277,8 @@ class Control:
         silence, events = self._engine().silence(matchers, duration,
                                                  _opt_str(args, "author") or "anonymous",
                                                  _opt_str(args, "comment"),
-                                                 self.core.clock.time())
+                                                 self.core.clock.time(),
+                                                 silence_id=_opt_str(args, "id"))
         self._emit_all(events)
         return silence
 

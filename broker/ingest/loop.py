@@ -69,6 +69,7 @@ class BrokerCore:
         self.thread_id: int | None = None
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
+        self.listeners: list[Callable[[Event], None]] = []  # see every event, core thread
         # run on the core thread after a loop turn that emitted an alert-state change
         self.change_hooks: list[Callable[[], None]] = []
         self.changed = False
@@ -161,6 +162,8 @@ class BrokerCore:
         if event["kind"] in STATE_KINDS:
             self.changed = True
         self.bus.emit(event)
+        for listener in self.listeners:
+            listener(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
             frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
         else:

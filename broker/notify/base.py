@@ -46,6 +46,7 @@ class Notification:
     external_url: str = ""
     created_at: float = 0.0
     kind: str = "alert"  # "alert" | "escalation" | "test"
+    repeat: int = 0  # messages with this content before this one (a repeat, a re-escalation)
     title_template: str = ""  # the route's templates (broker/notify/templates.py), if any
     body_template: str = ""
 

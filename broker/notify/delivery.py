@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from broker.notify.base import Channel, PermanentError, TemporaryError
+from broker.notify.claims import DONE, SEND, Claims
 from broker.notify.config import ReceiverConfig
 from broker.notify.outbox import Outbox, Row
 from core.backoff import Backoff
@@ -49,6 +50,7 @@ class Deliverer:
         self._busy = threading.Lock()  # one delivery pass at a time per receiver
         self.sent = 0
         self.failures = 0
+        self.claims: Claims | None = None  # set when the broker has peers
 
     # -- scheduling ---------------------------------------------------------------------------
     def backoff(self, attempts: int) -> float:
@@ -87,6 +89,8 @@ class Deliverer:
             self.outbox.mark_final(rid, "expired", now, "expired before delivery", attempted=False)
             self.report("expired", row, "expired before delivery", {})
             return
+        if self.claims is not None and not self._claimed(row, now):
+            return
         if self.rc.rate_limit:
             self._sent.append(now)
         self.outbox.mark_sending(rid, now)  # a crash from here to the mark: resent, counted
@@ -96,6 +100,7 @@ class Deliverer:
             err = redact(str(exc), secrets)
             self.failures += 1
             self.outbox.mark_final(rid, "misconfigured", self.clock.time(), err)
+            self._finished(row)
             self.report("misconfigured", row, err, {"attempt": row.attempts + 1})
         except TemporaryError as exc:
             err = redact(str(exc), secrets)
@@ -107,6 +112,8 @@ class Deliverer:
                 self.report("expired", row, err, {"attempt": row.attempts + 1})
             else:
                 self.outbox.mark_retry(rid, t, next_at, err)
+                if self.claims is not None:
+                    self.claims.hold(row.notification, next_at)
                 self.report("retrying", row, err, {"attempt": row.attempts + 1,
                                                    "next_attempt_at": next_at})
         except Exception as exc:  # a bug in a channel must not kill the worker
@@ -118,7 +125,26 @@ class Deliverer:
         else:
             self.sent += 1
             self.outbox.mark_delivered(rid, self.clock.time())
+            self._finished(row)
             self.report("delivered", row, "", {"attempt": row.attempts + 1})
+
+    def _claimed(self, row: Row, now: float) -> bool:
+        """Ask the claim book (a broker pair); False when a peer holds or has sent it."""
+        assert self.claims is not None
+        verdict, until = self.claims.before_send(row.notification, now)
+        if verdict == SEND:
+            return True
+        if verdict == DONE:
+            self.outbox.mark_final(row.id, "peer", self.clock.time(),
+                                   "delivered by a peer broker", attempted=False)
+            self.report("peer", row, "", {})
+        else:
+            self.outbox.defer(row.id, self.clock.time(), until, "a peer broker holds the claim")
+        return False
+
+    def _finished(self, row: Row) -> None:
+        if self.claims is not None:
+            self.claims.finished(row.notification)
 
     # -- thread -------------------------------------------------------------------------------
     def wake(self) -> None:

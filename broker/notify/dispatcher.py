@@ -19,6 +19,7 @@ from typing import Any
 from broker.events import Event, make_event
 from broker.notify import group_state, render
 from broker.notify.base import Notification
+from broker.notify.claims import Claims
 from broker.notify.config import NotifyConfig
 from broker.notify.delivery import Deliverer
 from broker.notify.groups import Grouper
@@ -58,6 +59,7 @@ class Notifier:
             name: Deliverer(rc, rc.make_channel(), self.outbox, clock, self._report, rng)
             for name, rc in config.receivers.items()}
         self.retired: dict[str, Deliverer] = {}  # removed receivers finishing their rows
+        self.claims: Claims | None = None  # set_claims: a broker pair
         self._old_channels: list[Any] = []  # replaced channels, closed at stop
         self.dropped = 0  # notifications for a receiver that no longer exists
         now = clock.time()
@@ -123,6 +125,7 @@ class Notifier:
                 if d is None:
                     d = Deliverer(rc, rc.make_channel(), self.outbox, self.clock,
                                   self._report, self.rng)
+                    d.claims = self.claims
                     if self._thread is not None:
                         d.start()
                 elif d.rc != rc:
@@ -148,6 +151,12 @@ class Notifier:
                 if d.finished():
                     del self.retired[name]
                     self._old_channels.append(d.channel)
+
+    def set_claims(self, claims: Claims | None) -> None:
+        """Ask ``claims`` before every attempt (a broker pair: one page per notification)."""
+        self.claims = claims
+        for d in [*self.deliverers.values(), *self.retired.values()]:
+            d.claims = claims
 
     # -- control operations -------------------------------------------------------------------
     def test_notify(self, receiver: str) -> str:
@@ -288,6 +297,10 @@ class Notifier:
             ev = make_event("notify.sent", f"{n.kind} notification to {row.receiver} delivered: "
                             f"{render.subject(n)}", severity="info", data=data, **fields)
             log.info("notify: %s delivered to %s", n.id[:8], row.receiver)
+        elif status == "peer":
+            ev = make_event("notify.sent", f"{n.kind} notification to {row.receiver} sent by a "
+                            f"peer broker: {render.subject(n)}", severity="info",
+                            data={**data, "by_peer": True}, **fields)
         else:
             data["error"] = error
             sev = "warning" if status == "retrying" else "critical"

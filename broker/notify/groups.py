@@ -54,14 +54,15 @@ class Group:
 
 
 def note_id(receiver: str, key: str, alerts: list[dict[str, Any]], status: str, kind: str,
-            counts: dict[str, int]) -> str:
-    """The deterministic id of the next message with this content (and count it)."""
+            counts: dict[str, int]) -> tuple[str, int]:
+    """The deterministic id of the next message with this content (and count it), and
+    how many with this content came before it (0 for the first, 1 for a repeat...)."""
     pairs = sorted((str(a.get("id", "")), str(a.get("episode", ""))) for a in alerts)
     base = json.dumps([receiver, key, pairs, status, kind], separators=(",", ":"))
     digest = hashlib.sha256(base.encode()).hexdigest()
     n = counts.get(digest[:16], 0)
     counts[digest[:16]] = n + 1
-    return hashlib.sha256(f"{digest}\x1f{n}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{digest}\x1f{n}".encode()).hexdigest()[:32], n
 
 
 def esc_key(g: Group, a: dict[str, Any]) -> str:
@@ -154,8 +155,8 @@ class Grouper:
     def _note(self, g: Group, receiver: str, alerts: list[dict[str, Any]], now: float,
               kind: str = "alert") -> Notification:
         status = "firing" if any(firing(a) for a in alerts) else "resolved"
-        nid = note_id(receiver, g.key, alerts, status, kind, g.counts)
-        return Notification(id=nid, receiver=receiver, status=status,
+        nid, repeat = note_id(receiver, g.key, alerts, status, kind, g.counts)
+        return Notification(id=nid, receiver=receiver, status=status, repeat=repeat,
                             alerts=alerts, group_key=g.key, group_labels=dict(g.labels),
                             external_url=self.external_url, created_at=now, kind=kind,
                             title_template=g.route.title, body_template=g.route.body)

@@ -23,7 +23,8 @@ from typing import Any
 
 from broker.notify.base import Notification
 
-FINAL = ("delivered", "failed", "expired", "misconfigured")
+FINAL = ("delivered", "failed", "expired", "misconfigured", "peer")  # peer: a paired
+# broker delivered it (or gave it up), see broker/notify/claims.py
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
@@ -197,6 +198,12 @@ class Outbox:
             self._exec(
                 "UPDATE outbox SET attempts=attempts+1, next_at=?, last_error=?, updated=?,"
                 " sending_since=NULL WHERE id=?", (next_at, error, now, id_))
+
+    def defer(self, id_: str, now: float, next_at: float, note: str) -> None:
+        """Look again at ``next_at`` without counting an attempt (a peer holds the claim)."""
+        with self._lock:
+            self._db.execute("UPDATE outbox SET next_at=?, last_error=?, updated=? WHERE id=?",
+                             (next_at, note, now, id_))
 
     def mark_final(self, id_: str, status: str, now: float, error: str,
                    attempted: bool = True) -> None:

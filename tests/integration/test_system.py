@@ -77,7 +77,9 @@ def test_control_errors_are_readable_and_nothing_breaks(system: MonitoringSystem
         with pytest.raises(ControlError, match="missing or empty 'alert_id'"):
             c.request("ack")
         sync = c.request("sync")
-        assert sync["synced"] is False and "no-op" in sync["message"]
+        # no peers: nothing to exchange, and it says how to pair
+        assert sync["peers"] == [] and sync["differences"] == 0
+        assert "--peer" in sync["message"]
         assert c.request("status")["control"]["errors"] >= 3
 
 

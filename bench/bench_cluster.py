@@ -1,0 +1,307 @@
+"""A broker pair: replication lag, exactly-once paging through kills and failing receivers,
+and what a peer costs.
+
+    python -m bench.bench_cluster [--changes 300] [--alerts 1000] [--seconds 15] [--json F]
+
+1. Replication lag: acks and silences made on broker a, timed from their hybrid-clock
+   stamp to their arrival on b by b itself (``monitor-ctl cluster``), p50/p99; ceiling: a
+   bare DEALER -> ROUTER request/reply on loopback in the same run.
+2. Paging: a pair with one webhook receiver; ``--alerts`` alerts fire and resolve through
+   both brokers while one broker is killed (-9) and restarted at random and the receiver
+   answers 500 at random. Counts, per (alert, status), the distinct Idempotency-Keys that
+   reached the receiver with a 2xx: 1 is right, 0 is a loss, 2+ a duplicate; resends of the
+   same key are counted apart.
+3. The cost of a peer: broker CPU over ``--seconds`` with 200 simulated hosts, alone and
+   paired.
+
+Prints figures and ratios; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import psutil
+import zmq
+
+from core import protocol
+from core.client import ControlClient
+from tests.notify_servers import Recorder
+from tests.procs import Broker, start_agent, stop_proc, wait_for
+
+DEBUG = False
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * q))] if s else float("nan")
+
+
+def ceiling_rtt(n: int = 300) -> list[float]:
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    port = router.bind_to_random_port("tcp://127.0.0.1")
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.connect(f"tcp://127.0.0.1:{port}")
+    out = []
+
+    def serve() -> None:
+        for _ in range(n):
+            ident, payload = router.recv_multipart()
+            router.send_multipart([ident, payload])
+    t = threading.Thread(target=serve)
+    t.start()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        dealer.send(protocol.pack({"x": 1}))
+        dealer.recv()
+        out.append((time.perf_counter() - t0) * 1000)
+    t.join()
+    dealer.close(0)
+    router.close(0)
+    ctx.term()
+    return out
+
+
+def config(tmp: Path, name: str, hook: str = "") -> str:
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / f"{name}.toml"
+    text = f'[cluster]\nname = "{name}"\nanti_entropy = "2s"\nclaim_lease = "3s"\n'
+    if hook:
+        text += f'''
+[[rule]]
+name = "bench_high"
+kind = "threshold"
+metric = "bench.value"
+op = ">"
+critical = 50.0
+for = "0s"
+
+[[receiver]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+retry_initial = "0.2s"
+retry_max = "1s"
+
+[[route]]
+receiver = "hook"
+group_by = ["host", "alertname"]
+group_wait = "0s"
+group_interval = "1s"
+'''
+    path.write_text(text)
+    return str(path)
+
+
+def pair(tmp: Path, hook: str = "", b_dir: str = "b") -> tuple[Broker, Broker]:
+    a = Broker(tmp / "a", "--config", config(tmp, "a", hook))
+    b = Broker(tmp / b_dir, "--config", config(tmp, "b", hook), "--peer", a.endpoints["control"])
+    wait_for(lambda: all(p["state"] == "up" for x in (a, b)
+                         for p in x.ctl_json("cluster")["peers"]) and
+             all(x.ctl_json("cluster")["peers"] for x in (a, b)), timeout=20, what="pairing")
+    return a, b
+
+
+def replication(tmp: Path, changes: int) -> dict[str, Any]:
+    a, b = pair(tmp)
+    try:
+        with ControlClient(a.endpoints["control"], timeout=5) as c:
+            alert = c.request("simulate", name="disk_full", host="db-1")["alert_ids"][0]
+            wait_for(lambda: any(x["id"] == alert for x in b.ctl_json("alerts")), timeout=5)
+            for i in range(changes):
+                if i % 2:
+                    c.request("silence", matchers=[f"host=h{i}"], duration="1h")
+                else:
+                    c.request("ack" if i % 4 == 0 else "unack", alert_id=alert)
+        wait_for(lambda: b.ctl_json("cluster")["lag"].get("a", {}).get("samples", 0)
+                 >= min(changes, 200), timeout=20, what="every change on b")
+        return b.ctl_json("cluster")["lag"]["a"]
+    finally:
+        b.stop()
+        a.stop()
+
+
+def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
+    """Like agents publishing to both brokers: every host's current value is sent every
+    0.5 s. Hosts go to 90 in batches (their alerts fire), then all to 10 (they resolve),
+    while brokers are killed and restarted and the receiver fails now and then."""
+    rng = random.Random(seed)
+    hook = Recorder(codes=[])
+    a, b = pair(tmp, hook.url)
+    brokers = {"a": a, "b": b}
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    for x in brokers.values():
+        pub.connect(x.endpoints["ingest"])
+    hosts = [f"pay-{i:04d}" for i in range(alerts)]
+    value = {h: 10.0 for h in hosts}
+    lock = threading.Lock()
+    stop = threading.Event()
+    kills = 0
+
+    def agents() -> None:
+        seq = 0
+        while not stop.is_set():
+            with lock:
+                now, items = time.time(), list(value.items())
+            for host, v in items:
+                seq += 1
+                pub.send_multipart(protocol.encode(protocol.metrics_frame(
+                    host, "bench-agent", "boot1", seq, now, {"bench.value": v})))
+            stop.wait(0.5)
+
+    def kill_one() -> None:
+        nonlocal kills
+        name = rng.choice("ab")
+        victim = brokers[name]
+        victim.proc.kill()
+        victim.proc.wait()
+        kills += 1
+        args = ["--config", config(tmp, name, hook.url)]
+        if name == "b":
+            args += ["--peer", brokers["a"].endpoints["control"]]
+        brokers[name] = Broker(victim.data_dir, *args)
+        with lock:
+            pub.connect(brokers[name].endpoints["ingest"])
+
+    def pages(status: str) -> set[str]:
+        got = set()
+        for r in list(hook.requests):
+            body = json.loads(r["body"])
+            if r.get("code", 200) < 300 and body.get("status") == status:
+                got |= {al["labels"].get("host") for al in body.get("alerts", [])}
+        return got
+
+    sender = threading.Thread(target=agents, daemon=True)
+    sender.start()
+    started = time.monotonic()
+    try:
+        time.sleep(2.0)  # every host known to both brokers before anything fires
+        batch = max(1, alerts // 20)
+        for i in range(0, alerts, batch):
+            with lock:
+                value.update({h: 90.0 for h in hosts[i:i + batch]})
+            if rng.random() < 0.3:
+                hook.codes.extend([500] * rng.randint(1, 4))  # the receiver fails a while
+            if i and i % (batch * 7) == 0:
+                kill_one()  # kill -9 a broker, restart it on the same data dir
+            time.sleep(0.25)
+        wait_for(lambda: len(pages("firing")) >= alerts, timeout=90, what="every FIRING page")
+        with lock:
+            value.update({h: 10.0 for h in hosts})
+        kill_one()
+        wait_for(lambda: len(pages("resolved")) >= alerts, timeout=90,
+                 what="every RESOLVED page")
+    except AssertionError as exc:
+        print(f"  (stopped waiting: {exc})")
+    finally:
+        elapsed = time.monotonic() - started
+        if DEBUG:
+            for name, x in brokers.items():
+                rows = [r for r in x.ctl_json("notifications") if "pay-0071" in r["summary"]]
+                print(name, [(r["id"][:8], r["status"], r["summary"][:20]) for r in rows])
+        stop.set()
+        sender.join(5)
+        pub.close(0)
+        ctx.term()
+        for x in brokers.values():
+            x.stop()
+    keys: dict[tuple[str, str], set[str]] = defaultdict(set)
+    resends = Counter()
+    for r in hook.requests:
+        if r.get("code", 200) >= 300:
+            continue
+        body = json.loads(r["body"])
+        key = r["headers"].get("idempotency-key", "")
+        resends[key] += 1
+        for al in body.get("alerts", []):
+            keys[(al["labels"].get("host", ""), body.get("status", ""))].add(key)
+    expected = [(h, s) for h in hosts for s in ("firing", "resolved")]
+    lost = sum(1 for k in expected if not keys.get(k))
+    dup = sum(1 for k in expected if len(keys.get(k, ())) > 1)
+    for k in [k for k in expected if len(keys.get(k, ())) > 1][:3]:
+        print(f"  duplicate {k}: keys {sorted(keys[k])}")
+    return {"alerts": alerts, "pages_expected": len(expected), "lost": lost,
+            "duplicates": dup, "same_key_resends": sum(n - 1 for n in resends.values() if n > 1),
+            "broker_kills": kills, "receiver_500s": sum(1 for r in hook.requests
+                                                        if r.get("code", 200) >= 500),
+            "seconds": round(elapsed, 1)}
+
+
+def cpu_share(broker: Broker, seconds: float) -> float:
+    p = psutil.Process(broker.proc.pid)
+    t0, c0 = time.monotonic(), sum(p.cpu_times()[:2])
+    time.sleep(seconds)
+    return (sum(p.cpu_times()[:2]) - c0) / (time.monotonic() - t0)
+
+
+def peer_cost(tmp: Path, seconds: float) -> dict[str, float]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    alone = Broker(tmp / "alone")
+    agent = start_agent(alone.endpoints["ingest"], "--simulate", "200")
+    try:
+        time.sleep(3)
+        solo = cpu_share(alone, seconds)
+    finally:
+        stop_proc(agent)
+        alone.stop()
+    a, b = pair(tmp / "paired")
+    agent = start_agent(a.endpoints["ingest"], "--ingest", b.endpoints["ingest"],
+                        "--simulate", "200")
+    try:
+        time.sleep(3)
+        paired = cpu_share(a, seconds)
+    finally:
+        stop_proc(agent)
+        b.stop()
+        a.stop()
+    return {"alone_core_share": round(solo, 3), "paired_core_share": round(paired, 3),
+            "ratio": round(paired / solo, 2) if solo else float("nan")}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--changes", type=int, default=300)
+    ap.add_argument("--alerts", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args()
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        rtt = ceiling_rtt()
+        out["ceiling_rtt_ms"] = {"p50": round(statistics.median(rtt), 3),
+                                 "p99": round(pct(rtt, 0.99), 3)}
+        out["replication_lag_ms"] = replication(tmp / "rep", args.changes)
+        lag = out["replication_lag_ms"]
+        print(f"replication lag a -> b over {lag['samples']} changes: p50 {lag['p50_ms']} ms, "
+              f"p99 {lag['p99_ms']} ms; ceiling (bare DEALER/ROUTER round trip) p50 "
+              f"{out['ceiling_rtt_ms']['p50']} ms, p99 {out['ceiling_rtt_ms']['p99']} ms "
+              f"(p50 ratio {lag['p50_ms'] / max(out['ceiling_rtt_ms']['p50'], 1e-6):.1f})")
+        out["paging"] = paging(tmp / "pages", args.alerts)
+        pg = out["paging"]
+        print(f"paging: {pg['pages_expected']} pages expected over {pg['seconds']} s with "
+              f"{pg['broker_kills']} broker kills and {pg['receiver_500s']} receiver 500s: "
+              f"{pg['lost']} lost, {pg['duplicates']} duplicated, "
+              f"{pg['same_key_resends']} resends under the same key")
+        out["peer_cost"] = peer_cost(tmp / "cost", args.seconds)
+        pc = out["peer_cost"]
+        print(f"broker CPU with 200 hosts at 1 Hz: alone {pc['alone_core_share']:.1%} of a "
+              f"core, paired {pc['paired_core_share']:.1%} (ratio {pc['ratio']})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""Exactly-once paging across a broker pair: claim a notification before attempting it.
+
+Both brokers of a pair evaluate the same stream, so both queue the same notification
+(same deterministic id). Before an attempt, a broker's delivery worker asks ``before_send``:
+
+1. a ``done`` claim (a peer delivered it, or gave up on it for good): do not send;
+2. a live claim of a peer (its lease not run out): wait, look again soon;
+3. otherwise claim it (an entry ``claim:<id>`` in the replicated state, with a lease) and
+   wait one replication round trip: the push to every peer that is up, whose replies carry
+   back any later claim a peer made of the same id (two brokers claiming in the same
+   millisecond). Claims are ordered by (hybrid clock, broker name): the loser sees the
+   winner's claim and withdraws before sending (Alertmanager's peer-position wait, made
+   explicit and one round trip long rather than a fixed delay per position).
+
+A failed attempt keeps the claim (``hold`` renews the lease past the next retry), so a
+receiver that errors for 20 s gets one message when it recovers, not one per peer. A holder
+that dies stops renewing: its lease runs out and a peer takes over, with the same id (the
+receiver's Idempotency-Key dedups the rare resend). A partition fails open: with no peer
+up the round trip is empty and both sides send, with the same id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from broker.cluster.links import CoreCalls, PeerLinks
+from broker.cluster.node import ClusterNode
+from broker.notify.base import Notification
+from broker.notify.claims import DONE, SEND, WAIT
+from core.clock import SYSTEM, Clock
+
+LEASE_S = 15.0
+LOOK_AGAIN_S = 0.5
+ROUND_TRIP_TIMEOUT_S = 2.0
+EPISODE_SLACK_S = 30.0  # two brokers' starts of one incident are this close at most
+
+
+class ClaimBook:
+    def __init__(self, node: ClusterNode, core: CoreCalls, links: PeerLinks, *,
+                 lease: float = LEASE_S, clock: Clock = SYSTEM) -> None:
+        self.node = node
+        self.core = core
+        self.links = links
+        self.lease = lease
+        self.clock = clock
+        self.claimed = 0
+        self.withdrawn = 0
+        self.taken_over = 0
+        self.deferred = 0
+        self._keys: dict[str, str] = {}  # notification id -> claim key
+    def _get(self, key: str) -> dict[str, Any] | None:
+        entry = self.core.call(lambda: self.node.replica.entries.get(key))
+        return None if entry is None else entry.value
+
+    def _put(self, key: str, value: dict[str, Any]) -> int:
+        seq: int = self.core.call(lambda: self.node.put_local(key, value)[0])
+        return seq
+
+    def _look_or_claim(self, key: str, now: float) -> tuple[str, float, int]:
+        """On the core thread, in one step (no peer's claim can land between the look and
+        the claim): (DONE|WAIT|SEND, until, 0) from what is there, or ("claimed", 0, seq)."""
+        me = self.node.name
+        entry = self.node.replica.entries.get(key)
+        v = entry.value if entry is not None else None
+        if v is not None:
+            live = float(v.get("until", 0)) > now
+            if v.get("state") == "done":
+                return DONE, 0.0, 0
+            if live and v.get("holder") != me:
+                return WAIT, min(float(v["until"]), now + LOOK_AGAIN_S), 0
+            if live:
+                return SEND, 0.0, 0  # ours already (a retry)
+            if v.get("holder") != me:
+                self.taken_over += 1  # its holder stopped renewing: it died or was cut off
+        seq, _ = self.node.put_local(key, {"holder": me, "until": now + self.lease,
+                                           "state": "claimed"})
+        return "claimed", 0.0, seq
+
+    def _claim_key(self, n: Notification) -> str:
+        """The pair's name for this message (core thread). Normally the notification id:
+        both brokers start an episode at the same sample. A broker that missed the start
+        (it was restarting) made its own episode id; the replicated ``episode:`` entry (last
+        writer wins, the same on both once exchanged) names the pair's one episode of that
+        incident, so both brokers' rows for it map to one claim."""
+        pairs = []
+        for a in n.alerts:
+            fp, episode = str(a.get("id", "")), str(a.get("episode", ""))
+            entry = self.node.replica.entries.get(f"episode:{fp}")
+            if entry is not None and entry.value and abs(
+                    float(entry.value.get("started_at", 0.0)) - float(a.get("started_at") or 0.0)
+            ) <= EPISODE_SLACK_S:
+                episode = str(entry.value.get("episode") or episode)
+            pairs.append((fp, episode))
+        base = json.dumps([n.receiver, n.group_key, sorted(pairs), n.status, n.kind, n.repeat],
+                          separators=(",", ":"))
+        return "claim:" + hashlib.sha256(base.encode()).hexdigest()[:32]
+
+    def _key(self, n: Notification) -> str:
+        key = self._keys.get(n.id)
+        if key is None:
+            # first our own changes (the episode this message is about among them) reach the
+            # peers, and their later entries for the same keys come back in the replies
+            self.links.wait_pushed(self.core.call(lambda: self.node.seq), ROUND_TRIP_TIMEOUT_S)
+            key = self._keys[n.id] = self.core.call(lambda: self._claim_key(n))
+            if len(self._keys) > 100_000:
+                self._keys.pop(next(iter(self._keys)))
+        return key
+
+    def before_send(self, n: Notification, now: float) -> tuple[str, float]:
+        if not self.links.peers:
+            return SEND, 0.0  # no pair: nobody to agree with
+        key = self._key(n)
+        verdict, until, seq = self.core.call(lambda: self._look_or_claim(key, now))
+        if verdict == WAIT:
+            self.deferred += 1
+        if verdict != "claimed":
+            return verdict, until
+        # one round trip: every peer that is up has our claim, and told us of a later one
+        self.links.wait_pushed(seq, ROUND_TRIP_TIMEOUT_S)
+        v = self._get(key) or {}
+        if v.get("holder") == self.node.name:
+            self.claimed += 1
+            return SEND, 0.0
+        self.withdrawn += 1
+        if v.get("state") == "done":
+            return DONE, 0.0
+        return WAIT, min(float(v.get("until", now)), now + LOOK_AGAIN_S)
+
+    def hold(self, n: Notification, next_attempt_at: float) -> None:
+        if not self.links.peers:
+            return
+        self._put(self._key(n), {"holder": self.node.name, "state": "claimed",
+                                 "until": next_attempt_at + self.lease})
+
+    def finished(self, n: Notification) -> None:
+        if not self.links.peers:
+            return
+        key = self._key(n)
+        self._keys.pop(n.id, None)
+        self._put(key, {"holder": self.node.name, "state": "done", "until": 0.0})
+
+    def stats(self) -> dict[str, int]:
+        return {"claimed": self.claimed, "withdrawn": self.withdrawn,
+                "taken_over": self.taken_over, "deferred": self.deferred}

@@ -1,0 +1,189 @@
+"""A broker pair pages once: claims, leases and take-over, with real processes and a real
+HTTP receiver counting distinct Idempotency-Keys."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+from core import protocol
+from tests.notify_servers import Recorder
+from tests.procs import Broker, wait_for
+
+pytestmark = pytest.mark.integration
+
+RULES_AND_HOOK = '''
+[cluster]
+name = "{name}"
+anti_entropy = "1s"
+claim_lease = "2s"
+
+[[rule]]
+name = "pay_high"
+kind = "threshold"
+metric = "pay.value"
+op = ">"
+critical = 50.0
+for = "0s"
+
+[[receiver]]
+name = "hook"
+type = "webhook"
+url = "{url}"
+retry_initial = "0.3s"
+retry_max = "0.6s"
+
+[[route]]
+receiver = "hook"
+group_by = ["host", "alertname"]
+group_wait = "0s"
+group_interval = "1s"
+'''
+
+
+class Pair:
+    def __init__(self, tmp: Path, hook: Recorder) -> None:
+        self.tmp, self.hook = tmp, hook
+        self.a = self.start("a")
+        self.b = self.start("b", "--peer", self.a.endpoints["control"])
+        wait_for(lambda: all(self.peer_up(x) for x in (self.a, self.b)), timeout=10,
+                 what="the pair to join")
+        self.ctx = zmq.Context()
+        self.pub = self.ctx.socket(zmq.PUB)
+        for x in (self.a, self.b):
+            self.pub.connect(x.endpoints["ingest"])
+        self.seq = 0
+
+    def start(self, name: str, *extra: str, data: str = "") -> Broker:
+        cfg = self.tmp / f"{name}.toml"
+        cfg.write_text(RULES_AND_HOOK.format(name=name, url=self.hook.url))
+        return Broker(self.tmp / (data or name), "--config", str(cfg), *extra)
+
+    @staticmethod
+    def peer_up(x: Broker) -> bool:
+        peers = x.ctl_json("cluster")["peers"]
+        return bool(peers) and all(p["state"] == "up" for p in peers)
+
+    def send(self, host: str, value: float) -> None:
+        """What an agent publishing to both brokers sends: one frame, both sockets."""
+        self.seq += 1
+        self.pub.send_multipart(protocol.encode(protocol.metrics_frame(
+            host, "agent-1", "boot-1", self.seq, time.time(), {"pay.value": value})))
+
+    def fire(self, host: str, value: float = 90.0) -> None:
+        """Keep sending until both brokers have the alert in the state wanted (the PUB's
+        first frames can be lost while subscriptions reach it: the slow joiner)."""
+        want = "firing" if value > 50 else "resolved"
+
+        def there() -> bool:
+            self.send(host, value)
+            return all(any(al["host"] == host and al["state"] == want
+                           for al in x.ctl_json("alerts")) for x in (self.a, self.b))
+        wait_for(there, timeout=10, what=f"{host} {want} on both brokers")
+
+    def close(self) -> None:
+        self.pub.close(0)
+        self.ctx.term()
+        for x in (self.a, self.b):
+            x.stop()
+
+
+@pytest.fixture
+def hook() -> Iterator[Recorder]:
+    rec = Recorder()
+    yield rec
+    rec.close()
+
+
+def keys(hook: Recorder, host: str, status: str, ok_only: bool = True) -> dict[str, int]:
+    """Idempotency-Key -> times it reached the receiver, for (host, status)."""
+    out: dict[str, int] = defaultdict(int)
+    for r in list(hook.requests):
+        if ok_only and r["code"] >= 300:
+            continue
+        body = json.loads(r["body"])
+        if body.get("status") == status and any(
+                al["labels"].get("host") == host for al in body.get("alerts", [])):
+            out[r["headers"].get("idempotency-key", "")] += 1
+    return dict(out)
+
+
+def test_a_pair_pages_once_for_firing_and_once_for_resolved(tmp_path: Path,
+                                                            hook: Recorder) -> None:
+    pair = Pair(tmp_path, hook)
+    try:
+        pair.fire("pay-1")
+        wait_for(lambda: keys(hook, "pay-1", "firing"), timeout=10, what="the FIRING page")
+        pair.fire("pay-1", 10.0)
+        wait_for(lambda: keys(hook, "pay-1", "resolved"), timeout=10, what="the RESOLVED page")
+        # both brokers are done with both rows: one sent, the other closed as 'peer'
+        def settled() -> list[Any]:
+            rows = [r for x in (pair.a, pair.b) for r in x.ctl_json("notifications")]
+            done = [r for r in rows if r["status"] in ("delivered", "peer")]
+            return done if len(done) >= 4 else []
+        rows = wait_for(settled, timeout=10, what="both brokers' rows to settle")
+        assert sorted(r["status"] for r in rows) == ["delivered", "delivered", "peer", "peer"]
+        firing, resolved = keys(hook, "pay-1", "firing"), keys(hook, "pay-1", "resolved")
+        assert len(firing) == 1 and len(resolved) == 1, (firing, resolved)
+        assert list(firing.values()) == [1] and list(resolved.values()) == [1]
+    finally:
+        pair.close()
+
+
+def test_a_failing_receiver_gets_one_message_when_it_recovers(tmp_path: Path,
+                                                              hook: Recorder) -> None:
+    pair = Pair(tmp_path, hook)
+    try:
+        hook.codes.extend([500] * 8)  # about 4 s of failures at 0.3-0.6 s retries
+        pair.fire("pay-2")
+        wait_for(lambda: keys(hook, "pay-2", "firing"), timeout=20, what="the page")
+        failed = keys(hook, "pay-2", "firing", ok_only=False)
+        assert len(failed) == 1, failed  # every attempt, failed or not, under one key
+        assert sum(failed.values()) == 9  # 8 refusals and the delivery: one broker retried
+        claims = [x.ctl_json("cluster")["claims"] for x in (pair.a, pair.b)]
+        assert sorted(c["claimed"] for c in claims) == [0, 1], claims
+        # the other broker waited on the live claim, or looked only once it was done
+        def closed() -> list[str]:
+            rows = [r["status"] for x in (pair.a, pair.b) for r in x.ctl_json("notifications")]
+            return sorted(rows) if len(rows) == 2 and "pending" not in rows else []
+        assert wait_for(closed, timeout=10, what="both rows closed") == ["delivered", "peer"]
+    finally:
+        pair.close()
+
+
+def test_kill_9_of_the_claim_holder_the_peer_takes_over_with_the_same_key(
+        tmp_path: Path, hook: Recorder) -> None:
+    pair = Pair(tmp_path, hook)
+    try:
+        hook.codes.extend([500] * 4)  # the holder is retrying when it dies
+        pair.fire("pay-3")
+        wait_for(lambda: sum(keys(hook, "pay-3", "firing", ok_only=False).values()) >= 2,
+                 timeout=10, what="the holder's failing attempts")
+        holder = next(x for x in (pair.a, pair.b) if x.ctl_json("cluster")["claims"]["claimed"])
+        survivor = pair.b if holder is pair.a else pair.a
+        holder.proc.kill()
+        holder.proc.wait()
+        hook.codes.clear()  # the receiver recovers; the lease (2 s) runs out, b takes over
+        wait_for(lambda: keys(hook, "pay-3", "firing"), timeout=15, what="the take-over page")
+        took = survivor.ctl_json("cluster")["claims"]
+        assert took["taken_over"] + took["claimed"] >= 1, took  # it sent under a claim
+        every = keys(hook, "pay-3", "firing", ok_only=False)
+        assert len(every) == 1, every  # one Idempotency-Key for the whole episode
+        # the alert resolves on the survivor alone: one RESOLVED key
+        pair.b = survivor if survivor is pair.b else pair.b
+        pair.a = survivor if survivor is pair.a else pair.a
+
+        def resolved_on_survivor() -> dict[str, int]:
+            pair.send("pay-3", 10.0)
+            return keys(hook, "pay-3", "resolved")
+        got = wait_for(resolved_on_survivor, timeout=15, what="the RESOLVED page")
+        assert len(got) == 1, got
+    finally:
+        pair.close()
