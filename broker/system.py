@@ -351,7 +351,8 @@ class MonitoringSystem:
                        "held_on_probation": core.state.held,
                        "probation": len(core.state.probation or ()),
                        "probation_evicted": core.state.evicted,
-                       "log_lines_dropped": core.handler.dropped},
+                       "log_lines_dropped": core.handler.dropped,
+                       "gaps": sum(h.gaps for h in hosts)},  # frames lost, from seq jumps
             "limits": {"max_hosts": self.limits.max_hosts,
                        "max_series_per_host": self.limits.max_series_per_host,
                        "max_series": self.limits.max_series,

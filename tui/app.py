@@ -105,6 +105,17 @@ class MonitorApp(HeldKeys, App[None]):
         screen = self.screen
         if isinstance(screen, ConsoleScreen) and screen.ready:
             screen.refresh_data()
+        self.source.set_view(self.view_hosts())
+
+    def view_hosts(self) -> set[str]:
+        """The hosts on screen (the dashboard's rows) and the open one: a big fleet's
+        console receives full metrics for these only (tui/sources/session.py)."""
+        from tui.widgets.host_table import HostTable
+
+        view = {self.selected_host} if self.selected_host else set()
+        for table in self.screen_stack[0].query(HostTable) if self.screen_stack else ():
+            view.update(table.visible_hosts())
+        return view
 
     def update_title(self) -> None:
         n = self.model.unacked_criticals()
@@ -173,6 +184,9 @@ class MonitorApp(HeldKeys, App[None]):
         apply = self.model.apply_metrics
         for host, (ts, metrics) in message.updates.items():
             apply(message.source, host, ts, metrics)
+
+    def on_digest_update(self, message: msg.DigestUpdate) -> None:
+        self.model.apply_digest(message.source, message.digest)
 
     def on_host_changed(self, message: msg.HostChanged) -> None:
         self.model.apply_host(message.source, message.host, message.status, message.ts,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from core.clock import FakeClock, SystemClock
@@ -42,6 +43,10 @@ class DataSource(ABC):
 
     def stop(self) -> None:  # noqa: B027 - optional hook
         """Stop posting; release sockets and threads."""
+
+    def set_view(self, hosts: Iterable[str]) -> None:  # noqa: B027 - optional hook
+        """The hosts the UI shows now: a source may then deliver full metrics for those
+        only (and the fleet digest for the rest). Thread-safe, never blocks."""
 
     def next_id(self) -> str:
         return f"r{next(self._ids)}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import zmq
@@ -68,6 +70,11 @@ class LiveSource(DataSource):
         for link in self.links.values():
             link.stopping.set()
 
+    def set_view(self, hosts: Iterable[str]) -> None:
+        view = frozenset(hosts)
+        for link in self.links.values():
+            link.view = view  # one reference swap: the worker reads it on its next turn
+
     def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
                 req_id: str | None = None) -> str:
         req_id = req_id or self.next_id()
@@ -94,6 +101,9 @@ class BrokerLink:
         self.stopping = threading.Event()
         self.session: Session | None = None  # the current connection, if any
         self._past_resyncs = 0
+        self.view: frozenset[str] = frozenset()  # hosts the UI shows (LiveSource.set_view)
+        self.topics: Counter[bytes] = Counter()  # frames received, by topic
+        self.subscribed: set[str] = set()  # every host whose metrics were ever subscribed
         self._worker: Any = None
 
     @property
