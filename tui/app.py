@@ -121,8 +121,13 @@ class MonitorApp(HeldKeys, App[None]):
         n = self.model.unacked_criticals()
         self.title = f"monitor · {n} unacked critical" if n else "monitor"
         state = worst_state(self.connections)
+        down = sorted(n for n, s in self.connections.items() if s != "connected")
+        live = len(self.connections) - len(down)
+        if live and down:  # one broker of a pair (or a shard) is gone: the others still feed
+            state = f"{live}/{len(self.connections)} brokers · {', '.join(down)} {state}"
         self.sub_title = state + (" · paused" if self.paused else "")
-        self.set_class(state in ("reconnecting", "unreachable") and self.ever_connected, "-stale")
+        # the picture is stale only when no broker feeds it any more
+        self.set_class(not live and self.ever_connected and bool(down), "-stale")
 
     # ---------------------------------------------------------------- requests
     def call(self, op: str, args: dict[str, Any] | None = None,
