@@ -6,9 +6,9 @@ import subprocess
 import sys
 import time
 
-BENCHES = ["bench.bench_agent", "bench.bench_ingest", "bench.bench_alerts", "bench.bench_anomaly",
-           "bench.bench_notify", "bench.bench_tui", "bench.bench_store", "bench.bench_caps",
-           "bench.bench_cluster"]
+BENCHES = ["bench.bench_agent", "bench.bench_ingest", "bench.bench_memory", "bench.bench_alerts",
+           "bench.bench_anomaly", "bench.bench_notify", "bench.bench_tui", "bench.bench_store",
+           "bench.bench_caps", "bench.bench_cluster", "bench.bench_scale"]
 
 
 def main() -> int:

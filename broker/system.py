@@ -20,6 +20,7 @@ import zmq
 from broker.api.control import Control
 from broker.bus import EventBus
 from broker.cluster.member import ClusterMember
+from broker.datadir import DataDirLock
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
 from broker.store_watch import StoreWatch
@@ -85,12 +86,13 @@ class MonitoringSystem:
         self.escalated: str | None = None
         self._persisted_at = 0.0
         self._baselines_at = 0.0
-        self._store_stats: dict[str, Any] | None = None  # refreshed off the core thread
+        self.store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self.store_watch = StoreWatch(self)  # store faults: status, store_failing, the feed
         self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
         self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
         self._stopped = threading.Event()
+        self._lock = DataDirLock(self.data_dir)  # no-op without a data dir
 
     # ------------------------------------------------------------ lifecycle
 
@@ -106,8 +108,9 @@ class MonitoringSystem:
 
         self.limits = parse_limits(self.config.get("broker", {}),
                                    f"{self.config_path or 'config'}: [broker]")
-        if self.data_dir:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self._lock.holding(self._start)  # one broker per data dir
+
+    def _start(self) -> MonitoringSystem:
         self.engine = self._make_engine() if self.want_alerts else None
         notify_cfg = self._notify_config()  # config errors surface before anything binds
         self.store = self._make_store() if self.want_store else None
@@ -176,6 +179,7 @@ class MonitoringSystem:
             self.core.close()
         self.gate.stop()
         self.ctx.term()
+        self._lock.release()
 
     def __enter__(self) -> MonitoringSystem:
         return self.start()
@@ -321,50 +325,18 @@ class MonitoringSystem:
             return
         self._store_stats_at = time.monotonic()
         try:
-            self._store_stats = self.store.stats()
+            self.store_stats = self.store.stats()
         except Exception as exc:
-            self._store_stats = {"error": str(exc)}
+            self.store_stats = {"error": str(exc)}
 
     def _on_commit(self, events: list[Event]) -> None:
         for event in events:
             self.committed.emit(event)
 
     def status(self) -> dict[str, Any]:
-        core = self.core
-        assert core is not None
-        hosts = core.state.hosts.values()
-        return {
-            "version": 1, "uptime": self.clock.time() - self.started, "pseq": core.pseq,
-            "endpoints": core.endpoints | ({"metrics": f"http://{self.metrics_addr[0]}:"
-                                                       f"{self.exporter.port}/metrics"}
-                                            if self.exporter is not None and self.metrics_addr
-                                            else {}),
-            "hosts": len(core.state.hosts), "hosts_up": sum(h.status == "up" for h in hosts),
-            "series": core.state.series_count(),
-            "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
-                       "rejected": sum(core.rejected.values()),
-                       "rejected_by_reason": dict(core.rejected),
-                       "held_on_probation": core.state.held,
-                       "probation": len(core.state.probation or ()),
-                       "probation_evicted": core.state.evicted,
-                       "log_lines_dropped": core.handler.dropped},
-            "limits": {"max_hosts": self.limits.max_hosts,
-                       "max_series_per_host": self.limits.max_series_per_host,
-                       "max_series": self.limits.max_series,
-                       "memory_at_caps_mb": self.limits.memory_bytes() // 2**20},
-            "alerts": len(self.engine.alerts()) if self.engine is not None else 0,
-            "alerting": self.engine is not None,
-            "store": self.store_watch.status(self._store_stats),
-            "bus": self.bus.stats() | self.committed.stats(),
-            "supervisor": self.supervisor.status() + self.bus.supervisor.status()
-            + self.committed.supervisor.status(),
-            "control": {"requests": self.control.requests if self.control else 0,
-                        "errors": self.control.errors if self.control else 0,
-                        "refused": self.control.refused if self.control else 0},
-            "security": self.gate.status(),
-            "notify": ({"resent_after_crash": self.notifier.outbox.resent_after_crash}
-                       if self.notifier is not None else None),
-        }
+        from broker.api.status import status
+
+        return status(self)
 
     def _watch_keys(self, now: float) -> None:
         """Tick hook: a key added to or moved out of the role folders takes effect within a

@@ -21,6 +21,16 @@ import msgpack
 
 from core.hostnames import MAX_NAME_LEN, host_name_error  # noqa: F401 - one host-name rule
 from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
+from core.topics import (  # noqa: F401 - the topics are part of the wire contract
+    FLEET_TOPICS,
+    PER_HOST,
+    TOPIC_END,
+    host_topic,
+    host_topics,
+    topic,
+    topic_for,
+    with_pseq,
+)
 
 VERSION = 1
 MAX_FRAME_BYTES = 256 * 1024
@@ -43,11 +53,8 @@ SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a ran
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 AGENT_KINDS = ("metrics", "log", "hello", "goodbye")  # goodbye: a clean agent stop
-BROKER_KINDS = ("alert", "event", "host")
+BROKER_KINDS = ("alert", "event", "host", "digest")
 KINDS = AGENT_KINDS + BROKER_KINDS
-
-_TOPIC_PREFIX = {"metrics": "m", "log": "l", "hello": "h", "goodbye": "h", "host": "h",
-                 "alert": "a", "event": "e"}
 
 
 class ProtocolError(ValueError):
@@ -72,32 +79,19 @@ def unpack(data: bytes, cap: int = MAX_FRAME_BYTES) -> Any:
         raise ProtocolError(f"bad msgpack: {exc.__class__.__name__}: {exc}") from None
 
 
-def topic_for(frame: Mapping[str, Any]) -> bytes:
-    """The SUB-filterable topic of a frame: ``m.<host>``, ``l.<host>``, ``a.<severity>``..."""
-    kind = frame["kind"]
-    prefix = _TOPIC_PREFIX[kind]
-    if kind == "alert":
-        suffix = frame.get("severity") or "info"
-    elif kind == "event":
-        event_kind = frame.get("event", {}).get("kind", "event")
-        if event_kind == "log":  # log lines stay filterable by host: l.<host>
-            return f"l.{frame.get('host', '')}".encode()
-        suffix = event_kind
-    else:
-        suffix = frame.get("host", "")
-    return f"{prefix}.{suffix}".encode()
-
-
 def encode(frame: Mapping[str, Any]) -> list[bytes]:
     """A frame as the two parts of a multipart message."""
     return [topic_for(frame), pack(dict(frame))]
 
 
-def decode(parts: list[bytes], now: float | None = None) -> dict[str, Any]:
-    """Parse and validate a received multipart message; raises ProtocolError with a reason."""
+def decode(parts: list[bytes], now: float | None = None, cap: int = MAX_FRAME_BYTES
+           ) -> dict[str, Any]:
+    """Parse and validate a received multipart message; raises ProtocolError with a reason.
+    Clients of the publish stream pass ``cap=MAX_PUBLISH_MSG`` (the fleet digest of 10,000
+    hosts is about 420 KiB)."""
     if len(parts) != 2:
         raise ProtocolError(f"expected 2 message parts [topic, payload], got {len(parts)}")
-    obj = unpack(parts[1])
+    obj = unpack(parts[1], cap)
     reason = validate(obj, now)
     if reason:
         raise ProtocolError(reason)
@@ -159,10 +153,18 @@ def hello_frame(host: str, agent: str, boot: str, seq: int, ts: float,
     return frame
 
 
-def alert_frame(alert: Mapping[str, Any], ts: float) -> dict[str, Any]:
-    """An alert change as published by the broker; ``alert`` is the engine's alert dict."""
-    return {"v": VERSION, "kind": "alert", "host": alert.get("host", ""),
-            "severity": alert.get("severity", "warning"), "ts": ts, "alert": dict(alert)}
+def alert_frame(alert: Mapping[str, Any], ts: float,
+                event: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An alert change as published by the broker; ``alert`` is the engine's alert dict.
+
+    ``event`` is the stored ``alert`` event of the change (its ``data.alert`` left out: it
+    is ``alert``), so a live event log shows alert changes as they happen."""
+    frame = {"v": VERSION, "kind": "alert", "host": alert.get("host", ""),
+             "severity": alert.get("severity", "warning"), "ts": ts, "alert": dict(alert)}
+    if event is not None:
+        data = {k: v for k, v in (event.get("data") or {}).items() if k != "alert"}
+        frame["event"] = {**event, "data": data}
+    return frame
 
 
 def event_frame(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,6 +178,11 @@ def host_frame(host: str, status: str, ts: float, info: Mapping[str, Any] | None
     """Host status change as published by the broker: status is up, down or hello."""
     return {"v": VERSION, "kind": "host", "host": host, "status": status, "ts": ts,
             "info": dict(info or {})}
+
+
+def digest_frame(digest: Mapping[str, Any], ts: float) -> dict[str, Any]:
+    """The fleet digest the broker publishes once a second (broker/ingest/digest.py)."""
+    return {"v": VERSION, "kind": "digest", "host": "", "ts": ts, "digest": dict(digest)}
 
 
 # ---------------------------------------------------------------- validation
@@ -253,6 +260,8 @@ def validate(obj: Any, now: float | None = None) -> str | None:
         return None if isinstance(obj.get("alert"), dict) else "field 'alert' must be a map"
     if kind == "event":
         return None if isinstance(obj.get("event"), dict) else "field 'event' must be a map"
+    if kind == "digest":
+        return None if isinstance(obj.get("digest"), dict) else "field 'digest' must be a map"
     return _check_str(obj, "host") or _check_str(obj, "status")
 
 
@@ -296,13 +305,21 @@ def _validate_procs(rows: Any) -> str | None:
 
 
 def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
-    """The hot path: a few C-level passes instead of a Python loop per metric."""
+    """The hot path: a few C-level passes instead of a Python loop per metric. A host sends
+    the same names every interval: a tuple of names seen valid before is not checked again."""
     values = metrics.values()
-    if not set(map(type, values)) <= _NUM_TYPES or set(map(type, metrics)) != {str}:
+    if not set(map(type, values)) <= _NUM_TYPES:
         return False
-    lengths = list(map(len, metrics))
-    if min(lengths) < 1 or max(lengths) > MAX_NAME_LEN or not "".join(metrics).isprintable():
-        return False
+    names = tuple(metrics)
+    if names not in _NAMES_OK:
+        if set(map(type, names)) != {str}:
+            return False
+        lengths = list(map(len, names))
+        if min(lengths) < 1 or max(lengths) > MAX_NAME_LEN or not "".join(names).isprintable():
+            return False
+        if len(_NAMES_OK) >= _NAMES_OK_MAX:
+            _NAMES_OK.clear()
+        _NAMES_OK.add(names)
     try:
         # NaN and +-inf make the sum non-finite; so can huge finite values: slow path then
         return math.isfinite(math.fsum(values))
@@ -310,6 +327,8 @@ def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
         return False
 
 
+_NAMES_OK: set[tuple[str, ...]] = set()  # name tuples that passed (bounded; cleared when full)
+_NAMES_OK_MAX = 20_000
 _NUM_TYPES = {float, int}
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.config import format_duration
+from core.units import fmt
 
 KEY_METRICS = ("cpu.percent", "mem.percent", "load.1")
 
@@ -134,6 +134,31 @@ def notifications(result: list[dict[str, Any]]) -> str:
     return table(("ID", "RECEIVER", "STATUS", "TRIES", "UPDATED", "DETAIL"), rows)
 
 
+def _silence(s: dict[str, Any]) -> str:
+    matchers = " ".join(s.get("matchers_text") or map(str, s.get("matchers", [])))
+    return f"silence {s.get('id')} until {_clock(s.get('ends_at'))}: {matchers}"
+
+
+def _simulated(r: dict[str, Any]) -> str:
+    ids = ", ".join(r.get("alert_ids") or []) or "no alert"
+    return f"simulated {r.get('scenario')} on {r.get('host')}: {ids}"
+
+
+def _fields(result: Any) -> str:
+    """Anything else, for a person: ``key: value`` lines, never raw JSON."""
+    if isinstance(result, dict):
+        return "\n".join(f"{k}: {v}" for k, v in result.items()) or "(done)"
+    if isinstance(result, list):
+        return "\n".join(map(str, result)) or "(none)"
+    return str(result)
+
+
+def _history(points: list[dict[str, Any]], unit: str = "count") -> str:
+    return table(("TIME", "MIN", "AVG", "MAX"),
+                 [(_clock(p["ts"]), fmt(p["min"], unit), fmt(p["avg"], unit),
+                   fmt(p["max"], unit)) for p in points])
+
+
 def cluster(r: dict[str, Any]) -> str:
     lines = [f"this broker: {r.get('name')}, {r.get('entries', 0)} replicated entries, "
              f"{r.get('pending', 0)} waiting to apply, anti-entropy every "
@@ -176,16 +201,26 @@ RENDER: dict[str, Callable[[Any], str]] = {
     "silences": silences, "rules": rules, "notifications": notifications,
     "export": lambda r: r.rstrip("\n"),
     "push": lambda r: f"pushed {r['metrics']} metric(s) for {r['host']}",
-    "history": lambda r: table(("TIME", "MIN", "AVG", "MAX"),
-                               [(_clock(p["ts"]), f"{p['min']:.4g}", f"{p['avg']:.4g}",
-                                 f"{p['max']:.4g}") for p in r]),
+    "history": _history,
+    "ack": lambda r: f"acknowledged {r.get('alert_id')}",
+    "unack": lambda r: f"acknowledgement removed from {r.get('alert_id')}",
+    "silence": _silence,
+    "unsilence": lambda r: f"silence {r.get('silence_id')} removed",
+    "simulate": _simulated,
+    "reload": lambda r: f"reloaded {r.get('rules')} rules",
+    "test-notify": lambda r: f"test notification {r.get('id')} queued for {r.get('receiver')}",
 }
 
 
-def render(cmd: str, result: Any) -> str:
+def render(cmd: str, result: Any, metric: str = "") -> str:
+    """A command's result for people; ``metric`` gives ``history`` its unit."""
+    if cmd == "history" and metric:
+        from core.units import unit_of
+
+        return _history(result, unit_of(metric))
     fn = RENDER.get(cmd)
     if fn is not None:
         return fn(result)
     if isinstance(result, dict) and "message" in result:
         return str(result["message"])
-    return json.dumps(result, indent=2, default=str)
+    return _fields(result)

@@ -80,6 +80,16 @@ def parser() -> Parser:
                     help="a label for the host (repeatable)")
     cmd("sync")
     cmd("cluster")
+    sp = cmd("watch", "the fleet digest once a second (counts, top hosts) and, with --hosts, "
+             "those hosts' metrics: subscribes to nothing else (needs --publish or --broker)")
+    sp.add_argument("--hosts", default="", help="comma-separated host names whose metrics "
+                    "to print as they arrive")
+    sp.add_argument("--sort", default="cpu", help="column of the top list: host, "
+                    "cpu, mem, disk, rx, tx, load, alerts, age (default cpu)")
+    sp.add_argument("--top", type=int, default=20, help="hosts in the top list (default 20)")
+    sp.add_argument("--match", default="", help="only hosts whose name contains this")
+    sp.add_argument("--count", type=int, default=0, help="stop after this many digests "
+                    "(default: until interrupted)")
     sp = cmd("notifications")
     sp.add_argument("--limit", type=int, default=50)
     sp = cmd("test-notify")
@@ -163,6 +173,15 @@ def _user() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Ctrl+C ends it quietly with 130, as a shell expects (no traceback)."""
+    try:
+        return run(argv)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def run(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     as_json = args.json or bool(args.json_after)
     if not 0 < args.timeout <= 3600:  # also NaN; ZeroMQ polls forever on a negative timeout
@@ -176,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         curve = client_from_args(args.curve_server_key, args.curve_secret)
     except ConfigError as exc:
         fail("monitor-ctl", str(exc), 2)
+    if args.cmd == "watch":  # the publish stream of one broker: --publish or --broker
+        spec = (args.broker or [None])[0]
+        eps = resolve_broker("monitor-ctl", spec, None, args.publish) or \
+            resolve_broker("monitor-ctl", "localhost")
+        assert eps is not None
+        return watch(args, eps, curve, as_json)
     controls: dict[str, str] = {}  # several brokers: a sharded fleet or a pair (ctl/fanout.py)
     for spec in args.broker or []:
         eps = resolve_broker("monitor-ctl", spec)
@@ -223,13 +248,33 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from ctl.format import render
 
-            print(render(args.cmd, result))
+            print(render(args.cmd, result, getattr(args, "metric", "") or ""))
         sys.stdout.flush()
     except BrokenPipeError:  # `monitor-ctl search x | head`: the reader has had enough
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def watch(args: Any, eps: dict[str, str], curve: Any, as_json: bool) -> int:
+    from ctl.watch import run
+
+    if "publish" not in eps:
+        fail("monitor-ctl", "watch needs the publish endpoint: --publish EP or --broker", 2)
+    if args.top < 1 or args.count < 0:
+        fail("monitor-ctl", "--top must be at least 1 and --count at least 0", 2)
+    hosts = [h.strip() for h in args.hosts.split(",") if h.strip()]
+    try:
+        return run(eps["publish"], curve, hosts=hosts, sort=args.sort, top=args.top,
+                   match=args.match, count=args.count, timeout=max(args.timeout, 5.0),
+                   as_json=as_json)
+    except ValueError as exc:
+        fail("monitor-ctl", str(exc), 2)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        return 0
 
 
 def export(control: str, timeout: float, curve: Any, params: dict[str, Any]) -> int:

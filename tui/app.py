@@ -16,8 +16,10 @@ from textual.screen import ModalScreen, Screen
 from tui import messages as msg
 from tui import palette
 from tui.format import printable, thresholds_from_rules
+from tui.held_keys import HeldKeys
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
+from tui.screens.base import ConsoleScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.dialogs import AckDialog, SilenceDialog, SimulateDialog
 from tui.screens.events import EventsScreen
@@ -27,12 +29,13 @@ from tui.sources.base import DataSource
 from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("views", compact=True)
-TOAST_BATCH_S = 0.3  # new criticals within this window share one toast
-MODAL_SAFE = {"quit", "command_palette", "focus_next", "focus_previous"}
+TOAST_BATCH_S = 1.0  # new criticals within this window share one toast (a toast costs a layout)
+MODAL_SAFE = {"quit", "interrupt", "command_palette", "focus_next", "focus_previous"}
 ReplyCallback = Callable[[msg.Reply], None]
+INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
-class MonitorApp(App[None]):
+class MonitorApp(HeldKeys, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
@@ -54,6 +57,8 @@ class MonitorApp(App[None]):
         Binding("enter", "open", "Open", show=False, tooltip="Open the selected item"),
         Binding("escape", "go_back", "Back", show=False, tooltip="Back / clear the filter"),
         Binding("tab", "focus_next", "Next pane", show=False, tooltip="Move focus"),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, system=True,
+                tooltip="Quit (exit code 130)"),
     ]
 
     paused: reactive[bool] = reactive(False, init=False)
@@ -73,7 +78,7 @@ class MonitorApp(App[None]):
         self.selected_host: str | None = None
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
-        self._callbacks: dict[str, ReplyCallback] = {}
+        self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
         self._new_criticals: list[dict[str, Any]] = []
         palette.use_color(not self.no_color)
         if theme:
@@ -98,22 +103,41 @@ class MonitorApp(App[None]):
         if self.paused and not force:
             return
         screen = self.screen
-        refresh = getattr(screen, "refresh_data", None)
-        if refresh is not None and getattr(screen, "ready", False):
-            refresh()
+        if isinstance(screen, ConsoleScreen) and screen.ready:
+            screen.refresh_data()
+        self.source.set_view(self.view_hosts())
+
+    def view_hosts(self) -> set[str]:
+        """The hosts on screen (the dashboard's rows) and the open one: a big fleet's
+        console receives full metrics for these only (tui/sources/session.py)."""
+        from tui.widgets.host_table import HostTable
+
+        view = {self.selected_host} if self.selected_host else set()
+        for table in self.screen_stack[0].query(HostTable) if self.screen_stack else ():
+            view.update(table.visible_hosts())
+        return view
 
     def update_title(self) -> None:
         n = self.model.unacked_criticals()
         self.title = f"monitor · {n} unacked critical" if n else "monitor"
         state = worst_state(self.connections)
+        down = sorted(n for n, s in self.connections.items() if s != "connected")
+        live = len(self.connections) - len(down)
+        if live and down:  # one broker of a pair (or a shard) is gone: the others still feed
+            state = f"{live}/{len(self.connections)} brokers · {', '.join(down)} {state}"
         self.sub_title = state + (" · paused" if self.paused else "")
-        self.set_class(state in ("reconnecting", "unreachable") and self.ever_connected, "-stale")
+        # the picture is stale only when no broker feeds it any more
+        self.set_class(not live and self.ever_connected and bool(down), "-stale")
 
     # ---------------------------------------------------------------- requests
     def call(self, op: str, args: dict[str, Any] | None = None,
-             callback: ReplyCallback | None = None, brokers: list[str] | None = None) -> str:
-        req_id = self.source.request(op, dict(args or {}), brokers)
-        self._callbacks[req_id] = callback or self._default_reply
+             callback: ReplyCallback | None = None, brokers: list[str] | None = None,
+             on_error: ReplyCallback | None = None) -> str:
+        """Send a request; ``callback`` gets the reply. A refusal goes to ``on_error`` when
+        given (the screen shows it where it belongs), else to a toast."""
+        req_id = self.source.next_id()
+        self._callbacks[req_id] = (callback or self._default_reply, on_error)
+        self.source.request(op, dict(args or {}), brokers, req_id=req_id)
         return req_id
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -129,9 +153,13 @@ class MonitorApp(App[None]):
             self.notify(f"{reply.op}: done", timeout=3)
 
     def on_reply(self, reply: msg.Reply) -> None:
-        callback = self._callbacks.pop(reply.req_id, None)
+        callback, on_error = self._callbacks.pop(reply.req_id, (None, None))
         if not reply.ok:
-            self.notify(reply.error or f"{reply.op} failed", title=reply.op, severity="error")
+            if on_error is not None:
+                on_error(reply)
+            else:
+                self.notify(reply.error or f"{reply.op} failed", title=reply.op,
+                            severity="error")
             return
         if callback is not None:
             callback(reply)
@@ -161,6 +189,9 @@ class MonitorApp(App[None]):
         apply = self.model.apply_metrics
         for host, (ts, metrics) in message.updates.items():
             apply(message.source, host, ts, metrics)
+
+    def on_digest_update(self, message: msg.DigestUpdate) -> None:
+        self.model.apply_digest(message.source, message.digest)
 
     def on_host_changed(self, message: msg.HostChanged) -> None:
         self.model.apply_host(message.source, message.host, message.status, message.ts,
@@ -214,8 +245,8 @@ class MonitorApp(App[None]):
 
     # ---------------------------------------------------------------- selection
     def selected_alert(self) -> dict[str, Any] | None:
-        pick = getattr(self.screen, "selected_alert", None)
-        return pick() if pick is not None else None
+        screen = self.screen
+        return screen.selected_alert() if isinstance(screen, ConsoleScreen) else None
 
     def brokers_of(self, alert_id: str) -> list[str]:
         return sorted(self.model.alert_sources.get(alert_id, ()))
@@ -232,32 +263,27 @@ class MonitorApp(App[None]):
             self.switch_mode(mode)
 
     def action_open(self) -> None:
-        opener = getattr(self.screen, "action_open", None)
-        if opener is not None:
-            opener()
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.open_selected()
 
     def action_go_back(self) -> None:
-        back = getattr(self.screen, "step_back", None)
-        if back is not None and back():
+        self._typed = None
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.step_back():
             return
         if self.current_mode != "dashboard":
             self.switch_mode("dashboard")
 
-    def action_search(self) -> None:
-        focus = getattr(self.screen, "action_focus_search", None)
-        if focus is not None:
-            focus()
-        else:
-            self.switch_mode("events")
-            self.call_after_refresh(self.action_search)
+    def action_interrupt(self) -> None:
+        self.exit(return_code=INTERRUPTED)
 
     def action_pause(self) -> None:
         self.paused = not self.paused
 
     def watch_paused(self, paused: bool) -> None:
         self.update_title()
-        self.refresh_views(force=True)
-        self.notify("live updates paused" if paused else "live updates resumed", timeout=2)
+        self.refresh_views(force=True)  # the header and the summary line say PAUSED: no toast
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -282,7 +308,7 @@ class MonitorApp(App[None]):
         if alert is None:
             self.notify("select an alert first", severity="warning")
             return
-        self.call("unack", {"alert_id": alert["id"]},
+        self.call("unack", {"alert_id": alert["id"], "author": self.author},
                   lambda r: self.notify(f"unacknowledged {alert['rule']} on {alert['host']}",
                                         timeout=3), self.brokers_of(alert["id"]))
 
@@ -312,13 +338,16 @@ class MonitorApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.action in ("quit",):
+        below = self.screen_stack[-1] if self.screen_stack else None
+        for binding, target in [*[(b, None) for b in self.BINDINGS],
+                                *[(b, below) for b in (below.BINDINGS if below else [])]]:
+            if not isinstance(binding, Binding) or binding.action in ("quit", "interrupt") \
+                    or not binding.description:
                 continue
             help_text = binding.tooltip or binding.description
             yield SystemCommand(f"{binding.description} ({binding.key_display or binding.key})",
-                                help_text, lambda b=binding: self.run_action(b.action))
+                                help_text, lambda b=binding, t=target: self.run_action(
+                                    b.action, t))
 
 
 def _map(value: Any) -> dict[str, Any]:

@@ -104,11 +104,19 @@ def serve_web(args: argparse.Namespace, brokers: dict[str, tuple[str, str]]) -> 
     return 0
 
 
+def data_dir_of(args: argparse.Namespace) -> Path:
+    """--data-dir, else the per-user data dir; a demo keeps its fake fleet in a folder of its
+    own, so it never haunts the next ``make run``."""
+    if args.data_dir is not None:
+        return Path(args.data_dir)
+    return user_data_dir() / "demo" if args.demo is not None else user_data_dir()
+
+
 def start_embedded(args: argparse.Namespace) -> tuple[Any, dict[str, tuple[str, str]]]:
     """The embedded default (or --demo): a MonitoringSystem in this process, on loopback."""
     from broker.system import MonitoringSystem
 
-    data_dir = args.data_dir or user_data_dir()
+    data_dir = data_dir_of(args)
     data_dir.mkdir(parents=True, exist_ok=True)
     system = MonitoringSystem(data_dir=data_dir, local_agent=args.demo is None,
                               simulate=args.demo or 0)
@@ -158,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # data dir not writable, port in use...
         print(f"monitor-tui: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # ctrl+c before the app took the terminal (the probe)
+        print(file=sys.stderr)
+        return 130
     finally:
         if system is not None:
             system.stop()

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core.protocol import SEVERITY_RANK
+from core.units import fmt_metric
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -83,6 +84,8 @@ def sparkline(values: Sequence[float] | Iterable[float], width: int,
     vals = list(values)[-width:] if width > 0 else []
     if not vals:
         return ""
+    if hi is None and max(vals) == min(vals):
+        return SPARK[0] * len(vals)  # a constant series is a flat line, not a solid bar
     low = min(vals) if lo is None else lo
     high = max(vals) if hi is None else hi
     if high <= low:
@@ -99,15 +102,23 @@ def bar(value: float | None, width: int, full: float = 100.0) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def alert_value(alert: dict) -> str:
+def alert_value(alert: dict[str, Any], live: float | None = None) -> str:
+    """``98.5% > 95%``: the value (``live``, the host's latest sample, when known: the
+    alert's own value is as of its last transition) against the threshold, with the
+    rule's own operator, formatted by the metric's unit and never cut."""
     value, threshold = alert.get("value"), alert.get("threshold")
     if alert.get("metric") == "up":
         return "no data"
+    if live is not None:
+        value = live
     if value is None:
         return ""
-    text = f"{value:.1f}" if isinstance(value, float) else str(value)
+    metric = str(alert.get("metric") or "")
+    text = fmt_metric(metric, value) if isinstance(value, int | float) else str(value)
     if threshold is not None:
-        text += f" > {threshold:g}" if isinstance(threshold, int | float) else f" vs {threshold}"
+        op = alert.get("op") or ">"
+        text += (f" {op} {fmt_metric(metric, threshold)}"
+                 if isinstance(threshold, int | float) else f" vs {threshold}")
     return text
 
 

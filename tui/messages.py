@@ -49,6 +49,18 @@ class MetricsUpdate(Message):
 
 
 @dataclass
+class DigestUpdate(Message):
+    """The broker's fleet digest (core/digest.py), once a second: a newer one replaces a
+    digest still waiting in the App's queue."""
+
+    source: str
+    digest: dict[str, Any]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DigestUpdate) and message.source == self.source
+
+
+@dataclass
 class HostChanged(Message):
     """A host went up or down, or said hello (``info`` then holds its hello info)."""
 

@@ -6,14 +6,17 @@ changed (``dirty_hosts``, ``alerts_version``...) so widgets repaint only what mo
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import digest as fleet
 from tui.format import SEVERITY_ORDER
 
 HISTORY = 120  # samples kept per series for sparklines (the live window)
 ACTIVE_STATES = ("pending", "firing")
+SHOWN_STATES = (*ACTIVE_STATES, "resolved")  # what the broker's ``alerts`` op lists
 
 
 @dataclass
@@ -25,6 +28,9 @@ class HostView:
     metrics: dict[str, float] = field(default_factory=dict)
     history: dict[str, deque[float]] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)
+    # disk, rx, tx from the fleet digest while this host's metrics are not followed
+    figures: dict[str, float] = field(default_factory=dict)
+    fed_at: float = -1e9  # time.monotonic() of its last metrics frame
 
     def record(self, metrics: dict[str, float]) -> None:
         self.metrics.update(metrics)
@@ -36,6 +42,8 @@ class HostView:
 
     # derived columns -------------------------------------------------------
     def busiest_disk(self) -> tuple[str, float | None]:
+        if "disk" in self.figures:
+            return ("", self.figures["disk"])
         best: tuple[str, float | None] = ("", None)
         for name, value in self.metrics.items():
             if name.startswith("disk.") and name.endswith(".percent"):
@@ -44,6 +52,8 @@ class HostView:
         return best
 
     def net(self, direction: str) -> float | None:
+        if direction in self.figures:
+            return self.figures[direction]
         total, seen = 0.0, False
         for name, value in self.metrics.items():
             if name.startswith("net.") and name.endswith(f".{direction}_bps") \
@@ -126,10 +136,40 @@ class FleetModel:
     def apply_metrics(self, source: str, name: str, ts: float, metrics: dict[str, float]) -> None:
         host = self._host(source, name)
         host.record(metrics)
+        host.fed_at = time.monotonic()
+        if host.figures:
+            host.figures = {}
         host.last_seen = max(host.last_seen, ts)
         if host.status != "up":
             host.status = "up"
         self.dirty_hosts.add(name)
+
+    def apply_digest(self, source: str, digest: dict[str, Any], fresh_s: float = 2.5) -> None:
+        """The broker's fleet digest: every host's figures, for the hosts whose metrics are
+        not followed (outside the view of a big fleet); a host fed metrics in the last
+        ``fresh_s`` seconds keeps its own, fuller values."""
+        names, status, ts = digest["hosts"], digest["status"], float(digest["ts"])
+        cols = {c: fleet.unpack_column(b) for c, b in digest["figures"].items()
+                if c in fleet.COLUMNS}
+        stale = time.monotonic() - fresh_s
+        nan = float("nan")
+        for i, name in enumerate(names):
+            host = self._host(source, name)
+            host.status = fleet.LETTER_STATUS.get(status[i], host.status)
+            age = cols["age"][i] if "age" in cols else nan
+            if age == age:
+                host.last_seen = max(host.last_seen, ts - age)
+            if host.fed_at > stale:
+                continue
+            m = host.metrics
+            for col, metric in (("cpu", "cpu.percent"), ("mem", "mem.percent"),
+                                ("load", "load.1")):
+                v = cols[col][i] if col in cols else nan
+                if v == v:
+                    m[metric] = v
+            host.figures = {c: cols[c][i] for c in ("disk", "rx", "tx")
+                            if c in cols and cols[c][i] == cols[c][i]}
+            self.dirty_hosts.add(name)
 
     def apply_host(self, source: str, name: str, status: str, ts: float,
                    info: dict[str, Any] | None = None) -> None:
@@ -143,9 +183,22 @@ class FleetModel:
         self.dirty_hosts.add(name)
 
     def apply_alert(self, source: str, alert: dict[str, Any]) -> bool:
-        """Store an alert; True when it is a critical that just started firing."""
+        """Store an alert; True when it is a critical that just started firing.
+
+        An alert that went back to ``inactive`` (pending, then the condition ended before
+        ``for:`` passed) is gone from the broker's list: it goes from ours too."""
         aid = alert["id"]
         old = self.alerts.get(aid)
+        if alert.get("state") not in SHOWN_STATES:
+            if old is not None:
+                self.alert_sources.get(aid, set()).discard(source)
+                if not self.alert_sources.get(aid):
+                    self.alert_sources.pop(aid, None)
+                    del self.alerts[aid]
+                    self.alerts_version += 1
+                    if old.get("host") in self.hosts:
+                        self.dirty_hosts.add(old["host"])
+            return False
         self.alerts[aid] = alert
         self.alert_sources.setdefault(aid, set()).add(source)
         self.alerts_version += 1
@@ -170,6 +223,16 @@ class FleetModel:
         self.events_version += 1
 
     # ---------------------------------------------------------------- queries
+    def live_value(self, alert: dict[str, Any]) -> float | None:
+        """The latest sample of an active alert's metric on its host (None if unknown):
+        the alert's own ``value`` is as of its last transition."""
+        if alert.get("state") not in ACTIVE_STATES:
+            return None
+        host = self.hosts.get(str(alert.get("host", "")))
+        if host is None:
+            return None
+        return host.metrics.get(str(alert.get("metric", "")))
+
     def take_dirty(self) -> set[str]:
         dirty, self.dirty_hosts = self.dirty_hosts, set()
         return dirty

@@ -96,7 +96,7 @@ class Alert:
             "description": self.render(self.rule.description),
             "started_at": self.started_at, "updated_at": self.updated_at,
             "resolved_at": self.resolved_at, "simulated": self.simulated,
-            "kind": self.rule.kind, "runbook_url": self.rule.runbook_url,
+            "kind": self.rule.kind, "op": self.rule.op, "runbook_url": self.rule.runbook_url,
             "episode": self.episode,
             **({"expected": [f["lo"], f["hi"]], "zscore": f["z"]} if (f := self.facts())
                else {}),

@@ -255,6 +255,14 @@ class AlertEngine:
 
     # ------------------------------------------------------------ views and operator actions
 
+    def active_counts(self) -> dict[str, int]:
+        """Active (pending or firing) alerts per host: the fleet digest's alerts column."""
+        counts: dict[str, int] = {}
+        for a in self.book.by_id.values():
+            if a.active:
+                counts[a.host] = counts.get(a.host, 0) + 1
+        return counts
+
     def alerts(self, now: float | None = None) -> list[dict[str, Any]]:
         """Pending, firing and recently resolved alerts: firing first, critical first."""
         t = self.now if now is None else now

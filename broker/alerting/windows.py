@@ -7,6 +7,7 @@ rate, a trend keeps ``TREND_BUCKETS`` bucket means however long its window is.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 
 MAX_POINTS = 4096
@@ -77,12 +78,15 @@ class Trend:
     so a 1 h window costs one regression a minute, not one per sample.
     """
 
-    __slots__ = ("span", "step", "points", "b_start", "b_n", "b_t", "b_v")
+    __slots__ = ("span", "step", "buckets", "pt", "pv", "b_start", "b_n", "b_t", "b_v")
 
     def __init__(self, span: float, buckets: int = TREND_BUCKETS) -> None:
         self.span = span
         self.step = span / buckets
-        self.points: deque[tuple[float, float]] = deque(maxlen=buckets)
+        self.buckets = buckets
+        # bucket means, oldest first: flat arrays (8 bytes a number, not a tuple of floats)
+        self.pt = array("d")
+        self.pv = array("d")
         self.b_start: float | None = None
         self.b_n = 0
         self.b_t = 0.0
@@ -91,7 +95,10 @@ class Trend:
     def add(self, t: float, v: float) -> bool:
         closed = False
         if self.b_start is not None and t - self.b_start >= self.step:
-            self.points.append((self.b_t / self.b_n, self.b_v / self.b_n))
+            self.pt.append(self.b_t / self.b_n)
+            self.pv.append(self.b_v / self.b_n)
+            if len(self.pt) > self.buckets:
+                del self.pt[0], self.pv[0]
             self.b_start, self.b_n, self.b_t, self.b_v = None, 0, 0.0, 0.0
             closed = True
         if self.b_start is None:
@@ -100,20 +107,20 @@ class Trend:
         self.b_t += t
         self.b_v += v
         cutoff = t - self.span
-        while self.points and self.points[0][0] < cutoff:
-            self.points.popleft()
+        while self.pt and self.pt[0] < cutoff:
+            del self.pt[0], self.pv[0]
         return closed
 
     def predict(self, at: float) -> float | None:
         """The fitted line's value at time ``at``; None with too few points or no spread."""
-        pts = self.points
-        n = len(pts)
+        pt, pv = self.pt, self.pv
+        n = len(pt)
         if n < TREND_MIN_POINTS:
             return None
-        mt = sum(p[0] for p in pts) / n
-        mv = sum(p[1] for p in pts) / n
-        sxx = sum((p[0] - mt) ** 2 for p in pts)
+        mt = sum(pt) / n
+        mv = sum(pv) / n
+        sxx = sum((t - mt) ** 2 for t in pt)
         if sxx <= 0:
             return None
-        slope = sum((p[0] - mt) * (p[1] - mv) for p in pts) / sxx
+        slope = sum((t - mt) * (v - mv) for t, v in zip(pt, pv, strict=True)) / sxx
         return mv + slope * (at - mt)

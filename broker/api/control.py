@@ -172,14 +172,21 @@ class Control:
     # ------------------------------------------------------------ state ops (core thread)
 
     def snapshot(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The Clone pattern's state. ``brief_above``: past that many hosts, hosts come
+        without metrics and history (a console that follows a view of the fleet), except
+        those named in ``detail``."""
         core = self.core
         host = _opt_str(args, "host")
-        hosts = core.state.snapshot_hosts()
+        brief = len(core.state.hosts) > _int(args, "brief_above", 2**31 - 1, 0, 2**31 - 1)
+        detail = args.get("detail") or []
+        if not isinstance(detail, list) or not all(isinstance(d, str) for d in detail):
+            raise RequestError("'detail' must be a list of host names")
+        hosts = core.state.snapshot_hosts(brief=brief, detail=set(detail))
         if host:
             hosts = [h for h in hosts if h["host"] == host]
-        return {"pseq": core.pseq, "ts": core.clock.time(), "broker": self.system.status(),
-                "hosts": hosts, "alerts": self._engine_alerts(),
-                "events": list(core.recent)[-100:]}
+        return {"pseq": core.pseq, "nseq": core.nseq, "brief": brief, "ts": core.clock.time(),
+                "broker": self.system.status(), "hosts": hosts,
+                "alerts": self._engine_alerts(), "events": list(core.recent)[-100:]}
 
     def status(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.system.status()

@@ -76,7 +76,11 @@ class Exporter:
         self.core = core
         # HTTP basic auth: the Authorization header a scraper must send ("" = none needed)
         self._expect = ("Basic " + base64.b64encode(auth.encode()).decode()) if auth else ""
-        self.server = ThreadingHTTPServer((host, port), self._handler())
+        try:
+            self.server = ThreadingHTTPServer((host, port), self._handler())
+        except OSError as exc:  # the port in use, say: name it, the errno alone does not
+            raise OSError(exc.errno, f"--metrics-port {port}: cannot listen on {host}:{port}: "
+                                     f"{exc.strerror or exc}") from None
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self._thread: threading.Thread | None = None

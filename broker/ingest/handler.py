@@ -13,6 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from broker.events import Event, make_event
+from broker.ingest.digest import DigestBuilder
 from broker.ingest.seams import AlertEngine, MetricSink
 from broker.ingest.state import Held, HostRecord, LimitExceeded, State
 from broker.limits import Limits
@@ -30,7 +31,8 @@ REJECT_EVENTS_PER_S = 10
 DROP_REPORT_S = 10.0  # one ingest.dropped event per host per this, while it is over budget
 EXPIRE_EVERY_S = 60.0  # how often silent hosts are looked at for host_expire
 
-# What one step produced, in order: ("publish", frame) or ("emit", event).
+# What one step produced, in order: ("publish", frame), ("forward", (frame, payload)) for
+# a received frame republished as its bytes, or ("emit", event).
 Out = list[tuple[str, Any]]
 
 
@@ -53,6 +55,7 @@ class FrameHandler:
         self.rejected: Counter[str] = Counter()
         self._reject_budget = (0, 0)  # (second, events emitted in it)
         self._reject_suppressed = 0
+        self.digests = DigestBuilder()
 
     def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
         """``who``: the key that sent the frame (None without keys); an agent's key may
@@ -110,7 +113,9 @@ class FrameHandler:
                     hs.labels.update({k: v for k, v in labels.items() if isinstance(v, str)})
                 out.append(("publish", protocol.host_frame(host, "hello", now, hs.info)))
         if kind != "log":  # a log line goes out once, as its stored event (topic l.<host>)
-            out.append(("publish", frame))
+            # metrics are republished as received: the loop splices pseq into the bytes
+            out.append(("forward", (frame, parts[1])) if kind == "metrics"
+                       and "pseq" not in frame and "nseq" not in frame else ("publish", frame))
         out.extend(("emit", event) for event in events)
         return out
 
@@ -118,6 +123,7 @@ class FrameHandler:
                  events: list[Event], alive: bool = True) -> None:
         metrics = frame["metrics"]
         self.state.apply_metrics(hs, metrics, frame.get("labels"))
+        self.digests.note(hs.host, hs.metrics)
         if "procs" in frame:
             self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]), frame["ts"])
         if self.sink is not None:
@@ -248,7 +254,13 @@ class FrameHandler:
                     data={"last_seen": hs.last_seen})))
         if self.engine is not None:
             out.extend(("emit", event) for event in self.engine.tick(now))
+        out.append(("publish", self.digest(now)))
         return out
+
+    def digest(self, now: float) -> dict[str, Any]:
+        """The fleet digest frame (core/digest.py) of the state as it is now."""
+        alerts = self.engine.active_counts() if self.engine is not None else {}
+        return protocol.digest_frame(self.digests.build(self.state, alerts, now), now)
 
 
 def _category(reason: str) -> str:

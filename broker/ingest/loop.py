@@ -25,6 +25,7 @@ from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State
+from broker.ingest.wanted import Wanted
 from broker.limits import Limits
 from core import protocol
 from core.clock import SYSTEM, Clock
@@ -33,6 +34,9 @@ from core.sockets import bind, make_socket
 if TYPE_CHECKING:
     from broker.auth import Gate
     from core.keydir import Identity
+
+_MORE = zmq.SNDMORE | zmq.NOBLOCK
+FLEET_KINDS = ("alert", "event", "digest")  # published on protocol.FLEET_TOPICS
 
 
 STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
@@ -53,6 +57,8 @@ class BrokerCore:
         self.handler = FrameHandler(self.state, engine=engine, sink=store,
                                     host_timeout=host_timeout, limits=lim)
         self.pseq = 0
+        self.nseq = 0  # publish sequence of the fleet-wide frames (see publish)
+        self.wanted = Wanted()  # the metrics topics some client subscribes to
         self.started = clock.time()
         self.recent: deque[Event] = deque(maxlen=200)
         self._rate: deque[tuple[float, int]] = deque(maxlen=11)
@@ -73,7 +79,8 @@ class BrokerCore:
         self.ctx = ctx or zmq.Context()
         self.sub = self._bind(zmq.SUB, endpoints["ingest"], "ingest", rcvhwm=100_000,
                               subscribe=b"", maxmsgsize=protocol.MAX_INGEST_MSG)
-        self.pub = self._bind(zmq.PUB, endpoints["publish"], "publish", sndhwm=sndhwm,
+        # XPUB: a PUB that also tells us what clients subscribe to (broker/ingest/wanted.py)
+        self.pub = self._bind(zmq.XPUB, endpoints["publish"], "publish", sndhwm=sndhwm,
                               maxmsgsize=protocol.MAX_REQUEST_MSG)
         self.router = self._bind(zmq.ROUTER, endpoints["control"], "control",
                                  maxmsgsize=protocol.MAX_REQUEST_MSG)
@@ -158,22 +165,50 @@ class BrokerCore:
         for listener in self.listeners:
             listener(event)
         if event["kind"] == "alert" and event["data"].get("alert"):
-            frame = protocol.alert_frame(event["data"]["alert"], event["ts"])
+            frame = protocol.alert_frame(event["data"]["alert"], event["ts"], event)
         else:
             frame = protocol.event_frame(event)
         self.publish(frame)
 
     def publish(self, frame: dict[str, Any]) -> None:
+        """Send a frame with its ``pseq``; a frame on a fleet-wide topic (alert, event, log
+        line, digest: ``protocol.FLEET_TOPICS``) also carries ``nseq``, the sequence of
+        those alone: a console that follows the metrics and host frames of a few hosts only
+        still sees every nseq, so a gap there means frames were lost."""
         self.pseq += 1
         frame["pseq"] = self.pseq
+        if frame["kind"] in FLEET_KINDS:
+            self.nseq += 1
+            frame["nseq"] = self.nseq
+        else:
+            frame.pop("nseq", None)  # only the broker numbers frames
         try:
             self.pub.send_multipart(protocol.encode(frame), zmq.NOBLOCK)
         except zmq.Again:
             pass  # PUB never blocks; a slow subscriber loses frames and resyncs by seq
 
+    def forward(self, frame: dict[str, Any], payload: bytes) -> None:
+        """Republish a received frame: its payload with ``pseq`` spliced in, not re-packed."""
+        self.pseq += 1
+        topic = protocol.topic_for(frame)
+        if not self.wanted.wants(topic):
+            return  # no client follows this host's metrics
+        try:
+            data = protocol.with_pseq(payload, self.pseq)
+        except ValueError:
+            frame["pseq"] = self.pseq
+            data = protocol.pack(frame)
+        try:
+            self.pub.send(topic, _MORE)
+            self.pub.send(data, zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # PUB does not block: at the HWM the whole message is dropped
+
     def _carry_out(self, out: Out) -> None:
         for what, item in out:
-            if what == "publish":
+            if what == "forward":
+                self.forward(*item)
+            elif what == "publish":
                 self.publish(item)
             else:
                 self._emit_local(item)
@@ -185,6 +220,7 @@ class BrokerCore:
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)
+        poller.register(self.pub, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         for mon in self.monitors:
             poller.register(mon, zmq.POLLIN)
@@ -196,6 +232,8 @@ class BrokerCore:
                 self._drain_ingest()
             if self.router in ready:
                 self._drain_control()
+            if self.pub in ready:
+                self.drain_subscriptions()
             if self._wake_r in ready or self._posted:
                 self._drain_posted()
             for mon, name in self.monitors.items():
@@ -209,15 +247,29 @@ class BrokerCore:
                 for hook in self.change_hooks:
                     hook()
 
-    def _drain_ingest(self, budget: int = 1000) -> None:
+    def _drain_ingest(self, budget: int = 2000) -> None:
+        """Take up to ``budget`` frames off the SUB socket, then handle them in turn (the
+        receive loop stays tight). A message of any shape is received whole; the handler
+        rejects what is not [topic, payload]."""
         if self._keyed:
             return self._drain_ingest_keyed(budget)
-        for _ in range(budget):
-            try:
-                parts = self.sub.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            self.ingest(parts)
+        batch = []
+        recv = self.sub.recv
+        try:  # Frame.more is a C attribute: 1.4 us a message against 2.4 for recv_multipart
+            for _ in range(budget):
+                part = recv(zmq.NOBLOCK, copy=False)
+                parts = [part.bytes]
+                while part.more:
+                    part = recv(zmq.NOBLOCK, copy=False)
+                    parts.append(part.bytes)
+                batch.append(parts)
+        except zmq.Again:
+            pass
+        if batch:
+            handle, clock, carry_out = self.handler.ingest, self.clock, self._carry_out
+            for parts in batch:
+                carry_out(handle(parts, clock.time()))
+        return None
 
     def _drain_ingest_keyed(self, budget: int) -> None:
         """With keys: each frame's sender (ZAP User-Id) is checked against the ring now."""
@@ -231,6 +283,13 @@ class BrokerCore:
             if who is not None:
                 self._carry_out(self.handler.ingest([f.bytes for f in frames],
                                                     self.clock.time(), who))
+
+    def drain_subscriptions(self, budget: int = 1000) -> None:
+        for _ in range(budget):
+            try:
+                self.wanted.update(self.pub.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                return
 
     def _drain_control(self, budget: int = 100) -> None:
         from broker.auth import KEYLESS, Gate

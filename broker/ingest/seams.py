@@ -41,6 +41,8 @@ class AlertEngine(Protocol):
 
     def alerts(self, now: float | None = None) -> list[dict[str, Any]]: ...
 
+    def active_counts(self) -> dict[str, int]: ...
+
 
 class MetricSink(Protocol):
     """Where every accepted sample also goes (the store's rollups); must not block."""

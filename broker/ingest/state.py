@@ -1,7 +1,8 @@
 """The broker's in-memory state cache (the ETS-like table of DESIGN.md).
 
-Latest value per (host, metric), a bounded history per series for sparklines, host
-last-seen, agent identity (agent id, boot id, sequence for gap detection) and hello info.
+Latest value per (host, metric), a bounded history per host for sparklines (flat: see
+broker/ingest/history.py), host last-seen, agent identity (agent id, boot id, sequence for
+gap detection) and hello info.
 Owned by the core loop alone: no locks.
 
 Probation (the name-flood defence): a host the broker has not seen is admitted on its
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.ingest.history import History
+
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
 PROC_HISTORY_LEN = 24  # process samples kept per host: two minutes at the default 5 s
 PROC_HISTORY_TOP = 5  # processes kept per history sample (the top by CPU)
@@ -29,6 +32,11 @@ SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
 # frames unseen between two of ours): it is counted as a restart and becomes the new base,
 # so ``seq = 2**64-1`` can neither add 1.8e19 to the gap count nor disable gap detection.
 MAX_SEQ_JUMP = 1_000_000
+
+
+def drawn(name: str) -> bool:
+    """The series a dashboard draws a sparkline of: the only ones with a history here."""
+    return name in SPARK_SERIES or name.startswith(("disk.", "net."))
 
 
 class LimitExceeded(ValueError):
@@ -56,7 +64,7 @@ class HostRecord:
     info: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    history: dict[str, deque[float]] = field(default_factory=dict)
+    history: History = field(default_factory=lambda: History(HISTORY_LEN, drawn))
     processes: list[dict[str, Any]] = field(default_factory=list)
     processes_ts: float = 0.0
     proc_history: deque[dict[str, Any]] = field(
@@ -70,11 +78,11 @@ class HostRecord:
         return out
 
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
+        h = self.history
         if history is True:
-            hist = {k: list(v) for k, v in self.history.items()}
+            hist = {k: h.series(k) for k in h}
         elif history:
-            hist = {k: list(v) for k, v in self.history.items()
-                    if k in history or k.startswith(("disk.", "net."))}
+            hist = {k: h.series(k) for k in h if k in history or k.startswith(("disk.", "net."))}
         else:
             hist = {}
         return {"host": self.host, "status": self.status, "last_seen": self.last_seen,
@@ -113,7 +121,8 @@ class State:
             return hs, False
         if len(self.hosts) >= self.max_hosts:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
-        hs = self.hosts[host] = HostRecord(host, first_seen=ts)
+        hs = self.hosts[host] = HostRecord(host, first_seen=ts,
+                                           history=History(self.history_len, drawn))
         return hs, True
 
     def check(self, frame: dict[str, Any], probation: bool = True) -> None:
@@ -212,12 +221,7 @@ class State:
         self.total_series += len(hs.metrics) - before
         if labels:
             hs.labels.update(labels)
-        history, n = hs.history, self.history_len
-        for name, value in metrics.items():
-            series = history.get(name)
-            if series is None:
-                series = history[name] = deque(maxlen=n)
-            series.append(value)
+        hs.history.add(metrics)
 
     @staticmethod
     def apply_processes(hs: HostRecord, procs: list[dict[str, Any]], ts: float) -> None:
@@ -234,8 +238,20 @@ class State:
         hs.status = "down"
         return True
 
-    def snapshot_hosts(self) -> list[dict[str, Any]]:
-        return [hs.to_dict() for hs in sorted(self.hosts.values(), key=lambda h: h.host)]
+    def snapshot_hosts(self, brief: bool = False, detail: set[str] | None = None
+                       ) -> list[dict[str, Any]]:
+        """Every host as a dict, by name; ``brief``: without metrics and history, except the
+        hosts in ``detail``."""
+        out = []
+        for name in sorted(self.hosts):
+            hs = self.hosts[name]
+            if brief and name not in (detail or ()):
+                out.append({"host": name, "status": hs.status, "last_seen": hs.last_seen,
+                            "info": hs.info, "labels": hs.labels, "metrics": {},
+                            "history": {}})
+            else:
+                out.append(hs.to_dict())
+        return out
 
     def series_count(self) -> int:
         return self.total_series

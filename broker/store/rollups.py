@@ -1,8 +1,9 @@
 """Metric rollups: 1 min and 1 h min/avg/max/count per (host, metric) series.
 
-``Rollups.add`` runs on the ingest hot path: it only folds the sample into in-memory
-buckets under a lock. The store's writer calls ``take_closed`` and persists what it gets
-with an upsert that merges (min of mins, sum of sums...), so a late sample that lands in a
+``Rollups.add`` runs on the ingest hot path: it only queues the sample; the store's
+writer thread folds the queue into in-memory buckets (under a lock) before it reads them,
+so the fold costs the ingest thread nothing. The writer calls ``take_closed`` and persists
+what it gets with an upsert that merges (min of mins, sum of sums...), so a late sample that lands in a
 bucket already written is merged, never lost. ``history`` reads the persisted buckets and
 overlays the ones still in memory, so a chart shows the current minute too.
 """
@@ -12,11 +13,14 @@ from __future__ import annotations
 import math
 import sqlite3
 import threading
+from collections import deque
 from typing import Any
 
+from broker.store.columns import Columns
 from broker.store.schema import insert_rows
 
 STEPS = {"1m": 60, "1h": 3600}
+INBOX_MAX = 10_000  # samples queued before ``add`` folds them itself (the writer is late)
 Key = tuple[int, str, str, int]  # step, host, metric, bucket start
 
 _HEAD = "INSERT INTO rollups(step, host, metric, ts, min, max, sum, count)"
@@ -27,21 +31,50 @@ _TAIL = """ON CONFLICT(step, host, metric, ts) DO UPDATE SET
 
 
 class Rollups:
-    """Open buckets live in memory as ``{(step, start): {host: {metric: [min, max, sum, n]}}}``.
+    """Open buckets live in memory as ``{(step, start): {host: Columns}}``.
 
-    Only the minute bucket is touched per sample (one dict lookup per metric); a minute is
-    folded into its hour when it closes, so the hour costs nothing on the hot path.
+    Only the minute bucket is touched per sample (one C-level fold per frame, see
+    broker/store/columns.py); a minute is folded into its hour when it closes, so the hour
+    costs nothing on the hot path.
     """
 
     def __init__(self, grace: float = 5.0, max_open: int = 500_000) -> None:
         self.grace = grace  # a bucket stays open this long after its end for late samples
         self.max_open = max_open  # series-buckets held in memory at most
-        self._open: dict[tuple[int, int], dict[str, dict[str, list[float]]]] = {}
+        self._open: dict[tuple[int, int], dict[str, Columns]] = {}
         self._count = 0
         self._lock = threading.Lock()
-        self.rejected = 0
+        self._rejected = 0
+        # Samples not folded yet: ``add`` (the ingest thread) only appends here; whoever
+        # reads the buckets next (the store's writer, ten times a second) folds them.
+        self._inbox: deque[tuple[str, dict[str, float], float]] = deque()
+
+    @property
+    def rejected(self) -> int:
+        self.fold_inbox()
+        return self._rejected
 
     def add(self, host: str, metrics: dict[str, float], ts: float) -> None:
+        """Queue a sample (the ingest hot path: one deque append). The caller must not
+        change ``metrics`` afterwards. Past INBOX_MAX queued, the caller folds them."""
+        self._inbox.append((host, metrics, ts))
+        if len(self._inbox) >= INBOX_MAX:
+            self.fold_inbox()
+
+    def fold_inbox(self) -> None:
+        """Fold every queued sample into its bucket; any thread (deque pops are atomic)."""
+        inbox = self._inbox
+        if not inbox:
+            return
+        with self._lock:
+            while True:
+                try:
+                    host, metrics, ts = inbox.popleft()
+                except IndexError:
+                    return
+                self._fold(host, metrics, ts)
+
+    def _fold(self, host: str, metrics: dict[str, float], ts: float) -> None:
         try:
             finite = math.isfinite(math.fsum(metrics.values()))
         except (OverflowError, ValueError, TypeError):
@@ -49,50 +82,31 @@ class Rollups:
         if not finite:
             ok = {k: float(v) for k, v in metrics.items()
                   if isinstance(v, int | float) and math.isfinite(v)}
-            self.rejected += len(metrics) - len(ok)
+            self._rejected += len(metrics) - len(ok)
             metrics = ok
-        with self._lock:
-            self._fold(60, int(ts // 60) * 60, host, metrics.items(), 1)
-
-    def _fold(self, step: int, start: int, host: str, items: Any, merge: int) -> None:
-        """Fold values (merge=0: ``name -> value``; merge=1 too) into a bucket."""
-        bucket = self._open.get((step, start))
+        start = int(ts // 60) * 60
+        bucket = self._open.get((60, start))
         if bucket is None:
-            bucket = self._open[(step, start)] = {}
-        series = bucket.get(host)
-        if series is None:
-            series = bucket[host] = {}
-        for name, v in items:
-            b = series.get(name)
-            if b is None:
-                if self._count >= self.max_open:
-                    self.rejected += 1
-                    continue
-                self._count += 1
-                series[name] = [v, v, v, 1]
-            else:
-                if v < b[0]:
-                    b[0] = v
-                elif v > b[1]:
-                    b[1] = v
-                b[2] += v
-                b[3] += 1
+            bucket = self._open[(60, start)] = {}
+        cols = bucket.get(host)
+        if cols is None:
+            cols = bucket[host] = Columns()
+        added, refused = cols.fold(metrics, self.max_open - self._count)
+        if added or refused:
+            self._count += added
+            self._rejected += refused
 
     def _merge(self, step: int, start: int, host: str, metric: str, row: list[float]) -> None:
-        series = self._open.setdefault((step, start), {}).setdefault(host, {})
-        b = series.get(metric)
-        if b is None:
-            self._count += 1
-            series[metric] = list(row)
-        else:
-            b[0], b[1], b[2], b[3] = min(b[0], row[0]), max(b[1], row[1]), b[2] + row[2], \
-                b[3] + row[3]
+        cols = self._open.setdefault((step, start), {}).setdefault(host, Columns())
+        self._count += cols.merge(metric, row)
 
     def pending(self) -> int:
+        self.fold_inbox()
         with self._lock:
             return self._count
 
     def has_closed(self, now: float) -> bool:
+        self.fold_inbox()
         with self._lock:
             return any(start + step + self.grace <= now for step, start in self._open)
 
@@ -104,12 +118,13 @@ class Rollups:
         takes is held only to pop the buckets and, per host, to fold: never for the whole
         fleet at once (21k series took ~100 ms and stalled ingest at every minute).
         """
+        self.fold_inbox()
         with self._lock:
             keys = [k for k in sorted(self._open)  # minutes (step 60) before hours (3600)
                     if everything or k[1] + k[0] + self.grace <= now]
             popped = [(k, self._open.pop(k)) for k in keys]
             for _, bucket in popped:
-                self._count -= sum(len(series) for series in bucket.values())
+                self._count -= sum(len(cols) for cols in bucket.values())
         rows: list[tuple[Any, ...]] = []
         hours = {start: bucket for (step, start), bucket in popped if step == 3600}
         for (step, start), bucket in popped:
@@ -117,24 +132,24 @@ class Rollups:
                 continue
             hour = start // 3600 * 3600
             taken = hours.get(hour)  # an hour closing in this same call takes it directly
-            for host, series in bucket.items():
-                rows.extend((60, host, metric, start, *b) for metric, b in series.items())
+            for host, cols in bucket.items():
+                rows.extend((60, host, metric, start, *b) for metric, b in cols.items())
                 if taken is not None:
-                    _fold_into(taken.setdefault(host, {}), series)
+                    taken.setdefault(host, Columns()).merge_all(cols)
                 else:
                     with self._lock:
-                        for metric, b in series.items():
-                            self._merge(3600, hour, host, metric, b)
+                        target = self._open.setdefault((3600, hour), {})
+                        self._count += target.setdefault(host, Columns()).merge_all(cols)
         for start, bucket in hours.items():
-            for host, series in bucket.items():
-                rows.extend((3600, host, metric, start, *b) for metric, b in series.items())
+            for host, cols in bucket.items():
+                rows.extend((3600, host, metric, start, *b) for metric, b in cols.items())
         if everything:  # the hours just made from the last minutes
             with self._lock:
                 rest, self._open, self._count = self._open, {}, 0
             for (step, start), bucket in sorted(rest.items()):
-                for host, series in bucket.items():
+                for host, cols in bucket.items():
                     rows.extend((step, host, metric, start, *b)
-                                for metric, b in series.items())
+                                for metric, b in cols.items())
         return rows
 
     def put_back(self, rows: list[tuple[Any, ...]]) -> None:
@@ -143,17 +158,13 @@ class Rollups:
         Minute rows were already folded into their hour when taken: put back, they count
         in the hour again, so their hour share is taken out of the hour bucket first.
         """
+        self.fold_inbox()
         with self._lock:
             for step, host, metric, ts, mn, mx, sm, n in rows:
                 if step == 60:
-                    hour = self._open.get((3600, ts // 3600 * 3600), {}).get(host, {})
-                    hb = hour.get(metric)
-                    if hb is not None:
-                        hb[2] -= sm
-                        hb[3] -= n
-                        if hb[3] <= 0:
-                            del hour[metric]
-                            self._count -= 1
+                    hour = self._open.get((3600, ts // 3600 * 3600), {}).get(host)
+                    if hour is not None:
+                        hour.subtract(metric, sm, n)
                 self._merge(step, ts, host, metric, [mn, mx, sm, n])
 
     @staticmethod
@@ -165,6 +176,7 @@ class Rollups:
         if step not in STEPS:
             raise ValueError(f"unknown step {step!r} (steps: {', '.join(STEPS)})")
         s = STEPS[step]
+        self.fold_inbox()
         lo = int(since // s) * s
         merged: dict[int, list[float]] = {}
         for ts, mn, mx, sm, n in conn.execute(
@@ -173,7 +185,8 @@ class Rollups:
             merged[ts] = [mn, mx, sm, n]
         with self._lock:
             for (kstep, start), bucket in self._open.items():
-                b = bucket.get(host, {}).get(metric)
+                cols = bucket.get(host)
+                b = cols.item(metric) if cols is not None else None
                 ts = start // s * s
                 if b is None or kstep > s or not lo <= ts < until:
                     continue
@@ -182,15 +195,6 @@ class Rollups:
                     min(m[0], b[0]), max(m[1], b[1]), m[2] + b[2], m[3] + b[3]]
         return [{"ts": float(ts), "min": mn, "avg": sm / n, "max": mx, "count": int(n)}
                 for ts, (mn, mx, sm, n) in sorted(merged.items())]
-
-
-def _fold_into(target: dict[str, list[float]], series: dict[str, list[float]]) -> None:
-    for metric, b in series.items():
-        t = target.get(metric)
-        if t is None:
-            target[metric] = list(b)
-        else:
-            t[0], t[1], t[2], t[3] = min(t[0], b[0]), max(t[1], b[1]), t[2] + b[2], t[3] + b[3]
 
 
 def prune(conn: sqlite3.Connection, step: int, older_than: float) -> int:

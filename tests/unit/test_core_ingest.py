@@ -62,8 +62,9 @@ def test_history_is_bounded_and_latest_wins(core: BrokerCore) -> None:
         core.ingest(frame(core, seq=i, **{"cpu.percent": float(i)}))
     hs = core.state.hosts["web-1"]
     assert hs.metrics["cpu.percent"] == 299.0
-    assert len(hs.history["cpu.percent"]) == core.state.history_len
-    assert hs.history["cpu.percent"][-1] == 299.0
+    series = hs.history.series("cpu.percent")
+    assert len(series) == core.state.history_len
+    assert series[-1] == 299.0 and series[0] == 300.0 - core.state.history_len
 
 
 def test_host_and_series_limits_reject_without_changing_state(core: BrokerCore) -> None:
@@ -107,3 +108,46 @@ def test_log_frames_become_log_events(core: BrokerCore) -> None:
     log = [e for e in core.seen if e["kind"] == "log"][0]  # type: ignore[attr-defined]
     assert log["severity"] == "warning" and log["message"] == "db timeout"
     assert log["data"]["source"] == "/var/log/app.log" and log["data"]["level"] == "error"
+
+
+def test_fleet_wide_frames_carry_nseq_and_metrics_are_forwarded_as_received(
+        core: BrokerCore) -> None:
+    """A console following a few hosts sees every nseq: only alerts, events, log lines and
+    the digest are numbered; a metrics frame goes out as its own bytes plus pseq."""
+    import zmq
+
+    from core.protocol import FLEET_TOPICS
+
+    sub = core.ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(core.endpoints["publish"])
+    try:
+        got: list[list[bytes]] = []
+        for _ in range(200):  # the slow joiner: tick (a digest) until one arrives
+            core.tick()
+            if sub.poll(20):
+                break
+        while sub.poll(20):
+            sub.recv_multipart()
+        core.drain_subscriptions()  # the loop (not running here) would: b"" wants metrics
+        assert core.wanted.wide
+        sent = frame(core, "web-1", **{"cpu.percent": 3.0})
+        core.ingest(sent)  # host.up event + host frame + the metrics frame
+        core.tick()
+        while sub.poll(200):
+            got.append(sub.recv_multipart())
+    finally:
+        sub.close(0)
+    decoded = [(t, protocol.unpack(p)) for t, p in got]
+    metrics = [(t, p, f) for (t, f), (_, p) in zip(decoded, got, strict=True)
+               if f["kind"] == "metrics"]
+    assert len(metrics) == 1
+    topic, payload, f = metrics[0]
+    assert topic == b"m.web-1\0" and "nseq" not in f
+    assert payload == protocol.with_pseq(sent[1], f["pseq"])  # the agent's bytes, spliced
+    fleet_wide = [f["nseq"] for t, f in decoded if t.startswith(FLEET_TOPICS)]
+    assert fleet_wide and fleet_wide == list(range(fleet_wide[0], fleet_wide[0] + len(fleet_wide)))
+    assert all("nseq" not in f for t, f in decoded if not t.startswith(FLEET_TOPICS))
+    assert any(f["kind"] == "host" for _, f in decoded)  # an h. frame, not numbered
+    pseqs = [f["pseq"] for _, f in decoded]
+    assert pseqs == sorted(pseqs) and len(set(pseqs)) == len(pseqs)

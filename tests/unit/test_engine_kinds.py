@@ -150,7 +150,7 @@ def test_trend_needs_five_points_and_spread():
     t = Trend(60.0, buckets=6)
     for i in range(40):
         t.add(float(i), 2.0 * i)
-    assert len(t.points) == 3 and t.predict(100.0) is None
+    assert len(t.pt) == len(t.pv) == 3 and t.predict(100.0) is None
     for i in range(40, 80):
         t.add(float(i), 2.0 * i)
     assert t.predict(100.0) == pytest.approx(200.0)

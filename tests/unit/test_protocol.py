@@ -25,18 +25,50 @@ def good(**over: Any) -> dict[str, Any]:
 def test_round_trip_and_topics() -> None:
     frame = good()
     parts = protocol.encode(frame)
-    assert parts[0] == b"m.web-1"
+    assert parts[0] == b"m.web-1\0"
     assert protocol.decode(parts, NOW) == frame
     log = protocol.log_frame("web-1", "a", "b", 1, NOW, source="/var/log/syslog",
                              level="error", message="disk on fire")
-    assert protocol.topic_for(log) == b"l.web-1"
+    assert protocol.topic_for(log) == b"l.web-1\0"
     log_event = protocol.event_frame({"kind": "log", "host": "web-1", "ts": NOW})
-    assert protocol.topic_for(log_event) == b"l.web-1"  # stored log events keep l.<host>
+    assert protocol.topic_for(log_event) == b"l.web-1\0"  # stored log events keep l.<host>
     alert = protocol.alert_frame({"host": "web-1", "severity": "critical"}, NOW)
-    assert protocol.topic_for(alert) == b"a.critical"
+    assert protocol.topic_for(alert) == b"a.critical\0"
     event = protocol.event_frame({"kind": "ack", "host": "", "ts": NOW})
-    assert protocol.topic_for(event) == b"e.ack"
-    assert protocol.topic_for(protocol.host_frame("db-1", "down", NOW)) == b"h.db-1"
+    assert protocol.topic_for(event) == b"e.ack\0"
+    assert protocol.topic_for(protocol.host_frame("db-1", "down", NOW)) == b"h.db-1\0"
+    assert protocol.topic_for(protocol.digest_frame({}, NOW)) == b"d.fleet\0"
+
+
+def test_a_host_topic_never_matches_a_longer_host_name() -> None:
+    """ZeroMQ matches subscriptions as byte prefixes: the topic's end byte keeps db-1 from
+    matching db-10 or db-1.example.com."""
+    sub = protocol.host_topic("db-1")
+    for other in ("db-10", "db-1.example.com", "db-1-b"):
+        assert not protocol.encode(good(host=other))[0].startswith(sub)
+    assert protocol.encode(good(host="db-1"))[0].startswith(sub)
+    assert all(protocol.encode(good(host=h))[0].startswith(b"m.") for h in ("db-1", "db-10"))
+    with pytest.raises(protocol.ProtocolError, match="control characters"):
+        protocol.decode(protocol.encode(good(host="db-1\0")), NOW)  # no name holds the end
+
+
+def test_publish_stream_clients_take_a_big_digest_ingest_does_not() -> None:
+    names = [f"host-{i:05d}" for i in range(30_000)]  # about 400 KiB packed
+    parts = protocol.encode(protocol.digest_frame({"hosts": names}, NOW))
+    assert len(parts[1]) > protocol.MAX_FRAME_BYTES
+    assert protocol.decode(parts, NOW, cap=protocol.MAX_PUBLISH_MSG)["digest"]["hosts"] == names
+    with pytest.raises(protocol.ProtocolError, match="over the 262144 byte cap"):
+        protocol.decode(parts, NOW)
+
+
+@pytest.mark.parametrize("entries", [1, 8, 14, 15, 16, 300])
+def test_with_pseq_splices_into_the_packed_map(entries: int) -> None:
+    frame = {f"k{i}": i for i in range(entries)}
+    payload = protocol.pack(frame)
+    assert protocol.unpack(protocol.with_pseq(payload, 77)) == {**frame, "pseq": 77}
+    assert protocol.unpack(protocol.with_pseq(payload, 2**40))["pseq"] == 2**40
+    with pytest.raises(ValueError):
+        protocol.with_pseq(protocol.pack([1, 2]), 1)
 
 
 @pytest.mark.parametrize("frame,reason", [

@@ -128,3 +128,26 @@ def test_hours_are_folded_from_closed_minutes_without_double_counting(conn):
     (hour,) = r.history(conn, "h", "m", h0, h0 + 3600, step="1h")
     assert (hour["count"], hour["min"], hour["max"]) == (3, 2.0, 10.0)
     assert r.pending() == 0
+
+
+def test_columns_fast_and_slow_paths_count_each_series(conn):
+    r = Rollups()
+    r.add("h", {"a": 1.0, "b": 10.0}, M0)
+    r.add("h", {"a": 3.0, "b": 5.0}, M0 + 1)   # fast path: same names, same order
+    r.add("h", {"b": 7.0, "c": 2.0}, M0 + 2)   # slow path: a absent, c new
+    r.add("h", {"a": 2.0, "b": 6.0, "c": 4.0}, M0 + 3)  # the new row shape: fast again
+    r.add("h", {"a": 0.5, "b": 9.0, "c": 3.0}, M0 + 4)
+    got = {m: r.history(conn, "h", m, M0, M0 + 60)[0] for m in "abc"}
+    assert [got[m]["count"] for m in "abc"] == [4, 5, 3]
+    assert (got["a"]["min"], got["a"]["max"], got["a"]["avg"]) == (0.5, 3.0, 6.5 / 4)
+    assert (got["b"]["min"], got["b"]["max"]) == (5.0, 10.0)
+    assert (got["c"]["min"], got["c"]["max"], got["c"]["avg"]) == (2.0, 4.0, 3.0)
+
+
+def test_open_series_cap_refuses_new_series_only(conn):
+    r = Rollups(max_open=3)
+    r.add("h", {"a": 1.0, "b": 1.0}, M0)
+    r.add("h", {"a": 2.0, "b": 2.0, "c": 2.0, "d": 2.0}, M0 + 1)
+    assert r.pending() == 3 and r.rejected == 1
+    assert r.history(conn, "h", "d", M0, M0 + 60) == []
+    assert r.history(conn, "h", "a", M0, M0 + 60)[0]["count"] == 2

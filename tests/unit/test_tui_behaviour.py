@@ -83,8 +83,10 @@ async def test_search_results_page_as_you_scroll() -> None:
         table = await search_first_page(app, pilot)
         table.move_cursor(row=99)
         await until(pilot, lambda: table.row_count == 200, what="second page")
-        assert ops(app, "search")[-1] == {"query": "kind:log", "limit": 100,
-                                          "before_ts": frozen_data.NOW - 99}
+        last = ops(app, "search")[-1]
+        assert {k: last[k] for k in ("query", "limit", "before_ts")} == {
+            "query": "kind:log", "limit": 100, "before_ts": frozen_data.NOW - 99}
+        assert isinstance(last["before_seq"], int)  # the store's seq: exact paging
         table.move_cursor(row=199)
         await until(pilot, lambda: table.row_count == 250, what="last page")
         table.move_cursor(row=249)
@@ -201,6 +203,9 @@ def test_frozen_source_answers_like_a_broker() -> None:
     assert not posted[-1].ok
     src.request("history", {"host": "web-1", "metric": "cpu.percent"})
     assert posted[-1].ok and len(posted[-1].result) == 60
+    src.request("history", {"host": "web-1", "metric": "cpu.percent", "step": 60})
+    assert not posted[-1].ok and "unknown step" in posted[-1].error  # as a broker says
+    src.stop()
 
 
 async def test_last_seen_of_a_quiet_host_moves_with_the_clock() -> None:

@@ -77,7 +77,7 @@ async def test_unack() -> None:
         assert app.screen.selected_alert()["id"] == "b2d15c00"
         await pilot.press("u")
         await until(pilot, lambda: ops(app, "unack"), what="unack request")
-        assert ops(app, "unack") == [{"alert_id": "b2d15c00"}]
+        assert ops(app, "unack") == [{"alert_id": "b2d15c00", "author": "ana"}]  # not anonymous
         await until(pilot, lambda: not app.model.alerts["b2d15c00"]["acked"], what="unacked")
 
 

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header
 
 from tui.format import SEV_LABEL, age, alert_value, clock, printable
+from tui.messages import Reply
+from tui.model import FleetModel
 from tui.palette import style
+from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable, flags
+from tui.widgets.keybar import KeyBar
+from tui.widgets.panel import Panel
 
 
 def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | None,
-                 now: float) -> Text:
+                 now: float, model: FleetModel | None = None) -> Text:
     if alert is None:
         return Text("select an alert to see its details and timeline", style="dim")
     t = Text()
     t.append(f"{SEV_LABEL.get(alert.get('severity', ''), '')} {alert.get('rule')} ", style="bold")
     t.append(f"on {alert.get('host')}  {alert.get('state')} for "
-             f"{age(now - float(alert.get('started_at') or now))}  {alert_value(alert)}")
+             f"{age(now - float(alert.get('started_at') or now))}  "
+             f"{alert_value(alert, model.live_value(alert) if model else None)}")
     if flags(alert):
         t.append(f"  [{flags(alert)}]", style=style("flag"))
     t.append("\n")
@@ -49,9 +55,8 @@ def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | 
     return t
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(ConsoleScreen):
     CSS_PATH = "alerts.tcss"
-    ready = False
     AUTO_FOCUS = "#alerts"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
 
@@ -59,12 +64,11 @@ class AlertsScreen(Screen[None]):
         yield Header()
         with Container(id="body"):
             yield AlertTable(grouped=True, id="alerts")
-            yield Static(id="detail")
-        yield Footer(compact=True, show_command_palette=False)
+            yield Panel(id="detail")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.timelines: dict[str, list[dict[str, Any]] | None] = {}
-        self._detail_text: Text | None = None
         self.query_one("#detail").border_title = "detail"
         self.ready = True
         self.refresh_data()
@@ -76,14 +80,14 @@ class AlertsScreen(Screen[None]):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        app: Any = self.app
+        app = self.console
         table = self.query_one(AlertTable)
-        table.show(app.model.sorted_alerts(), app.now(), app.model.alerts_version)
+        table.show(app.model.sorted_alerts(), app.now(), app.model.alerts_version, app.model)
         self.show_detail()
 
     def selected_alert(self) -> dict[str, Any] | None:
         alert_id = self.query_one(AlertTable).selected_alert_id
-        return self.app.model.alerts.get(alert_id) if alert_id else None  # type: ignore[attr-defined]
+        return self.console.model.alerts.get(alert_id) if alert_id else None
 
     def select_alert(self, alert_id: str) -> None:
         table = self.query_one(AlertTable)
@@ -94,7 +98,7 @@ class AlertsScreen(Screen[None]):
             return
 
     def show_detail(self) -> None:
-        app: Any = self.app
+        app = self.console
         alert = self.selected_alert()
         timeline = None
         if alert is not None:
@@ -103,15 +107,16 @@ class AlertsScreen(Screen[None]):
                 self.timelines[alert["id"]] = None
                 aid = alert["id"]
                 app.call("search", {"query": f"alert:{aid}", "limit": 50},
-                         lambda r, aid=aid: self._got_timeline(aid, r.result))
+                         functools.partial(self._got_timeline_reply, aid))
             if timeline is not None:  # plus what happened since the search: the live tail
                 seen = {e.get("id") for e in timeline}
                 timeline = timeline + [e for e in app.model.events if e.get("alert_id") ==
                                        alert["id"] and e.get("id") not in seen]
-        text = alert_detail(alert, timeline, app.now())
-        if text != self._detail_text:  # Static.update costs a layout pass
-            self._detail_text = text
-            self.query_one("#detail", Static).update(text)
+        text = alert_detail(alert, timeline, app.now(), app.model)
+        self.query_one("#detail", Panel).update(text)  # repainted only when it changed
+
+    def _got_timeline_reply(self, alert_id: str, reply: Reply) -> None:
+        self._got_timeline(alert_id, reply.result)
 
     def _got_timeline(self, alert_id: str, events: Any) -> None:
         self.timelines[alert_id] = events if isinstance(events, list) else []
@@ -122,9 +127,9 @@ class AlertsScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.open_selected()
 
-    def action_open(self) -> None:
+    def open_selected(self) -> None:
         alert = self.selected_alert()
         if alert is not None:
             from tui.screens.dialogs import DetailDialog

@@ -7,21 +7,21 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input
 
+from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import HostGauges
 from tui.widgets.host_table import COLUMNS, HostTable
+from tui.widgets.keybar import KeyBar
 from tui.widgets.summary import SummaryBar
 
 RESORT_S = 5.0
 FEED_MAX = 100  # the worst alerts; the alerts screen (2) has them all
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ConsoleScreen):
     CSS_PATH = "dashboard.tcss"
-    ready = False
     AUTO_FOCUS = "#hosts"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
@@ -38,7 +38,7 @@ class DashboardScreen(Screen[None]):
             yield HostTable(id="hosts")
             yield HostGauges(id="gauges")
         yield AlertTable(id="feed")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._last_resort = 0.0
@@ -49,12 +49,8 @@ class DashboardScreen(Screen[None]):
             return
         self.refresh_data()
 
-    @property
-    def app_(self) -> Any:
-        return self.app
-
     def refresh_data(self) -> None:
-        app = self.app_
+        app = self.console
         model, now = app.model, app.now()
         table = self.query_one(HostTable)
         if table.sort_column not in ("host", "dot") and now - self._last_resort > RESORT_S:
@@ -66,24 +62,24 @@ class DashboardScreen(Screen[None]):
         self.query_one(HostGauges).show(model.hosts.get(app.selected_host or ""), now,
                                         app.thresholds)
         feed = self.query_one(AlertTable)
-        feed.show(model.active_alerts()[:FEED_MAX], now, model.alerts_version)
+        feed.show(model.active_alerts()[:FEED_MAX], now, model.alerts_version, model)
         self.query_one(SummaryBar).show(model, app.connections, app.paused)
 
     # ---------------------------------------------------------------- selection
     def on_host_table_host_highlighted(self, event: HostTable.HostHighlighted) -> None:
-        self.app_.selected_host = event.host
+        self.console.selected_host = event.host
         if not self.app.is_running:
             return
-        model = self.app_.model
-        self.query_one(HostGauges).show(model.hosts.get(event.host), self.app_.now(),
-                                        self.app_.thresholds)
+        model = self.console.model
+        self.query_one(HostGauges).show(model.hosts.get(event.host), self.console.now(),
+                                        self.console.thresholds)
 
     def selected_alert(self) -> dict[str, Any] | None:
-        model = self.app_.model
+        model = self.console.model
         feed = self.query_one(AlertTable)
         if self.focused is feed and feed.selected_alert_id:
             return model.alerts.get(feed.selected_alert_id)
-        host = self.app_.selected_host  # otherwise: the worst alert of the selected host
+        host = self.console.selected_host  # otherwise: the worst alert of the selected host
         for alert in model.active_alerts():
             if alert.get("host") == host:
                 return alert
@@ -91,27 +87,28 @@ class DashboardScreen(Screen[None]):
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.open_selected()
 
-    def action_open(self) -> None:
+    def open_selected(self) -> None:
         if self.focused is self.query_one(AlertTable):
             alert_id = self.query_one(AlertTable).selected_alert_id
             if alert_id:
-                self.app_.switch_mode("alerts")
+                self.console.switch_mode("alerts")
                 self.app.call_after_refresh(self._select_alert, alert_id)
-        elif self.app_.selected_host:
-            self.app_.switch_mode("host")
+        elif self.console.selected_host:
+            self.console.switch_mode("host")
 
     def _select_alert(self, alert_id: str) -> None:
-        select = getattr(self.app.screen, "select_alert", None)
-        if select is not None:
-            select(alert_id)
+        screen = self.app.screen
+        if isinstance(screen, ConsoleScreen):
+            screen.select_alert(alert_id)
 
     # ---------------------------------------------------------------- filter and sort
-    def action_focus_search(self) -> None:
+    def focus_search(self) -> bool:
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        return True
 
     def step_back(self) -> bool:
         box = self.query_one("#filter", Input)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 
 from tui.format import alert_value, printable
+from tui.screens.base import OnceModal
 
 DURATIONS = ["30m", "1h", "2h", "4h", "8h", "1d", "1w"]
 
 
-class Dialog(ModalScreen[dict[str, Any] | None]):
+class Dialog(OnceModal[dict[str, Any] | None]):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -119,7 +120,32 @@ class SimulateDialog(Dialog):
                       "host": self.query_one("#host", Input).value.strip()})
 
 
-class DetailDialog(ModalScreen[None]):
+TIME_KEYS = ("ts", "started_at", "updated_at", "resolved_at", "expires", "created_at",
+             "ends_at", "starts_at", "last_seen")
+
+
+def detail_lines(record: dict[str, Any], indent: int = 0) -> list[str]:
+    """A record for people: times as dates, nested maps as indented ``key: value`` lines,
+    lists as comma-separated values; no raw JSON, no raw unix times."""
+    pad = " " * indent
+    lines = []
+    for key, value in record.items():
+        if key in TIME_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
+            value = datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(value, dict):
+            lines.append(f"{pad}{key:>12}:" + ("" if value else " -"))
+            lines += detail_lines(value, indent + 4)
+            continue
+        if isinstance(value, list):
+            value = ", ".join(json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)
+                              for v in value) or "-"
+        elif value is None or value == "":
+            value = "-"
+        lines.append(f"{pad}{key:>12}  {value}")
+    return lines
+
+
+class DetailDialog(OnceModal[None]):
     """`enter` on an event: every field of it."""
 
     CSS_PATH = "dialogs.tcss"
@@ -132,12 +158,8 @@ class DetailDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail") as box:
             box.border_title = self.title_text
-            lines = []
-            for key, value in self.record.items():
-                if isinstance(value, dict | list):
-                    value = json.dumps(value, sort_keys=True, default=str)
-                lines.append(f"{key:>10}  {value}")
-            yield Static(printable("\n".join(lines)), classes="fields", markup=False)
+            yield Static(printable("\n".join(detail_lines(self.record))), classes="fields",
+                         markup=False)
             yield Button("Close", id="close", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

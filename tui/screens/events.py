@@ -9,15 +9,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
+from textual.widgets.data_table import ColumnKey
 
 from core.protocol import SEVERITIES
 from tui.format import clock, printable
 from tui.palette import style
+from tui.screens.base import ConsoleScreen
+from tui.widgets.keybar import KeyBar
+from tui.widgets.rows import RowTable
 
 PAGE = 100
-TAIL_ROWS = 500
+TAIL_ROWS = 200  # the live tail: newest first; older events are a search away
+# the kind and host columns fit the longest value shown, within these bounds
+FIT = {"kind": (6, 16), "host": (6, 24)}
 KINDS = ("alert", "ack", "host", "log", "other")
 
 
@@ -31,7 +36,7 @@ def kind_group(kind: str) -> str:
     return "log" if kind == "log" else "other"
 
 
-class EventTable(DataTable[Any]):
+class EventTable(RowTable):
     """The event rows; tells the screen when it is scrolled near the end (mouse or keys)."""
 
     @dataclass
@@ -44,15 +49,15 @@ class EventTable(DataTable[Any]):
             self.post_message(self.NearEnd())
 
 
-class EventsScreen(Screen[None]):
+class EventsScreen(ConsoleScreen):
     CSS_PATH = "events.tcss"
-    ready = False
     AUTO_FOCUS = "#events"
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="/ search: host:web-* severity:>=warning kind:alert text "
                     "(esc: live tail)", id="query", compact=True)
+        yield Static(id="query-error")
         with Horizontal(id="chips"):
             for sev in SEVERITIES:
                 yield Checkbox(sev[:4], True, id=f"sev-{sev}", compact=True)
@@ -60,21 +65,24 @@ class EventsScreen(Screen[None]):
             for kind in KINDS:
                 yield Checkbox(kind, True, id=f"kind-{kind}", compact=True)
         yield EventTable(id="events", cursor_type="row")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
         table.add_column("time", key="time", width=8)
         table.add_column("sev", key="sev", width=4)
-        table.add_column("kind", key="kind", width=11)
-        table.add_column("host", key="host", width=9)
+        table.add_column("kind", key="kind", width=FIT["kind"][0])
+        table.add_column("host", key="host", width=FIT["host"][0])
         table.add_column("message", key="message")
         self.results: list[dict[str, Any]] | None = None  # None: live tail
         self.query_text = ""
         self.more = False
-        self.loading = False
+        self.searching = False  # a page is being fetched (not ``loading``: Textual's spinner)
+        self.error = ""  # the broker's refusal of the last query, shown under the box
         self._shown_version = -1
         self._rows: list[dict[str, Any]] = []
+        self._asked = ""  # the query of the search in flight (or last answered)
+        self.query_one("#query-error").display = False
         self.ready = True
         self.refresh_data()
 
@@ -94,7 +102,7 @@ class EventsScreen(Screen[None]):
                                          Checkbox).value
 
     def refresh_data(self, force: bool = False) -> None:
-        app: Any = self.app
+        app = self.console
         if self.live and (force or app.model.events_version != self._shown_version):
             self._shown_version = app.model.events_version
             events = list(app.model.events)[-TAIL_ROWS:]
@@ -102,7 +110,12 @@ class EventsScreen(Screen[None]):
             self._fill(events)
         elif force and self.results is not None:
             self._fill(self.results)
-        mode = "live tail" if self.live else f"{len(self._rows)} results for {self.query_text!r}"
+        if self.live:
+            mode = "live tail"
+        elif self.searching and not self._rows:
+            mode = f"searching {self.query_text!r}…"
+        else:
+            mode = f"{len(self._rows)} results for {self.query_text!r}"
         self.query_one("#events", DataTable).border_title = mode
 
     def _fill(self, events: list[dict[str, Any]]) -> None:
@@ -115,7 +128,12 @@ class EventsScreen(Screen[None]):
             table.move_cursor(row=min(keep, len(self._rows) - 1), animate=False)
 
     def _append(self, events: list[dict[str, Any]]) -> None:
-        table = self.query_one("#events", DataTable)
+        table = self.query_one("#events", EventTable)
+        wanted = [e for e in events if self._wanted(e)]
+        for key, (lo, hi) in FIT.items():
+            column = table.columns[ColumnKey(key)]
+            texts = [printable(e.get(key, "")) for e in wanted]
+            table.fit_column(key, texts, max(lo, column.width), hi)  # grows as pages come
         for event in events:
             if not self._wanted(event):
                 continue
@@ -128,34 +146,64 @@ class EventsScreen(Screen[None]):
             self._rows.append(event)
 
     # ---------------------------------------------------------------- search
-    def action_focus_search(self) -> None:
+    def focus_search(self) -> bool:
         self.query_one("#query", Input).focus()
+        return True
+
+    def show_error(self, error: str) -> None:
+        self.error = error
+        box = self.query_one("#query-error", Static)
+        box.update(Text(printable(error), style=style("critical")))
+        box.display = bool(error)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_text = event.value.strip()
-        if not self.query_text:
+        query = event.value.strip()
+        if query == self._asked and self.searching:
+            return  # the same search is on its way
+        self.show_error("")
+        if not query:
+            self.query_text = self._asked = ""
+            self.searching = False
             self.results = None
             self.refresh_data(force=True)
             return
-        self.results = []
-        self._search(None)
+        self._search(None, query=query)
         self.query_one("#events", DataTable).focus()
 
-    def _search(self, before_ts: float | None, before_seq: int | None = None) -> None:
-        app: Any = self.app
-        self.loading = True
-        args: dict[str, Any] = {"query": self.query_text, "limit": PAGE}
+    def _search(self, before_ts: float | None, before_seq: int | None = None,
+                query: str | None = None) -> None:
+        """A first page (``query`` given: the results so far stay until it answers) or the
+        next, older page of the current query."""
+        query = self.query_text if query is None else query
+        self.searching = True
+        self._asked = query
+        args: dict[str, Any] = {"query": query, "limit": PAGE}
         if before_ts is not None:
             args["before_ts"] = before_ts
         if before_seq is not None:  # exact: events sharing a timestamp are not skipped
             args["before_seq"] = before_seq
-        query = self.query_text
-        app.call("search", args, lambda r: self._got_page(query, before_ts, r.result))
+        self.console.call("search", args, lambda r: self._got_page(query, before_ts, r.result),
+                          on_error=lambda r: self._refused(query, r.error))
+        self.refresh_data()
+
+    def _refused(self, query: str, error: str) -> None:
+        """The broker refused the query: say why under the box, keep what was shown."""
+        if query != self._asked:
+            return
+        self.searching = False
+        self.show_error(error or "search failed")
+        self.query_one("#query", Input).focus()  # to correct it
+        self.refresh_data()
 
     def _got_page(self, query: str, before_ts: float | None, events: Any) -> None:
-        self.loading = False
-        if query != self.query_text or self.results is None:
+        if query != self._asked:
+            return  # an older search answered late
+        self.searching = False
+        if before_ts is None:
+            self.query_text = query
+            self.results = []
+        if self.results is None:
             return
         events = events if isinstance(events, list) else []
         self.more = len(events) >= PAGE
@@ -176,7 +224,7 @@ class EventsScreen(Screen[None]):
         self._next_page()
 
     def _next_page(self) -> None:
-        if not self.live and self.more and not self.loading and self._rows:
+        if not self.live and self.more and not self.searching and self._rows:
             last = self._rows[-1]
             seq = last.get("seq")
             self._search(float(last.get("ts", 0.0)),
@@ -187,9 +235,11 @@ class EventsScreen(Screen[None]):
 
     def step_back(self) -> bool:
         box = self.query_one("#query", Input)
-        if self.results is not None or box.value:
+        if self.results is not None or box.value or self.error or self.searching:
             box.value = ""
-            self.query_text = ""
+            self.query_text = self._asked = ""
+            self.searching = False
+            self.show_error("")
             self.results = None
             self.refresh_data(force=True)
             self.query_one("#events", DataTable).focus()
@@ -199,7 +249,7 @@ class EventsScreen(Screen[None]):
     # ---------------------------------------------------------------- open
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.open_selected()
 
     def selected_event(self) -> dict[str, Any] | None:
         row = self.query_one("#events", DataTable).cursor_row
@@ -208,10 +258,10 @@ class EventsScreen(Screen[None]):
     def selected_alert(self) -> dict[str, Any] | None:
         event = self.selected_event()
         if event and event.get("alert_id"):
-            return self.app.model.alerts.get(event["alert_id"])  # type: ignore[attr-defined]
+            return self.console.model.alerts.get(event["alert_id"])
         return None
 
-    def action_open(self) -> None:
+    def open_selected(self) -> None:
         event = self.selected_event()
         if event is not None:
             from tui.screens.dialogs import DetailDialog

@@ -7,8 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
+
+from tui.screens.base import OnceModal
 
 
 def binding_rows(app_bindings: list[Binding], screen: Screen[object] | None) -> list[tuple[str, str]]:
@@ -28,13 +30,13 @@ def binding_rows(app_bindings: list[Binding], screen: Screen[object] | None) -> 
     return rows
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(OnceModal[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"),
                 Binding("question_mark", "dismiss(None)", "Close", key_display="?")]
 
     def compose(self) -> ComposeResult:
-        below = self.app.screen_stack[-1] if self.app.screen_stack else None
+        below = next((s for s in reversed(self.app.screen_stack) if s is not self), None)
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", justify="right")
         table.add_column()

@@ -7,35 +7,37 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from tui.format import age, chart, clock, num, printable, rate, sparkline
+from core.units import fmt_metric, unit_of
+from tui.format import chart, clock, printable, sparkline
 from tui.palette import style
+from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
+from tui.widgets.keybar import KeyBar
+from tui.widgets.panel import Panel
+from tui.widgets.rows import RowTable
 
 HISTORY_S, STEP_S = 3600, 60
+STEP = "1m"  # the broker's rollup steps are "1m" and "1h"; one point a minute over the hour
 
 
 def metric_value(name: str, value: float) -> str:
-    if name.endswith("_bps"):
-        return rate(value) + "/s"
-    if name.endswith("percent"):
-        return f"{value:.1f}%"
-    if name == "uptime":
-        return age(value)
-    return num(value, 2 if name.startswith("load") else 0)
+    """Formatted by the metric's unit (core/units.py), never cut to a column."""
+    return fmt_metric(name, value)
 
 
-def history_text(metric: str, points: list[dict[str, float]] | None, width: int,
+def history_text(metric: str, points: list[dict[str, float]] | str | None, width: int,
                  height: int) -> Text:
     if points is None:
         return Text(f"{metric}: loading 1 h history…", style="dim")
+    if isinstance(points, str):  # the broker refused: say so here, once, not in a toast
+        return Text(printable(f"{metric}: no history ({points})"), style=style("warning"))
     if not points:
         return Text(f"{metric}: no history yet", style="dim")
     avgs = [p.get("avg", 0.0) for p in points]
-    hi = 100.0 if metric.endswith("percent") else None
+    hi = 100.0 if unit_of(metric) == "%" else None
     t = Text(f"{metric} last {len(points) * STEP_S // 60} min  min "
              f"{metric_value(metric, min(p.get('min', 0.0) for p in points))}  avg "
              f"{metric_value(metric, sum(avgs) / len(avgs))}  max "
@@ -50,9 +52,9 @@ class HistoryChart(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.metric = ""
-        self.points: list[dict[str, float]] | None = None
+        self.points: list[dict[str, float]] | str | None = None
 
-    def show(self, metric: str, points: list[dict[str, float]] | None) -> None:
+    def show(self, metric: str, points: list[dict[str, float]] | str | None) -> None:
         self.metric, self.points = metric, points
         self.refresh()
 
@@ -62,31 +64,30 @@ class HistoryChart(Static):
                             max(1, size.height - 1))
 
 
-class HostScreen(Screen[None]):
+class HostScreen(ConsoleScreen):
     CSS_PATH = "host.tcss"
-    ready = False
     AUTO_FOCUS = "#metrics"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="title")
+        yield Panel(id="title")
         with Container(id="body"):
-            yield DataTable(id="metrics", cursor_type="row")
+            yield RowTable(id="metrics", cursor_type="row")
             with Vertical(id="side"):
                 yield HistoryChart(id="history")
                 yield AlertTable(id="host-alerts")
-                yield Static(id="logs")
-        yield Footer(compact=True, show_command_palette=False)
+                yield Panel(id="logs")
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#metrics", DataTable)
         table.add_column("metric", key="name", width=20)
-        table.add_column("value", key="value", width=9)
+        table.add_column("value", key="value")  # as wide as the widest value: never cut
         table.add_column("live", key="spark")
         self.host: str | None = None
         self.metric = "cpu.percent"
-        self.histories: dict[tuple[str, str], list[dict[str, float]] | None] = {}
+        self.histories: dict[tuple[str, str], list[dict[str, float]] | str | None] = {}
         self.logs: dict[str, list[dict[str, Any]] | None] = {}
         self._names: list[str] = []
         self.ready = True
@@ -100,10 +101,10 @@ class HostScreen(Screen[None]):
         self.refresh_data()
 
     def refresh_data(self) -> None:
-        app: Any = self.app
+        app = self.console
         name = app.selected_host
         host = app.model.hosts.get(name or "")
-        title = self.query_one("#title", Static)
+        title = self.query_one("#title", Panel)
         if host is None:
             title.update(Text("no host selected: pick one on the dashboard (1)", style="dim"))
             return
@@ -114,18 +115,19 @@ class HostScreen(Screen[None]):
         self._fill_metrics(host)
         self._show_history(host.name)
         alerts = [a for a in app.model.sorted_alerts() if a.get("host") == host.name]
-        self.query_one(AlertTable).show(alerts, now, app.model.alerts_version)
+        self.query_one(AlertTable).show(alerts, now, app.model.alerts_version, app.model)
         self._show_logs(host.name)
 
     def _fill_metrics(self, host: Any) -> None:
-        table = self.query_one("#metrics", DataTable)
+        table = self.query_one("#metrics", RowTable)
         names = sorted(host.metrics)
         width = self.size.width if self.size.width < 120 else self.size.width // 2
         spark_w = max(8, width - 38)
         cells = {n: (metric_value(n, host.metrics[n]),
                      sparkline(host.history.get(n, ()), spark_w,
-                               lo=0.0, hi=100.0 if n.endswith("percent") else None))
+                               lo=0.0, hi=100.0 if unit_of(n) == "%" else None))
                  for n in names}
+        table.fit_column("value", [v for v, _ in cells.values()], 5, 16)
         if names != self._names:
             keep = self.metric
             table.clear()
@@ -143,29 +145,30 @@ class HostScreen(Screen[None]):
                 table.update_cell(n, "spark", Text(spark, style=style("accent")))
 
     def _show_history(self, host: str) -> None:
-        app: Any = self.app
+        app = self.console
         key = (host, self.metric)
         if key not in self.histories:
             self.histories[key] = None
             now = app.now()
             app.call("history", {"host": host, "metric": self.metric, "since": now - HISTORY_S,
-                                 "until": now, "step": STEP_S},
-                     lambda r: self._got_history(key, r.result))
+                                 "until": now, "step": STEP},
+                     lambda r: self._got_history(key, r.result),
+                     on_error=lambda r: self._got_history(key, r.error or "refused"))
         self.query_one(HistoryChart).show(self.metric, self.histories[key])
 
     def _got_history(self, key: tuple[str, str], points: Any) -> None:
-        self.histories[key] = points if isinstance(points, list) else []
+        self.histories[key] = points if isinstance(points, list | str) else []
         if self.host:
             self._show_history(self.host)
 
     def _show_logs(self, host: str) -> None:
-        app: Any = self.app
+        app = self.console
         if host not in self.logs:
             self.logs[host] = None
             app.call("search", {"query": f"host:{host} kind:log", "limit": 20},
                      lambda r: self._got_logs(host, r.result))
         lines = self.logs[host]
-        box = self.query_one("#logs", Static)
+        box = self.query_one("#logs", Panel)
         box.border_title = "recent logs"
         if lines is None:
             box.update(Text("loading…", style="dim"))
@@ -185,25 +188,27 @@ class HostScreen(Screen[None]):
             self._show_logs(host)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id == "metrics" and event.row_key.value:
+        # an emptied table highlights "no row": row_key None, cursor_row -1
+        if event.data_table.id == "metrics" and event.row_key is not None \
+                and event.row_key.value:
             self.metric = event.row_key.value
             if self.host:
                 self._show_history(self.host)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open()
+        self.open_selected()
 
     def selected_alert(self) -> dict[str, Any] | None:
         table = self.query_one(AlertTable)
         alert_id = table.selected_alert_id
         if alert_id is None:
-            alerts = [a for a in self.app.model.active_alerts()  # type: ignore[attr-defined]
+            alerts = [a for a in self.console.model.active_alerts()
                       if a.get("host") == self.host]
             return alerts[0] if alerts else None
-        return self.app.model.alerts.get(alert_id)  # type: ignore[attr-defined]
+        return self.console.model.alerts.get(alert_id)
 
-    def action_open(self) -> None:
+    def open_selected(self) -> None:
         if self.focused is self.query_one(AlertTable):
             alert = self.selected_alert()
             if alert is not None:

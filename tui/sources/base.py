@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from core.clock import FakeClock, SystemClock
@@ -43,11 +44,16 @@ class DataSource(ABC):
     def stop(self) -> None:  # noqa: B027 - optional hook
         """Stop posting; release sockets and threads."""
 
+    def set_view(self, hosts: Iterable[str]) -> None:  # noqa: B027 - optional hook
+        """The hosts the UI shows now: a source may then deliver full metrics for those
+        only (and the fleet digest for the rest). Thread-safe, never blocks."""
+
     def next_id(self) -> str:
         return f"r{next(self._ids)}"
 
     @abstractmethod
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
         """Send a control request; a ``Reply`` with the returned id is posted later."""
 
     def post(self, message: Any) -> None:

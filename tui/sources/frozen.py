@@ -6,13 +6,15 @@
 from __future__ import annotations
 
 import copy
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.clock import FakeClock
 from tui.messages import AlertChanged, BrokerStatus, ConnectionState, EventReceived, Reply, Snapshot
 from tui.sources import frozen_data
 from tui.sources.base import DataSource
+
+if TYPE_CHECKING:
+    from tui.sources.frozen_store import FrozenQueries
 
 
 class FrozenSource(DataSource):
@@ -29,8 +31,21 @@ class FrozenSource(DataSource):
         super().__init__()
         self.clock = FakeClock(now)
         self.snapshot = copy.deepcopy(snapshot or frozen_data.snapshot(now))
+        self.silences: list[dict[str, Any]] = self.snapshot.pop("silences", [])
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.connected = live
+        self._queries: FrozenQueries | None = None
+
+    @property
+    def queries(self) -> FrozenQueries:
+        """``search`` and ``history`` through the broker's own handlers and a real store
+        of the frozen events and series (built on first use: pictures rarely need it)."""
+        if self._queries is None:
+            from tui.sources.frozen_store import FrozenQueries
+
+            series = {h["host"]: h.get("history") or {} for h in self.snapshot["hosts"]}
+            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series)
+        return self._queries
 
     @property
     def names(self) -> list[str]:
@@ -45,15 +60,24 @@ class FrozenSource(DataSource):
         self.post(Snapshot(self.name, copy.deepcopy(self.snapshot)))
         self.post(BrokerStatus(self.name, dict(self.snapshot.get("broker", {}))))
 
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
-        req_id = self.next_id()
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
+        req_id = req_id or self.next_id()
         self.requests.append((op, dict(args)))
-        try:
-            result = getattr(self, f"_op_{op}")(**args)
-        except AttributeError:
+        if op in ("search", "history"):
+            reply = self.queries.answer(op, args)
+            self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
+                            str(reply.get("error") or ""), self.name))
+            return req_id
+        handler = getattr(self, f"_op_{op}", None)
+        if handler is None:
             self.post(Reply(req_id, op, False, error=f"unknown op '{op}'", source=self.name))
-        except (KeyError, ValueError) as exc:
-            self.post(Reply(req_id, op, False, error=str(exc).strip("'"), source=self.name))
+            return req_id
+        try:
+            result = handler(**args)
+        except (KeyError, ValueError, TypeError) as exc:  # worded as the broker words them
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            self.post(Reply(req_id, op, False, error=f"{op}: {msg}", source=self.name))
         else:
             self.post(Reply(req_id, op, True, result=result, source=self.name))
         return req_id
@@ -63,17 +87,20 @@ class FrozenSource(DataSource):
         for alert in self.snapshot["alerts"]:
             if alert["id"] == alert_id:
                 return alert
-        raise KeyError(f"no alert with id {alert_id}")
+        raise KeyError(f"no alert with id '{alert_id}'")
 
     def _changed(self, alert: dict[str, Any], kind: str, message: str) -> None:
         event = frozen_data.event(kind, message, self.clock.time(), host=alert["host"],
                                   rule=alert["rule"], alert_id=alert["id"],
                                   severity=alert["severity"])
         self.snapshot["events"].append(event)
+        if self._queries is not None:
+            self._queries.store.put(cast(Any, dict(event)))
+            self._queries.store.flush()
         self.post(AlertChanged(self.name, copy.deepcopy(alert)))
         self.post(EventReceived(self.name, event))
 
-    def _op_snapshot(self) -> dict[str, Any]:
+    def _op_snapshot(self, host: str = "") -> dict[str, Any]:
         return copy.deepcopy(self.snapshot)
 
     def _op_status(self) -> dict[str, Any]:
@@ -83,14 +110,16 @@ class FrozenSource(DataSource):
         return copy.deepcopy(self.snapshot["alerts"])
 
     def _op_rules(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(frozen_data.RULES)
+        from tui.sources.frozen_store import broker_rules
+
+        return broker_rules()
 
     def _op_ack(self, alert_id: str, author: str = "", comment: str = "",
-                sticky: bool = False) -> dict[str, Any]:
+                sticky: bool = True, expires: Any = None) -> dict[str, Any]:
         alert = self._alert(alert_id)
         alert["acked"] = True
-        alert["ack"] = {"author": author, "comment": comment, "sticky": sticky,
-                        "expires": None, "ts": self.clock.time()}
+        alert["ack"] = {"author": author or "anonymous", "comment": comment,
+                        "sticky": bool(sticky), "expires": None, "ts": self.clock.time()}
         self._changed(alert, "ack", f"{alert['rule']} on {alert['host']} acknowledged")
         return {"alert_id": alert_id, "acked": True}
 
@@ -100,67 +129,39 @@ class FrozenSource(DataSource):
         self._changed(alert, "unack", f"{alert['rule']} on {alert['host']} unacknowledged")
         return {"alert_id": alert_id, "acked": False}
 
-    def _op_silence(self, matchers: list[str], duration: str = "2h", author: str = "",
+    def _op_silence(self, matchers: Any = None, duration: Any = "2h", author: str = "",
                     comment: str = "") -> dict[str, Any]:
-        if not matchers:
-            raise ValueError("a silence needs at least one matcher")
-        sid = f"s{len(self.snapshot.setdefault('silences', [])) + 1}"
-        silence = {"id": sid, "matchers": list(matchers), "duration": duration,
-                   "author": author, "comment": comment, "created_at": self.clock.time()}
-        self.snapshot["silences"].append(silence)
+        from tui.sources.frozen_store import new_silence
+
+        silence, parsed = new_silence(matchers, duration, author, comment, self.clock.time())
+        self.silences.append(silence)
         for alert in self.snapshot["alerts"]:
-            if frozen_data.matches(alert, matchers):
-                alert["silenced"] = [*alert.get("silenced", []), sid]
+            if frozen_data.matches(alert, parsed):
+                alert["silenced"] = [*alert.get("silenced", []), silence["id"]]
                 self._changed(alert, "silence", f"{alert['rule']} on {alert['host']} silenced")
         return silence
 
-    def _op_unsilence(self, silence_id: str) -> dict[str, Any]:
-        sil = self.snapshot.get("silences", [])
-        self.snapshot["silences"] = [s for s in sil if s["id"] != silence_id]
-        return {"id": silence_id}
+    def _op_unsilence(self, silence_id: str, author: str = "") -> dict[str, Any]:
+        if not any(s["id"] == silence_id for s in self.silences):
+            raise KeyError(f"no silence with id {silence_id!r}")
+        self.silences = [s for s in self.silences if s["id"] != silence_id]
+        return {"silence_id": silence_id, "removed": True}
 
     def _op_silences(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self.snapshot.get("silences", []))
+        return copy.deepcopy(self.silences)
 
     def _op_simulate(self, name: str, host: str = "") -> dict[str, Any]:
-        rule = next((r for r in frozen_data.RULES if r["name"] == name), None)
-        if rule is None:
-            raise KeyError(f"no rule or scenario named {name!r}")
-        threshold = float(rule["critical"])
-        alert = frozen_data.alert(f"sim{len(self.snapshot['alerts'])}", name, host or "web-1",
-                                  "critical", rule["metric"] or "up", threshold + 2.0,
-                                  threshold, self.clock.time(), simulated=True)
+        from tui.sources.frozen_store import simulated
+
+        rule, metric, value, threshold, severity = simulated(name)
+        alert = frozen_data.alert(f"sim{len(self.snapshot['alerts'])}", rule, host or "web-1",
+                                  severity, metric or "up", value, threshold,
+                                  self.clock.time(), simulated=True)
         self.snapshot["alerts"].append(alert)
-        self._changed(alert, "simulate", f"simulated {name} on {alert['host']}")
+        self._changed(alert, "simulate", f"simulating {name} on {alert['host']}")
         return {"scenario": name, "host": alert["host"], "alert_ids": [alert["id"]]}
 
-    def _op_search(self, query: str = "", limit: int = 100, before_ts: float | None = None,
-                   before_seq: int | None = None) -> list[dict[str, Any]]:
-        """Frozen events carry no store ``seq``: paging goes by time only here."""
-        events = sorted(self.snapshot["events"], key=lambda e: -e["ts"])
-        out = [e for e in events if search_match(e, query)
-               and (before_ts is None or e["ts"] < before_ts)]
-        return copy.deepcopy(out[:limit])
-
-    def _op_history(self, host: str, metric: str, since: float | None = None,
-                    until: float | None = None, step: float = 60) -> list[dict[str, float]]:
-        return frozen_data.history(host, metric, self.clock.time(), step=step)
-
-
-_TERM = re.compile(r'(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
-
-
-def search_match(event: dict[str, Any], query: str) -> bool:
-    """A small subset of the event log's query language: field:value terms and free words."""
-    for m in _TERM.finditer(query or ""):
-        key, value, phrase, word = m.groups()
-        if key:
-            value = value.strip('"')
-            field = "alert_id" if key == "alert" else key
-            if str(event.get(field, "")).lower() != value.lower():
-                return False
-        else:
-            text = (phrase or word or "").lower()
-            if text not in str(event.get("message", "")).lower():
-                return False
-    return True
+    def stop(self) -> None:
+        if self._queries is not None:
+            self._queries.close()
+            self._queries = None

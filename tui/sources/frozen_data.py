@@ -8,23 +8,11 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import re
 from typing import Any
 
-NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+from core.matchers import Matcher
 
-RULES: list[dict[str, Any]] = [  # as the broker's ``rules`` op returns them
-    {"name": "high_cpu_usage", "kind": "threshold", "metric": "cpu.percent", "op": ">",
-     "warning": 80.0, "critical": 95.0},
-    {"name": "high_memory_usage", "kind": "threshold", "metric": "mem.percent", "op": ">",
-     "warning": 85.0, "critical": 95.0},
-    {"name": "disk_almost_full", "kind": "threshold", "metric": "disk.*.percent", "op": ">",
-     "warning": 85.0, "critical": 95.0},
-    {"name": "swap_in_use", "kind": "threshold", "metric": "swap.percent", "op": ">",
-     "warning": 50.0, "critical": 80.0},
-    {"name": "host_down", "kind": "absent", "metric": "", "op": ">", "warning": None,
-     "critical": 60.0},
-]
+NOW = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
 # name, base cpu, mem, disk, swap, status
 HOSTS: list[tuple[str, float, float, float, float, str]] = [
@@ -53,7 +41,7 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
     """The control ``snapshot`` result for the frozen fleet (plus ``n_extra`` generated hosts)."""
     rows = list(HOSTS) + [(f"node-{i:04d}", 20 + (i * 37) % 60, 30 + (i * 13) % 55,
                            20 + (i * 7) % 60, 0, "up") for i in range(n_extra)]
-    hosts = []
+    hosts: list[dict[str, Any]] = []
     for idx, (name, cpu, mem, disk, swap, status) in enumerate(rows):
         history = {
             "cpu.percent": _series(name + "cpu", cpu, 60, 8),
@@ -121,13 +109,25 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
               rule="cpu_busy", alert_id="b8d6f500", eid="ev109"),
     ]
     broker = {"version": 1, "uptime": 7200.0, "pseq": 1000, "hosts": len(hosts),
-              "hosts_up": len(hosts) - 1,
-              "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3}}
+              "hosts_up": len(hosts) - 1, "series": sum(len(h["metrics"]) for h in hosts),
+              "alerts": len(alerts), "alerting": True,
+              "endpoints": {"ingest": "tcp://127.0.0.1:5555", "publish": "tcp://127.0.0.1:5556",
+                            "control": "tcp://127.0.0.1:5557"},
+              "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3,
+                         "rejected_by_reason": {"timestamp too far from now": 3},
+                         "held_on_probation": 0, "log_lines_dropped": 0, "probation": 0,
+                         "probation_evicted": 0},
+              "limits": {"max_hosts": 10_000, "max_series": 2_000_000,
+                         "max_series_per_host": 2_000, "memory_at_caps_mb": 1_500},
+              "notify": None,
+              "security": {"mode": "open", "refused": 0, "refused_by_reason": {}},
+              "store": {}, "bus": {}, "supervisor": [], "control": {}}
     return {"pseq": 1000, "ts": now, "broker": broker, "hosts": hosts, "alerts": alerts,
             "events": sorted(events, key=lambda e: e["ts"]),
             "silences": [{"id": "s1", "matchers": ["host=worker-3", "rule=high_memory_usage"],
-                          "duration": "2h", "author": "bo", "comment": "known leak",
-                          "created_at": now - 1200}]}
+                          "starts_at": now - 1200, "ends_at": now + 6000, "author": "bo",
+                          "comment": "known leak", "created_at": now - 1200,
+                          "state": "active"}]}
 
 
 def alert(aid: str, rule: str, host: str, severity: str, metric: str, value: float,
@@ -154,23 +154,11 @@ def event(kind: str, message: str, ts: float, *, host: str = "", severity: str =
             "alert_id": alert_id, "message": message, "data": data or {}}
 
 
-def history(host: str, metric: str, now: float, step: float = 60,
-            span: float = 3600) -> list[dict[str, float]]:
-    """Rollups of one series over the last hour, as the ``history`` op returns them."""
-    n = max(1, int(span // step))
-    base = next((h[1] for h in HOSTS if h[0] == host), 40.0)
-    avgs = _series(f"{host}{metric}hist", base, n, 10)
-    return [{"ts": now - (n - i) * step, "min": max(0.0, a - 6), "avg": a,
-             "max": min(100.0, a + 7)} for i, a in enumerate(avgs)]
-
-
-def matches(alert: dict[str, Any], matchers: list[str]) -> bool:
-    """Alertmanager-style matchers: key=value, key!=value, key=~regex."""
-    for m in matchers:
-        key, op, value = re.match(r"(\w+)(=~|!=|=)(.*)", m).groups()  # type: ignore[union-attr]
-        actual = str(alert.get(key, alert.get("labels", {}).get(key, "")))
-        if op == "=" and actual != value or op == "!=" and actual == value:
-            return False
-        if op == "=~" and not re.fullmatch(value, actual):
-            return False
-    return True
+def matches(alert: dict[str, Any], matchers: list[Matcher]) -> bool:
+    """Whether a silence with ``matchers`` covers ``alert`` (the labels the engine matches:
+    the alert's own labels plus host, rule, alertname, severity and state)."""
+    labels = {**{k: str(v) for k, v in (alert.get("labels") or {}).items()},
+              "host": str(alert.get("host", "")), "rule": str(alert.get("rule", "")),
+              "alertname": str(alert.get("rule", "")),
+              "severity": str(alert.get("severity", "")), "state": str(alert.get("state", ""))}
+    return all(m.matches(labels) for m in matchers)

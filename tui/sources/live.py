@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import zmq
@@ -68,8 +70,14 @@ class LiveSource(DataSource):
         for link in self.links.values():
             link.stopping.set()
 
-    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None) -> str:
-        req_id = self.next_id()
+    def set_view(self, hosts: Iterable[str]) -> None:
+        view = frozenset(hosts)
+        for link in self.links.values():
+            link.view = view  # one reference swap: the worker reads it on its next turn
+
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
+        req_id = req_id or self.next_id()
         if op not in protocol.OPS:  # the one op list (core/ops.py): refused here, not sent
             self.post(Reply(req_id, op, False, error=f"unknown op '{op}' (known: "
                             f"{', '.join(sorted(protocol.OPS))})"))
@@ -91,9 +99,23 @@ class BrokerLink:
         self.timeout, self.heartbeat = timeout, heartbeat
         self.requests: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
         self.stopping = threading.Event()
-        self.connected = False
-        self.resyncs = 0
+        self.session: Session | None = None  # the current connection, if any
+        self._past_resyncs = 0
+        self.view: frozenset[str] = frozenset()  # hosts the UI shows (LiveSource.set_view)
+        self.topics: Counter[bytes] = Counter()  # frames received, by topic
+        self.subscribed: set[str] = set()  # every host whose metrics were ever subscribed
         self._worker: Any = None
+
+    @property
+    def connected(self) -> bool:
+        session = self.session
+        return session is not None and session.connected
+
+    @property
+    def resyncs(self) -> int:
+        """Fresh snapshots fetched after a gap or a restart, over every connection."""
+        session = self.session
+        return self._past_resyncs + (session.resyncs if session is not None else 0)
 
     def post(self, message: Any) -> None:
         self.source.post(message)
@@ -116,14 +138,15 @@ class BrokerLink:
             while not self.stopped():
                 state = "reconnecting" if ever else "connecting"
                 self.post(ConnectionState(self.name, state, f"{state} to {self.control}"))
-                if Session(self, ctx).run():
+                self.session = session = Session(self, ctx)
+                if session.run():
                     ever = True
                     backoff.reset()
                 elif not ever:
                     self.post(ConnectionState(
                         self.name, "unreachable",
                         f"cannot reach broker at {self.control} (no reply in {self.timeout:g} s)"))
-                self.connected = False
+                self.session, self._past_resyncs = None, self._past_resyncs + session.resyncs
                 if self.stopping.wait(backoff.next()):
                     break
         finally:

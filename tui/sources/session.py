@@ -2,6 +2,14 @@
 
 Runs on the link's worker thread and owns its two sockets for its lifetime: the SUB of the
 publish stream and the DEALER of control requests (Clone pattern, see tui/sources/live.py).
+
+A fleet of up to VIEW_ABOVE hosts is followed whole. Past that the broker's snapshot comes
+brief (no metrics) and the session follows a view: alerts, events, host changes, log lines
+and the fleet digest (``protocol.FLEET_TOPICS``), plus the metrics and host frames of the
+hosts the UI shows (``LiveSource.set_view``), exact topics per host, changed as the operator
+scrolls, sorts or filters; the digest carries every host's status. Lost frames are found
+by gaps in ``nseq`` then (every frame on a fleet-wide topic carries it), since other hosts'
+frames leave gaps in ``pseq``.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from tui.messages import (
     AlertChanged,
     BrokerStatus,
     ConnectionState,
+    DigestUpdate,
     EventReceived,
     HostChanged,
     MetricsUpdate,
@@ -35,6 +44,8 @@ MAX_REPLY_BYTES = protocol.MAX_REPLY_BYTES
 FLUSH_S = 0.1        # metrics batches are posted at most 10 times a second
 REQUEST_TIMEOUT_S = 5.0
 MAX_BUFFER = 200_000  # frames held while a snapshot is in flight
+VIEW_ABOVE = 500  # past this many hosts, follow the UI's view plus the digest
+MAX_VIEW = 1000  # hosts subscribed at most (a tall terminal shows a few hundred rows)
 
 
 class Session:
@@ -43,8 +54,14 @@ class Session:
     def __init__(self, link: BrokerLink, ctx: zmq.Context[Any]) -> None:
         self.link = link
         curve = link.source.curve
-        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000, subscribe=b"",
+        self.sub = make_socket(ctx, zmq.SUB, curve=curve, rcvhwm=100_000,
                                maxmsgsize=protocol.MAX_PUBLISH_MSG)
+        for prefix in (*protocol.FLEET_TOPICS, *protocol.PER_HOST):
+            self.sub.setsockopt(zmq.SUBSCRIBE, prefix)
+        self.view_mode = False  # following the UI's view (the broker has > VIEW_ABOVE hosts)
+        self.view: frozenset[str] = frozenset()  # the link's view last followed
+        self.following: set[str] = set()  # the hosts subscribed to (at most MAX_VIEW)
+        self.nseq = -1
         self.dealer = make_socket(ctx, zmq.DEALER, curve=curve,
                                   maxmsgsize=protocol.MAX_REPLY_BYTES)
         self.pseq = -1
@@ -55,6 +72,8 @@ class Session:
         self.status_sent: float | None = None
         self.last_heard = time.monotonic()
         self.ids = 0
+        self.connected = False  # the first snapshot arrived (the link reads it, never the reverse)
+        self.resyncs = 0  # fresh snapshots fetched after a gap or a broker restart
 
     def send(self, op: str, req_id: str | None = None, **args: Any) -> str:
         if req_id is None:
@@ -69,7 +88,7 @@ class Session:
         try:
             self.sub.connect(link.publish)
             self.dealer.connect(link.control)
-            self.snap_id = self.send("snapshot")
+            self.snap_id = self.ask_snapshot()
             started = time.monotonic()
             poller = zmq.Poller()
             poller.register(self.sub, zmq.POLLIN)
@@ -82,11 +101,13 @@ class Session:
                     self.drain_sub()
                 if self.dealer in events:
                     self.drain_replies()
-                if not link.connected:
+                if not self.connected:
                     if now - started > link.timeout:
                         return False
                     continue
                 self.send_user_requests()
+                if self.view_mode and link.view is not self.view:
+                    self.follow(link.view)
                 if now >= next_flush:
                     self.flush()
                     next_flush = now + FLUSH_S
@@ -100,7 +121,7 @@ class Session:
                                               f"lost {link.control}: no reply in {link.timeout:g} s"))
                     return True
                 self.expire_requests(now)
-            return link.connected
+            return self.connected
         finally:
             self.sub.close(linger=0)
             self.dealer.close(linger=0)
@@ -112,8 +133,9 @@ class Session:
                 parts = self.sub.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
+            self.link.topics[parts[0]] += 1
             try:
-                frame = protocol.decode(parts)
+                frame = protocol.decode(parts, cap=protocol.MAX_PUBLISH_MSG)
             except protocol.ProtocolError:
                 continue  # the broker validated it; a bad frame here is not ours to fix
             self.last_heard = time.monotonic()
@@ -134,11 +156,18 @@ class Session:
                     self.pseq = pseq
                     self.resync()
                 return
-            if pseq > self.pseq + 1 and self.pseq >= 0:
+            if pseq > self.pseq + 1 and self.pseq >= 0 and not self.view_mode:
                 self.pseq = pseq
                 self.resync()  # frames were lost: the Clone pattern says fetch state again
                 return
             self.pseq = pseq
+        nseq = frame.get("nseq")
+        if isinstance(nseq, int):
+            lost = self.view_mode and self.nseq >= 0 and nseq > self.nseq + 1
+            self.nseq = nseq
+            if lost:
+                self.resync()  # with a view, frames but metrics are what reveals a loss
+                return
         name, kind = self.link.name, frame["kind"]
         if kind == "metrics":
             old = self.batch.get(frame["host"])
@@ -148,8 +177,12 @@ class Session:
         self.flush()  # keep order between metrics and what follows them
         if kind == "alert":
             self.link.post(AlertChanged(name, frame["alert"]))
+            if isinstance(frame.get("event"), dict):  # the change, for the live event log
+                self.link.post(EventReceived(name, frame["event"]))
         elif kind == "event":
             self.link.post(EventReceived(name, frame["event"]))
+        elif kind == "digest":
+            self.link.post(DigestUpdate(name, frame["digest"]))
         elif kind == "hello":
             self.link.post(HostChanged(name, frame["host"], "hello", frame["ts"],
                                        frame.get("info") or {}))
@@ -164,9 +197,34 @@ class Session:
 
     def resync(self) -> None:
         if self.snap_id is None:
-            self.link.resyncs += 1
+            self.resyncs += 1
             self.flush()
-            self.snap_id = self.send("snapshot")
+            self.snap_id = self.ask_snapshot()
+
+    def ask_snapshot(self) -> str:
+        """Past VIEW_ABOVE hosts the broker answers brief, with full detail for the view."""
+        return self.send("snapshot", brief_above=VIEW_ABOVE,
+                         detail=sorted(self.link.view)[:MAX_VIEW])
+
+    def follow(self, view: frozenset[str]) -> None:
+        """Subscribe to the frames of exactly the hosts of ``view`` (exact topics each)."""
+        want = set(sorted(view)[:MAX_VIEW]) if len(view) > MAX_VIEW else set(view)
+        for host in self.following - want:
+            for t in protocol.host_topics(host):
+                self.sub.setsockopt(zmq.UNSUBSCRIBE, t)
+        for host in want - self.following:
+            for t in protocol.host_topics(host):
+                self.sub.setsockopt(zmq.SUBSCRIBE, t)
+        self.link.subscribed |= want
+        self.following, self.view = want, view
+
+    def set_mode(self, view_mode: bool) -> None:
+        if view_mode == self.view_mode:
+            return
+        self.view_mode = view_mode
+        for prefix in protocol.PER_HOST:  # every host's frames, or the view's only
+            self.sub.setsockopt(zmq.UNSUBSCRIBE if view_mode else zmq.SUBSCRIBE, prefix)
+        self.follow(self.link.view if view_mode else frozenset())
 
     # ---------------------------------------------------------------- control replies
     def drain_replies(self) -> None:
@@ -188,9 +246,11 @@ class Session:
                     continue
                 snap = reply["result"]
                 self.pseq = int(snap.get("pseq", 0))
+                self.nseq = int(snap.get("nseq", -1))
+                self.set_mode(bool(snap.get("brief")))
                 link.post(Snapshot(link.name, snap))
-                if not link.connected:
-                    link.connected = True
+                if not self.connected:
+                    self.connected = True
                     link.post(ConnectionState(link.name, "connected", link.control))
                 buffered, self.buffer = self.buffer, []
                 for frame in buffered:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui.format import SEV_LABEL, age, alert_value
 from tui.palette import style
+from tui.widgets.rows import RowTable
+
+if TYPE_CHECKING:
+    from tui.model import FleetModel
 
 GROUP = "group:"
+ACTIVE = ("pending", "firing")
+
+
+def group_of(alert: dict[str, Any]) -> str:
+    """The heading an alert sits under; the same rule as the model's sort, so each group is
+    one run of rows: severity while pending or firing, else ``resolved``."""
+    return str(alert.get("severity", "")) if alert.get("state") in ACTIVE else "resolved"
 
 
 def flags(alert: dict[str, Any]) -> str:
@@ -28,7 +39,7 @@ def flags(alert: dict[str, Any]) -> str:
     return " ".join(out)
 
 
-class AlertTable(DataTable[Any]):
+class AlertTable(RowTable):
     """Rows keyed by alert id; ``grouped`` adds a heading row per severity."""
 
     def __init__(self, grouped: bool = False, **kwargs: Any) -> None:
@@ -36,14 +47,15 @@ class AlertTable(DataTable[Any]):
         self.grouped = grouped
         self._ids: list[str | None] = []
         self._version = -1
+        self.model: FleetModel | None = None
 
     def on_mount(self) -> None:
         self.add_column("sev", key="sev", width=4)
         if self.grouped:
             self.add_column("state", key="state", width=8)
-        self.add_column("host", key="host", width=10)
+        self.add_column("host", key="host")  # host and value: as wide as their widest cell
         self.add_column("rule", key="rule", width=18)
-        self.add_column("value", key="value", width=10)
+        self.add_column("value", key="value")
         self.add_column("age", key="age", width=4)
         self.add_column("flags", key="flags")
 
@@ -54,24 +66,37 @@ class AlertTable(DataTable[Any]):
             return self._ids[row]
         return None
 
-    def show(self, alerts: list[dict[str, Any]], now: float, version: int) -> None:
+    def show(self, alerts: list[dict[str, Any]], now: float, version: int,
+             model: FleetModel | None = None) -> None:
+        """Rebuild when ``version`` moved, else refresh ages and live values in place.
+
+        Row keys are unique by construction: alert ids once each (a repeated id is shown
+        once), headings numbered, whatever order the alerts come in."""
+        self.model = model
         if version == self._version:
-            self._refresh_ages(alerts, now)
+            self._refresh_cells(alerts, now)
             return
         self._version = version
         keep = self.selected_alert_id
+        self.fit_column("host", [str(a.get("host", "")) for a in alerts], 4, 24)
+        self.fit_column("value", [self._value(a).plain for a in alerts], 5, 24)
         self.clear()
         self._ids = []
-        current = None
+        current, headings, seen = None, 0, set()
+        counts: dict[str, int] = {}
         for alert in alerts:
-            resolved = alert.get("state") == "resolved"
+            counts[group_of(alert)] = counts.get(group_of(alert), 0) + 1
+        for alert in alerts:
+            if alert["id"] in seen:
+                continue
+            seen.add(alert["id"])
             if self.grouped:
-                group = "resolved" if resolved else alert.get("severity", "")
+                group = group_of(alert)
                 if group != current:
                     current = group
-                    n = sum(1 for a in alerts if ("resolved" if a.get("state") == "resolved"
-                                                  else a.get("severity")) == group)
-                    self.add_row(*self._heading(group, n), key=GROUP + group)
+                    headings += 1
+                    self.add_row(*self._heading(group, counts[group]),
+                                 key=f"{GROUP}{headings}:{group}")
                     self._ids.append(None)
             self.add_row(*self._cells(alert, now), key=alert["id"])
             self._ids.append(alert["id"])
@@ -83,19 +108,33 @@ class AlertTable(DataTable[Any]):
         elif self._ids and self._ids[0] is None and len(self._ids) > 1:
             self.move_cursor(row=1, animate=False)  # skip the first group heading
 
-    def _refresh_ages(self, alerts: list[dict[str, Any]], now: float) -> None:
+    def _refresh_cells(self, alerts: list[dict[str, Any]], now: float) -> None:
+        shown = set(self._ids)
+        values: list[str] = []
         for alert in alerts:
-            if alert["id"] in self._ids:
+            if alert["id"] in shown:
                 new = self._age(alert, now)
                 if self.get_cell(alert["id"], "age") != new:
                     self.update_cell(alert["id"], "age", new)
+                value = self._value(alert)
+                if self.get_cell(alert["id"], "value") != value:
+                    self.update_cell(alert["id"], "value", value)
+                    values.append(value.plain)
+        if values:
+            column = self.columns[ColumnKey("value")]
+            self.fit_column("value", values, column.width, 24)  # grows, never shrinks here
+
+    def _value(self, alert: dict[str, Any]) -> Text:
+        live = self.model.live_value(alert) if self.model is not None else None
+        dim = "dim" if alert.get("state") not in ACTIVE or alert.get("silenced") else ""
+        return Text(alert_value(alert, live), style=dim)
 
     def _age(self, alert: dict[str, Any], now: float) -> Text:
         return Text(age(now - float(alert.get("started_at") or now)), justify="right")
 
     def _cells(self, alert: dict[str, Any], now: float) -> list[Any]:
         sev = alert.get("severity", "")
-        resolved = alert.get("state") == "resolved"
+        resolved = alert.get("state") not in ACTIVE
         dim = "dim" if resolved or alert.get("silenced") else ""
         style_ = "dim" if resolved else style(sev)
         cells: list[Any] = [Text(SEV_LABEL.get(sev, sev[:4]).upper(), style=style_)]
@@ -104,7 +143,7 @@ class AlertTable(DataTable[Any]):
             cells.append(Text(state, style="dim" if resolved else
                               ("bold" if state == "firing" else "")))
         cells += [Text(alert.get("host", ""), style=dim), Text(alert.get("rule", ""), style=dim),
-                  Text(alert_value(alert), style=dim), self._age(alert, now),
+                  self._value(alert), self._age(alert, now),
                   Text(self._flags(alert), style="dim" if resolved else style("flag"))]
         return cells
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from tui.format import rate
 from tui.model import FleetModel
 from tui.palette import style
+from tui.widgets.panel import Panel
 
 CONN_MARK = {"connected": ("●", "ok"), "connecting": ("◌", "warning"),
              "reconnecting": ("◌", "warning"), "unreachable": ("✕", "critical")}
@@ -32,12 +32,11 @@ def connection_text(states: dict[str, str]) -> Text:
     return text
 
 
-class SummaryBar(Static):
+class SummaryBar(Panel):
     DEFAULT_CSS = """
     SummaryBar { height: 1; padding: 0 1; background: $boost; }
     """
 
-    _shown: Text | None = None
 
     def show(self, model: FleetModel, states: dict[str, str], paused: bool) -> None:
         c = model.counts()
@@ -59,6 +58,4 @@ class SummaryBar(Static):
         if paused:
             text.append("  ")
             text.append(" PAUSED ", style="reverse bold")
-        if text != self._shown:  # Static.update costs a layout pass: skip when unchanged
-            self._shown = text
-            self.update(text)
+        self.update(text)  # a repaint when it changed, never a layout pass

@@ -1,0 +1,114 @@
+"""Bytes per host and per series held by the broker's in-memory parts, measured.
+
+    python -m bench.bench_memory [--hosts 300] [--seconds 180]
+
+A simulated fleet (agents/simulate.py, 21 metrics a host) is fed at 1 Hz of simulated time
+into each part on its own, under tracemalloc, long enough that every bounded buffer is
+full (the 120-row history, the 2-minute windows; the engine, on 40 hosts, for 61 minutes:
+the forecast rule's 1 h trend): the ingest state (broker/ingest/state.py:
+latest values, the history ring, identity), the alert engine with the default rules, and
+the store's open rollups (the minute bucket; hours are folded in when a minute closes).
+Each frame is decoded inside the traced section, as the broker does, so the float objects
+a part keeps are counted. The ceiling is the payload itself: the msgpack bytes of one
+frame per host. Prints figures; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from core import protocol
+
+
+def fleet(hosts: int, seconds: int) -> list[list[tuple[str, bytes]]]:
+    """``seconds`` rounds of one packed metrics frame per host."""
+    from agents.simulate import FleetSimulator
+
+    start = time.time() - seconds
+    sim = FleetSimulator(hosts, seed=3, start_ts=start, incidents=False)
+    return [[(host, protocol.pack(metrics)) for host, metrics in sim.sample(start + s)]
+            for s in range(seconds)]
+
+
+def traced(rounds: list[list[tuple[str, bytes]]], make: Callable[[], Any],
+           feed: Callable[[Any, str, dict[str, float], float], None]) -> tuple[int, Any]:
+    """Bytes still allocated after feeding every round into a fresh part, and the part."""
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    part = make()
+    t0 = time.time() - len(rounds)
+    for s, frames in enumerate(rounds):
+        for host, payload in frames:
+            feed(part, host, protocol.unpack(payload), t0 + s)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    return used, part
+
+
+def measure(hosts: int, seconds: int, engine_hosts: int = 40) -> dict[str, Any]:
+    """Bytes per host of each part (state, rollups, engine) and of one packed frame."""
+    from broker.alerting.engine import AlertEngine
+    from broker.ingest.state import State
+    from broker.store.rollups import Rollups
+
+    rounds = fleet(hosts, seconds)
+    series = sum(len(protocol.unpack(p)) for _, p in rounds[-1])
+    last_host = rounds[-1][-1][0]
+
+    def feed_state(st: State, host: str, metrics: dict[str, float], ts: float) -> None:
+        frame = {"host": host, "agent": host, "boot": "b", "seq": int(ts), "ts": ts}
+        hs, _ = st.touch(frame)
+        st.apply_metrics(hs, metrics, None)
+
+    def feed_engine(engine: AlertEngine, host: str, metrics: dict[str, float],
+                    ts: float) -> None:
+        engine.on_sample(host, metrics, None, ts)
+
+    def feed_rollups(r: Rollups, host: str, metrics: dict[str, float], ts: float) -> None:
+        r.add(host, metrics, ts)
+        if host == last_host:  # the store's writer takes closed buckets 10 times a second
+            r.take_closed(ts)
+
+    out: dict[str, Any] = {"hosts": hosts, "series": series, "seconds": seconds}
+    for name, make, feed in (("state", State, feed_state), ("rollups", Rollups, feed_rollups)):
+        used, _ = traced(rounds, make, feed)
+        out[name] = used / hosts
+    # the forecast rule keeps a 1 h trend: the engine is fed 1 h 1 min, on fewer hosts
+    few = max(1, min(hosts, engine_hosts))
+    used, _ = traced(fleet(few, 3660), AlertEngine, feed_engine)
+    out["engine"] = used / few
+    out["payload"] = sum(len(p) for _, p in rounds[-1]) / hosts
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hosts", type=int, default=300)
+    ap.add_argument("--seconds", type=int, default=180,
+                    help="simulated seconds at 1 Hz (default 180: every buffer full)")
+    args = ap.parse_args()
+    m = measure(args.hosts, args.seconds)
+    hosts, series = m["hosts"], m["series"]
+    print(f"{hosts} hosts, {series} series ({series / hosts:.0f} a host), "
+          f"{m['seconds']} s at 1 Hz")
+    print(f"{'part':<10}{'bytes/host':>12}{'bytes/series':>14}{'MB at 10k hosts':>17}")
+    per = series / hosts
+    total = 0.0
+    for name in ("state", "engine", "rollups"):
+        b = m[name]
+        total += b
+        print(f"{name:<10}{b:>12,.0f}{b / per:>14,.0f}{b * 1e4 / 2**20:>17,.0f}")
+    print(f"{'total':<10}{total:>12,.0f}{total / per:>14,.0f}{total * 1e4 / 2**20:>17,.0f}")
+    print(f"ceiling (one packed frame per host): {m['payload']:,.0f} bytes/host; "
+          f"held state is {total / m['payload']:.0f}x that")
+
+
+if __name__ == "__main__":
+    main()

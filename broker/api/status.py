@@ -1,0 +1,51 @@
+"""The ``status`` op's answer: the broker's health in one map (monitor-ctl status, the TUI).
+
+Read on the core thread (counters owned by the loop are read there without locks); store
+figures come from the cache the query thread refreshes, so a slow disk never stalls it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from broker.system import MonitoringSystem
+
+
+def status(system: MonitoringSystem) -> dict[str, Any]:
+    core = system.core
+    assert core is not None
+    hosts = core.state.hosts.values()
+    return {
+        "version": 1, "uptime": system.clock.time() - system.started, "pseq": core.pseq,
+        "endpoints": core.endpoints | ({"metrics": f"http://{system.metrics_addr[0]}:"
+                                                   f"{system.exporter.port}/metrics"}
+                                        if system.exporter is not None and system.metrics_addr
+                                        else {}),
+        "hosts": len(core.state.hosts), "hosts_up": sum(h.status == "up" for h in hosts),
+        "series": core.state.series_count(),
+        "ingest": {"frames": core.frames, "rate": round(core.ingest_rate(), 1),
+                   "rejected": sum(core.rejected.values()),
+                   "rejected_by_reason": dict(core.rejected),
+                   "held_on_probation": core.state.held,
+                   "probation": len(core.state.probation or ()),
+                   "probation_evicted": core.state.evicted,
+                   "log_lines_dropped": core.handler.dropped,
+                   "gaps": sum(h.gaps for h in hosts)},  # frames lost, from seq jumps
+        "limits": {"max_hosts": system.limits.max_hosts,
+                   "max_series_per_host": system.limits.max_series_per_host,
+                   "max_series": system.limits.max_series,
+                   "memory_at_caps_mb": system.limits.memory_bytes() // 2**20},
+        "alerts": len(system.engine.alerts()) if system.engine is not None else 0,
+        "alerting": system.engine is not None,
+        "store": system.store_watch.status(system.store_stats),
+        "bus": system.bus.stats() | system.committed.stats(),
+        "supervisor": system.supervisor.status() + system.bus.supervisor.status()
+        + system.committed.supervisor.status(),
+        "control": {"requests": system.control.requests if system.control else 0,
+                    "errors": system.control.errors if system.control else 0,
+                    "refused": system.control.refused if system.control else 0},
+        "security": system.gate.status(),
+        "notify": ({"resent_after_crash": system.notifier.outbox.resent_after_crash}
+                   if system.notifier is not None else None),
+    }

@@ -1,0 +1,109 @@
+"""One host's recent samples, flat: a ring of rows in one ``array('d')``, a column per series.
+
+A host's agent sends the same metric names in the same order every interval, so a frame is
+usually one C-level slice assignment (``data[row] = array('d', metrics.values())``) instead
+of a Python loop over the names; and a value costs 8 bytes instead of a float object
+(24 bytes) plus a deque slot (8 bytes) per series. A frame with other names (a new disk,
+a metric that comes and goes) takes the slow path: new columns are added (the ring is
+re-laid out, once per new name) and a series absent from a frame holds NaN in that row,
+which ``series`` skips. Rows are frames, so the sparklines of one host line up in time.
+Only the series ``keep`` accepts get a column (the dashboard's sparkline series): the rest
+of a frame costs nothing here. Hosts with the same columns share one name -> column dict
+(broker/layout.py).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable, Iterator, Mapping
+
+from broker.layout import layout
+
+NAN = math.nan
+
+
+class History:
+    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows")
+
+    def __init__(self, length: int, keep: Callable[[str], bool] | None = None) -> None:
+        self.length = length
+        self.keep = keep
+        self.seen: tuple[str, ...] = ()  # the names of the last frame, all of them
+        self.cols: tuple[str, ...] = ()  # series names, in the order of the columns
+        self.index: dict[str, int] = {}
+        self.data = array("d")  # length x len(cols), row-major
+        self.row = 0  # the next row to write
+        self.rows = 0  # rows written, at most length
+
+    def add(self, metrics: Mapping[str, float]) -> None:
+        n = len(self.cols)
+        if tuple(metrics) != self.seen:
+            self._add_slow(metrics)
+            return
+        if not n:
+            return
+        at = self.row * n
+        if self.keep is None:
+            self.data[at:at + n] = array("d", metrics.values())
+        else:
+            self.data[at:at + n] = array("d", map(metrics.__getitem__, self.cols))
+        self._advance()
+
+    def _add_slow(self, metrics: Mapping[str, float]) -> None:
+        keep = self.keep
+        kept = {k: v for k, v in metrics.items() if keep is None or keep(k)}
+        new = [k for k in kept if k not in self.index]
+        if new:
+            self._widen(new)
+        if tuple(kept) == self.cols:  # the next frame with these names takes the fast path
+            self.seen = tuple(metrics)
+        if not kept:
+            return
+        metrics = kept
+        n = len(self.cols)
+        row = [NAN] * n
+        index = self.index
+        for name, value in metrics.items():
+            row[index[name]] = value
+        at = self.row * n
+        self.data[at:at + n] = array("d", row)
+        self._advance()
+
+    def _widen(self, names: list[str]) -> None:
+        old_n, cols = len(self.cols), self.cols + tuple(names)
+        data = array("d", [NAN]) * (self.length * len(cols))
+        if old_n:
+            n = len(cols)
+            for r in range(self.length):
+                data[r * n:r * n + old_n] = self.data[r * old_n:(r + 1) * old_n]
+        (self.cols, self.index), self.data = layout(cols), data
+
+    def _advance(self) -> None:
+        self.row = (self.row + 1) % self.length
+        if self.rows < self.length:
+            self.rows += 1
+
+    def series(self, name: str) -> list[float]:
+        """The values of one series, oldest first (rows where it was absent skipped)."""
+        i = self.index.get(name)
+        if i is None:
+            return []
+        column = self.data[i::len(self.cols)]
+        if self.rows == self.length:
+            ordered = column[self.row:] + column[:self.row]
+        else:
+            ordered = column[:self.rows]
+        return [v for v in ordered if v == v]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.cols)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.index
+
+    def __len__(self) -> int:
+        return len(self.cols)
+
+    def nbytes(self) -> int:
+        return self.data.buffer_info()[1] * self.data.itemsize

@@ -1,0 +1,135 @@
+"""One host's open rollup bucket: min, max, sum and count of each series, a column each.
+
+``Rollups.add`` runs on the ingest thread for every frame. An agent sends the same metric
+names in the same order every interval, so the common frame is one C-level append of its
+values to a small flat buffer (``array('d')``); every BLOCK rows the buffer is folded a
+column at a time with C-level ``min``, ``max`` and ``sum`` over a slice, so no Python code
+runs per value. A frame with other names takes the slow path (the buffer is folded, then a
+loop, new columns as needed). The count of column ``i`` is ``full + off[i]``: ``full``
+counts the fast-path rows, ``off[i]`` the slow-path ones less the ``full`` of before the
+column existed. A column whose count is zero holds nothing and yields no row. The names and their column
+numbers are shared by every bucket with the same names (broker/layout.py).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterator, Mapping
+
+from broker.layout import layout
+
+INF = math.inf
+BLOCK = 16  # rows buffered before a fold: 16 x 21 metrics x 8 bytes = 2.7 KB per host
+
+
+class Columns:
+    __slots__ = ("keys", "index", "mn", "mx", "sm", "full", "off", "buf", "rows")
+
+    def __init__(self) -> None:
+        self.keys: tuple[str, ...] = ()
+        self.index: dict[str, int] = {}
+        self.mn: list[float] = []
+        self.mx: list[float] = []
+        self.sm: list[float] = []
+        self.full = 0
+        self.off: list[int] = []
+        self.buf = array("d")  # rows not folded yet, row-major
+        self.rows = 0
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def fold(self, metrics: Mapping[str, float], room: int) -> tuple[int, int]:
+        """Fold one frame in; at most ``room`` new columns. Returns (added, refused)."""
+        if tuple(metrics) == self.keys:
+            self.buf.extend(metrics.values())
+            self.rows += 1
+            if self.rows >= BLOCK:
+                self.settle()
+            return 0, 0
+        self.settle()
+        added = refused = 0
+        for name, v in metrics.items():
+            i = self.index.get(name)
+            if i is None:
+                if added >= room:
+                    refused += 1
+                    continue
+                i = self._column(name)
+                added += 1
+            if v < self.mn[i]:
+                self.mn[i] = v
+            if v > self.mx[i]:
+                self.mx[i] = v
+            self.sm[i] += v
+            self.off[i] += 1
+        return added, refused
+
+    def settle(self) -> None:
+        """Fold the buffered rows into min, max, sum and count."""
+        if not self.rows:
+            return
+        buf, n = self.buf, len(self.keys)
+        mn, mx, sm = self.mn, self.mx, self.sm
+        for i in range(n):
+            col = buf[i::n]
+            lo, hi = min(col), max(col)
+            if lo < mn[i]:
+                mn[i] = lo
+            if hi > mx[i]:
+                mx[i] = hi
+            sm[i] += sum(col)
+        self.full += self.rows
+        self.buf, self.rows = array("d"), 0
+
+    def _column(self, name: str) -> int:
+        i = len(self.keys)
+        self.keys, self.index = layout((*self.keys, name))
+        self.mn.append(INF)
+        self.mx.append(-INF)
+        self.sm.append(0.0)
+        self.off.append(-self.full)
+        return i
+
+    def merge(self, name: str, row: list[float]) -> int:
+        """Merge a [min, max, sum, count] row into a series; 1 if a column was added."""
+        self.settle()
+        i = self.index.get(name)
+        added = 0
+        if i is None:
+            i, added = self._column(name), 1
+        self.mn[i] = min(self.mn[i], row[0])
+        self.mx[i] = max(self.mx[i], row[1])
+        self.sm[i] += row[2]
+        self.off[i] += int(row[3])
+        return added
+
+    def merge_all(self, other: Columns) -> int:
+        return sum(self.merge(name, row) for name, row in other.items())
+
+    def subtract(self, name: str, total: float, count: int) -> None:
+        """Take a share (sum and count) back out; a series left with no samples is reset."""
+        self.settle()
+        i = self.index.get(name)
+        if i is None:
+            return
+        self.sm[i] -= total
+        self.off[i] -= count
+        if self.full + self.off[i] <= 0:
+            self.mn[i], self.mx[i], self.sm[i], self.off[i] = INF, -INF, 0.0, -self.full
+
+    def item(self, name: str) -> list[float] | None:
+        self.settle()
+        i = self.index.get(name)
+        if i is None or self.full + self.off[i] <= 0:
+            return None
+        return [self.mn[i], self.mx[i], self.sm[i], self.full + self.off[i]]
+
+    def items(self) -> Iterator[tuple[str, list[float]]]:
+        self.settle()
+        full = self.full
+        for i, name in enumerate(self.keys):
+            n = full + self.off[i]
+            if n > 0:
+                yield name, [self.mn[i], self.mx[i], self.sm[i], n]

@@ -1,0 +1,215 @@
+"""A seeded random walk of an operator's keys through the console, timing each repaint.
+
+Keys are posted to the app as a terminal delivers them (no waiting between the keys of a
+burst). For each step with a visible effect the walk measures key -> the first repaint after
+the effect happened: the compositor update rendered to ANSI, as a terminal would get it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from textual import events
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input
+
+from tui.app import MonitorApp
+from tui.screens.dialogs import Dialog
+from tui.screens.help import HelpScreen
+
+NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus", "*": "asterisk",
+         ">": "greater_than_sign", "=": "equals_sign", "\n": "enter", "?": "question_mark"}
+SIZES = ((80, 24), (200, 60))
+EFFECT_TIMEOUT_S = 5.0
+
+
+class Painter:
+    """Records the time of every repaint of ``app`` (installed before it runs)."""
+
+    def __init__(self, app: MonitorApp, size: tuple[int, int]) -> None:
+        self.paints: list[float] = []
+        sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                       width=SIZES[1][0], height=SIZES[1][1])
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            if renderable is not None and hasattr(renderable, "render_segments"):
+                renderable.render_segments(sink)
+                self.paints.append(time.perf_counter())
+            original(screen, renderable)
+
+        app._display = display  # type: ignore[method-assign]
+
+    async def first_after(self, t: float, deadline: float) -> float | None:
+        while time.perf_counter() < deadline:
+            for p in reversed(self.paints):
+                if p < t:
+                    break
+            later = [p for p in self.paints[-50:] if p >= t]
+            if later:
+                return later[0]
+            await asyncio.sleep(0.002)  # poll
+        return None
+
+
+class Walk:
+    def __init__(self, app: MonitorApp, pilot: Any, painter: Painter, seed: int) -> None:
+        self.app, self.pilot, self.painter = app, pilot, painter
+        self.rnd = random.Random(seed)
+        self.latencies: list[float] = []
+        self.timed: list[tuple[float, str, str]] = []  # latency, keys, screen after
+        self.steps: dict[str, int] = {}
+        self.size = SIZES[0]
+
+    def keys(self, text: str | list[str]) -> None:
+        """``text``: characters typed; a list: key names (``["home"]``) one by one."""
+        for k in (list(text) if isinstance(text, str) else text):
+            key = NAMES.get(k, k)
+            char = None if key in ("enter", "escape", "up", "down", "pagedown", "pageup",
+                                   "home", "end", "tab") else (k if len(k) == 1 else None)
+            self.app.post_message(events.Key(key, char))
+
+    async def effect(self, keys: str | list[str], done: Callable[[], bool]) -> None:
+        """Press ``keys`` and time them until ``done()`` holds and a repaint shows it."""
+        t0 = time.perf_counter()
+        modal = isinstance(self.app.screen, ModalScreen)
+        self.keys(keys)
+        deadline = t0 + EFFECT_TIMEOUT_S
+        while not done():
+            if not modal and isinstance(self.app.screen, ModalScreen):
+                await self.settle()  # a dialog from an earlier key opened first: not timed
+                return
+            if time.perf_counter() > deadline:
+                raise AssertionError(f"keys {keys!r} had no effect in {EFFECT_TIMEOUT_S} s "
+                                     f"(screen {self.app.screen!r})")
+            await asyncio.sleep(0.002)  # poll
+        seen = time.perf_counter()
+        paint = await self.painter.first_after(seen - 0.004, deadline + 1.0)
+        assert paint is not None, f"no repaint after {keys!r}"
+        self.latencies.append(paint - t0)
+        self.timed.append((paint - t0, repr(keys), type(self.app.screen).__name__))
+
+    def free(self) -> bool:
+        """No dialog, no search box focused, no keys held for one: keys are commands."""
+        app = self.app
+        return not isinstance(app.screen, ModalScreen) and app._typed is None \
+            and not isinstance(app.focused, Input)
+
+    async def settle(self) -> None:
+        """Back to a main screen with no dialog and no search box."""
+        for _ in range(5):
+            if not isinstance(self.app.screen, ModalScreen) and self.app._typed is None \
+                    and not isinstance(self.app.focused, Input):
+                break
+            self.keys(["escape"])
+            await self.pilot.pause()
+
+    async def step(self) -> None:
+        app, r = self.app, self.rnd
+        if r.random() < 0.8:
+            await self.settle()  # else the keys below go to a box or a dialog: also fine
+        kind = r.choices(["switch", "move", "burst", "search", "dialog", "help", "pause",
+                          "resize", "tab", "sort"],
+                         weights=[20, 30, 8, 8, 10, 4, 3, 4, 6, 4])[0]
+        self.steps[kind] = self.steps.get(kind, 0) + 1
+        if kind in ("switch", "move", "dialog", "help", "pause") and not self.free():
+            self.keys([r.choice(["1", "2", "a", "?", "down", "p"])])  # into a box or a dialog
+            await self.pilot.pause()
+            return
+        if kind == "switch":
+            mode = r.choice(["dashboard", "alerts", "events", "host"])
+            key = str(["dashboard", "alerts", "events", "host"].index(mode) + 1)
+            if app.current_mode == mode:
+                self.keys(key)
+            else:
+                await self.effect(key, lambda: app.current_mode == mode and app.screen.is_mounted)
+        elif kind == "move":
+            table = app.focused
+            key = r.choice(["down", "down", "up", "pagedown", "end", "home"])
+            if isinstance(table, DataTable) and table.row_count > 2:
+                before = table.cursor_row
+                target = {"home": 0, "end": table.row_count - 1}.get(key)
+                if target is None or target != before:
+                    rows = table.row_count  # `end` in search results fetches the next page
+                    moved = (lambda: table.cursor_row != before) if target is None else (
+                        lambda: table.cursor_row == 0 if key == "home" else
+                        table.cursor_row >= min(rows, table.row_count) - 1)
+                    if (key in ("down", "pagedown") and before < table.row_count - 1) or \
+                            (key == "up" and before > 0) or target is not None:
+                        await self.effect([key], moved)
+                        return
+            self.keys([key])
+        elif kind == "burst":  # keys arriving at once, as over SSH
+            keys = r.choice(["jjjkkk", "1234", "2222", "44433", "dddduuu", "4321", "3412"])
+            mode = {"4": "host", "3": "events", "2": "alerts", "1": "dashboard"}.get(keys[-1])
+            if mode and self.free():  # timed to the effect of the last key of the burst
+                # (a screen may resume with its search box focused: the rest is typed there)
+                await self.effect(keys, lambda: (app.current_mode == mode and app.screen.is_mounted)
+                                  or isinstance(app.focused, Input))
+            else:
+                self.keys(keys)
+                await self.pilot.pause()
+        elif kind == "search":
+            text = r.choice(["kind:alert", "severity:>=warning", "hots:vm", "host:web-*",
+                             "cpu", "kind:host.down", "queue", "since:5m kind:ack"])
+            self.keys("/" + text + ("\n" if r.random() < 0.7 else ""))
+            await self.pilot.pause()
+            if r.random() < 0.5:
+                await self.settle()
+        elif kind == "dialog":
+            key = r.choice(["x", "s", "a"])
+            had = len(app.screen_stack)
+            self.keys(key)
+            try:  # (`a` with no alert selected says so in a toast instead)
+                await self._wait(lambda: isinstance(app.screen, Dialog), 1.5)
+            except AssertionError:
+                return
+            if isinstance(app.screen, Dialog):
+                if key == "s" and r.random() < 0.3:
+                    self.keys(["enter", "enter"])  # simulate on the selected host
+                    try:  # a scenario the dialog refuses keeps it open: fine, escape
+                        await self._wait(lambda: not isinstance(app.screen, Dialog), 3.0)
+                    except AssertionError:
+                        await self.settle()
+                else:
+                    await self.effect(["escape"], lambda: not isinstance(app.screen, Dialog)
+                                      and len(app.screen_stack) <= had)
+        elif kind == "help":
+            await self.effect("?", lambda: isinstance(app.screen, HelpScreen))
+            await self.effect(["escape"], lambda: not isinstance(app.screen, HelpScreen))
+        elif kind == "pause":
+            was = app.paused
+            await self.effect("p", lambda: app.paused != was)
+            await self.effect("p", lambda: app.paused == was)
+        elif kind == "resize":
+            self.size = SIZES[1] if self.size == SIZES[0] else SIZES[0]
+            await self.pilot.resize_terminal(*self.size)
+            await self.pilot.pause()
+        elif kind == "tab":
+            before = app.focused
+            if self.free() and before is not None and len(app.screen.focus_chain) > 1:
+                await self.effect(["tab"], lambda: app.focused is not before)
+            else:
+                self.keys(["tab"])
+        elif kind == "sort" and app.current_mode == "dashboard" and self.free():
+            table = app.screen.query_one("#hosts")
+            was = (table.sort_column, table.sort_reverse)  # type: ignore[attr-defined]
+            await self.effect(r.choice(["o", "r"]), lambda: (
+                table.sort_column, table.sort_reverse) != was)  # type: ignore[attr-defined]
+
+    async def _wait(self, cond: Callable[[], bool], timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while not cond():
+            if time.perf_counter() > deadline:
+                raise AssertionError("condition not met")
+            await asyncio.sleep(0.005)  # poll
+
+    def p99_ms(self) -> float:
+        lat = sorted(self.latencies)
+        return lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0

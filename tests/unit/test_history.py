@@ -1,0 +1,40 @@
+"""The flat per-host history ring (broker/ingest/history.py)."""
+
+from __future__ import annotations
+
+from broker.ingest.history import History
+
+
+def test_fast_path_keeps_the_last_rows_oldest_first() -> None:
+    h = History(5)
+    for i in range(12):
+        h.add({"cpu": float(i), "mem": float(100 + i)})
+    assert h.series("cpu") == [7.0, 8.0, 9.0, 10.0, 11.0]
+    assert h.series("mem") == [107.0, 108.0, 109.0, 110.0, 111.0]
+    assert h.series("nope") == [] and list(h) == ["cpu", "mem"]
+    assert h.nbytes() == 5 * 2 * 8
+
+
+def test_partial_fill_new_names_and_absent_series() -> None:
+    h = History(4)
+    h.add({"cpu": 1.0})
+    h.add({"cpu": 2.0, "disk./": 50.0})  # a new column: earlier rows hold NaN for it
+    h.add({"disk./": 51.0})  # cpu absent in this row
+    h.add({"disk./": 52.0, "cpu": 4.0})  # same names, other order
+    assert h.series("cpu") == [1.0, 2.0, 4.0]
+    assert h.series("disk./") == [50.0, 51.0, 52.0]
+    h.add({"cpu": 5.0, "disk./": 53.0})
+    assert h.series("cpu") == [2.0, 4.0, 5.0]  # the first row has been overwritten
+    assert "disk./" in h and len(h) == 2
+
+
+def test_only_kept_series_get_a_column() -> None:
+    h = History(3, keep=lambda name: name.startswith("cpu"))
+    h.add({"cpu.percent": 1.0, "uptime": 9.0, "cpu.user": 0.5})
+    h.add({"cpu.percent": 2.0, "uptime": 10.0, "cpu.user": 0.7})  # fast path
+    h.add({"uptime": 11.0})  # nothing kept: no row
+    h.add({"cpu.percent": 3.0, "uptime": 12.0, "cpu.user": 0.9})
+    assert list(h) == ["cpu.percent", "cpu.user"] and "uptime" not in h
+    assert h.series("cpu.percent") == [1.0, 2.0, 3.0]
+    assert h.series("cpu.user") == [0.5, 0.7, 0.9]
+    assert h.nbytes() == 3 * 2 * 8

@@ -1,0 +1,61 @@
+"""What every main screen offers the app: a typed handle on the app, and the app's hooks.
+
+The app reaches the current screen through these methods (no ``getattr`` probing), and the
+screens reach the app through ``console`` (a ``MonitorApp``, not ``Any``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textual.await_complete import AwaitComplete
+from textual.screen import ModalScreen, Screen
+
+if TYPE_CHECKING:
+    from tui.app import MonitorApp
+
+
+R = TypeVar("R")
+
+
+class ConsoleScreen(Screen[None]):
+    ready = False
+
+    @property
+    def console(self) -> MonitorApp:
+        return cast("MonitorApp", self.app)
+
+    def refresh_data(self) -> None:
+        """Repaint from the model (called twice a second and after each snapshot)."""
+
+    def selected_alert(self) -> dict[str, Any] | None:
+        """The alert `a`, `u` and `x` act on, if any."""
+        return None
+
+    def step_back(self) -> bool:
+        """`escape`: undo the screen's own state (filter, search); False when there is none."""
+        return False
+
+    def focus_search(self) -> bool:
+        """`/`: focus the screen's search box; False when the screen has none."""
+        return False
+
+    def open_selected(self) -> None:
+        """`enter`: open what is selected."""
+
+    def select_alert(self, alert_id: str) -> None:
+        """Put the cursor on an alert (the dashboard's feed opens the alerts screen so)."""
+
+
+class OnceModal(ModalScreen[R]):
+    """A dialog that closes once. Two Enter presses queued before the first one closed it
+    (a fast typist, a burst over SSH) called ``dismiss`` twice: the ack was sent twice and
+    the second pop took the screen under the dialog with it (ScreenStackError)."""
+
+    _dismissed = False
+
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if self._dismissed or self.app.screen is not self:
+            return AwaitComplete()
+        self._dismissed = True
+        return super().dismiss(result)

@@ -1,0 +1,91 @@
+"""The frozen source's queries answered by the broker's own code: a real event store.
+
+The frozen events go into a real ``broker.store.Store`` (SQLite in a temporary directory,
+the frozen clock), the frozen series into its rollups, and ``search`` and ``history``
+requests run through the broker's own control handlers (``broker.api.control.Control``):
+the same query language, paging, steps and refusals as a real broker, word for word.
+
+This is the one place under tui/ that imports broker code, and only the frozen source
+(snapshots, screenshots, Pilot tests, the benchmark) uses it; the live console never does.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+from broker.alerting.rules import default_rules
+from broker.alerting.scenarios import scenario
+from broker.alerting.silences import make_silence
+from broker.api.control import Control
+from broker.store.store import Store
+from core import protocol
+from core.clock import Clock
+from core.config import parse_duration
+from core.matchers import Matcher
+
+HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
+
+
+class FrozenQueries(Control):
+    """The broker's store-backed request handlers over a store of frozen data."""
+
+    OPS = ("search", "history")
+
+    def __init__(self, clock: Clock, events: list[dict[str, Any]],
+                 series: dict[str, dict[str, list[float]]]) -> None:
+        # Not Control.__init__: no core loop and no sockets, only what the handlers read.
+        self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
+        self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
+        self.core = cast(Any, SimpleNamespace(clock=clock))
+        self.system = SimpleNamespace(store=self.store, notifier=None)
+        self.requests = self.errors = 0
+        now = clock.time()
+        for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
+            self.store.put(cast(Any, dict(event)))
+        for host, metrics in series.items():
+            for name, values in metrics.items():
+                for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
+                    n = min(len(values), HISTORY_S // SAMPLE_S)
+                    self.store.record_metrics(host, {name: value}, now - (n - i) * SAMPLE_S)
+        self.store.flush()
+
+    def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
+        handler = {"search": self.search, "history": self.history}[op]
+        payload, _ = self._call("frozen", op, handler, args)
+        return protocol.unpack_reply(payload)
+
+    def close(self) -> None:
+        try:
+            self.store.stop()
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def broker_rules() -> list[dict[str, Any]]:
+    """The ``rules`` reply of a broker with the shipped rules."""
+    return [r.to_dict() for r in default_rules()]
+
+
+def simulated(name: str) -> tuple[str, str, float, float, str]:
+    """(rule, metric, value, threshold, severity) of a scenario, as the engine picks them;
+    ValueError for a name the broker does not know."""
+    rule, metric, value, threshold, severity = scenario(name, default_rules())
+    return rule.name, metric, value, threshold, severity
+
+
+def new_silence(matchers: Any, duration: Any, author: str, comment: str,
+                now: float) -> tuple[dict[str, Any], list[Matcher]]:
+    """A silence as the broker makes it (same checks, same refusals, same reply)."""
+    if not isinstance(matchers, list) or not matchers or \
+            not all(isinstance(m, str) for m in matchers):
+        raise ValueError("'matchers' must be a non-empty list like ['host=web-1']")
+    seconds = parse_duration(duration, "duration")
+    if seconds <= 0:
+        raise ValueError("duration must be positive")
+    sil = make_silence(matchers, seconds, author or "anonymous", comment, now)
+    return sil.to_dict(now), list(sil.matchers)
