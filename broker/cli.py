@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     eps_now = system.endpoints
     print(f"monitor-broker: listening ingest={eps_now['ingest']} publish={eps_now['publish']} "
           f"control={eps_now['control']} data={data_dir}"
-          + (f" metrics=http://{maddr[0]}:{system.exporter.port}/metrics" if maddr else ""),
+          + (f" metrics=http://{maddr[0]}:{system.exporter.port}/metrics"
+             if maddr and system.exporter else ""),
           flush=True)
     try:
         system.wait()

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
@@ -26,6 +26,16 @@ from broker.ingest.loop import BrokerCore
 from broker.store_watch import StoreWatch
 from core.clock import SYSTEM, Clock
 from core.supervisor import Supervisor
+
+if TYPE_CHECKING:  # the parts are imported when started: a broker without a store or
+    # receivers never loads them (the embedded default starts fast)
+    from agents.agent import Agent
+    from broker.alerting.engine import AlertEngine
+    from broker.api.prometheus import Exporter
+    from broker.limits import Limits
+    from broker.notify import Notifier
+    from broker.notify.feed import NotifyFeed
+    from broker.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +71,7 @@ class MonitoringSystem:
         self.want_store = store and self.data_dir is not None
         self.want_alerts = alerts
         self.metrics_addr = metrics_addr
-        self.exporter: Any = None
+        self.exporter: Exporter | None = None
         from broker.auth import Gate
 
         # keys and roles (a keys directory), or keyless; checked before anything binds
@@ -78,10 +88,10 @@ class MonitoringSystem:
         self.committed = EventBus(clock, on_restart=self._on_restart)
         self.core: BrokerCore | None = None
         self.control: Control | None = None
-        self.store: Any = None
-        self.engine: Any = None
-        self.notifier: Any = None
-        self.agent: Any = None
+        self.store: Store | None = None
+        self.engine: AlertEngine | None = None
+        self.notifier: Notifier | None = None
+        self.agent: Agent | None = None
         self.started = 0.0
         self.escalated: str | None = None
         self._persisted_at = 0.0
@@ -89,8 +99,8 @@ class MonitoringSystem:
         self.store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self.store_watch = StoreWatch(self)  # store faults: status, store_failing, the feed
-        self.feed: Any = None  # broker.notify.feed.NotifyFeed when notifying with a store
-        self.limits: Any = None  # broker.limits.Limits, from [broker] at start()
+        self.feed: NotifyFeed | None = None  # when notifying with a store
+        self.limits: Limits | None = None  # from [broker] at start()
         self._stopped = threading.Event()
         self._lock = DataDirLock(self.data_dir)  # no-op without a data dir
 
@@ -129,8 +139,9 @@ class MonitoringSystem:
         self.refresh_store_stats()
         self.core.tick_hooks.append(self._periodic_persist)
         self.core.change_hooks.append(lambda: self.persist_engine(baselines=False))
-        if self.feed is not None:
-            self.core.tick_hooks.append(lambda now: self.feed.retry())
+        feed = self.feed
+        if feed is not None:
+            self.core.tick_hooks.append(lambda now: feed.retry())
         self.core.tick_hooks.append(self.store_watch.watch)
         self.core.tick_hooks.append(self._watch_keys)
         if self.engine is not None:
@@ -269,6 +280,7 @@ class MonitoringSystem:
 
     def _to_store(self, item: Any) -> None:
         """The store's bus handler: events, and ``("state", key, obj)`` sent after them."""
+        assert self.store is not None
         if isinstance(item, tuple):
             self.store.save_state(item[1], item[2])
         else:
@@ -382,11 +394,3 @@ class MonitoringSystem:
         control = self.control
         result = self.core.call(lambda: control.simulate({"name": name, "host": host or ""}))
         return list(result["alert_ids"])
-
-    def wait_for_hosts(self, n: int = 1, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.core and len(self.core.state.hosts) >= n:
-                return True
-            time.sleep(0.02)
-        return False

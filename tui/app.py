@@ -21,7 +21,7 @@ from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import ConsoleScreen
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.dialogs import AckDialog, SilenceDialog, SimulateDialog
+from tui.screens.dialogs import AckDialog, ForgetDialog, SilenceDialog, SimulateDialog
 from tui.screens.events import EventsScreen
 from tui.screens.help import HelpScreen
 from tui.screens.host import HostScreen
@@ -302,6 +302,18 @@ class MonitorApp(HeldKeys, App[None]):
                                                              f"{alert['host']}", timeout=3),
                           self.brokers_of(alert["id"]))
         self.push_screen(AckDialog(alert), done)
+
+    def action_forget(self) -> None:
+        host = self.selected_host
+        if not host:
+            self.notify("select a host first (dashboard: 1)", severity="warning")
+            return
+
+        def done(result: dict[str, Any] | None) -> None:
+            if result is not None:
+                self.call("forget", {"host": host, "author": self.author},
+                          lambda r: self.notify(f"forgot {host}", timeout=3))
+        self.push_screen(ForgetDialog(host), done)
 
     def action_unack(self) -> None:
         alert = self.selected_alert()

@@ -173,6 +173,14 @@ class FleetModel:
 
     def apply_host(self, source: str, name: str, status: str, ts: float,
                    info: dict[str, Any] | None = None) -> None:
+        if status == "forgotten":  # retired (monitor-ctl forget, F, host_expire): it goes
+            old = self.hosts.get(name)
+            if old is not None:
+                old.sources.discard(source)
+                if not old.sources:
+                    del self.hosts[name]
+                    self.hosts_version += 1
+            return
         host = self._host(source, name)
         if status == "hello":
             host.info = dict(info or {})
@@ -276,6 +284,17 @@ class FleetModel:
             if isinstance(rate, int | float):
                 rates.append(rate)
         return sum(rates) if rates else None
+
+
+    def store_problems(self) -> list[str]:
+        """``failing <reason>`` / ``read-only <reason>`` for each broker whose event store
+        cannot write (``status`` reports ``store.state``): paging goes on, the log does not."""
+        out = []
+        for status in self.brokers.values():
+            store = status.get("store")
+            if isinstance(store, dict) and store.get("state") in ("failing", "read-only"):
+                out.append(f"{store['state']} {store.get('reason') or ''}".strip())
+        return out
 
 
 def alert_sort_key(alert: dict[str, Any]) -> tuple[int, int, float]:

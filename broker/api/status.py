@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 
 def status(system: MonitoringSystem) -> dict[str, Any]:
-    core = system.core
-    assert core is not None
+    core, limits = system.core, system.limits
+    assert core is not None and limits is not None
     hosts = core.state.hosts.values()
     return {
         "version": 1, "uptime": system.clock.time() - system.started, "pseq": core.pseq,
@@ -32,10 +32,10 @@ def status(system: MonitoringSystem) -> dict[str, Any]:
                    "probation_evicted": core.state.evicted,
                    "log_lines_dropped": core.handler.dropped,
                    "gaps": sum(h.gaps for h in hosts)},  # frames lost, from seq jumps
-        "limits": {"max_hosts": system.limits.max_hosts,
-                   "max_series_per_host": system.limits.max_series_per_host,
-                   "max_series": system.limits.max_series,
-                   "memory_at_caps_mb": system.limits.memory_bytes() // 2**20},
+        "limits": {"max_hosts": limits.max_hosts,
+                   "max_series_per_host": limits.max_series_per_host,
+                   "max_series": limits.max_series,
+                   "memory_at_caps_mb": limits.memory_bytes() // 2**20},
         "alerts": len(system.engine.alerts()) if system.engine is not None else 0,
         "alerting": system.engine is not None,
         "store": system.store_watch.status(system.store_stats),

@@ -11,6 +11,7 @@ import pytest
 
 from core import keydir
 from core.keys import ClientCurve, load_keypair, load_public
+from tests.procs import wait_for
 from tests.snapshots.frozen_app import type_text, until
 from tui.app import MonitorApp
 from tui.screens.alerts import AlertsScreen
@@ -32,7 +33,8 @@ def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]
     keydir.generate(keys, "bob", "viewer")
     ms = MonitoringSystem(tmp / "d", keys_dir=keys, local_agent=True, interval=0.2)
     ms.start()
-    assert ms.wait_for_hosts(1, timeout=10)  # the in-process agent uses the broker's key
+    assert wait_for(lambda: ms.core is not None and ms.core.state.hosts, timeout=10,
+                    what="the in-process agent's host")  # the in-process agent uses the broker's key
     yield ms, keys
     ms.stop()
 

@@ -131,6 +131,8 @@ REQUESTS: dict[str, tuple[str, Req]] = {
     "simulate": ("simulate", lambda i: {"name": "high_memory_usage", "host": i["host"]}),
     "simulate, unknown scenario": ("simulate", lambda i: {"name": "no_such_rule",
                                                           "host": i["host"]}),
+    "forget, unknown host": ("forget", lambda i: {"host": "no-such-host", "author": "ana"}),
+    "forget (F on the dashboard)": ("forget", lambda i: {"host": i["host"], "author": "ana"}),
 }
 
 

@@ -13,6 +13,7 @@ import zmq
 from textual.widgets import Input
 
 from core import protocol
+from tests.procs import wait_for
 from tests.snapshots.frozen_app import type_text, until
 from tui.app import MonitorApp
 from tui.screens.dialogs import AckDialog, SimulateDialog
@@ -30,7 +31,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     ms = MonitoringSystem(data_dir=Path(tmp_path_factory.mktemp("tui-live")), local_agent=True)
     ms.start()
-    assert ms.wait_for_hosts(1, timeout=10)
+    assert wait_for(lambda: ms.core is not None and ms.core.state.hosts, timeout=10,
+                    what="the in-process agent's host")
     yield ms
     ms.stop()
 

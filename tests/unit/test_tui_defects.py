@@ -249,3 +249,42 @@ async def test_event_detail_shows_dates_and_fields_not_json() -> None:
 def test_a_constant_series_is_a_flat_line() -> None:
     assert sparkline([4.0] * 10, 10, lo=0.0) == "▁" * 10
     assert sparkline([4.0] * 10, 10, lo=0.0, hi=8.0) == "▅" * 10  # scaled: a real level
+
+
+async def test_a_failing_store_is_shown_on_the_dashboard_at_once() -> None:
+    """Issue 11: status and the TUI show ``store: failing <reason>``; the broker's side is
+    tests/chaos/test_chaos_store.py (a full tmpfs, a read-only data dir)."""
+    from tui.messages import BrokerStatus
+    from tui.widgets.summary import SummaryBar
+
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        bar = await until(pilot, lambda: app.screen.query(SummaryBar).first(), what="bar")
+        await until(pilot, lambda: "up" in str(bar.render()), what="summary")
+        assert "store:" not in str(bar.render())
+        app.post_message(BrokerStatus("frozen", {"store": {
+            "state": "failing", "reason": "database or disk is full"}}))
+        text = await until(pilot, lambda: "store:" in str(bar.render()) and str(bar.render()),
+                           what="the store line")
+        assert "store: failing database or disk is full" in text
+
+
+async def test_f_forgets_the_selected_host_after_a_confirmation() -> None:
+    """Issue 11: retire a host from the console (monitor-ctl forget does it from a shell)."""
+    from tui.screens.dialogs import ForgetDialog
+
+    app = app_(select="")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.selected_host, what="a selected host")
+        host = app.selected_host
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ForgetDialog), what="the dialog")
+        await pilot.press("escape")  # cancelled: nothing sent
+        assert not ops(app, "forget")
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ForgetDialog), what="the dialog")
+        await pilot.click("#ok")
+        await until(pilot, lambda: ops(app, "forget"), what="the request")
+        assert ops(app, "forget") == [{"host": host, "author": app.author}]
+        app.model.apply_host("frozen", host, "forgotten", NOW)  # the broker's host frame
+        assert host not in app.model.hosts

@@ -28,6 +28,8 @@ class DashboardScreen(ConsoleScreen):
         Binding("o", "cycle_sort", "Sort", show=False,
                 tooltip="Sort the hosts by the next column (or click a header)"),
         Binding("r", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
+        Binding("F", "app.forget", "Forget host", show=False,
+                tooltip="Retire the selected host (its alerts resolve)"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -65,6 +65,24 @@ class AckDialog(Dialog):
                       "sticky": self.query_one("#sticky", Checkbox).value})
 
 
+class ForgetDialog(Dialog):
+    """`F` on the dashboard: retire a host (its alerts resolve, it leaves the list)."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__()
+        self.host = host
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Forget host"
+            yield Label(f"Forget {printable(self.host)}? Its alerts resolve and it leaves the "
+                        "host list until it reports again.", classes="what")
+            yield from self.buttons("Forget")
+
+    def submit(self) -> None:
+        self.dismiss({})
+
+
 class SilenceDialog(Dialog):
     """`x`: silence alerts matching matchers (prefilled from the selection) for a while."""
 

@@ -147,6 +147,13 @@ class FrozenSource(DataSource):
         self.silences = [s for s in self.silences if s["id"] != silence_id]
         return {"silence_id": silence_id, "removed": True}
 
+    def _op_forget(self, host: str, author: str = "") -> dict[str, Any]:
+        hosts = self.snapshot["hosts"]
+        if not any(h["host"] == host for h in hosts):
+            raise KeyError(f"forget: no host '{host}'")
+        self.snapshot["hosts"] = [h for h in hosts if h["host"] != host]
+        return {"host": host, "forgotten": True}
+
     def _op_silences(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self.silences)
 

@@ -51,6 +51,9 @@ class SummaryBar(Panel):
         text.append(f"{c['warning']} warn", style=style("warning") if c["warning"] else "dim")
         if c["acked"]:
             text.append(f" ({c['acked']} acked)", style="dim")
+        for problem in model.store_problems():  # the log cannot write: say so, in red
+            text.append("  │ ", style="dim")
+            text.append(f"store: {problem}", style=style("critical"))
         ingest = model.ingest_rate()
         if ingest is not None:
             text.append("  │ ", style="dim")
