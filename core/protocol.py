@@ -21,6 +21,13 @@ import msgpack
 
 from core.hostnames import MAX_NAME_LEN, host_name_error  # noqa: F401 - one host-name rule
 from core.ops import OPS, ROLE_RANK, ROLES, Op  # noqa: F401 - control vocabulary
+from core.procs import (  # noqa: F401 - the procs field is part of the contract
+    MAX_PROC_CMD,
+    MAX_PROC_TOP,
+    PROCESS_FIELDS,
+    process_dicts,
+    validate_procs,
+)
 from core.topics import (  # noqa: F401 - the topics are part of the wire contract
     FLEET_TOPICS,
     PER_HOST,
@@ -43,11 +50,6 @@ MAX_PUBLISH_MSG = 4 * 2**20  # clients' SUB on the publish stream
 MAX_METRICS_PER_FRAME = 5000
 MAX_CLOCK_SKEW_S = 300.0
 MAX_MESSAGE_LEN = 16 * 1024
-MAX_PROC_TOP = 50  # top-N per list (CPU, memory): a frame carries at most twice this
-MAX_PROC_CMD = 200
-# Optional ``procs`` of a metrics frame: rows in this column order (protocol v1, additive:
-# a broker that does not know the field ignores it).
-PROCESS_FIELDS = ("pid", "name", "user", "cmd", "cpu_percent", "rss", "threads")
 
 SEVERITIES = ("info", "warning", "critical")  # mildest first: an index is a rank
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -125,11 +127,6 @@ def metrics_frame(host: str, agent: str, boot: str, seq: int, ts: float,
     if fast:
         frame["fast"] = True
     return frame
-
-
-def process_dicts(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    """Validated ``procs`` rows as maps keyed by ``PROCESS_FIELDS``."""
-    return [dict(zip(PROCESS_FIELDS, row, strict=True)) for row in rows]
 
 
 def log_frame(host: str, agent: str, boot: str, seq: int, ts: float, *, source: str,
@@ -275,33 +272,11 @@ def _validate_metrics(obj: Mapping[str, Any]) -> str | None:
         return f"{len(metrics)} metrics in one frame, over the {MAX_METRICS_PER_FRAME} limit"
     if not _metrics_fast_ok(metrics) and (reason := _metrics_reason(metrics)):
         return reason
-    if "procs" in obj and (reason := _validate_procs(obj["procs"])):
+    if "procs" in obj and (reason := validate_procs(obj["procs"])):
         return reason
     if not isinstance(obj.get("fast", False), bool):
         return "field 'fast' must be true or false"
     return _validate_labels(obj)
-
-
-_PROC_TYPES: tuple[Any, ...] = (int, str, str, str, (int, float), int, int)
-_PROC_LIMITS = (0, MAX_NAME_LEN, 64, MAX_PROC_CMD + 1, 0, 0, 0)
-
-
-def _validate_procs(rows: Any) -> str | None:
-    if not isinstance(rows, list) or len(rows) > 2 * MAX_PROC_TOP:
-        return f"field 'procs' must be a list of at most {2 * MAX_PROC_TOP} rows"
-    for row in rows:
-        if not isinstance(row, list) or len(row) != len(PROCESS_FIELDS):
-            return f"field 'procs': each row must be a list of {len(PROCESS_FIELDS)} values"
-        for name, val, typ, limit in zip(PROCESS_FIELDS, row, _PROC_TYPES, _PROC_LIMITS,
-                                         strict=True):
-            if isinstance(val, bool) or not isinstance(val, typ):
-                return f"field 'procs': {name} {val!r} has the wrong type"
-            if isinstance(val, str):
-                if len(val) > limit or not val.isprintable():
-                    return f"field 'procs': {name} {val[:40]!r} is too long or unprintable"
-            elif not math.isfinite(val) or val < 0:
-                return f"field 'procs': {name} {val!r} must be a finite number >= 0"
-    return None
 
 
 def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:

@@ -17,7 +17,14 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from broker.api import agent_ops
+from broker.api.args import RequestError
+from broker.api.args import claimed as _claimed
+from broker.api.args import int_arg as _int
+from broker.api.args import opt_str as _opt_str
+from broker.api.args import req_str as _req_str
 from broker.api.audit import audit_event
+from broker.api.cluster_ops import ClusterOps
+from broker.api.store_ops import StoreOps
 from broker.auth import KEYLESS
 from broker.events import Event
 from broker.ingest.loop import BrokerCore
@@ -30,10 +37,6 @@ from core.protocol import ProtocolError
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], Any]
-
-
-class RequestError(ValueError):
-    """A request the broker understood but cannot carry out; the message says why."""
 
 
 class ControlBackend(Protocol):
@@ -68,7 +71,7 @@ class ControlBackend(Protocol):
     def rules_summary(self) -> list[dict[str, Any]]: ...
 
 
-class Control:
+class Control(StoreOps, ClusterOps):
     """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
 
     def __init__(self, core: BrokerCore, system: ControlBackend) -> None:
@@ -194,44 +197,6 @@ class Control:
     def reload(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.system.reload()
 
-    def sync(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.system.sync()
-
-    # ------------------------------------------------------------ cluster (core thread)
-
-    def cluster(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self.system.cluster_status()
-
-    def _node(self, args: dict[str, Any] | None = None) -> Any:
-        if self.system.cluster is None:
-            raise RequestError("this broker does not replicate (alerting is off)")
-        if args and args.get("endpoint"):
-            self.system.member.pair_back(args["endpoint"])
-        return self.system.cluster
-
-    def peer_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        from broker.cluster.replica import parse_entries
-
-        node = self._node(args)
-        sender = _req_str(args, "node")
-        entries = parse_entries(args.get("entries"))
-        won = node.merge(entries, sender)
-        if won:
-            self.system.persist_engine()
-        return {"node": node.name, "won": won,
-                "newer": [e.wire() for e in node.newer_than(entries)]}
-
-    def peer_digest(self, args: dict[str, Any]) -> dict[str, Any]:
-        node = self._node(args)
-        return {"node": node.name, "digest": node.replica.digest()}
-
-    def peer_fetch(self, args: dict[str, Any]) -> dict[str, Any]:
-        node = self._node()
-        keys = args.get("keys")
-        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-            raise RequestError("'keys' must be a list of strings")
-        return {"node": node.name, "entries": [e.wire() for e in node.replica.pick(keys)]}
-
     def hosts(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         """Every host (or ``host``) with its top processes; ``history`` adds the short
         process history."""
@@ -318,108 +283,3 @@ class Control:
 
     def rules(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         return self.system.rules_summary()
-
-    # ------------------------------------------------------------ store ops (query thread)
-
-    def _store(self) -> Any:
-        if self.system.store is None:
-            raise RequestError("the event store is not enabled on this broker")
-        return self.system.store
-
-    def search(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        query = args.get("query", "")
-        if not isinstance(query, str):
-            raise RequestError("'query' must be a string")
-        limit = _int(args, "limit", 50, 1, 10_000)
-        before_ts, before_seq = args.get("before_ts"), args.get("before_seq")
-        if before_ts is not None and (not isinstance(before_ts, int | float)
-                                      or isinstance(before_ts, bool)):
-            raise RequestError("'before_ts' must be a number (unix seconds)")
-        if before_seq is not None and (not isinstance(before_seq, int)
-                                       or isinstance(before_seq, bool)):
-            raise RequestError("'before_seq' must be an integer (an event's seq)")
-        if before_seq is not None:  # exact paging: seq is unique, ts is not
-            return self._store().search(query, limit=limit, before_seq=before_seq)
-        return self._store().search(query, limit=limit, before_ts=before_ts)
-
-    def history(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        now = self.core.clock.time()
-        since = args.get("since", now - 3600)
-        return self._store().history(_req_str(args, "host"), _req_str(args, "metric"),
-                                     since, args.get("until", now), args.get("step", "1m"))
-
-    def export(self, args: dict[str, Any]) -> Any:
-        import io
-
-        from broker.store.search import parse_time
-
-        now = self.core.clock.time()
-        when: dict[str, float | None] = {}
-        for key in ("since", "until"):
-            val = args.get(key)
-            if val is None or val == "":
-                when[key] = None
-            elif isinstance(val, int | float) and not isinstance(val, bool):
-                when[key] = float(val)
-            elif isinstance(val, str):
-                when[key] = parse_time(val, now, f"--{key} {val}")
-            else:
-                raise RequestError(f"'{key}' must be a time like 1h, 2026-11-26T10:00 or "
-                                   "unix seconds")
-        fmt = args.get("format", "jsonl")
-        if fmt not in ("jsonl", "csv"):
-            raise RequestError(f"format {fmt!r}: use jsonl or csv")
-        query = _opt_str(args, "query")
-        out = io.StringIO()
-        if "after" not in args:  # one reply with everything (small exports, old clients)
-            self._store().export(when["since"], when["until"], fmt, out, query=query)
-            return out.getvalue()
-        after = _int(args, "after", 0, 0, 2**62)
-        store = self._store()
-        n = store.export(when["since"], when["until"], fmt, out, query=query, after=after,
-                         limit=_int(args, "limit", EXPORT_PAGE, 1, 100_000),
-                         header=after == 0)
-        return {"text": out.getvalue(), "count": n, "next": store.last_cursor}
-
-    def notifications(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        if self.system.notifier is None:
-            return []
-        return self.system.notifier.recent(_int(args, "limit", 50, 1, 1000))
-
-    def test_notify(self, args: dict[str, Any]) -> dict[str, Any]:
-        if self.system.notifier is None:
-            raise RequestError("no receivers are configured on this broker")
-        receiver = _req_str(args, "receiver")
-        return {"receiver": receiver, "id": self.system.notifier.test_notify(receiver)}
-
-
-EXPORT_PAGE = 5000  # events per export page: a few MB, far under the reply cap
-
-
-def _claimed(args: dict[str, Any]) -> str:
-    """Who a keyless client says it is (only ever shown as ``local:<name>``)."""
-    val = args.get("author", "")
-    return val if isinstance(val, str) else ""
-
-
-def _req_str(args: dict[str, Any], key: str) -> str:
-    val = args.get(key)
-    if not isinstance(val, str) or not val:
-        raise RequestError(f"missing or empty '{key}'")
-    return val
-
-
-def _opt_str(args: dict[str, Any], key: str) -> str:
-    val = args.get(key, "")
-    if val is None:
-        return ""
-    if not isinstance(val, str):
-        raise RequestError(f"'{key}' must be a string")
-    return val
-
-
-def _int(args: dict[str, Any], key: str, default: int, lo: int, hi: int) -> int:
-    val = args.get(key, default)
-    if not isinstance(val, int) or isinstance(val, bool) or not lo <= val <= hi:
-        raise RequestError(f"'{key}' must be an integer from {lo} to {hi}")
-    return val
