@@ -129,12 +129,12 @@ def test_plugin_collectors_from_entry_points_are_loaded_and_supervised(
 
 
 FAKE_JOURNALCTL = '''#!/usr/bin/env python3
-import json, sys, time
+import json, signal, sys, time
 args = " ".join(sys.argv[1:])
 print(json.dumps({"MESSAGE": "fake journal " + args, "PRIORITY": "3",
                   "SYSLOG_IDENTIFIER": "sshd", "__REALTIME_TIMESTAMP": str(int(time.time() * 1e6))}),
       flush=True)
-time.sleep(600)
+signal.pause()  # a journal that follows: stays until the agent stops it
 '''
 
 
