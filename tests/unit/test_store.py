@@ -13,8 +13,7 @@ import time
 import pytest
 
 from broker.store.queue import BatchQueue
-from broker.store.schema import LATEST, MIGRATIONS
-from broker.store.store import Store, StoreCorrupt, StoreError
+from broker.store.store import Store, StoreError
 from core.clock import FakeClock
 from tests.unit.store_helpers import T0, ev, running_store
 
@@ -108,80 +107,6 @@ def test_recent_is_newest_first_and_survives_restart(tmp_path):
         assert [e["message"] for e in s.recent(3)] == ["m4", "m3", "m2"]
     with running_store(path) as s:
         assert [e["message"] for e in s.recent(2)] == ["m4", "m3"]
-
-
-# -- corruption and migrations --------------------------------------------------------------
-
-def test_garbage_file_is_refused(tmp_path):
-    path = tmp_path / "e.db"
-    path.write_bytes(b"this is not sqlite at all" * 200)
-    with pytest.raises(StoreCorrupt, match="not a valid SQLite database"):
-        Store(path).open()
-
-
-def test_damaged_pages_are_detected(tmp_path):
-    path = tmp_path / "e.db"
-    with running_store(path) as s:
-        for i in range(3000):
-            s.put(ev("log", f"payload number {i} " * 5, host=f"h{i % 7}"))
-    data = bytearray(path.read_bytes())
-    for off in range(8192, len(data) - 4096, 16384):  # scribble over a page in every four
-        data[off:off + 2048] = b"\xa5" * 2048
-    path.write_bytes(bytes(data))
-    with pytest.raises(StoreCorrupt, match="corrupt|not a valid|cannot be opened"):
-        Store(path).open()
-
-
-def test_foreign_sqlite_file_is_refused(tmp_path):
-    path = tmp_path / "e.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE customers (id INTEGER)")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreCorrupt, match="not a monitor event store"):
-        Store(path).open()
-
-
-def test_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "e.db"
-    Store(path).open().stop()
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
-    conn.close()
-    with pytest.raises(StoreCorrupt, match="newer than this broker"):
-        Store(path).open()
-
-
-def test_migrates_a_version_1_file_and_indexes_its_rows(tmp_path):
-    path = tmp_path / "e.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    version, script = MIGRATIONS[0]
-    for stmt in script.split(";"):
-        if stmt.strip():
-            conn.execute(stmt)
-    conn.execute("PRAGMA application_id = 1297042993")
-    conn.execute(f"PRAGMA user_version = {version}")
-    conn.execute("INSERT INTO events(id, ts, kind, host, message) VALUES "
-                 "('old1', ?, 'log', 'web-1', 'kernel panic on boot')", (T0,))
-    conn.close()
-    with running_store(path) as s:
-        (found,) = s.search("kernel panic host:web-1")
-        assert found["id"] == "old1"
-        s.put(ev("log", "kernel again", ts=T0 + 1))
-        assert s.flush(5)
-        assert len(s.search("kernel")) == 2
-    assert _count(path, "PRAGMA user_version") == LATEST
-
-
-def test_hand_altered_schema_is_refused(tmp_path):
-    path = tmp_path / "e.db"
-    Store(path).open().stop()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("DROP TABLE episodes")
-    conn.execute("CREATE TABLE episodes (id INTEGER PRIMARY KEY)")
-    conn.close()
-    with pytest.raises(StoreCorrupt, match="episodes"):
-        Store(path).open()
 
 
 # -- write failures ---------------------------------------------------------------------------

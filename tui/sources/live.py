@@ -106,6 +106,13 @@ class BrokerLink:
         self.subscribed: set[str] = set()  # every host whose metrics were ever subscribed
         self._worker: Any = None
 
+    def count_frame(self, topic: bytes) -> None:
+        """A frame arrived on ``topic`` (the session reports; counts outlive sessions)."""
+        self.topics[topic] += 1
+
+    def note_subscribed(self, hosts: set[str]) -> None:
+        self.subscribed |= hosts
+
     @property
     def connected(self) -> bool:
         session = self.session

@@ -133,7 +133,7 @@ class Session:
                 parts = self.sub.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            self.link.topics[parts[0]] += 1
+            self.link.count_frame(parts[0])
             try:
                 frame = protocol.decode(parts, cap=protocol.MAX_PUBLISH_MSG)
             except protocol.ProtocolError:
@@ -215,7 +215,7 @@ class Session:
         for host in want - self.following:
             for t in protocol.host_topics(host):
                 self.sub.setsockopt(zmq.SUBSCRIBE, t)
-        self.link.subscribed |= want
+        self.link.note_subscribed(want)
         self.following, self.view = want, view
 
     def set_mode(self, view_mode: bool) -> None:
