@@ -25,6 +25,7 @@ import hashlib
 import json
 from typing import Any
 
+from broker.cluster.effects import EPISODE_SLACK_S
 from broker.cluster.links import CoreCalls, PeerLinks
 from broker.cluster.node import ClusterNode
 from broker.notify.base import Notification
@@ -34,7 +35,6 @@ from core.clock import SYSTEM, Clock
 LEASE_S = 15.0
 LOOK_AGAIN_S = 0.5
 ROUND_TRIP_TIMEOUT_S = 2.0
-EPISODE_SLACK_S = 30.0  # two brokers' starts of one incident are this close at most
 
 
 class ClaimBook:
