@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import getpass
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
@@ -65,8 +66,10 @@ class MonitorApp(HeldKeys, App[None]):
     """`p`: the model keeps up with the brokers, the screens stop repainting it."""
 
     def __init__(self, source: DataSource, *, bell: bool = False, author: str | None = None,
-                 refresh_s: float = 0.5, theme: str | None = None) -> None:
+                 refresh_s: float = 0.5, theme: str | None = None,
+                 state_file: Path | None = None) -> None:
         super().__init__()
+        self.state_file = state_file  # the dashboard's sort and compact mode (tui/prefs.py)
         self.source = source
         self.model = FleetModel()
         self.bell_on_critical = bell

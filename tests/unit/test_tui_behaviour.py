@@ -147,7 +147,8 @@ async def test_metrics_repaint_only_the_changed_cells() -> None:
     app = app_()
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(HostTable)
-        await until(pilot, lambda: table.row_count == 14, what="rows")
+        await until(pilot, lambda: table.row_count == 14 and "web-2" in table.visible_hosts()
+                    and "web-2" in table._shown, what="rows")
         updates: list[tuple[str, str]] = []
         clears: list[int] = []
         original = table.update_cell
@@ -157,7 +158,7 @@ async def test_metrics_repaint_only_the_changed_cells() -> None:
         app.post_message(MetricsUpdate("frozen", {"web-2": (frozen_data.NOW,
                                                             {"cpu.percent": 12.0})}))
         await until(pilot, lambda: updates, what="a repaint")
-        assert updates == [("web-2", "cpu")] and clears == []
+        assert updates == [("web-2", "cpu"), ("web-2", "spark")] and clears == []
 
 
 async def test_rows_off_screen_catch_up_when_scrolled_to() -> None:
