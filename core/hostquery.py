@@ -22,7 +22,6 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from core.matchers import Matcher
 from core.query_tokens import QueryError, tokens
@@ -37,7 +36,7 @@ _CMP = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)(>=|<=|!=|==|=|>|<)(.*)")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
     "=": operator.eq, "==": operator.eq, "!=": operator.ne}
-_SUFFIX = {"rx": {"k": 1e3, "m": 1e6, "g": 1e9}, "tx": {"k": 1e3, "m": 1e6, "g": 1e9},
+_SUFFIX: dict[str, dict[str, float]] = {"rx": {"k": 1e3, "m": 1e6, "g": 1e9}, "tx": {"k": 1e3, "m": 1e6, "g": 1e9},
            "age": {"s": 1, "m": 60, "h": 3600, "d": 86400}}
 Test = Callable[[str, str, Mapping[str, str], Callable[[str], float | None]], bool]
 
@@ -69,7 +68,8 @@ def parse(text: str) -> HostQuery:
             word = tok.word or ""
             m = _CMP.fullmatch(word)
             if m:
-                test = _compare(*m.groups(), token=tok.text)
+                figure, op, number = m.groups()
+                test = _compare(figure, op, number, tok.text)
                 q.figures.add(m.group(1).lower())
             elif any(c in word for c in "<>="):
                 raise QueryError(f"bad comparison {tok.text!r} (write e.g. cpu>80, mem>=90)")
@@ -136,7 +136,7 @@ def _compare(figure: str, op: str, number: str, token: str) -> Test:
 
 def _number(key: str, text: str, token: str) -> float:
     scale = 1.0
-    units: dict[str, Any] = _SUFFIX.get(key, {})
+    units: dict[str, float] = _SUFFIX.get(key, {})
     if text[-1:].lower() in units:
         scale, text = units[text[-1].lower()], text[:-1]
     try:

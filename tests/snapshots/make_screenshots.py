@@ -36,7 +36,7 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, keys in SCREENS.items():
         for suffix, size in SIZES.items():
-            if suffix and name != "dashboard":
+            if suffix and name not in ("dashboard", "compact"):
                 continue
             print(await render(name + suffix, keys, size, out))
 

@@ -165,7 +165,7 @@ class DashboardScreen(ConsoleScreen):
                 self.query_one(HostTable).set_filter(event.value)
             except QueryError as exc:  # the filter before stays
                 kept = self.query_one(HostTable).filter
-                error.update(f"filter: {exc}" + (f" (still: {kept})" if kept else ""))
+                error.update(f"filter: {exc}" + (f"; still filtering by '{kept}'" if kept else ""))
                 error.display = True
                 return
             if error.display:

@@ -9,6 +9,8 @@ on screen and only changed lines are refreshed; rows off screen wait until scrol
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,7 +26,7 @@ from textual.strip import Strip
 
 from core.hostquery import HostQuery
 from core.hostquery import parse as parse_filter
-from tui.model import FleetModel
+from tui.model import FleetModel, HostView
 from tui.widgets.host_columns import (
     COLUMNS,
     COMPACT,
@@ -38,6 +40,7 @@ from tui.widgets.host_columns import (
 )
 
 __all__ = ["COLUMNS", "SORTABLE", "HostTable"]
+REFILTER_S = 2.0  # a filter on figures (cpu>80) is run again at most this often
 
 
 class HostTable(ScrollView, can_focus=True):
@@ -101,7 +104,9 @@ class HostTable(ScrollView, can_focus=True):
         self._stale: set[str] = set()  # rows whose cells lag the model (off screen)
         self._model: FleetModel | None = None
         self._now = 0.0
-        self._layout_key: tuple[int, bool] | None = None
+        self._filtered_at = 0.0
+        self._name_width = 4  # the longest host name: the host column grows to it
+        self._layout_key: tuple[int, bool, int] | None = None
         self._layout: list[tuple[Column, int]] = []
 
     # ---------------------------------------------------------------- public
@@ -201,7 +206,8 @@ class HostTable(ScrollView, can_focus=True):
             self._rebuild(model, now, prefer)
             self._structure = structure
             return
-        if self.host_query is not None and self.host_query.figures and dirty:
+        if self.host_query is not None and self.host_query.figures and dirty \
+                and time.monotonic() - self._filtered_at >= REFILTER_S:
             self._structure = None  # a filter on figures: membership moves with them
         self._stale |= dirty  # read for rows on screen only; emptied by each rebuild
         self._paint_visible()
@@ -227,7 +233,8 @@ class HostTable(ScrollView, can_focus=True):
         # The row under the cursor stays under it: ``prefer`` (the app's selected host)
         # lags the cursor by a message.
         keep = self.selected_host or prefer
-        query, hosts = self.host_query, model.hosts.values()
+        query = self.host_query
+        hosts: Iterable[HostView] = model.hosts.values()
         if query is not None:
             hosts = [h for h in hosts if query.matches(
                 h.name, h.status, h.labels, figure_getter(model, h, now))]
@@ -238,7 +245,9 @@ class HostTable(ScrollView, can_focus=True):
             ranked = sorted(hosts, key=sort_key(model, column), reverse=self.sort_reverse)
             order = [h.name for h in ranked]
         self._order = order
+        self._filtered_at = time.monotonic()
         self.total = len(order)
+        self._name_width = max(map(len, order), default=4)
         self._shown, self._stale = {}, set()
         self.virtual_size = Size(self._line_width(), len(order) + 1)
         self.refresh()
@@ -259,12 +268,13 @@ class HostTable(ScrollView, can_focus=True):
 
     def _widths(self) -> list[tuple[Column, int]]:
         width = self.scrollable_content_region.width or self.size.width or 80
-        key = (width, self.compact)
+        key = (width, self.compact, self._name_width)
         if key != self._layout_key:
             cols = self.columns
             fixed = sum(c.width for c in cols) + len(cols) - 1
             extra = max(0, width - fixed)
-            self._layout = [(c, min(max(c.width, MAX_FLEX), c.width + extra) if c.flex
+            grow = min(MAX_FLEX, self._name_width)
+            self._layout = [(c, max(c.width, min(grow, c.width + extra)) if c.flex
                              else c.width) for c in cols]
             self._layout_key = key
         return self._layout
@@ -283,10 +293,10 @@ class HostTable(ScrollView, can_focus=True):
         if y == 0:
             style = base + self.get_component_rich_style("host-table--header")
             arrow = "▼" if self.sort_reverse else "▲"
-            cells = [Text(c.label + (arrow if c.key == self.sort_column else ""),
+            header = [Text(c.label + (arrow if c.key == self.sort_column else ""),
                           justify="left" if c.key in ("dot", "host", "spark") else "right")
                      for c, _ in self._widths()]
-            return self._strip(cells, style, width)
+            return self._strip(header, style, width)
         row = int(self.scroll_y) + y - 1
         if row >= len(self._order) or self._model is None:
             return Strip.blank(width, base)
