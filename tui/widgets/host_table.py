@@ -236,8 +236,12 @@ class HostTable(ScrollView, can_focus=True):
         query = self.host_query
         hosts: Iterable[HostView] = model.hosts.values()
         if query is not None:
-            hosts = [h for h in hosts if query.matches(
-                h.name, h.status, h.labels, figure_getter(model, h, now))]
+            match = query.matches
+            if query.figures:
+                hosts = [h for h in hosts
+                         if match(h.name, h.status, h.labels, figure_getter(model, h, now))]
+            else:  # names, labels, status: no figures to look up
+                hosts = [h for h in hosts if match(h.name, h.status, h.labels, _no_figure)]
         column = self.sort_column
         if column == "host":
             order = sorted((h.name for h in hosts), reverse=self.sort_reverse)
@@ -293,9 +297,9 @@ class HostTable(ScrollView, can_focus=True):
         if y == 0:
             style = base + self.get_component_rich_style("host-table--header")
             arrow = "▼" if self.sort_reverse else "▲"
-            header = [Text(c.label + (arrow if c.key == self.sort_column else ""),
-                          justify="left" if c.key in ("dot", "host", "spark") else "right")
-                     for c, _ in self._widths()]
+            header = [Text(_label(c.label.strip(), arrow, w) if c.key == self.sort_column
+                           else c.label, justify="left" if c.key in ("dot", "host", "spark")
+                           else "right") for c, w in self._widths()]
             return self._strip(header, style, width)
         row = int(self.scroll_y) + y - 1
         if row >= len(self._order) or self._model is None:
@@ -325,7 +329,9 @@ class HostTable(ScrollView, can_focus=True):
                 text = text.copy()
                 text.truncate(w, overflow="ellipsis")
             gap = Segment(" " * (w - text.cell_len), style)
-            body = Segment.apply_style(text.render(console), style)
+            own = text.style  # Text.render leaves the text's own style to the caller
+            body = Segment.apply_style(text.render(console), style + console.get_style(own)
+                                       if own else style)
             if text.justify == "right":
                 segs.append(gap)
                 segs.extend(body)
@@ -381,3 +387,12 @@ def _find(order: list[str], name: str | None, lo: int = 0, hi: int | None = None
         return order.index(name, lo, len(order) if hi is None else hi)
     except ValueError:
         return None
+
+
+def _label(label: str, arrow: str, width: int) -> str:
+    """A sorted column's header: its label and the arrow, the label cut to make room."""
+    return label[:max(0, width - 1)] + arrow
+
+
+def _no_figure(name: str) -> float | None:
+    return None
