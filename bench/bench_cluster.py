@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import statistics
 import tempfile
 import threading
@@ -103,9 +104,32 @@ group_interval = "1s"
     return str(path)
 
 
-def pair(tmp: Path, hook: str = "", b_dir: str = "b") -> tuple[Broker, Broker]:
-    a = Broker(tmp / "a", "--config", config(tmp, "a", hook))
-    b = Broker(tmp / b_dir, "--config", config(tmp, "b", hook), "--peer", a.endpoints["control"])
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def fixed(tmp: Path, name: str, hook: str, ports: dict[str, list[int]]) -> Broker:
+    """Broker ``name`` on its own fixed ports (a restart keeps them, as a deployed broker
+    does), peering with the other one."""
+    other = "b" if name == "a" else "a"
+    ing, pub, ctl = ports[name]
+    return Broker(tmp / name, "--config", config(tmp, name, hook),
+                  "--ingest", f"tcp://127.0.0.1:{ing}", "--publish", f"tcp://127.0.0.1:{pub}",
+                  "--control", f"tcp://127.0.0.1:{ctl}",
+                  "--peer", f"tcp://127.0.0.1:{ports[other][2]}")
+
+
+def pair(tmp: Path, hook: str = "") -> tuple[Broker, Broker]:
+    p = free_ports(6)
+    ports = {"a": p[:3], "b": p[3:]}
+    a, b = fixed(tmp, "a", hook, ports), fixed(tmp, "b", hook, ports)
+    a.ports = b.ports = ports  # type: ignore[attr-defined]
     wait_for(lambda: all(p["state"] == "up" for x in (a, b)
                          for p in x.ctl_json("cluster")["peers"]) and
              all(x.ctl_json("cluster")["peers"] for x in (a, b)), timeout=20, what="pairing")
@@ -167,12 +191,8 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
         victim.proc.kill()
         victim.proc.wait()
         kills += 1
-        args = ["--config", config(tmp, name, hook.url)]
-        if name == "b":
-            args += ["--peer", brokers["a"].endpoints["control"]]
-        brokers[name] = Broker(victim.data_dir, *args)
-        with lock:
-            pub.connect(brokers[name].endpoints["ingest"])
+        brokers[name] = fixed(tmp, name, hook.url, victim.ports)  # type: ignore[attr-defined]
+        brokers[name].ports = victim.ports  # type: ignore[attr-defined]
 
     def pages(status: str) -> set[str]:
         got = set()
@@ -206,10 +226,8 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
         print(f"  (stopped waiting: {exc})")
     finally:
         elapsed = time.monotonic() - started
-        if DEBUG:
-            for name, x in brokers.items():
-                rows = [r for r in x.ctl_json("notifications") if "pay-0071" in r["summary"]]
-                print(name, [(r["id"][:8], r["status"], r["summary"][:20]) for r in rows])
+        rows = {name: x.ctl_json("notifications", "--limit", "1000") for name, x in
+                brokers.items()} if DEBUG else {}
         stop.set()
         sender.join(5)
         pub.close(0)
@@ -229,8 +247,11 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
     expected = [(h, s) for h in hosts for s in ("firing", "resolved")]
     lost = sum(1 for k in expected if not keys.get(k))
     dup = sum(1 for k in expected if len(keys.get(k, ())) > 1)
-    for k in [k for k in expected if len(keys.get(k, ())) > 1][:3]:
-        print(f"  duplicate {k}: keys {sorted(keys[k])}")
+    for k in [k for k in expected if len(keys.get(k, ())) != 1][:3]:
+        print(f"  {'duplicate' if keys.get(k) else 'lost'} {k}: keys {sorted(keys.get(k, ()))}")
+        for name, rs in rows.items():
+            print("   ", name, [(r["id"][:8], r["status"], r.get("error", "")[:30])
+                             for r in rs if k[0] in r["summary"] and k[1] in r["summary"].lower()])
     return {"alerts": alerts, "pages_expected": len(expected), "lost": lost,
             "duplicates": dup, "same_key_resends": sum(n - 1 for n in resends.values() if n > 1),
             "broker_kills": kills, "receiver_500s": sum(1 for r in hook.requests
