@@ -33,6 +33,21 @@ def peer_endpoint(spec: str) -> str:
         raise ConfigError(str(exc).replace("--broker", "--peer")) from None
 
 
+def forget_host(core: BrokerCore, engine: AlertEngine, host: str, seen: float | None,
+                why: str) -> bool:
+    """A peer's forget, here (core thread): unless the host reported after the sample the
+    forgetting broker had last seen from it (then it is back, on both)."""
+    hs = core.state.hosts.get(host)
+    mine = hs.last_seen if hs is not None else (
+        engine.hosts[host].last_seen if engine.knows(host) else None)
+    if hs is None and not engine.knows(host):
+        return False
+    if seen is not None and mine is not None and mine > seen:
+        return False
+    core.forget(host, why)
+    return True
+
+
 class ClusterMember:
     def __init__(self, name: str, peers: list[str], *, interval: float = 5.0,
                  advertise: str = "", lease: float = LEASE_S, clock: Clock = SYSTEM) -> None:
@@ -54,6 +69,7 @@ class ClusterMember:
         if saved:
             self.node.replica.load(saved)
         core.listeners.append(self.node.on_event)
+        self.node.forget_host = lambda host, seen, why: forget_host(core, engine, host, seen, why)
         engine.book.shared_episode = self.node.shared_episode
         core.tick_hooks.append(self.node.tick)
         control = core.endpoints["control"]

@@ -44,10 +44,16 @@ class ClusterNode:
         self.applied = 0
         self.received = 0
         self.wake: Callable[[], None] = lambda: None  # set by the link thread
+        # (host, last_seen, why): retire the host unless it reported after last_seen; set by
+        # the member (it needs the ingest side). True if it did.
+        self.forget_host: Callable[[str, float | None, str], bool] = lambda h, s, w: False
+        self._applying = False
 
     # ------------------------------------------------------------ local changes
 
     def on_event(self, event: Event) -> None:
+        if self._applying:
+            return  # the events of a peer's forget being applied here
         change = effects.entry_for(event)
         if change is not None:
             self.put_local(*change)
@@ -76,13 +82,23 @@ class ClusterNode:
         for e in entries:
             if e.stamp[2] == via:  # made on the sender: how long it took to get here
                 lags.append(max(0.0, now * 1000 - e.stamp[0]))
+        before = {e.key: self.replica.entries.get(e.key) for e in entries
+                  if e.key.startswith(("claim:", "episode:"))}
         won = self.replica.merge(entries)
         for e in won:
+            mine = before.get(e.key)
+            if effects.keep_ours(mine, e):
+                assert mine is not None
+                self.put_local(e.key, mine.value)  # a fresh stamp: ours wins everywhere
+                continue
             self._apply(e, now, via)
         return len(won)
 
     def _apply(self, entry: Entry, now: float, via: str) -> None:
         if self.engine is None:
+            return
+        if entry.key.startswith("forget:"):
+            self._forget(entry, via)
             return
         try:
             events = effects.apply(self.engine, entry, now, via)
@@ -97,6 +113,18 @@ class ClusterNode:
         self.applied += 1
         for event in events:
             self.emit(event)
+
+    def _forget(self, entry: Entry, via: str) -> None:
+        v = entry.value or {}
+        seen = v.get("last_seen")
+        self._applying = True
+        try:
+            if self.forget_host(entry.key.partition(":")[2],
+                                float(seen) if isinstance(seen, int | float) else None,
+                                f"{v.get('reason', 'by a peer')} (on {via})"):
+                self.applied += 1
+        finally:
+            self._applying = False
 
     def shared_episode(self, fingerprint: str) -> str | None:
         """The open episode of this alert that the pair knows of (engine hook)."""
