@@ -33,16 +33,22 @@ def peer_endpoint(spec: str) -> str:
         raise ConfigError(str(exc).replace("--broker", "--peer")) from None
 
 
-def forget_host(core: BrokerCore, engine: AlertEngine, host: str, seen: float | None,
+def forget_host(core: BrokerCore, engine: AlertEngine, host: str, value: dict[str, Any],
                 why: str) -> bool:
-    """A peer's forget, here (core thread): unless the host reported after the sample the
-    forgetting broker had last seen from it (then it is back, on both)."""
+    """A peer's forget, here (core thread), unless the host reported after it (then it is
+    back, on both). Samples this broker received since its start are compared by their own
+    timestamps (the same on both brokers); a host known only from the saved alert state
+    (a restart) by when the engine last heard of it against when the forget was made."""
     hs = core.state.hosts.get(host)
-    mine = hs.last_seen if hs is not None else (
-        engine.hosts[host].last_seen if engine.knows(host) else None)
-    if hs is None and not engine.knows(host):
-        return False
-    if seen is not None and mine is not None and mine > seen:
+    if hs is not None:
+        seen = value.get("last_seen")
+        if isinstance(seen, int | float) and hs.last_seen > seen:
+            return False
+    elif engine.knows(host):
+        last = engine.hosts[host].last_seen
+        if last is not None and last > float(value.get("at") or 0.0):
+            return False
+    else:
         return False
     core.forget(host, why)
     return True
@@ -69,7 +75,7 @@ class ClusterMember:
         if saved:
             self.node.replica.load(saved)
         core.listeners.append(self.node.on_event)
-        self.node.forget_host = lambda host, seen, why: forget_host(core, engine, host, seen, why)
+        self.node.forget_host = lambda host, v, why: forget_host(core, engine, host, v, why)
         engine.book.shared_episode = self.node.shared_episode
         core.tick_hooks.append(self.node.tick)
         control = core.endpoints["control"]

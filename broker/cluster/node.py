@@ -44,9 +44,9 @@ class ClusterNode:
         self.applied = 0
         self.received = 0
         self.wake: Callable[[], None] = lambda: None  # set by the link thread
-        # (host, last_seen, why): retire the host unless it reported after last_seen; set by
-        # the member (it needs the ingest side). True if it did.
-        self.forget_host: Callable[[str, float | None, str], bool] = lambda h, s, w: False
+        # (host, forget entry's value, why): retire the host unless it reported after the
+        # forget; set by the member (it needs the ingest side). True if it did.
+        self.forget_host: Callable[[str, dict[str, Any], str], bool] = lambda h, v, w: False
         self._applying = False
 
     # ------------------------------------------------------------ local changes
@@ -116,11 +116,9 @@ class ClusterNode:
 
     def _forget(self, entry: Entry, via: str) -> None:
         v = entry.value or {}
-        seen = v.get("last_seen")
         self._applying = True
         try:
-            if self.forget_host(entry.key.partition(":")[2],
-                                float(seen) if isinstance(seen, int | float) else None,
+            if self.forget_host(entry.key.partition(":")[2], v,
                                 f"{v.get('reason', 'by a peer')} (on {via})"):
                 self.applied += 1
         finally:
