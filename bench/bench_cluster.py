@@ -13,6 +13,9 @@ and what a peer costs.
    same key are counted apart.
 3. The cost of a peer: broker CPU over ``--seconds`` with 200 simulated hosts, alone and
    paired.
+4. What a broker without peers pays for the cluster: process CPU per alert change with
+   1,000 alerts opening and closing (in-process, store on), with the cluster member hooked
+   in as shipped and unhooked altogether (the floor), and the replica it saves.
 
 Prints figures and ratios; never asserts.
 """
@@ -20,6 +23,7 @@ Prints figures and ratios; never asserts.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import socket
@@ -235,7 +239,7 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
         for x in brokers.values():
             x.stop()
     keys: dict[tuple[str, str], set[str]] = defaultdict(set)
-    resends = Counter()
+    resends: Counter[str] = Counter()
     for r in hook.requests:
         if r.get("code", 200) >= 300:
             continue
@@ -290,6 +294,52 @@ def peer_cost(tmp: Path, seconds: float) -> dict[str, float]:
             "ratio": round(paired / solo, 2) if solo else float("nan")}
 
 
+def lone_cost(tmp: Path, hosts: int = 1000, rounds: int = 30, cluster: bool = True
+              ) -> dict[str, float]:
+    """A broker without peers, in-process, store on: ``hosts`` alerts open and close
+    ``rounds`` times (every frame changes an alert). Process CPU per alert change (core,
+    store and cluster bookkeeping) and what the replica holds and saves. ``cluster=False``
+    unhooks the cluster member altogether: the floor to compare with."""
+    from broker.system import MonitoringSystem
+
+    rule = {"name": "lone_high", "kind": "threshold", "metric": "bench.value", "op": ">",
+            "critical": 50.0, "for": "0s"}
+    ms = MonitoringSystem(tmp / "lone", config={"rule": [rule]},
+                          endpoints={k: "tcp://127.0.0.1:*"
+                                     for k in ("ingest", "publish", "control")}).start()
+    try:
+        core = ms.core
+        assert core is not None
+        if not cluster:
+            core.listeners.remove(ms.member.node.on_event)  # type: ignore[union-attr]
+            ms.member.dump = lambda: None  # type: ignore[method-assign]
+        now, seq = time.time(), 0
+        batches = []
+        for r in range(rounds):
+            batch = []
+            for i in range(hosts):
+                seq += 1
+                batch.append(protocol.encode(protocol.metrics_frame(
+                    f"lone-{i:05d}", "bench", "boot", seq, now + r,
+                    {"bench.value": 90.0 if r % 2 == 0 else 10.0})))
+            batches.append(batch)
+        proc = psutil.Process()
+        c0 = sum(proc.cpu_times()[:2])
+        def feed(batch: list[list[bytes]]) -> None:
+            for frame in batch:
+                core.ingest(frame)
+        for batch in batches:
+            core.call(functools.partial(feed, batch), timeout=120)
+        core.call(lambda: None)  # the change hooks of the last turn have run
+        cpu = sum(proc.cpu_times()[:2]) - c0
+        dump = ms.member.dump() or []
+    finally:
+        ms.stop()
+    return {"alert_changes": hosts * rounds, "cpu_us_per_change": round(cpu / (hosts * rounds)
+                                                                        * 1e6, 1),
+            "replica_entries": len(dump), "replica_saved_bytes": len(protocol.pack(dump))}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=300)
@@ -319,6 +369,13 @@ def main() -> int:
         pc = out["peer_cost"]
         print(f"broker CPU with 200 hosts at 1 Hz: alone {pc['alone_core_share']:.1%} of a "
               f"core, paired {pc['paired_core_share']:.1%} (ratio {pc['ratio']})")
+        lone = [lone_cost(tmp / f"lone{i}", cluster=c) for i in range(2) for c in (True, False)]
+        out["lone_cost"] = lone
+        cl = min(x["cpu_us_per_change"] for x in lone[0::2])
+        floor = min(x["cpu_us_per_change"] for x in lone[1::2])
+        print(f"a broker without peers: {cl} us of CPU per alert change with the cluster "
+              f"member, {floor} us without it (ratio {cl / floor:.2f}); replica saved: "
+              f"{lone[0]['replica_entries']} entries, {lone[0]['replica_saved_bytes']} bytes")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0

@@ -66,11 +66,13 @@ class ClusterMember:
         self.node: ClusterNode | None = None
         self.links: PeerLinks | None = None
         self.claims: ClaimBook | None = None
+        self.core: BrokerCore | None = None
 
     def start(self, core: BrokerCore, engine: AlertEngine, supervisor: Supervisor,
               ctx: zmq.Context[Any], curve: Curve | None, saved: Any) -> None:
         control_port = core.endpoints["control"].rsplit(":", 1)[-1]
         self.name = self.name or f"{socket.gethostname()}:{control_port}"
+        self.core = core
         self.node = ClusterNode(self.name, engine, core.emit, self.clock)
         if saved:
             self.node.replica.load(saved)
@@ -83,6 +85,8 @@ class ClusterMember:
             "" if any(w in control for w in ("://*", "://0.0.0.0", "://[::]")) else control)
         self.links = PeerLinks(self.node, core, ctx=ctx, curve=curve, interval=self.interval,
                                advertise=advertise, clock=self.clock)
+        if self.peers:
+            self.node.pair()  # before the core runs: no other thread touches it yet
         for endpoint in self.peers:
             self.links.add(endpoint)
         self.claims = ClaimBook(self.node, core, self.links, lease=self.lease, clock=self.clock)
@@ -94,6 +98,9 @@ class ClusterMember:
             raise RuntimeError("the broker has not started, or alerting is off")
         if endpoint not in self.peers:
             self.peers.append(endpoint)
+        node = self.node
+        assert node is not None and self.core is not None
+        self.core.call(node.pair)
         self.links.add(endpoint)
         return endpoint
 
@@ -102,6 +109,8 @@ class ClusterMember:
         if not isinstance(endpoint, str) or not endpoint.startswith("tcp://") or \
                 self.links is None or endpoint == self.links.advertise:
             return
+        if self.node is not None:
+            self.node.pair()  # a control op: on the core thread
         if endpoint not in self.peers:
             self.peers.append(endpoint)
         elif any(p["endpoint"] == endpoint and p["state"] == "up" for p in self.links.status()):

@@ -48,15 +48,35 @@ class ClusterNode:
         # forget; set by the member (it needs the ingest side). True if it did.
         self.forget_host: Callable[[str, dict[str, Any], str], bool] = lambda h, v, w: False
         self._applying = False
+        # a broker without peers keeps no episode entries (nobody to agree with); the
+        # first peer (pair()) has the open ones written then
+        self.paired = False
 
     # ------------------------------------------------------------ local changes
 
     def on_event(self, event: Event) -> None:
         if self._applying:
             return  # the events of a peer's forget being applied here
+        if event["kind"] == "alert" and not self.paired:
+            return  # episodes: only a pair needs them
         change = effects.entry_for(event)
         if change is not None:
             self.put_local(*change)
+
+    def pair(self) -> None:
+        """This broker has a peer now (core thread, or before the core runs): from here on
+        episodes are recorded, starting with those open now."""
+        if self.paired:
+            return
+        self.paired = True
+        if self.engine is None:
+            return
+        for a in list(self.engine.book.by_id.values()):
+            if a.active and a.episode and not a.simulated:
+                mine = self.replica.entries.get(f"episode:{a.id}")
+                if effects.shared_episode(mine) != a.episode:
+                    self.put_local(f"episode:{a.id}", {"episode": a.episode, "open": True,
+                                                       "started_at": a.started_at})
 
     def put_local(self, key: str, value: Any) -> tuple[int, Entry]:
         """A change made here: into the replica, and queued for every peer. Returns its
@@ -123,6 +143,9 @@ class ClusterNode:
                 self.applied += 1
         finally:
             self._applying = False
+        # a broker without peers keeps no episode entries (nobody to agree with); the
+        # first peer (pair()) has the open ones written then
+        self.paired = False
 
     def shared_episode(self, fingerprint: str) -> str | None:
         """The open episode of this alert that the pair knows of (engine hook)."""

@@ -21,6 +21,7 @@ RULE = rule("hot", kind="threshold", metric="x", op=">", critical=50.0, for_="0s
 def broker(name: str, clock: FakeClock) -> tuple[ClusterNode, list[Any]]:
     emitted: list[Any] = []
     node = ClusterNode(name, engine_from(RULE), emitted.append, clock)
+    node.pair()
     return node, emitted
 
 
@@ -105,3 +106,13 @@ def test_a_done_claim_is_not_undone_by_a_late_claim() -> None:
     r.put_local("claim:n2", {"holder": "r", "state": "claimed", "until": T0 + 17, "nid": "n2"})
     push(r, s)
     assert s.replica.entries["claim:n2"].value["holder"] == "r"
+
+
+def test_a_lone_broker_keeps_no_episodes_until_its_first_peer() -> None:
+    clock = FakeClock(T0)
+    emitted: list[Any] = []
+    node = ClusterNode("lone", engine_from(RULE), emitted.append, clock)
+    e1 = breach(node, 1, T0)
+    assert node.replica.entries == {} and not node.outbox  # nothing to agree on, alone
+    node.pair()  # connect(): the open episode is written, for the peer's snapshot
+    assert [e.value["episode"] for _, e in node.outbox] == [e1]
