@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import zmq
 
 from core import protocol
-from core.client import ControlClient
 from tests.procs import Broker, wait_for
 
 pytestmark = pytest.mark.integration
@@ -37,22 +35,16 @@ def start(tmp: Path, name: str, data: str, *extra: str) -> Broker:
     return Broker(tmp / data, "--config", str(cfg), *extra)
 
 
-def ask(b: Broker, op: str, **args: Any) -> Any:
-    """A control request in-process (a monitor-ctl per poll costs a second on a busy box)."""
-    with ControlClient(b.endpoints["control"], timeout=5) as c:
-        return c.request(op, **args)
-
-
 def hosts(b: Broker) -> set[str]:
-    return {h["host"] for h in ask(b, "hosts")}
+    return {h["host"] for h in b.ask("hosts")}
 
 
 def firing(b: Broker, host: str) -> bool:
-    return any(a["host"] == host and a["state"] == "firing" for a in ask(b, "alerts"))
+    return any(a["host"] == host and a["state"] == "firing" for a in b.ask("alerts"))
 
 
 def joined(b: Broker) -> bool:
-    peers = ask(b, "cluster")["peers"]
+    peers = b.ask("cluster")["peers"]
     return bool(peers) and all(p["state"] == "up" for p in peers)
 
 
@@ -98,13 +90,13 @@ def test_a_forget_reaches_the_peer_and_a_restarted_peer_and_a_host_can_come_back
         wait_for(lambda: joined(b), timeout=10, what="b to join again")
         wait_for(lambda: not firing(b, "gone-2"), timeout=5, what="the forget on the new b")
         wait_for(lambda: any(e["host"] == "gone-2" and "(on a)" in e["message"]
-                             for e in ask(b, "search", query="kind:host.forgotten")),
+                             for e in b.ask("search", query="kind:host.forgotten")),
                  timeout=5, what="b's event saying a forgot gone-2")
 
         # 3. a forgotten host that reports again is back on both, and stays
         wait_for(lambda: on_both("gone-1"), timeout=10, what="gone-1 back on both")
         report("gone-1")
-        ask(b, "sync")  # a full exchange: the old forget entry does not retire it again
+        b.ask("sync")  # a full exchange: the old forget entry does not retire it again
         assert "gone-1" in hosts(b) and "gone-1" in hosts(a)
     finally:
         pub.close(0)

@@ -68,7 +68,7 @@ class Pair:
 
     @staticmethod
     def peer_up(x: Broker) -> bool:
-        peers = x.ctl_json("cluster")["peers"]
+        peers = x.ask("cluster")["peers"]
         return bool(peers) and all(p["state"] == "up" for p in peers)
 
     def send(self, host: str, value: float) -> None:
@@ -85,7 +85,7 @@ class Pair:
         def there() -> bool:
             self.send(host, value)
             return all(any(al["host"] == host and al["state"] == want
-                           for al in x.ctl_json("alerts")) for x in (self.a, self.b))
+                           for al in x.ask("alerts")) for x in (self.a, self.b))
         wait_for(there, timeout=10, what=f"{host} {want} on both brokers")
 
     def close(self) -> None:
@@ -125,7 +125,7 @@ def test_a_pair_pages_once_for_firing_and_once_for_resolved(tmp_path: Path,
         wait_for(lambda: keys(hook, "pay-1", "resolved"), timeout=10, what="the RESOLVED page")
         # both brokers are done with both rows: one sent, the other closed as 'peer'
         def settled() -> list[Any]:
-            rows = [r for x in (pair.a, pair.b) for r in x.ctl_json("notifications")]
+            rows = [r for x in (pair.a, pair.b) for r in x.ask("notifications")]
             done = [r for r in rows if r["status"] in ("delivered", "peer")]
             return done if len(done) >= 4 else []
         rows = wait_for(settled, timeout=10, what="both brokers' rows to settle")
@@ -147,11 +147,11 @@ def test_a_failing_receiver_gets_one_message_when_it_recovers(tmp_path: Path,
         failed = keys(hook, "pay-2", "firing", ok_only=False)
         assert len(failed) == 1, failed  # every attempt, failed or not, under one key
         assert sum(failed.values()) == 9  # 8 refusals and the delivery: one broker retried
-        claims = [x.ctl_json("cluster")["claims"] for x in (pair.a, pair.b)]
+        claims = [x.ask("cluster")["claims"] for x in (pair.a, pair.b)]
         assert sorted(c["claimed"] for c in claims) == [0, 1], claims
         # the other broker waited on the live claim, or looked only once it was done
         def closed() -> list[str]:
-            rows = [r["status"] for x in (pair.a, pair.b) for r in x.ctl_json("notifications")]
+            rows = [r["status"] for x in (pair.a, pair.b) for r in x.ask("notifications")]
             return sorted(rows) if len(rows) == 2 and "pending" not in rows else []
         assert wait_for(closed, timeout=10, what="both rows closed") == ["delivered", "peer"]
     finally:
@@ -166,13 +166,13 @@ def test_kill_9_of_the_claim_holder_the_peer_takes_over_with_the_same_key(
         pair.fire("pay-3")
         wait_for(lambda: sum(keys(hook, "pay-3", "firing", ok_only=False).values()) >= 2,
                  timeout=10, what="the holder's failing attempts")
-        holder = next(x for x in (pair.a, pair.b) if x.ctl_json("cluster")["claims"]["claimed"])
+        holder = next(x for x in (pair.a, pair.b) if x.ask("cluster")["claims"]["claimed"])
         survivor = pair.b if holder is pair.a else pair.a
         holder.proc.kill()
         holder.proc.wait()
         hook.codes.clear()  # the receiver recovers; the lease (2 s) runs out, b takes over
         wait_for(lambda: keys(hook, "pay-3", "firing"), timeout=15, what="the take-over page")
-        took = survivor.ctl_json("cluster")["claims"]
+        took = survivor.ask("cluster")["claims"]
         assert took["taken_over"] + took["claimed"] >= 1, took  # it sent under a claim
         every = keys(hook, "pay-3", "firing", ok_only=False)
         assert len(every) == 1, every  # one Idempotency-Key for the whole episode
