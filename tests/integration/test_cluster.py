@@ -176,8 +176,11 @@ def test_three_sharded_brokers_one_ctl_every_host_once_and_search_spans_all(
             assert out.returncode == 0, out.stderr
             return [h["host"] for h in json.loads(out.stdout)]
 
-        names = wait_for(lambda: (n if len(n := merged()) == 4 else None), timeout=15,
-                         what="four hosts across three shards")
+        want = [{"shard-0", "web-1"}, {"shard-1", "web-1"}, {"shard-2"}]
+        wait_for(lambda: all({h["host"] for h in b.ask("hosts")} == w
+                             for b, w in zip(brokers, want, strict=True)),
+                 timeout=15, what="every shard's hosts")
+        names = merged()
         assert sorted(names) == ["shard-0", "shard-1", "shard-2", "web-1"]
         found = json.loads(ctl("--json", *every, "search", "kind:host.up").stdout)
         assert {e["host"] for e in found} >= {"shard-0", "shard-1", "shard-2"}
