@@ -11,6 +11,7 @@ and what a peer costs.
    answers 500 at random. Counts, per (alert, status), the distinct Idempotency-Keys that
    reached the receiver with a 2xx: 1 is right, 0 is a loss, 2+ a duplicate; resends of the
    same key are counted apart.
+   Then one alert while the receiver answers 500 for 20 s: how many messages it gets.
 3. The cost of a peer: broker CPU over ``--seconds`` with 200 simulated hosts, alone and
    paired.
 4. What a broker without peers pays for the cluster: process CPU per alert change with
@@ -263,6 +264,48 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
             "seconds": round(elapsed, 1)}
 
 
+def outage(tmp: Path, seconds: float = 20.0) -> dict[str, Any]:
+    """One alert fires on a pair while the receiver answers 500 for ``seconds`` (several
+    claim leases), then recovers: how many messages reach it (Alertmanager #4108: one per
+    peer)."""
+    hook = Recorder(codes=[500] * 1_000_000)
+    a, b = pair(tmp, hook.url)
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    for x in (a, b):
+        pub.connect(x.endpoints["ingest"])
+    seq = 0
+
+    def sample() -> None:
+        nonlocal seq
+        seq += 1
+        pub.send_multipart(protocol.encode(protocol.metrics_frame(
+            "out-1", "bench-agent", "boot1", seq, time.time(), {"bench.value": 90.0})))
+
+    def settled() -> bool:
+        rows = [r["status"] for x in (a, b) for r in x.ask("notifications")]
+        return len(rows) == 2 and not {"pending", "retrying", "sending"} & set(rows)
+    try:
+        wait_for(lambda: hook.requests or sample(), timeout=20, what="the first attempt")
+        refused_until = time.monotonic() + seconds
+        while time.monotonic() < refused_until:
+            sample()
+            time.sleep(0.5)
+        hook.codes.clear()
+        wait_for(lambda: any(r["code"] < 300 for r in list(hook.requests)), timeout=30,
+                 what="the delivery")
+        wait_for(settled, timeout=30, what="both brokers' rows to settle")
+    finally:
+        pub.close(0)
+        ctx.term()
+        b.stop()
+        a.stop()
+    ok = [r for r in hook.requests if r["code"] < 300]
+    return {"outage_s": seconds, "refused_attempts": len(hook.requests) - len(ok),
+            "deliveries": len(ok),
+            "keys": len({r["headers"].get("idempotency-key") for r in hook.requests})}
+
+
 def cpu_share(broker: Broker, seconds: float) -> float:
     p = psutil.Process(broker.proc.pid)
     t0, c0 = time.monotonic(), sum(p.cpu_times()[:2])
@@ -365,6 +408,9 @@ def main() -> int:
               f"{pg['broker_kills']} broker kills and {pg['receiver_500s']} receiver 500s: "
               f"{pg['lost']} lost, {pg['duplicates']} duplicated, "
               f"{pg['same_key_resends']} resends under the same key")
+        out["outage"] = og = outage(tmp / "outage")
+        print(f"receiver down {og['outage_s']:g} s: {og['refused_attempts']} refused attempts, "
+              f"then {og['deliveries']} delivery(ies); {og['keys']} Idempotency-Key(s) in all")
         out["peer_cost"] = peer_cost(tmp / "cost", args.seconds)
         pc = out["peer_cost"]
         print(f"broker CPU with 200 hosts at 1 Hz: alone {pc['alone_core_share']:.1%} of a "
