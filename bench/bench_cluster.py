@@ -221,11 +221,13 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
             if i and i % (batch * 7) == 0:
                 kill_one()  # kill -9 a broker, restart it on the same data dir
             time.sleep(0.25)
-        wait_for(lambda: len(pages("firing")) >= alerts, timeout=90, what="every FIRING page")
+        patience = max(90.0, alerts * 0.3)
+        wait_for(lambda: len(pages("firing")) >= alerts, timeout=patience,
+                 what="every FIRING page")
         with lock:
             value.update({h: 10.0 for h in hosts})
         kill_one()
-        wait_for(lambda: len(pages("resolved")) >= alerts, timeout=90,
+        wait_for(lambda: len(pages("resolved")) >= alerts, timeout=patience,
                  what="every RESOLVED page")
     except AssertionError as exc:
         print(f"  (stopped waiting: {exc})")
