@@ -74,6 +74,8 @@ class Deliverer:
                 rows = self.outbox.due(self.rc.name, t, limit=20)
                 if not rows:
                     return self.outbox.next_due(self.rc.name)
+                if self.claims is not None:  # a pair: one round trip for the lot
+                    self.claims.prepare([r.notification for r in rows], t)
                 for row in rows:
                     if self._stop.is_set():
                         return None
