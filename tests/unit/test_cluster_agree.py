@@ -116,3 +116,60 @@ def test_a_lone_broker_keeps_no_episodes_until_its_first_peer() -> None:
     assert node.replica.entries == {} and not node.outbox  # nothing to agree on, alone
     node.pair()  # connect(): the open episode is written, for the peer's snapshot
     assert [e.value["episode"] for _, e in node.outbox] == [e1]
+
+
+class Wire:
+    """The peer link between two in-process nodes, pushing synchronously: what
+    ``PeerLinks`` does over the control sockets (tested with real brokers elsewhere)."""
+
+    def __init__(self, me: ClusterNode, peer: ClusterNode) -> None:
+        self.me, self.peer = me, peer
+
+    def known(self) -> bool:
+        return True
+
+    def joining(self) -> bool:
+        return False
+
+    def wait_pushed(self, seq: int, timeout: float) -> bool:
+        push(self.me, self.peer)
+        return True
+
+    def call(self, fn: Any, timeout: float = 5.0) -> Any:  # BrokerCore.call, one thread
+        return fn()
+
+
+def test_a_burst_is_claimed_in_one_round_trip_and_the_peer_stands_back() -> None:
+    from broker.cluster.claims import ClaimBook
+    from broker.notify.base import Notification
+    from broker.notify.claims import DONE, SEND, WAIT
+
+    clock = FakeClock(T0)
+    s, _ = broker("s", clock)
+    r, _ = broker("r", clock)
+    books = {}
+    for me, peer in ((s, r), (r, s)):
+        wire = Wire(me, peer)
+        books[me.name] = ClaimBook(me, wire, wire, lease=15.0, clock=clock)  # type: ignore[arg-type]
+    notes = [Notification(f"n{i}", "hook", "resolved", [{"id": f"fp{i}", "episode": "e",
+                                                          "started_at": T0}]) for i in range(5)]
+    pushes = 0
+    real = Wire.wait_pushed
+
+    def counted(self: Wire, seq: int, timeout: float) -> bool:
+        nonlocal pushes
+        pushes += 1
+        return real(self, seq, timeout)
+    Wire.wait_pushed = counted  # type: ignore[method-assign]
+    try:
+        books["s"].prepare(notes, T0)
+    finally:
+        Wire.wait_pushed = real  # type: ignore[method-assign]
+    assert pushes == 2  # our earlier changes, then all five claims: not two per message
+    assert [books["s"].before_send(n, T0) for n in notes] == [(SEND, 0.0)] * 5
+    books["r"].prepare(notes, T0)  # the peer sees five live claims: it waits
+    assert {books["r"].before_send(n, T0)[0] for n in notes} == {WAIT}
+    for n in notes:
+        books["s"].finished(n)
+    push(s, r)
+    assert {books["r"].before_send(n, T0 + 1)[0] for n in notes} == {DONE}
