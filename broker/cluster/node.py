@@ -143,9 +143,6 @@ class ClusterNode:
                 self.applied += 1
         finally:
             self._applying = False
-        # a broker without peers keeps no episode entries (nobody to agree with); the
-        # first peer (pair()) has the open ones written then
-        self.paired = False
 
     def shared_episode(self, fingerprint: str) -> str | None:
         """The open episode of this alert that the pair knows of (engine hook)."""

@@ -173,3 +173,16 @@ def test_a_burst_is_claimed_in_one_round_trip_and_the_peer_stands_back() -> None
         books["s"].finished(n)
     push(s, r)
     assert {books["r"].before_send(n, T0 + 1)[0] for n in notes} == {DONE}
+
+
+def test_a_peers_forget_is_applied_once_and_leaves_the_node_paired() -> None:
+    clock = FakeClock(T0)
+    s, _ = broker("s", clock)
+    r, _ = broker("r", clock)
+    forgotten: list[tuple[str, str]] = []
+    r.forget_host = lambda host, v, why: forgotten.append((host, why)) is None
+    s.put_local("forget:h1", {"reason": "by alice", "at": T0, "last_seen": T0 - 1})
+    push(s, r)
+    assert forgotten == [("h1", "by alice (on s)")] and r.paired
+    breach(r, 5, T0 + 1)  # episodes are still recorded for the pair
+    assert any(e.key.startswith("episode:") for _, e in r.outbox)
