@@ -3,8 +3,8 @@ the rollups, a value axis in the metric's unit, a time axis, dashed threshold li
 vertical marks (an alert's start). No Textual: monitor-ctl prints ``render``'s lines, the
 TUI's TrendChart (tui/widgets/trend_chart.py) colours ``render_segments``' styled runs.
 
-Gaps (a ``None`` value, or a hole longer than 2.5 times the series' usual step) are left
-blank, a constant series draws a line in the middle of its axis, and any size down to 1x1
+Gaps (a ``None`` value, or a hole longer than the series' ``gap``, by default 2.5 times its
+usual step) are left blank, a constant series draws a line in the middle of its axis, and any size down to 1x1
 gives exactly ``height`` lines of exactly ``width`` characters.
 """
 
@@ -30,6 +30,7 @@ class Series:
     points: list[tuple[float, float | None]]         # (unix seconds, value): avg or last
     low: list[tuple[float, float]] | None = None     # min band (rollups), same timestamps
     high: list[tuple[float, float]] | None = None    # max band
+    gap: float | None = None  # a longer hole between points is a gap (None: 2.5x the usual)
 
 
 Segment = tuple[str, str]  # (text, style key): axis, label, band, threshold, mark, s0, s1+band...
@@ -122,7 +123,7 @@ class _Canvas:
             if s.low and s.high:
                 self._band(s)
         for i, s in enumerate(series):
-            self._line(i, s.points)
+            self._line(i, s.points, s.gap)
         for v, label in thresholds:
             if _finite(v) and self.lo <= v <= self.hi:
                 self._threshold(v, label)
@@ -141,7 +142,7 @@ class _Canvas:
     def _band(self, s: Series) -> None:
         lows = dict((t, v) for t, v in s.low or () if _finite(v))
         pts = sorted((t, v, lows[t]) for t, v in s.high or () if _finite(v) and t in lows)
-        gap = self._usual_step([p[0] for p in pts]) * GAP_FACTOR
+        gap = s.gap or self._usual_step([p[0] for p in pts]) * GAP_FACTOR
         for i, (t, hi, lo) in enumerate(pts):
             if not self.t0 <= t <= self.t1:
                 continue
@@ -153,9 +154,10 @@ class _Canvas:
                 for row in range(max(0, r0), min(r1, self.rows - 1) + 1):
                     self.band[row][col] = True
 
-    def _line(self, idx: int, points: list[tuple[float, float | None]]) -> None:
+    def _line(self, idx: int, points: list[tuple[float, float | None]],
+              gap: float | None) -> None:
         pts = sorted(points, key=lambda p: p[0])
-        gap = self._usual_step([t for t, v in pts if _finite(v)]) * GAP_FACTOR
+        gap = gap or self._usual_step([t for t, v in pts if _finite(v)]) * GAP_FACTOR
         prev: tuple[int, int, float] | None = None
         for t, v in pts:
             if v is None or not math.isfinite(v):

@@ -103,6 +103,17 @@ REQUESTS: dict[str, tuple[str, Req]] = {
     "history, a step the broker refuses": ("history", lambda i: {
         "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 3600,
         "until": _now(i), "step": 60}),
+    "history, a chart with the live tail (recent)": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 900, "until": _now(i),
+        "step": "1m", "recent": True}),
+    "history, 30 d chart (hourly rollups, recent)": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 30 * 86400,
+        "until": _now(i), "step": "1h", "recent": True}),
+    "history, since not a number": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": "yesterday", "step": "1m"}),
+    "thresholds, a chart's lines": ("thresholds", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "windowed": True}),
+    "thresholds, a bad metric": ("thresholds", lambda i: {"host": i["host"], "metric": 5}),
     "search, alert timeline": ("search", lambda i: {"query": f"alert:{i['alert']}",
                                                     "limit": 50}),
     "search, host logs": ("search", lambda i: {"query": f"host:{i['host']} kind:log",
