@@ -59,7 +59,8 @@ def long_rollups(name: str, metric: str, values: list[float], now: float
         for i in range(count):
             t = first + i * step
             day = math.sin(2 * math.pi * ((t % 86400) / 86400 - 0.3))
-            mid = base + swing * 0.8 * day
+            week = math.sin(2 * math.pi * t / (9 * 86400))
+            mid = base + swing * (0.9 * week + 0.35 * day)
             a = round(min(hi, max(0.0, mid + swing * (rnd.random() - 0.5))), 2)
             b = round(min(hi, max(0.0, mid + swing * (rnd.random() - 0.5))), 2)
             rows.append((60 if step == 600 else 3600, t, min(a, b), max(a, b), a + b, 2))
