@@ -76,6 +76,7 @@ class MonitorApp(HeldKeys, App[None]):
         self.connection_detail = ""
         self.ever_connected = False
         self.selected_host: str | None = None
+        self.marked_hosts: set[str] = set()  # `space` on the dashboard; `v` compares them
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
         self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
@@ -274,6 +275,16 @@ class MonitorApp(HeldKeys, App[None]):
             return
         if self.current_mode != "dashboard":
             self.switch_mode("dashboard")
+
+    def action_mark_host(self) -> None:
+        from tui.screens.compare import toggle_mark
+
+        toggle_mark(self)
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import open_compare
+
+        open_compare(self)
 
     def action_interrupt(self) -> None:
         self.exit(return_code=INTERRUPTED)
