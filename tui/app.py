@@ -126,7 +126,8 @@ class MonitorApp(HeldKeys, App[None]):
         live = len(self.connections) - len(down)
         if live and down:  # one broker of a pair (or a shard) is gone: the others still feed
             state = f"{live}/{len(self.connections)} brokers · {', '.join(down)} {state}"
-        self.sub_title = state + (" · paused" if self.paused else "")
+        self.sub_title = state + (" · paused" if self.paused else "") + (
+            f" · {len(self.marked_hosts)} marked (v compares)" if self.marked_hosts else "")
         # the picture is stale only when no broker feeds it any more
         self.set_class(not live and self.ever_connected and bool(down), "-stale")
 

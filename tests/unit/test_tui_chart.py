@@ -152,6 +152,7 @@ async def test_compare_charts_every_marked_host() -> None:
         app.selected_host = "web-1"
         await pilot.press("space", "space")  # marked and unmarked again
         assert app.marked_hosts == {"web-2", "db-1"}
+        assert "2 marked" in app.sub_title  # the header says so (no toast per key)
         await pilot.press("v")
         await until(pilot, lambda: isinstance(app.screen, CompareScreen), what="compare")
         chart = app.screen.query_one(TrendChart)

@@ -31,11 +31,9 @@ def toggle_mark(app: MonitorApp) -> None:
     marked = app.marked_hosts
     if host in marked:
         marked.discard(host)
-        word = "unmarked"
     else:
         marked.add(host)
-        word = "marked"
-    app.notify(f"{word} {host} · {len(marked)} marked (v compares them)", timeout=2)
+    app.update_title()  # the header says how many are marked: no toast per key
 
 
 def open_compare(app: MonitorApp) -> None:

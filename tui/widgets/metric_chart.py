@@ -163,6 +163,8 @@ class MetricChart(Vertical):
             chart.note(f"loading {self.range_name} of {printable(self.metric)}…")
             return
         series = [g[0] for g in got if g is not None and isinstance(g[0], Series)]
+        if len(series) > 1:  # several hosts: lines only, the bands would hide each other
+            series = [Series(s.label, s.points, gap=s.gap) for s in series]
         errors = [g[0] for g in got if g is not None and isinstance(g[0], str)]
         if errors and not series:
             chart.note(printable(f"{self.metric}: no history ({errors[0]})"), "yellow")
