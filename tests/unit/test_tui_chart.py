@@ -174,3 +174,22 @@ async def test_compare_charts_every_marked_host() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, CompareScreen), what="back")
         assert app.current_mode == "dashboard"
+
+
+async def test_live_samples_join_the_rollups_without_a_gap() -> None:
+    app = make_app(refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        mc, chart = await host_chart(app, pilot)
+        await pilot.press("less_than_sign")  # 15m: a column is ~14 s
+        await until(pilot, lambda: chart.t1 - chart.t0 == 900 and chart.message is None,
+                    what="15m")
+        assert chart.series[0].gap == 150.0  # 2.5 one-minute steps, kept by show()
+        for i in range(1, 30):  # a sample a second, as an agent sends them
+            app.model.apply_metrics("frozen", "web-2", NOW + i, {"cpu.percent": 50.0})
+            mc.tick(app.model)
+        chart.thresholds = []  # their labels would cover the line's end
+        lines = [line for line in chart.render().plain.splitlines() if "┤" in line
+                 or "│" in line]
+        cols = sorted({c for line in lines for c, ch in enumerate(line)
+                       if 0x2800 < ord(ch) <= 0x28FF})
+        assert cols == list(range(cols[0], cols[-1] + 1)), "\n".join(lines)
