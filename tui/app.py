@@ -127,7 +127,7 @@ class MonitorApp(HeldKeys, App[None]):
         if live and down:  # one broker of a pair (or a shard) is gone: the others still feed
             state = f"{live}/{len(self.connections)} brokers · {', '.join(down)} {state}"
         self.sub_title = state + (" · paused" if self.paused else "") + (
-            f" · {len(self.marked_hosts)} marked (v compares)" if self.marked_hosts else "")
+            f" · {len(self.marked_hosts)} marked" if self.marked_hosts else "")
         # the picture is stale only when no broker feeds it any more
         self.set_class(not live and self.ever_connected and bool(down), "-stale")
 

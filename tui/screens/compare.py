@@ -24,8 +24,13 @@ DEFAULT_METRIC = "cpu.percent"
 
 
 def toggle_mark(app: MonitorApp) -> None:
-    """`space` on the dashboard: mark the selected host for the compare chart, or unmark it."""
-    host = app.selected_host
+    """`space` on the dashboard: mark the selected host for the compare chart, or unmark it.
+    The table's cursor row, not ``selected_host``: a burst (space down space) reaches this
+    before the table's highlight message has updated the app."""
+    from tui.widgets.host_table import HostTable
+
+    tables = app.screen.query(HostTable)
+    host = tables.first().selected_host if tables else app.selected_host
     if not host:
         return
     marked = app.marked_hosts
@@ -91,7 +96,8 @@ class CompareScreen(ConsoleScreen):
                            if h in model.hosts})
         chart.tick(model)
         title = Text(no_wrap=True, overflow="crop")
-        title.append(f"compare {len(self.hosts)} hosts: ", style="bold")
+        n = len(self.hosts)
+        title.append(f"compare {n} host{'s' if n != 1 else ''}: ", style="bold")
         title.append(printable(", ".join(self.hosts)))
         title.append("   m metric · < > range · escape back", style="dim")
         self.query_one("#compare-title", Panel).update(title)
