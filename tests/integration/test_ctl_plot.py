@@ -47,6 +47,7 @@ def test_a_new_host_draws_a_line_of_live_samples(fleet: tuple[Broker, str]) -> N
     assert len(lines) == 14 + 1  # the chart's lines and the note under it
     assert all(len(line) <= 70 for line in lines)
     assert any("%┤" in line for line in lines)  # the value axis in the metric's unit
+    assert "crit 95%" in text and "warn 80%" in text  # the shipped high_cpu_usage levels
     assert "live samples" in lines[-1]
     live = int(lines[-1].split(";")[1].split()[0])
     assert live >= 3
