@@ -38,7 +38,9 @@ def test_a_new_host_draws_a_line_of_live_samples(fleet: tuple[Broker, str]) -> N
     def plot() -> str | None:
         out = broker.ctl("history", host, "cpu.percent", "--since", "1m", "--plot",
                          "--width", "70", "--height", "14")
-        assert out.returncode == 0, out.stderr
+        if out.returncode != 0:  # the host's first frames may still be on probation
+            assert "no metric" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+            return None
         return out.stdout if len(dot_columns(out.stdout)) >= 3 else None
 
     text = wait_for(plot, timeout=15, what="a line of at least 3 columns")
