@@ -37,6 +37,10 @@ class DashboardScreen(ConsoleScreen):
                 tooltip="Compact rows: more hosts, fewer columns (remembered)"),
         Binding("F", "app.forget", "Forget host", show=False,
                 tooltip="Retire the selected host (its alerts resolve)"),
+        Binding("space", "app.mark_host", "Mark host", show=False,
+                tooltip="Mark or unmark the selected host for the compare chart (v)"),
+        Binding("v", "app.compare", "Compare", show=False,
+                tooltip="Chart one metric of every marked host together"),
     ]
 
     def compose(self) -> ComposeResult:
