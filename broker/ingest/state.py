@@ -77,6 +77,16 @@ class HostRecord:
             out["process_history"] = list(self.proc_history)
         return out
 
+    def top_processes(self, n: int = PROC_HISTORY_TOP) -> dict[str, Any] | None:
+        """The ``n`` busiest processes of the latest sample (None before any), compact: what
+        an alert's opening event keeps, so the incident view shows them at the start."""
+        if not self.processes:
+            return None
+        top = sorted(self.processes, key=lambda p: p.get("cpu_percent", 0.0), reverse=True)[:n]
+        return {"ts": self.processes_ts, "top": [
+            {k: p[k] for k in ("pid", "name", "user", "cpu_percent", "rss") if k in p}
+            for p in top]}
+
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
         h = self.history
         if history is True:
