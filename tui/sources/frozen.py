@@ -38,13 +38,14 @@ class FrozenSource(DataSource):
 
     @property
     def queries(self) -> FrozenQueries:
-        """``search`` and ``history`` through the broker's own handlers and a real store
+        """``search``, ``history`` and ``incident`` through the broker's own handlers and a real store
         of the frozen events and series (built on first use: pictures rarely need it)."""
         if self._queries is None:
             from tui.sources.frozen_store import FrozenQueries
 
             series = {h["host"]: h.get("history") or {} for h in self.snapshot["hosts"]}
-            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series)
+            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series,
+                                          lambda: (self.snapshot, self.silences))
         return self._queries
 
     @property
@@ -64,7 +65,7 @@ class FrozenSource(DataSource):
                 req_id: str | None = None) -> str:
         req_id = req_id or self.next_id()
         self.requests.append((op, dict(args)))
-        if op in ("search", "history"):
+        if op in ("search", "history", "incident"):
             reply = self.queries.answer(op, args)
             self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
                             str(reply.get("error") or ""), self.name))

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
+from collections.abc import Callable
 from typing import Any, cast
 
 from broker.alerting.rules import default_rules
@@ -26,6 +27,7 @@ from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
+from tui.sources import frozen_incident
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -33,19 +35,30 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history")
+    OPS = ("search", "history", "incident")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
-                 series: dict[str, dict[str, list[float]]]) -> None:
+                 series: dict[str, dict[str, list[float]]],
+                 state: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+                 ) -> None:
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
-        self.core = cast(Any, SimpleNamespace(clock=clock))
-        self.system = SimpleNamespace(store=self.store, notifier=None)
+        # ``call``: the core thread's part of a request runs in place (there is no loop)
+        self.core = cast(Any, SimpleNamespace(clock=clock, call=lambda fn, timeout=5.0: fn()))
+        self.system = SimpleNamespace(store=self.store, notifier=SimpleNamespace(
+            recent=lambda limit, alert_id="", episode="":
+            frozen_incident.notifications(clock.time(), alert_id)[:limit]))
+        self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
         self.requests = self.errors = 0
         now = clock.time()
-        for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
-            self.store.put(cast(Any, dict(event)))
+        for event in sorted([*events, *frozen_incident.log_lines(now)], key=lambda e: e["ts"]):
+            event = dict(event)  # a broker stores them as they come, the opening ones with
+            data = event.get("data") or {}  # the host's top processes of that moment
+            if event["kind"] == "alert" and data.get("from") == "inactive":
+                event["data"] = {**data, "processes": frozen_incident.processes(
+                    event["host"], event["ts"] - 2, start=True)}
+            self.store.put(cast(Any, event))
         for host, metrics in series.items():
             for name, values in metrics.items():
                 for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
@@ -55,9 +68,14 @@ class FrozenQueries(Control):
 
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
-        handler = {"search": self.search, "history": self.history}[op]
+        handler = {"search": self.search, "history": self.history,
+                   "incident": self.incident}[op]
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
+
+    def incident_state(self, alert_id: str) -> dict[str, Any]:
+        snapshot, silences = self._state()
+        return frozen_incident.incident_state(snapshot, silences, alert_id, self.core.clock.time())
 
     def close(self) -> None:
         try:
