@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from collections.abc import Callable
 from typing import Any, cast
 
 from broker.alerting.rules import default_rules
