@@ -46,7 +46,6 @@ def log_lines(now: float) -> list[dict[str, Any]]:
              (-262, "info", "app: worker pool resized to 64 threads"),
              (-231, "warning", "app: GC pause 1.8 s (old gen 93%)"),
              (-190, "warning", "app: request queue depth 412 (limit 500)"),
-             (-150, "warning", "nginx: upstream timed out (110: Connection timed out)"),
              (-121, "error", "app: GC overhead limit exceeded in ReportBuilder"),
              (-64, "warning", "nginx: upstream timed out (110: Connection timed out)"),
              (-20, "info", "app: health check /ready answered 503")]

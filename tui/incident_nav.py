@@ -1,0 +1,55 @@
+"""Into and out of the incident view (tui/screens/incident.py): it opens on top of whatever
+screen listed the alert, and leaves for the host screen or the event log at the start.
+
+Mixed into MonitorApp (before ``App``), as tui/held_keys.py is: the app's module stays small.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import App
+
+if TYPE_CHECKING:
+    Base = App[None]
+else:
+    Base = object
+
+TRIES = 50  # refreshes to wait for the event screen to mount
+
+
+class IncidentNav(Base):
+    def open_incident(self, alert_id: str) -> None:
+        """Enter on an alert, wherever alerts are listed."""
+        from tui.screens.incident import IncidentScreen
+
+        screen = self.screen
+        if isinstance(screen, IncidentScreen):
+            screen.load(alert_id)
+        else:
+            self.push_screen(IncidentScreen(alert_id))
+
+    def close_incident(self) -> None:
+        """A view key (1-4) or a key that leaves: the incident is a detail of the view under
+        it, not a place of its own to come back to."""
+        from tui.screens.incident import IncidentScreen
+
+        if isinstance(self.screen, IncidentScreen):
+            self.pop_screen()
+
+    def leave_incident(self, mode: str, query: str = "") -> None:
+        """To the ``mode`` screen; for the event log, with ``query`` run there."""
+        self.close_incident()
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        if query:
+            self.call_after_refresh(self._run_query, query, 0)
+
+    def _run_query(self, query: str, tries: int) -> None:
+        from tui.screens.events import EventsScreen
+
+        screen = self.screen
+        if isinstance(screen, EventsScreen) and screen.ready:
+            screen.run_query(query)
+        elif tries < TRIES and self.current_mode == "events":
+            self.call_after_refresh(self._run_query, query, tries + 1)

@@ -1,0 +1,287 @@
+"""Incident (enter on an alert): the alert's facts, its metric's chart from 30 minutes before
+the start, the host's log lines from 5 minutes before it (filtered in place), the top
+processes at the start and now, and the host's other alerts, from one ``incident`` request
+(plus ``history`` for the chart). Keys: ack, silence (prefilled), host, the event log at
+the start, copy a summary for a ticket; escape goes back."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Vertical, VerticalScroll
+from textual.widgets import DataTable, Header, Input, Static
+
+from core.incident_text import summary
+from core.textchart import Series
+from core.units import unit_of
+from tui.format import printable
+from tui.messages import Reply
+from tui.palette import style
+from tui.screens.base import ConsoleScreen
+from tui.widgets import incident_parts as parts
+from tui.widgets.alert_table import AlertTable
+from tui.widgets.panel import Panel
+from tui.widgets.trend_chart import TrendChart
+
+BEFORE_S = 1800.0  # the chart starts this long before the alert
+NO_CHART = ("host_down", "absent", "log")
+KEYS = ("a ack  x silence  h host  e events at start  c copy summary  / filter logs  "
+        "enter other alert  esc back")
+
+
+class IncidentScreen(ConsoleScreen):
+    CSS_PATH = "incident.tcss"
+    AUTO_FOCUS = "#inc-scroll"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("h", "open_host", "Open host", tooltip="Incident: the host screen of its host"),
+        Binding("e", "events_at_start", "Events at start",
+                tooltip="Incident: the event log as it stood when the alert started"),
+        Binding("c", "copy_summary", "Copy summary",
+                tooltip="Incident: copy a one-paragraph summary for a ticket (and show it)"),
+        Binding("i", "fields", "All fields", tooltip="Incident: every field of the alert"),
+        Binding("r", "reload", "Reload", tooltip="Incident: ask the broker again"),
+    ]
+
+    def __init__(self, alert_id: str) -> None:
+        super().__init__()
+        self.alert_id = alert_id
+        self.incident: dict[str, Any] | None = None
+        self.error = ""
+        self.history: list[dict[str, Any]] | str | None = None
+        self.complete = False  # the reply and the chart are drawn (the bench waits for it)
+        self._asked = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Panel(id="inc-title")
+        with VerticalScroll(id="inc-scroll"), Container(id="inc-body"):
+            with Vertical(id="inc-left"):
+                yield Static(id="inc-facts", markup=False)
+                yield TrendChart(id="inc-chart")
+                with Vertical(id="inc-logbox"):
+                    yield Input(placeholder="/ filter the log lines (esc clears)",
+                                id="inc-filter", compact=True)
+                    with VerticalScroll(id="inc-logscroll"):
+                        yield Static(id="inc-logs", markup=False)
+            with Vertical(id="inc-right"):
+                yield Static(id="inc-procs", markup=False)
+                yield AlertTable(id="inc-others")
+        yield Panel(Text(KEYS, style="dim"), id="inc-keys")
+
+    def on_mount(self) -> None:
+        for wid, title in (("#inc-chart", "chart"), ("#inc-logbox", "log lines"),
+                           ("#inc-facts", "facts"), ("#inc-procs", "top processes"),
+                           ("#inc-others", "other alerts on the host")):
+            self.query_one(wid).border_title = title
+        self.ready = True
+        self.load(self.alert_id)
+
+    # ---------------------------------------------------------------- requests
+    def load(self, alert_id: str) -> None:
+        """Ask for the incident of ``alert_id`` (and the chart, once the start is known)."""
+        self.alert_id, self.incident, self.error, self.history = alert_id, None, "", None
+        self.complete = False
+        self._asked = alert_id
+        self.query_one("#inc-chart", TrendChart).note("loading…")
+        self.console.call("incident", {"alert_id": alert_id},
+                          lambda r: self._got(alert_id, r), on_error=lambda r: self._got(alert_id, r))
+        self.show()
+
+    def _got(self, alert_id: str, reply: Reply) -> None:
+        if alert_id != self._asked or not self.is_mounted:
+            return  # an older incident answered late
+        if not reply.ok or not isinstance(reply.result, dict):
+            self.error = reply.error or "incident: no reply"
+            self.query_one("#inc-chart", TrendChart).note("")
+            self.complete = True
+            self.show()
+            return
+        self.incident = reply.result
+        alert = self.alert
+        metric = str(alert.get("metric") or "")
+        if alert.get("kind") in NO_CHART or not metric or metric == "up":
+            self.history = f"a {alert.get('kind')} alert has no metric to chart"
+        else:
+            now = float(reply.result.get("now") or self.console.now())
+            since = float(alert.get("started_at") or now) - BEFORE_S
+            step = "1m" if now - since <= 2 * 86400 else "1h"  # 1 min rollups: 2 days
+            self.console.call("history", {"host": alert.get("host"), "metric": metric,
+                                          "since": since, "until": now, "step": step},
+                              lambda r: self._got_history(alert_id, r.result),
+                              on_error=lambda r: self._got_history(alert_id, r.error or "?"))
+        self.show()
+
+    def _got_history(self, alert_id: str, points: Any) -> None:
+        if alert_id != self._asked or not self.is_mounted:
+            return
+        self.history = points if isinstance(points, list | str) else []
+        self.show_chart()
+
+    @property
+    def alert(self) -> dict[str, Any]:
+        """The alert as the model has it now (acks and state move), else as the reply had it."""
+        known = self.console.model.alerts.get(self.alert_id)
+        return known or (self.incident or {}).get("alert") or {}
+
+    # ---------------------------------------------------------------- drawing
+    def show(self) -> None:
+        title = self.query_one("#inc-title", Panel)
+        if self.error:
+            title.update(Text(printable(self.error), style=style("critical")))
+            self.query_one("#inc-facts", Static).update(Text(
+                "the broker could not build this incident (r: ask again, esc: back)",
+                style="dim"))
+            return
+        if self.incident is None:
+            title.update(Text(f"incident {self.alert_id}: loading…", style="dim"))
+            return
+        self.refresh_data()
+        self.query_one("#inc-facts", Static).update(parts.facts(self.current(), self._now()))
+        self.show_logs()
+        self.query_one("#inc-procs", Static).update(parts.processes(self.incident))
+        self.show_chart()
+
+    def current(self) -> dict[str, Any]:
+        """The reply with the alert as it is now (an ack made here shows at once)."""
+        return {**(self.incident or {}), "alert": self.alert}
+
+    def _now(self) -> float:
+        return self.console.now()
+
+    def show_chart(self) -> None:
+        chart = self.query_one("#inc-chart", TrendChart)
+        alert, history = self.alert, self.history
+        if self.incident is None:
+            return
+        metric = str(alert.get("metric") or "")
+        chart.border_title = f"{metric or 'chart'} from 30 min before the start"
+        if history is None:
+            chart.note("loading history…")
+            return
+        self.complete = True
+        if isinstance(history, str):
+            chart.note(printable(f"no chart: {history}"), style=style("muted"))
+            return
+        start = float(alert.get("started_at") or self._now())
+        threshold = alert.get("threshold")
+        unit = unit_of(metric)
+        series = Series(metric, [(p["ts"], p["avg"]) for p in history],
+                        [(p["ts"], p["min"]) for p in history],
+                        [(p["ts"], p["max"]) for p in history])
+        chart.show([series], unit=unit, t0=start - BEFORE_S, t1=max(self._now(), start + 60),
+                   thresholds=[(float(threshold), str(alert.get("severity", "")))]
+                   if isinstance(threshold, int | float) else [],
+                   marks=[(start, "start")])
+
+    def show_logs(self) -> None:
+        if self.incident is None:
+            return
+        needle = self.query_one("#inc-filter", Input).value.strip()
+        text, shown = parts.log_lines(self.incident, needle)
+        self.query_one("#inc-logs", Static).update(text)
+        total = len(self.incident.get("logs") or [])
+        box = self.query_one("#inc-logbox")
+        box.border_title = (f"log lines {shown}/{total} matching {needle!r}" if needle
+                            else f"log lines from 5 min before the start ({total})")
+
+    def refresh_data(self) -> None:
+        """Twice a second: the title's age and live value, acks, the chart's live tail."""
+        if self.incident is None:
+            return
+        app, alert = self.console, self.alert
+        live = app.model.live_value(alert)
+        self.query_one("#inc-title", Panel).update(parts.title(alert, self._now(), live))
+        host = app.model.hosts.get(str(alert.get("host", "")))
+        if live is not None and host is not None and isinstance(self.history, list):
+            self.query_one("#inc-chart", TrendChart).append(str(alert.get("metric")),
+                                                            host.last_seen, live)
+        others = [a for a in app.model.sorted_alerts()
+                  if a.get("host") == alert.get("host") and a.get("id") != self.alert_id] \
+            or (self.incident.get("others") or [])
+        self.query_one("#inc-others", AlertTable).show(others, self._now(),
+                                                       app.model.alerts_version, app.model)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "inc-filter":
+            self.show_logs()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.query_one("#inc-scroll").focus()
+
+    # ---------------------------------------------------------------- the app's hooks
+    def selected_alert(self) -> dict[str, Any] | None:
+        table = self.query_one("#inc-others", AlertTable)
+        if self.focused is table and table.selected_alert_id:
+            return self.console.model.alerts.get(table.selected_alert_id)
+        return self.alert or None
+
+    def silence_matchers(self) -> list[str] | None:
+        """The selected alert's own labels: host, rule and metric (a disk rule has one alert
+        per mount)."""
+        a = self.selected_alert()
+        if not a:
+            return None
+        out = [f"host={a.get('host')}", f"rule={a.get('rule')}"]
+        if a.get("metric") and a.get("kind") not in NO_CHART:
+            out.append(f"metric={a['metric']}")
+        return out
+
+    def focus_search(self) -> bool:
+        self.query_one("#inc-filter", Input).focus()
+        return True
+
+    def step_back(self) -> bool:
+        box = self.query_one("#inc-filter", Input)
+        if box.value or self.focused is box:
+            box.value = ""
+            self.query_one("#inc-scroll").focus()
+            return True
+        self.app.pop_screen()
+        return True
+
+    def open_selected(self) -> None:
+        table = self.query_one("#inc-others", AlertTable)
+        if self.focused is table and table.selected_alert_id:
+            self.load(table.selected_alert_id)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.open_selected()
+
+    # ---------------------------------------------------------------- keys
+    def action_open_host(self) -> None:
+        host = self.alert.get("host")
+        if host:
+            self.console.selected_host = str(host)
+            self.console.leave_incident("host")
+
+    def action_events_at_start(self) -> None:
+        start = self.alert.get("started_at")
+        if isinstance(start, int | float):
+            at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(start) + 1))
+            self.console.leave_incident("events", f"until:{at}")
+
+    def action_copy_summary(self) -> None:
+        if self.incident is None:
+            self.notify("the incident has not arrived yet", severity="warning")
+            return
+        from tui.screens.dialogs import SummaryDialog
+
+        text = summary(self.current())
+        self.app.copy_to_clipboard(text)
+        self.app.push_screen(SummaryDialog(text))
+
+    def action_fields(self) -> None:
+        from tui.screens.dialogs import DetailDialog
+
+        if self.alert:
+            self.app.push_screen(DetailDialog(f"alert {self.alert_id}", self.alert))
+
+    def action_reload(self) -> None:
+        self.load(self.alert_id)
