@@ -55,6 +55,7 @@ class IncidentScreen(ConsoleScreen):
         self.history: list[dict[str, Any]] | str | None = None
         self.complete = False  # the reply and the chart are drawn (the bench waits for it)
         self._asked = ""
+        self._facts_version = -1
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -140,8 +141,8 @@ class IncidentScreen(ConsoleScreen):
         if self.incident is None:
             title.update(Text(f"incident {self.alert_id}: loading…", style="dim"))
             return
+        self._facts_version = -1
         self.refresh_data()
-        self.query_one("#inc-facts", Static).update(parts.facts(self.current(), self._now()))
         self.show_logs()
         self.query_one("#inc-procs", Static).update(parts.processes(self.incident))
         self.show_chart()
@@ -200,6 +201,9 @@ class IncidentScreen(ConsoleScreen):
         if live is not None and host is not None and isinstance(self.history, list):
             self.query_one("#inc-chart", TrendChart).append(str(alert.get("metric")),
                                                             host.last_seen, live)
+        if app.model.alerts_version != self._facts_version:  # an ack, a silence, a resolve
+            self._facts_version = app.model.alerts_version
+            self.query_one("#inc-facts", Static).update(parts.facts(self.current(), self._now()))
         others = [a for a in app.model.sorted_alerts()
                   if a.get("host") == alert.get("host") and a.get("id") != self.alert_id] \
             or (self.incident.get("others") or [])
