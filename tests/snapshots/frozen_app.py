@@ -22,6 +22,7 @@ SCREENS: dict[str, list[str]] = {
     "host": ["4"],
     "help": ["question_mark"],
     "ack": ["2", "a"],
+    "incident": ["2", "enter"],
 }
 
 

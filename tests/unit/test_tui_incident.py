@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 from textual import events
@@ -19,6 +21,12 @@ from tui.sources.frozen_data import NOW
 from tui.widgets.alert_table import AlertTable
 
 SIZE = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")  # the screen writes local times
+    time.tzset()
 
 
 def app_() -> Any:

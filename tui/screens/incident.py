@@ -36,7 +36,7 @@ KEYS = ("a ack  x silence  h host  e events at start  c copy summary  / filter l
 class IncidentScreen(ConsoleScreen):
     CSS_PATH = "incident.tcss"
     AUTO_FOCUS = "#inc-scroll"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]  # two columns need 140
     BINDINGS = [
         Binding("h", "open_host", "Open host", tooltip="Incident: the host screen of its host"),
         Binding("e", "events_at_start", "Events at start",
