@@ -20,14 +20,18 @@ TRIES = 50  # refreshes to wait for the event screen to mount
 
 class IncidentNav(Base):
     def open_incident(self, alert_id: str) -> None:
-        """Enter on an alert, wherever alerts are listed."""
+        """Enter on an alert, wherever alerts are listed. One screen, installed once and
+        pushed again: composing its widgets afresh cost most of an open on a loaded box."""
         from tui.screens.incident import IncidentScreen
 
-        screen = self.screen
-        if isinstance(screen, IncidentScreen):
+        if not self.is_screen_installed("incident"):
+            self.install_screen(IncidentScreen(alert_id), "incident")
+        screen = self.get_screen("incident", IncidentScreen)
+        if self.screen is screen:
             screen.load(alert_id)
-        else:
-            self.push_screen(IncidentScreen(alert_id))
+        elif screen not in self.screen_stack:
+            screen.open(alert_id)
+            self.push_screen(screen)
 
     def close_incident(self) -> None:
         """A view key (1-4) or a key that leaves: the incident is a detail of the view under

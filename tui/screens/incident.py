@@ -16,18 +16,15 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Input, Static
 
 from core.incident_text import summary
-from core.textchart import Series
-from core.units import unit_of
 from tui.format import printable
 from tui.messages import Reply
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets import incident_parts as parts
 from tui.widgets.alert_table import AlertTable
+from tui.widgets.incident_widgets import BEFORE_S, IncidentChart, IncidentLogs
 from tui.widgets.panel import Panel
-from tui.widgets.trend_chart import TrendChart
 
-BEFORE_S = 1800.0  # the chart starts this long before the alert
 NO_CHART = ("host_down", "absent", "log")
 KEYS = ("a ack  x silence  h host  e events at start  c copy summary  / filter logs  "
         "enter other alert  esc back")
@@ -50,6 +47,7 @@ class IncidentScreen(ConsoleScreen):
     def __init__(self, alert_id: str) -> None:
         super().__init__()
         self.alert_id = alert_id
+        self._to_open: str | None = alert_id  # loaded when the screen is (re)shown
         self.incident: dict[str, Any] | None = None
         self.error = ""
         self.history: list[dict[str, Any]] | str | None = None
@@ -63,12 +61,8 @@ class IncidentScreen(ConsoleScreen):
         with VerticalScroll(id="inc-scroll"), Container(id="inc-body"):
             with Vertical(id="inc-left"):
                 yield Static(id="inc-facts", markup=False)
-                yield TrendChart(id="inc-chart")
-                with Vertical(id="inc-logbox"):
-                    yield Input(placeholder="/ filter the log lines (esc clears)",
-                                id="inc-filter", compact=True)
-                    with VerticalScroll(id="inc-logscroll"):
-                        yield Static(id="inc-logs", markup=False)
+                yield IncidentChart(id="inc-chart")
+                yield IncidentLogs(id="inc-logbox")
             with Vertical(id="inc-right"):
                 yield Static(id="inc-procs", markup=False)
                 yield AlertTable(id="inc-others")
@@ -80,7 +74,20 @@ class IncidentScreen(ConsoleScreen):
                            ("#inc-others", "other alerts on the host")):
             self.query_one(wid).border_title = title
         self.ready = True
-        self.load(self.alert_id)
+        self.on_screen_resume()
+
+    def open(self, alert_id: str) -> None:
+        """The next time the screen is shown, show ``alert_id`` (app.open_incident)."""
+        self._to_open = alert_id
+
+    def on_screen_resume(self) -> None:
+        """Pushed again with a new alert (not back from a dialog over it: that keeps all)."""
+        if self.ready and self._to_open is not None:
+            alert_id, self._to_open = self._to_open, None
+            self.query_one("#inc-filter", Input).value = ""
+            self.query_one("#inc-scroll").scroll_home(animate=False)
+            self.query_one("#inc-scroll").focus()
+            self.load(alert_id)
 
     # ---------------------------------------------------------------- requests
     def load(self, alert_id: str) -> None:
@@ -88,7 +95,11 @@ class IncidentScreen(ConsoleScreen):
         self.alert_id, self.incident, self.error, self.history = alert_id, None, "", None
         self.complete = False
         self._asked = alert_id
-        self.query_one("#inc-chart", TrendChart).note("loading…")
+        self.query_one(IncidentChart).note("loading…")
+        for wid in ("#inc-facts", "#inc-procs"):  # nothing of the last one
+            self.query_one(wid, Static).update("")
+        self.query_one(IncidentLogs).show(None)
+        self.query_one("#inc-others", AlertTable).show([], self._now(), -2)
         self.console.call("incident", {"alert_id": alert_id},
                           lambda r: self._got(alert_id, r), on_error=lambda r: self._got(alert_id, r))
         self.show()
@@ -98,7 +109,7 @@ class IncidentScreen(ConsoleScreen):
             return  # an older incident answered late
         if not reply.ok or not isinstance(reply.result, dict):
             self.error = reply.error or "incident: no reply"
-            self.query_one("#inc-chart", TrendChart).note("")
+            self.query_one(IncidentChart).note("")
             self.complete = True
             self.show()
             return
@@ -155,40 +166,12 @@ class IncidentScreen(ConsoleScreen):
         return self.console.now()
 
     def show_chart(self) -> None:
-        chart = self.query_one("#inc-chart", TrendChart)
-        alert, history = self.alert, self.history
-        if self.incident is None:
-            return
-        metric = str(alert.get("metric") or "")
-        chart.border_title = f"{metric or 'chart'} from 30 min before the start"
-        if history is None:
-            chart.note("loading history…")
-            return
-        self.complete = True
-        if isinstance(history, str):
-            chart.note(printable(f"no chart: {history}"), style=style("muted"))
-            return
-        start = float(alert.get("started_at") or self._now())
-        threshold = alert.get("threshold")
-        unit = unit_of(metric)
-        series = Series(metric, [(p["ts"], p["avg"]) for p in history],
-                        [(p["ts"], p["min"]) for p in history],
-                        [(p["ts"], p["max"]) for p in history])
-        chart.show([series], unit=unit, t0=start - BEFORE_S, t1=max(self._now(), start + 60),
-                   thresholds=[(float(threshold), str(alert.get("severity", "")))]
-                   if isinstance(threshold, int | float) else [],
-                   marks=[(start, "start")])
+        if self.incident is not None:
+            self.complete = self.query_one(IncidentChart).draw(self.alert, self.history,
+                                                               self._now()) or self.complete
 
     def show_logs(self) -> None:
-        if self.incident is None:
-            return
-        needle = self.query_one("#inc-filter", Input).value.strip()
-        text, shown = parts.log_lines(self.incident, needle)
-        self.query_one("#inc-logs", Static).update(text)
-        total = len(self.incident.get("logs") or [])
-        box = self.query_one("#inc-logbox")
-        box.border_title = (f"log lines {shown}/{total} matching {needle!r}" if needle
-                            else f"log lines from 5 min before the start ({total})")
+        self.query_one(IncidentLogs).show(self.incident)
 
     def refresh_data(self) -> None:
         """Twice a second: the title's age and live value, acks, the chart's live tail."""
@@ -199,7 +182,7 @@ class IncidentScreen(ConsoleScreen):
         self.query_one("#inc-title", Panel).update(parts.title(alert, self._now(), live))
         host = app.model.hosts.get(str(alert.get("host", "")))
         if live is not None and host is not None and isinstance(self.history, list):
-            self.query_one("#inc-chart", TrendChart).append(str(alert.get("metric")),
+            self.query_one(IncidentChart).append(str(alert.get("metric")),
                                                             host.last_seen, live)
         if app.model.alerts_version != self._facts_version:  # an ack, a silence, a resolve
             self._facts_version = app.model.alerts_version
@@ -209,10 +192,6 @@ class IncidentScreen(ConsoleScreen):
             or (self.incident.get("others") or [])
         self.query_one("#inc-others", AlertTable).show(others, self._now(),
                                                        app.model.alerts_version, app.model)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "inc-filter":
-            self.show_logs()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
