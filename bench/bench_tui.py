@@ -24,7 +24,7 @@ from rich.console import Console
 
 from tui.app import MonitorApp
 from tui.messages import AlertChanged, MetricsUpdate
-from tui.sources import frozen_data
+from tui.sources import frozen_data, frozen_incident
 from tui.sources.frozen import FrozenSource
 
 SIZE = (120, 40)
@@ -112,7 +112,9 @@ async def incident_open(hosts: int, opens: int) -> dict[str, Any]:
 
     snap = frozen_data.snapshot(n_extra=max(0, hosts - len(frozen_data.HOSTS)))
     snap["hosts"] = snap["hosts"][:hosts]
-    app = MonitorApp(FrozenSource(snap), refresh_s=0.5)
+    source = FrozenSource(snap)
+    source.stored_only = frozen_incident.log_lines(source.clock.time())
+    app = MonitorApp(source, refresh_s=0.5)
     paints: list[float] = []
     original = app._display
 

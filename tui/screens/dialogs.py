@@ -198,8 +198,8 @@ class SummaryDialog(OnceModal[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail summary") as box:
             box.border_title = "Summary for a ticket"
-            yield Label("copied to the clipboard (OSC 52); if your terminal ignores OSC 52, "
-                        "select the text below", classes="what")
+            yield Label("Copied (OSC 52). Terminal without OSC 52? Select the text below.",
+                        classes="what")
             area = TextArea(self.text, read_only=True, soft_wrap=True, id="summary",
                             show_line_numbers=False)
             yield area

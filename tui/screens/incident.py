@@ -160,7 +160,7 @@ class IncidentScreen(ConsoleScreen):
 
     def current(self) -> dict[str, Any]:
         """The reply with the alert as it is now (an ack made here shows at once)."""
-        return {**(self.incident or {}), "alert": self.alert}
+        return {**(self.incident or {}), "alert": self.alert, "now": self._now()}
 
     def _now(self) -> float:
         return self.console.now()

@@ -52,7 +52,7 @@ class FrozenQueries(Control):
         self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
         self.requests = self.errors = 0
         now = clock.time()
-        for event in sorted([*events, *frozen_incident.log_lines(now)], key=lambda e: e["ts"]):
+        for event in sorted(events, key=lambda e: e["ts"]):
             event = dict(event)  # a broker stores them as they come, the opening ones with
             data = event.get("data") or {}  # the host's top processes of that moment
             if event["kind"] == "alert" and data.get("from") == "inactive":
