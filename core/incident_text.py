@@ -46,9 +46,10 @@ def summary(inc: dict[str, Any]) -> str:
     start = float(a.get("started_at") or now)
     end = a.get("resolved_at") if a.get("state") == "resolved" else None
     took = units.duration((end or now) - start)
+    when = (f"resolved: started {utc(start)}, lasted {took}, resolved {utc(end)}" if end else
+            f"{a.get('state')} since {utc(start)} ({took})")
     parts = [f"{str(a.get('severity', '')).upper()} {a.get('rule')} on {a.get('host')}: "
-             f"{a.get('state')} since {utc(start)} ({took}"
-             f"{', resolved ' + utc(end) if end else ''}); {value_vs_threshold(a)}."]
+             f"{when}; {value_vs_threshold(a)}."]
     if a.get("summary"):
         parts.append(f"{a['summary']}.")
     ack = a.get("ack") or {}

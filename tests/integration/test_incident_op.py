@@ -144,3 +144,22 @@ def test_ctl_prints_a_paragraph(fired: dict[str, Any]) -> None:
     first = out.stdout.splitlines()[0]
     assert first.startswith("CRITICAL procs_running on inc-1: firing since ")
     assert "Notifications: hook delivered." in first and "uptime_long" in first
+
+
+def test_the_silences_and_inhibitions_that_touch_it_are_named(fired: dict[str, Any]) -> None:
+    """Last in the module: it silences the alert and fires a host_down on its host."""
+    broker, alert = fired["broker"], fired["alert"]
+    sil = broker.ctl_json("silence", f"host={HOST}", "rule=procs_running", "--for", "1h",
+                          "--comment", "deploy")
+    broker.ctl_json("silence", "host=elsewhere", "--for", "1h")  # touches nothing here
+    [down] = broker.ctl_json("simulate", "host_down", "--host", HOST)["alert_ids"]
+    inc = wait_for(lambda: (r := broker.ctl_json("incident", alert["id"]))["inhibitions"] and r,
+                   timeout=10, what="inhibited by host_down")
+    assert [s["id"] for s in inc["silences"]] == [sil["id"]]
+    assert inc["silences"][0]["comment"] == "deploy"
+    [inh] = inc["inhibitions"]
+    assert inh["source"] == down and inh["source_rule"] == "host_down"
+    assert inh["source_host"] == HOST and inh["rule"]
+    assert inc["alert"]["inhibited"] and inc["alert"]["silenced"] == [sil["id"]]
+    text = broker.ctl("incident", alert["id"]).stdout
+    assert f"Silenced by {sil['id']}" in text and "Inhibited by rule" in text
