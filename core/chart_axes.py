@@ -45,7 +45,7 @@ def value_range(lo: float, hi: float, rows: int, unit: str) -> tuple[float, floa
         lo, hi = lo - pad, hi + pad
         if lo < 0 <= lo + pad:
             lo = 0.0
-    count = max(1, min(rows // 2, 5))
+    count = max(1, min(rows // 2, 5)) if rows <= 20 else min(rows // 4, 10)  # a tick a few rows
     step = nice_step(hi - lo, count, 1024.0 if unit == "B" else 10.0)
     blo, bhi = math.floor(lo / step) * step, math.ceil(hi / step) * step
     if bhi <= blo:

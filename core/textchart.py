@@ -3,8 +3,8 @@ the rollups, a value axis in the metric's unit, a time axis, dashed threshold li
 vertical marks (an alert's start). No Textual: monitor-ctl prints ``render``'s lines, the
 TUI's TrendChart (tui/widgets/trend_chart.py) colours ``render_segments``' styled runs.
 
-Gaps (a ``None`` value, or a hole longer than 2.5 times the series' usual step) are left
-blank, a constant series draws a line in the middle of its axis, and any size down to 1x1
+Gaps (a ``None`` value, or a hole longer than the series' ``gap``, by default 2.5 times its
+usual step) are left blank, a constant series draws a line in the middle of its axis, and any size down to 1x1
 gives exactly ``height`` lines of exactly ``width`` characters.
 """
 
@@ -30,6 +30,7 @@ class Series:
     points: list[tuple[float, float | None]]         # (unix seconds, value): avg or last
     low: list[tuple[float, float]] | None = None     # min band (rollups), same timestamps
     high: list[tuple[float, float]] | None = None    # max band
+    gap: float | None = None  # a longer hole between points is a gap (None: 2.5x the usual)
 
 
 Segment = tuple[str, str]  # (text, style key): axis, label, band, threshold, mark, s0, s1+band...
@@ -122,7 +123,7 @@ class _Canvas:
             if s.low and s.high:
                 self._band(s)
         for i, s in enumerate(series):
-            self._line(i, s.points)
+            self._line(i, s.points, s.gap)
         for v, label in thresholds:
             if _finite(v) and self.lo <= v <= self.hi:
                 self._threshold(v, label)
@@ -141,36 +142,64 @@ class _Canvas:
     def _band(self, s: Series) -> None:
         lows = dict((t, v) for t, v in s.low or () if _finite(v))
         pts = sorted((t, v, lows[t]) for t, v in s.high or () if _finite(v) and t in lows)
-        gap = self._usual_step([p[0] for p in pts]) * GAP_FACTOR
+        gap = s.gap or self._usual_step([p[0] for p in pts]) * GAP_FACTOR
+        spans: dict[int, list[float]] = {}  # column -> [highest, lowest]: one fill a column
+        last = self.cols - 1
         for i, (t, hi, lo) in enumerate(pts):
             if not self.t0 <= t <= self.t1:
                 continue
             c0 = self.col_of(t)
             nxt = pts[i + 1][0] if i + 1 < len(pts) else t
             c1 = max(c0, self.col_of(nxt) - 1) if nxt - t <= gap else c0
-            r0, r1 = self.row_of(hi), self.row_of(lo)
-            for col in range(c0, min(c1, self.cols - 1) + 1):
-                for row in range(max(0, r0), min(r1, self.rows - 1) + 1):
-                    self.band[row][col] = True
+            for col in range(c0, min(c1, last) + 1):
+                cur = spans.get(col)
+                if cur is None:
+                    spans[col] = [hi, lo]
+                else:
+                    cur[0], cur[1] = max(cur[0], hi), min(cur[1], lo)
+        for col, (hi, lo) in spans.items():
+            for row in range(max(0, self.row_of(hi)), min(self.row_of(lo), self.rows - 1) + 1):
+                self.band[row][col] = True
 
-    def _line(self, idx: int, points: list[tuple[float, float | None]]) -> None:
+    def _line(self, idx: int, points: list[tuple[float, float | None]],
+              gap: float | None) -> None:
+        """Points that fall on the same dot column draw one vertical run (720 hourly points
+        on 120 dot columns cost 120 runs, not 720 segments); runs and lone points are joined
+        unless a gap lies between them."""
         pts = sorted(points, key=lambda p: p[0])
-        gap = self._usual_step([t for t, v in pts if _finite(v)]) * GAP_FACTOR
-        prev: tuple[int, int, float] | None = None
+        gap = gap or self._usual_step([t for t, v in pts if _finite(v)]) * GAP_FACTOR
+        t0, t1, lo = self.t0, self.t1, self.lo
+        kx = (self.cols * 2 - 1) / (t1 - t0)
+        n = self.rows * 4 - 1
+        ky = n / (self.hi - lo)
+        run: list[float] | None = None  # [x, first y, last y, min y, max y, last t]
         for t, v in pts:
-            if v is None or not math.isfinite(v):
-                prev = None
+            if v is None or not math.isfinite(v) or not t0 <= t <= t1:
+                if run is not None:
+                    self._run(idx, run)
+                run = None
                 continue
-            if not self.t0 <= t <= self.t1:
-                prev = None
+            x = round((t - t0) * kx)
+            y = n - round(min(max((v - lo) * ky, 0.0), float(n)))
+            if run is not None and x == run[0] and t - run[5] <= gap:
+                run[2], run[5] = y, t
+                run[3], run[4] = min(run[3], y), max(run[4], y)
                 continue
-            x, y = self.x_dot(t), self.y_dot(v)
-            if prev is not None and t - prev[2] <= gap:
-                self._segment(idx, prev[0], prev[1], x, y)
-            else:  # the first point after a gap: a whole cell's width, so one point shows
-                self._dot(idx, x, y)
-                self._dot(idx, x ^ 1, y)
-            prev = (x, y, t)
+            if run is not None:
+                self._run(idx, run)
+                if t - run[5] <= gap:
+                    self._segment(idx, int(run[0]), int(run[2]), x, y)
+                    run = [x, y, y, y, y, t]
+                    continue
+            self._dot(idx, x ^ 1, y)  # the first point after a gap: a whole cell wide
+            run = [x, y, y, y, y, t]
+        if run is not None:
+            self._run(idx, run)
+
+    def _run(self, idx: int, run: list[float]) -> None:
+        x = int(run[0])
+        for y in range(int(run[3]), int(run[4]) + 1):
+            self._dot(idx, x, y)
 
     def _segment(self, idx: int, x0: int, y0: int, x1: int, y1: int) -> None:
         dx, dy = abs(x1 - x0), -abs(y1 - y0)

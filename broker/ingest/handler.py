@@ -122,7 +122,7 @@ class FrameHandler:
     def _metrics(self, hs: HostRecord, frame: dict[str, Any], now: float,
                  events: list[Event], alive: bool = True) -> None:
         metrics = frame["metrics"]
-        self.state.apply_metrics(hs, metrics, frame.get("labels"))
+        self.state.apply_metrics(hs, metrics, frame.get("labels"), frame["ts"])
         self.digests.note(hs.host, hs.metrics)
         if "procs" in frame:
             self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]), frame["ts"])

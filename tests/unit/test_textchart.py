@@ -183,3 +183,21 @@ def test_720_hourly_points_fill_the_width() -> None:
     cols = braille_cols(lines)
     assert cols[-1] - cols[0] >= 76 - 12  # the label column aside, edge to edge
     assert len(cols) == len(range(cols[0], cols[-1] + 1))  # no holes in an unbroken series
+
+
+def test_history_reply_to_series_rollups_then_live_samples() -> None:
+    from core.chart_data import series_of, step_for, summary
+
+    rollups = [{"ts": T1 - 180, "min": 1.0, "avg": 2.0, "max": 3.0, "count": 60},
+               {"ts": T1 - 120, "min": 2.0, "avg": 4.0, "max": 6.0, "count": 60},
+               {"ts": T1 - 60, "min": 5.0, "avg": 5.0, "max": 5.0, "count": 3}]  # open
+    s = series_of("c", {"points": rollups, "recent": [[T1 - 50, 7.0], [T1 - 49, 9.0]]})
+    assert s.points == [(T1 - 150, 2.0), (T1 - 90, 4.0), (T1 - 50, 7.0), (T1 - 49, 9.0)]
+    assert s.low is not None and s.low[0] == (T1 - 150, 1.0)
+    assert summary(s) == (1.0, 5.5, 9.0)
+    old = series_of("c", rollups)  # a broker from before ``recent``: a bare list
+    assert [v for _, v in old.points] == [2.0, 4.0, 5.0]
+    assert summary(series_of("c", {"points": [], "recent": []})) is None
+    assert step_for(86400) == "1m" and step_for(7 * 86400) == "1h"
+    lines = render([s], width=40, height=8, unit="count", t0=T1 - 180, t1=T1)
+    assert len(braille_cols(lines)) >= 15  # one unbroken line: minutes then seconds

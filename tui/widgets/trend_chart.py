@@ -10,6 +10,7 @@ legend line; under NO_COLOR they differ by the legend order alone (and bold/dim)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rich.text import Text
 from textual.widget import Widget
@@ -41,7 +42,7 @@ class TrendChart(Widget):
     def show(self, series: list[Series], *, unit: str, t0: float, t1: float,
              thresholds: Sequence[tuple[float, str]] = (),
              marks: Sequence[tuple[float, str]] = ()) -> None:
-        self.series = [Series(s.label, list(s.points), s.low, s.high) for s in series]
+        self.series = [replace(s, points=list(s.points)) for s in series]  # append()s its own
         self.unit, self.t0, self.t1 = unit, t0, t1
         self.thresholds, self.marks = list(thresholds), list(marks)
         self.message = None
