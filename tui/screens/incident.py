@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Input, Static
 
+from core.chart_data import step_for
 from core.incident_text import summary
 from tui.format import printable
 from tui.messages import Reply
@@ -50,7 +51,8 @@ class IncidentScreen(ConsoleScreen):
         self._to_open: str | None = alert_id  # loaded when the screen is (re)shown
         self.incident: dict[str, Any] | None = None
         self.error = ""
-        self.history: list[dict[str, Any]] | str | None = None
+        self.history: Any = None  # the history reply (a map: rollups and recent samples)
+        self.step = "1m"
         self.complete = False  # the reply and the chart are drawn (the bench waits for it)
         self._asked = ""
         self._facts_version = -1
@@ -121,9 +123,10 @@ class IncidentScreen(ConsoleScreen):
         else:
             now = float(reply.result.get("now") or self.console.now())
             since = float(alert.get("started_at") or now) - BEFORE_S
-            step = "1m" if now - since <= 2 * 86400 else "1h"  # 1 min rollups: 2 days
+            self.step = step_for(now - since)  # 1 min rollups are kept 2 days
             self.console.call("history", {"host": alert.get("host"), "metric": metric,
-                                          "since": since, "until": now, "step": step},
+                                          "since": since, "until": now, "step": self.step,
+                                          "recent": True},
                               lambda r: self._got_history(alert_id, r.result),
                               on_error=lambda r: self._got_history(alert_id, r.error or "?"))
         self.show()
@@ -131,7 +134,7 @@ class IncidentScreen(ConsoleScreen):
     def _got_history(self, alert_id: str, points: Any) -> None:
         if alert_id != self._asked or not self.is_mounted:
             return
-        self.history = points if isinstance(points, list | str) else []
+        self.history = points if isinstance(points, list | dict | str) else []
         self.show_chart()
 
     @property
@@ -167,8 +170,8 @@ class IncidentScreen(ConsoleScreen):
 
     def show_chart(self) -> None:
         if self.incident is not None:
-            self.complete = self.query_one(IncidentChart).draw(self.alert, self.history,
-                                                               self._now()) or self.complete
+            self.complete = self.query_one(IncidentChart).draw(
+                self.alert, self.history, self._now(), self.step) or self.complete
 
     def show_logs(self) -> None:
         self.query_one(IncidentLogs).show(self.incident)
@@ -181,7 +184,7 @@ class IncidentScreen(ConsoleScreen):
         live = app.model.live_value(alert)
         self.query_one("#inc-title", Panel).update(parts.title(alert, self._now(), live))
         host = app.model.hosts.get(str(alert.get("host", "")))
-        if live is not None and host is not None and isinstance(self.history, list):
+        if live is not None and host is not None and isinstance(self.history, list | dict):
             self.query_one(IncidentChart).append(str(alert.get("metric")),
                                                             host.last_seen, live)
         if app.model.alerts_version != self._facts_version:  # an ack, a silence, a resolve

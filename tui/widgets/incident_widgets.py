@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
-from core.textchart import Series
+from core.chart_data import series_of
 from core.units import unit_of
 from tui.format import printable
 from tui.palette import style
@@ -22,8 +22,7 @@ class IncidentChart(TrendChart):
     """The alert's metric from ``BEFORE_S`` before its start to now: the rollups' min..max
     band and average, the threshold, the start marked; the live tail appended."""
 
-    def draw(self, alert: dict[str, Any], history: list[dict[str, Any]] | str | None,
-             now: float) -> bool:
+    def draw(self, alert: dict[str, Any], history: Any, now: float, step: str = "1m") -> bool:
         """True once there is something final to show (the chart, or why there is none)."""
         metric = str(alert.get("metric") or "")
         self.border_title = f"{metric or 'chart'} from 30 min before the start"
@@ -35,9 +34,7 @@ class IncidentChart(TrendChart):
             return True
         start = float(alert.get("started_at") or now)
         threshold = alert.get("threshold")
-        series = Series(metric, [(p["ts"], p["avg"]) for p in history],
-                        [(p["ts"], p["min"]) for p in history],
-                        [(p["ts"], p["max"]) for p in history])
+        series = series_of(metric, history, step)  # rollups, then the live samples since
         self.show([series], unit=unit_of(metric), t0=start - BEFORE_S, t1=max(now, start + 60),
                   thresholds=[(float(threshold), str(alert.get("severity", "")))]
                   if isinstance(threshold, int | float) else [],
