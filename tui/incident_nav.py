@@ -6,9 +6,10 @@ Mixed into MonitorApp (before ``App``), as tui/held_keys.py is: the app's module
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
+from textual.screen import Screen
 
 if TYPE_CHECKING:
     Base = App[None]
@@ -19,10 +20,18 @@ TRIES = 50  # refreshes to wait for the event screen to mount
 
 
 class IncidentNav(Base):
-    def open_incident(self, alert_id: str) -> None:
+    def open_incident(self, alert_id: str, origin: Screen[Any] | None = None) -> None:
         """Enter on an alert, wherever alerts are listed. One screen, installed once and
-        pushed again: composing its widgets afresh cost most of an open on a loaded box."""
+        pushed again: composing its widgets afresh cost most of an open on a loaded box.
+
+        ``origin``: the screen whose row was selected. A table's RowSelected is handled
+        after the keys queued behind the enter: `enter x` fast opened the silence dialog
+        first and then the incident over it; `enter 1` pushed it over the dashboard. When
+        ``origin`` is no longer on top, the enter is dropped (the later key won)."""
         from tui.screens.incident import IncidentScreen
+
+        if origin is not None and self.screen is not origin:
+            return
 
         if not self.is_screen_installed("incident"):
             self.install_screen(IncidentScreen(alert_id), "incident")

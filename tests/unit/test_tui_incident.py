@@ -221,3 +221,24 @@ async def test_incident_keys_are_in_help_and_the_palette() -> None:
         text = console.export_text()
         assert "Incident: copy a one-paragraph summary" in text
         assert "Incident: the event log as it stood when the alert started" in text
+
+
+async def test_a_key_right_after_enter_wins_over_the_late_row_selected() -> None:
+    """The table's RowSelected is handled after the keys queued behind enter: `enter x` fast
+    opened the silence dialog and then the incident over it (seen over SSH at load 18)."""
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: app.current_mode == "alerts" and app.screen.selected_alert(),
+                    what="alerts screen")
+        burst(app, "\nx")
+        await until(pilot, lambda: isinstance(app.screen, SilenceDialog), what="dialog")
+        for _ in range(10):
+            await pilot.pause()
+        assert [type(s).__name__ for s in app.screen_stack] == ["AlertsScreen", "SilenceDialog"]
+        await pilot.press("escape")
+        burst(app, "\n1")
+        await until(pilot, lambda: app.current_mode == "dashboard", what="dashboard")
+        for _ in range(10):
+            await pilot.pause()
+        assert not isinstance(app.screen, IncidentScreen)

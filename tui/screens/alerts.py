@@ -132,4 +132,4 @@ class AlertsScreen(ConsoleScreen):
     def open_selected(self) -> None:
         alert = self.selected_alert()
         if alert is not None:
-            self.console.open_incident(alert["id"])
+            self.console.open_incident(alert["id"], self)

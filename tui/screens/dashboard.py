@@ -99,7 +99,7 @@ class DashboardScreen(ConsoleScreen):
         if self.focused is self.query_one(AlertTable):
             alert_id = self.query_one(AlertTable).selected_alert_id
             if alert_id:
-                self.console.open_incident(alert_id)
+                self.console.open_incident(alert_id, self)
         elif self.console.selected_host:
             self.console.switch_mode("host")
 

@@ -171,4 +171,4 @@ class HostScreen(ConsoleScreen):
         if self.focused is self.query_one(AlertTable):
             alert = self.selected_alert()
             if alert is not None:
-                self.console.open_incident(alert["id"])
+                self.console.open_incident(alert["id"], self)

@@ -233,7 +233,7 @@ class IncidentScreen(ConsoleScreen):
 
     def open_selected(self) -> None:
         table = self.query_one("#inc-others", AlertTable)
-        if self.focused is table and table.selected_alert_id:
+        if self.focused is table and table.selected_alert_id and self.app.screen is self:
             self.load(table.selected_alert_id)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
