@@ -50,9 +50,12 @@ def size(width: int | None, height: int | None) -> tuple[int, int]:
     return w, h
 
 
-def fetch(clients: dict[str, ControlClient], req: dict[str, Any]) -> dict[str, Any]:
-    """The reply of the broker that knows the host (a sharded fleet: one of several)."""
+def fetch(clients: dict[str, ControlClient], req: dict[str, Any]
+          ) -> tuple[dict[str, Any], ControlClient | None]:
+    """The reply of the broker that knows the host (a sharded fleet: one of several), and
+    that broker's client."""
     best: dict[str, Any] | None = None
+    chosen: ControlClient | None = None
     last: Exception | None = None
     for client in clients.values():
         try:
@@ -64,10 +67,29 @@ def fetch(clients: dict[str, ControlClient], req: dict[str, Any]) -> dict[str, A
             reply = {"points": reply, "recent": [], "known": bool(reply), "metrics": []}
         rank = (bool(reply.get("known")), len(reply.get("points") or ()))
         if best is None or rank > (bool(best.get("known")), len(best.get("points") or ())):
-            best = reply
+            best, chosen = reply, client
     if best is None:
         raise last or BrokerTimeout("no broker answered")
-    return best
+    return best, chosen
+
+
+def thresholds(client: ControlClient | None, host: str, metric: str
+               ) -> list[tuple[float, str]]:
+    """The levels of the threshold rules that apply to this host and metric: the console's
+    dashed lines. None when the broker cannot say (an older one, a refusal): no lines."""
+    if client is None:
+        return []
+    try:
+        reply = client.request("thresholds", host=host, metric=metric, windowed=True)
+    except (BrokerTimeout, ControlError, ProtocolError):
+        return []
+    lines: dict[float, str] = {}
+    for t in reply.get("thresholds", []) if isinstance(reply, dict) else []:
+        for level, label in (("warning", "warn"), ("critical", "crit")):
+            v = t.get(level)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                lines[float(v)] = label
+    return sorted(lines.items())
 
 
 def check(reply: dict[str, Any], host: str, metric: str) -> None:
@@ -85,7 +107,7 @@ def check(reply: dict[str, Any], host: str, metric: str) -> None:
 
 
 def chart(reply: dict[str, Any], host: str, metric: str, req: dict[str, Any], width: int,
-          height: int) -> str:
+          height: int, lines: list[tuple[float, str]] | None = None) -> str:
     unit = unit_of(metric)
     series = series_of(metric, reply, req["step"])
     span = req["until"] - req["since"]
@@ -97,11 +119,11 @@ def chart(reply: dict[str, Any], host: str, metric: str, req: dict[str, Any], wi
     head = next((h for h in (f"{host} {metric}  last {_span(span)}{stat}",
                              f"{host} {metric}{stat}", f"{metric}{stat}", stat.strip())
                  if len(h) <= width), stat.strip())
-    lines = render([series], width=width, height=height - 1, unit=unit, t0=req["since"],
-                   t1=req["until"])
+    drawn = render([series], width=width, height=height - 1, unit=unit, t0=req["since"],
+                   t1=req["until"], thresholds=lines or ())
     band = f"({req['step']} rollups: line avg, shade min..max; {len(reply.get('recent') or ())}" \
            " live samples)"
-    return "\n".join([head[:width], *(line.rstrip() for line in lines), band[:width]])
+    return "\n".join([head[:width], *(line.rstrip() for line in drawn), band[:width]])
 
 
 def _span(seconds: float) -> str:
@@ -115,9 +137,10 @@ def run(clients: dict[str, ControlClient], args: Any) -> str:
     """The chart text; PlotError for bad input, BrokerTimeout/ControlError from the broker."""
     width, height = size(args.width, args.height)
     req = params(args.host, args.metric, args.since, args.step, time.time())
-    reply = fetch(clients, req)
+    reply, client = fetch(clients, req)
     check(reply, args.host, args.metric)
-    return chart(reply, args.host, args.metric, req, width, height)
+    return chart(reply, args.host, args.metric, req, width, height,
+                 thresholds(client, args.host, args.metric))
 
 
 def main(controls: dict[str, str], args: Any, curve: Any) -> int:

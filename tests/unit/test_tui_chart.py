@@ -194,3 +194,47 @@ async def test_live_samples_join_the_rollups_without_a_gap() -> None:
         cols = sorted({c for line in lines for c, ch in enumerate(line)
                        if 0x2800 < ord(ch) <= 0x28FF})
         assert cols == list(range(cols[0], cols[-1] + 1)), "\n".join(lines)
+
+
+class Held(FrozenSource):
+    """Answers history only when the test lets it (a slow broker)."""
+
+    hold = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[tuple[str, dict[str, Any], str]] = []
+
+    def request(self, op: str, args: dict[str, Any], brokers: list[str] | None = None,
+                req_id: str | None = None) -> str:
+        if op == "history" and self.hold:
+            req_id = req_id or self.next_id()
+            self.held.append((op, args, req_id))
+            return req_id
+        return super().request(op, args, brokers, req_id)
+
+    def release(self) -> None:
+        held, self.held, self.hold = self.held, [], False
+        for op, args, req_id in held:
+            super().request(op, args, None, req_id)
+
+
+async def test_a_slow_range_keeps_the_last_chart_and_says_loading() -> None:
+    from tui.app import MonitorApp
+
+    src = Held()
+    app = MonitorApp(src, author="ana", refresh_s=0.05)
+    app.selected_host = "web-2"
+    async with app.run_test(size=SIZE) as pilot:
+        mc, chart = await host_chart(app, pilot)
+        src.hold = True
+        for _ in range(3):
+            await pilot.press("greater_than_sign")
+        title = app.screen.query_one("#chart-title")
+        await until(pilot, lambda: "loading 7d" in str(title.render()), what="loading in title")
+        assert chart.message is None and chart.t1 - chart.t0 == 3600  # the 1h chart stays
+        assert len(src.held) == 1  # 6h went out; 24h and 7d wait for it (latest wins)
+        src.release()
+        await until(pilot, lambda: chart.t1 - chart.t0 == 7 * 86400 and not mc.waiting,
+                    timeout=10, what="7d drawn")
+        assert "loading" not in str(title.render())

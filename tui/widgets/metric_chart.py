@@ -53,6 +53,8 @@ class MetricChart(Vertical):
         self.inflight: dict[str, Key] = {}  # host -> the one request out for it
         self.thresholds: dict[tuple[str, str], list[tuple[float, str]]] = {}
         self.shown: tuple[Key, ...] = ()
+        self.drawn: tuple[tuple[str, ...], str] | None = None  # hosts and metric on the chart
+        self.waiting = False  # the range asked for is on its way; the chart shows the last one
         self.last_ts: dict[str, float] = {}
         self.sent = 0  # history requests sent (tests: no pile-up)
 
@@ -159,8 +161,11 @@ class MetricChart(Vertical):
             return
         chart = self.query_one(TrendChart)
         got = [self.cache.get(k) for k in keys]
-        if any(g is None for g in got):
-            chart.note(f"loading {self.range_name} of {printable(self.metric)}…")
+        self.waiting = any(g is None for g in got)
+        if self.waiting:
+            if self.drawn != (tuple(self.hosts), self.metric):  # another metric: say so
+                chart.note(f"loading {self.range_name} of {printable(self.metric)}…")
+            self._title()  # same metric, other range: the last chart stays until it comes
             return
         series = [g[0] for g in got if g is not None and isinstance(g[0], Series)]
         if len(series) > 1:  # several hosts: lines only, the bands would hide each other
@@ -168,7 +173,7 @@ class MetricChart(Vertical):
         errors = [g[0] for g in got if g is not None and isinstance(g[0], str)]
         if errors and not series:
             chart.note(printable(f"{self.metric}: no history ({errors[0]})"), "yellow")
-            self.shown = keys
+            self.shown, self.drawn = keys, None
             return
         lines: dict[float, str] = {}
         for h in self.hosts:
@@ -178,7 +183,7 @@ class MetricChart(Vertical):
         chart.show(series, unit=unit_of(self.metric), t0=now - span, t1=now,
                    thresholds=sorted(lines.items()))
         self.last_ts = {s.label: max((t for t, _ in s.points), default=0.0) for s in series}
-        self.shown = keys
+        self.shown, self.drawn = keys, (tuple(self.hosts), self.metric)
         self._title()
 
     def tick(self, model: FleetModel) -> None:
@@ -203,7 +208,9 @@ class MetricChart(Vertical):
             t.append(f" {name} ", style="reverse bold" if i == self.range else "dim")
         t.append("  < >", style="dim")
         chart = self.query_one(TrendChart)
-        if len(chart.series) == 1 and self.shown:
+        if self.waiting:
+            t.append(f"  loading {self.range_name}…", style="dim")
+        elif len(chart.series) == 1 and self.shown:
             stats = summary(chart.series[0])
             if stats is not None:
                 unit = unit_of(self.metric)
