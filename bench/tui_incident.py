@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from textual import events
 
 from bench.bench_tui import SIZE, metrics_for
 from tui.app import MonitorApp
@@ -64,7 +65,9 @@ async def incident_open(hosts: int, opens: int) -> dict[str, Any]:
         feeder = asyncio.create_task(feed())
         for i in range(opens + 1):  # the first one builds the frozen store: not counted
             t0, c0 = time.perf_counter(), time.process_time()
-            await pilot.press("enter")
+            # posted as a terminal delivers it: Pilot.press would wait for the app to be
+            # idle, which a fleet's metrics flowing in keep it from being
+            app.post_message(events.Key("enter", None))
             while not (isinstance(app.screen, IncidentScreen) and app.screen.complete):
                 await asyncio.sleep(0.001)
             done = time.perf_counter()
@@ -73,7 +76,7 @@ async def incident_open(hosts: int, opens: int) -> dict[str, Any]:
             if i:
                 latencies.append(next(p for p in paints if p >= done) - t0)
                 cpu.append(time.process_time() - c0)
-            await pilot.press("escape")
+            app.post_message(events.Key("escape", None))
             while isinstance(app.screen, IncidentScreen):
                 await asyncio.sleep(0.001)
             await asyncio.sleep(0.1)

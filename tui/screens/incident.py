@@ -56,6 +56,7 @@ class IncidentScreen(ConsoleScreen):
         self.complete = False  # the reply and the chart are drawn (the bench waits for it)
         self._asked = ""
         self._facts_version = -1
+        self._history_asked = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,7 +96,7 @@ class IncidentScreen(ConsoleScreen):
     def load(self, alert_id: str) -> None:
         """Ask for the incident of ``alert_id`` (and the chart, once the start is known)."""
         self.alert_id, self.incident, self.error, self.history = alert_id, None, "", None
-        self.complete = False
+        self.complete = self._history_asked = False
         self._asked = alert_id
         self.query_one(IncidentChart).note("loading…")
         for wid in ("#inc-facts", "#inc-procs"):  # nothing of the last one
@@ -104,6 +105,9 @@ class IncidentScreen(ConsoleScreen):
         self.query_one("#inc-others", AlertTable).show([], self._now(), -2)
         self.console.call("incident", {"alert_id": alert_id},
                           lambda r: self._got(alert_id, r), on_error=lambda r: self._got(alert_id, r))
+        known = self.console.model.alerts.get(alert_id)
+        if known:  # the chart's request goes with it, not after its reply: one round trip
+            self._ask_history(alert_id, known, self._now())
         self.show()
 
     def _got(self, alert_id: str, reply: Reply) -> None:
@@ -116,26 +120,31 @@ class IncidentScreen(ConsoleScreen):
             self.show()
             return
         self.incident = reply.result
-        alert = self.alert
+        if not self._history_asked:
+            self._ask_history(alert_id, self.alert,
+                              float(reply.result.get("now") or self.console.now()))
+        self.show()
+
+    def _ask_history(self, alert_id: str, alert: dict[str, Any], now: float) -> None:
+        self._history_asked = True
         metric = str(alert.get("metric") or "")
         if alert.get("kind") in NO_CHART or not metric or metric == "up":
             self.history = f"a {alert.get('kind')} alert has no metric to chart"
-        else:
-            now = float(reply.result.get("now") or self.console.now())
-            since = float(alert.get("started_at") or now) - BEFORE_S
-            self.step = step_for(now - since)  # 1 min rollups are kept 2 days
-            self.console.call("history", {"host": alert.get("host"), "metric": metric,
-                                          "since": since, "until": now, "step": self.step,
-                                          "recent": True},
-                              lambda r: self._got_history(alert_id, r.result),
-                              on_error=lambda r: self._got_history(alert_id, r.error or "?"))
-        self.show()
+            return
+        since = float(alert.get("started_at") or now) - BEFORE_S
+        self.step = step_for(now - since)  # 1 min rollups are kept 2 days
+        self.console.call("history", {"host": alert.get("host"), "metric": metric,
+                                      "since": since, "until": now, "step": self.step,
+                                      "recent": True},
+                          lambda r: self._got_history(alert_id, r.result),
+                          on_error=lambda r: self._got_history(alert_id, r.error or "?"))
 
     def _got_history(self, alert_id: str, points: Any) -> None:
         if alert_id != self._asked or not self.is_mounted:
             return
         self.history = points if isinstance(points, list | dict | str) else []
-        self.show_chart()
+        if self.incident is not None:  # else the incident's reply draws it
+            self.show_chart()
 
     @property
     def alert(self) -> dict[str, Any]:
