@@ -216,8 +216,10 @@ class FrameHandler:
         out: Out = [("publish", protocol.host_frame(host, "forgotten", now, {}))]
         if self.engine is not None:
             out.extend(("emit", e) for e in self.engine.forget(host, now, why))
+        seen = hs.last_seen if hs is not None else None  # a paired broker compares it
         out.append(("emit", make_event("host.forgotten", f"host {host} forgotten: {why}",
-                                       ts=now, host=host, data={"reason": why})))
+                                       ts=now, host=host, data={"reason": why,
+                                                                "last_seen": seen})))
         return out
 
     def _housekeeping(self, now: float) -> Out:
