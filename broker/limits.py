@@ -20,7 +20,7 @@ from core.config import ConfigError, parse_duration
 
 BYTES_PER_SERIES = 6_100  # measured, full history (see the module doc)
 KEYS = {"max_hosts", "max_series_per_host", "max_series", "host_expire", "events_per_s",
-        "events_burst"}
+        "events_burst", "state_save"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Limits:
     host_expire: float = 7 * 86400.0  # a host silent this long is forgotten (0 = never)
     events_per_s: float = 100.0
     events_burst: float = 1000.0
+    state_save: float = 1.0  # alert state saved at most this often (broker/state_saver.py)
 
     def memory_bytes(self) -> int:
         """What a broker full to every cap holds, about (series dominate)."""
@@ -44,7 +45,7 @@ def parse_limits(section: dict[str, Any], where: str = "[broker]") -> Limits:
         if f.name not in section:
             continue
         val = section[f.name]
-        if f.name == "host_expire":
+        if f.name in ("host_expire", "state_save"):
             out[f.name] = parse_duration(val, f"{where} host_expire")
             continue
         integer = f.type in (int, "int")

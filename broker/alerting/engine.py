@@ -380,9 +380,10 @@ class AlertEngine:
                     if isinstance(s, AnomalySeries):
                         s.seed(hours)
 
-    def dump_state(self, baselines: bool = True) -> dict[str, Any]:
-        """The state to save; without ``baselines`` the anomaly memories are left out."""
-        return persistence.dump(self, baselines)
+    def dump_state(self, baselines: bool = True, hosts: bool = True) -> dict[str, Any]:
+        """The state to save; without ``baselines`` the anomaly memories are left out,
+        without ``hosts`` the per-host part (persistence.dump)."""
+        return persistence.dump(self, baselines, hosts)
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
         persistence.restore(self, state)
