@@ -107,9 +107,18 @@ class Drivers:
             stop_proc(p)
 
 
+def status(b: Broker) -> Any:
+    """``monitor-ctl status`` with a long timeout: a broker taking in 10,000 new hosts on
+    a loaded machine can be seconds late with a reply."""
+    out = b.ctl("--json", "--timeout", "60", "status", timeout=90)
+    if out.returncode:
+        raise RuntimeError(f"status: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
 def stamped(b: Broker) -> dict[str, Any]:
     """A broker's ingest counters and the moment its reply came back."""
-    out: dict[str, Any] = b.ctl_json("status")["ingest"]
+    out: dict[str, Any] = status(b)["ingest"]
     out["at"] = time.monotonic()
     return out
 
@@ -119,7 +128,7 @@ def frames_settled(brokers: list[Broker]) -> int:
     last = -1
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        now = sum(b.ctl_json("status")["ingest"]["frames"] for b in brokers)
+        now = sum(status(b)["ingest"]["frames"] for b in brokers)
         if now == last:
             return now
         last = now
@@ -137,7 +146,7 @@ def one_size(hosts: int, seconds: float, tmp: Path, shards: int = 1,
         fleet = Drivers(hosts, [b.endpoints["ingest"] for b in brokers], k)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and sum(
-                b.ctl_json("status")["hosts"] for b in brokers) < hosts:
+                status(b)["hosts"] for b in brokers) < hosts:
             time.sleep(0.5)  # poll
         cmd = [sys.executable, "-m", "bench.scale_console", "--seconds", str(seconds),
                "--expect", str(hosts)]
