@@ -63,7 +63,7 @@ class ControlBackend(Protocol):
     @property
     def member(self) -> Any: ...  # broker/cluster/member.ClusterMember
 
-    def persist_engine(self, baselines: bool = True) -> None: ...
+    def persist_engine(self, baselines: bool = True, hosts: bool = True) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
 
@@ -226,7 +226,7 @@ class Control(StoreOps, ClusterOps, IncidentOps):
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)
-        self.system.persist_engine(baselines=False)  # they follow on their own cadence
+        self.system.persist_engine(baselines=False, hosts=False)  # those have their cadence
 
     def ack(self, args: dict[str, Any]) -> dict[str, Any]:
         alert_id = _req_str(args, "alert_id")

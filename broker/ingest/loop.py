@@ -40,6 +40,7 @@ FLEET_KINDS = ("alert", "event", "digest")  # published on protocol.FLEET_TOPICS
 
 
 STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
+DIGEST_TOPIC = protocol.topic_for(protocol.digest_frame({}, 0.0))
 
 
 class BrokerCore:
@@ -379,7 +380,7 @@ class BrokerCore:
     def tick(self) -> None:
         now = self.clock.time()
         self._rate.append((now, self.frames))
-        self._carry_out(self.handler.tick(now))
+        self._carry_out(self.handler.tick(now, self.wanted.any_for(DIGEST_TOPIC)))
         for hook in self.tick_hooks:
             hook(now)
 

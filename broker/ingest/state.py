@@ -125,6 +125,7 @@ class State:
         # restarted broker has every host back with its first frame
         self.trusted: Callable[[str], bool] | None = None
         self.evicted = 0  # probation entries pushed out by newer names
+        self.version = 0  # bumped when a host is added or forgotten (the digest's names)
 
     def _host(self, host: str, ts: float) -> tuple[HostRecord, bool]:
         hs = self.hosts.get(host)
@@ -134,6 +135,7 @@ class State:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
         hs = self.hosts[host] = HostRecord(host, first_seen=ts,
                                            history=History(self.history_len, drawn))
+        self.version += 1
         return hs, True
 
     def check(self, frame: dict[str, Any], probation: bool = True) -> None:
@@ -185,6 +187,7 @@ class State:
         hs = self.hosts.pop(host, None)
         if hs is not None:
             self.total_series -= len(hs.metrics)
+            self.version += 1
         if self.probation is not None:
             self.probation.pop(host, None)
         return hs
