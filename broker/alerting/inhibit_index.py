@@ -55,3 +55,14 @@ class SourceIndex:
             if ids and (len(ids) > 1 or target_id not in ids):
                 return r.name
         return None
+
+    def inhibitors(self, target: dict[str, str], target_id: str) -> list[tuple[str, str]]:
+        """Every (rule name, filed alert id) that inhibits ``target`` (the incident view)."""
+        out = []
+        for i, r in enumerate(self.rules):
+            filed = self.by_rule[i]
+            if not filed or not all(m.matches(target) for m in r.target):
+                continue
+            ids = filed.get(tuple(target.get(k, "") for k in r.equal), ())
+            out += [(r.name, sid) for sid in sorted(ids) if sid != target_id]
+        return out

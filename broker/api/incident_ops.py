@@ -150,12 +150,8 @@ def inhibitions(book: Any, a: Any, alert_id: str) -> list[dict[str, Any]]:
     """Every (inhibit rule, firing source alert) that mutes ``a`` now."""
     labels = a.match_labels(book.host_labels.get(a.host))
     out = []
-    for rule in book.inhibits:
-        if not all(m.matches(labels) for m in rule.target):
-            continue
-        for sid, src in book.sources():
-            if sid != alert_id and all(m.matches(src) for m in rule.source) and \
-                    all(src.get(k, "") == labels.get(k, "") for k in rule.equal):
-                out.append({"rule": rule.name, "source": sid, "source_rule": src.get("rule", ""),
-                            "source_host": src.get("host", "")})
+    for rule, sid in book.sources().inhibitors(labels, alert_id):
+        src = book.by_id.get(sid)
+        out.append({"rule": rule, "source": sid, "source_rule": src.rule.name if src else "",
+                    "source_host": src.host if src else ""})
     return out

@@ -24,7 +24,7 @@ from broker.bus import EventBus
 from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
-from broker.ingest.state import State
+from broker.ingest.state import State, stamp_processes
 from broker.ingest.wanted import Wanted
 from broker.limits import Limits
 from core import protocol
@@ -160,7 +160,7 @@ class BrokerCore:
 
     def _emit_local(self, event: Event) -> None:
         if event["kind"] == "alert" and event["data"].get("from") == "inactive":
-            self._stamp_processes(event)
+            stamp_processes(self.state.hosts, event)
         self.recent.append(event)
         if event["kind"] in STATE_KINDS:
             self.changed = True
@@ -172,14 +172,6 @@ class BrokerCore:
         else:
             frame = protocol.event_frame(event)
         self.publish(frame)
-
-    def _stamp_processes(self, event: Event) -> None:
-        """An episode opens: keep the host's top processes of that moment in its event (the
-        store keeps them; the incident view shows them as "at the start")."""
-        hs = self.state.hosts.get(event.get("host") or "")
-        top = hs.top_processes() if hs is not None else None
-        if top is not None:
-            event["data"]["processes"] = top
 
     def publish(self, frame: dict[str, Any]) -> None:
         """Send a frame with its ``pseq``; a frame on a fleet-wide topic (alert, event, log

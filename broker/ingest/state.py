@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.events import Event
 from broker.ingest.history import History
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
@@ -269,3 +270,12 @@ class State:
 
     def series_count(self) -> int:
         return self.total_series
+
+
+def stamp_processes(hosts: dict[str, HostRecord], event: Event) -> None:
+    """An episode opens: keep the host's top processes of that moment in its event (the
+    store keeps them; the incident view shows them as "at the start")."""
+    hs = hosts.get(event.get("host") or "")
+    top = hs.top_processes() if hs is not None else None
+    if top is not None:
+        event["data"]["processes"] = top

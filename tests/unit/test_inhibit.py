@@ -159,6 +159,12 @@ equal = ["zone", "team"]
         target, tid = labels(), rng.choice([f"a{rng.randrange(30)}", "new"])
         want = inhibited_by(rules, target, tid, list(firing.items()))
         assert index.inhibited_by(target, tid) == want, (step, target, tid)
+        # every (rule, source) the incident view names, and the first rule is the one above
+        named = index.inhibitors(target, tid)
+        assert (named[0][0] if named else None) == want, (step, target, tid)
+        for rule, sid in named:
+            assert sid != tid and inhibited_by(
+                [r for r in rules if r.name == rule], target, tid, [(sid, firing[sid])]) == rule
 
 
 def test_a_fleet_going_down_at_once_is_inhibited_host_by_host():
