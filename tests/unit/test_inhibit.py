@@ -162,9 +162,9 @@ equal = ["zone", "team"]
         # every (rule, source) the incident view names, and the first rule is the one above
         named = index.inhibitors(target, tid)
         assert (named[0][0] if named else None) == want, (step, target, tid)
-        for rule, sid in named:
+        for name, sid in named:
             assert sid != tid and inhibited_by(
-                [r for r in rules if r.name == rule], target, tid, [(sid, firing[sid])]) == rule
+                [r for r in rules if r.name == name], target, tid, [(sid, firing[sid])]) == name
 
 
 def test_a_fleet_going_down_at_once_is_inhibited_host_by_host():
