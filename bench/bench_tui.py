@@ -301,13 +301,21 @@ def main() -> None:
     p.add_argument("--storm", type=int, default=200, help="alert changes/s in the third run")
     p.add_argument("--chart-presses", type=int, default=40,
                    help="range switches timed per chart run")
-    p.add_argument("--only", choices=("keys", "chart"), default=None,
-                   help="run only the key latency runs or only the chart range switch")
+    p.add_argument("--opens", type=int, default=40, help="incident views opened per run")
+    p.add_argument("--only", choices=("keys", "chart", "incident"), default=None,
+                   help="run only the key latency runs, the chart range switch or the "
+                   "incident view's opening")
     p.add_argument("--dashboard", action="store_true",
                    help="dashboard keys (scroll, sort, filter) at 10, 1,000 and --hosts hosts")
     args = p.parse_args()
     if args.dashboard:
         print_dashboard(sorted({10, 1000, args.hosts}), args.seconds)
+        return
+    if args.only in (None, "incident"):
+        from bench.tui_incident import print_incident
+
+        print_incident(args.hosts, args.opens)
+    if args.only == "incident":
         return
     if args.only != "keys":
         chart_figures(args.hosts, args.chart_presses)

@@ -1,6 +1,6 @@
 """A headless console attached to a real broker, for bench/bench_scale.py.
 
-    python -m bench.scale_console --control EP --publish EP [--seconds 20] [--size 80x24]
+    python -m bench.scale_console --control EP --publish EP [...] [--seconds 20] [--size 80x24]
 
 Runs the real ``MonitorApp`` on a ``LiveSource`` (the same worker thread and sockets as
 ``monitor-tui``) without a terminal, waits until it shows the broker's hosts, prints
@@ -31,12 +31,12 @@ DASHBOARD_KEYS = [("scroll", "down"), ("scroll", "pagedown"), ("sort", "P"), ("s
                   ("sort", "N"), ("scroll", "up")]
 
 
-async def run(control: str, publish: str, seconds: float, size: tuple[int, int],
+async def run(brokers: dict[str, tuple[str, str]], seconds: float, size: tuple[int, int],
               expect: int, dashboard: bool = False) -> dict[str, Any]:
     from tui.app import MonitorApp
     from tui.sources.live import LiveSource
 
-    source = LiveSource({"bench": (control, publish)}, timeout=10.0)
+    source = LiveSource(brokers, timeout=10.0)
     app = MonitorApp(source)
     paints: list[float] = []
     sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
@@ -72,11 +72,11 @@ async def run(control: str, publish: str, seconds: float, size: tuple[int, int],
                 by_kind.setdefault(kind, []).append(after[0] - t0)
             n += 1
             await asyncio.sleep(0.25)
-        link = source.links["bench"]
         frames: dict[str, int] = {}  # by topic prefix: m (metrics), d (digest), a, e, h, l
-        for topic, count in link.topics.items():
-            key = topic[:1].decode()
-            frames[key] = frames.get(key, 0) + count
+        for link in source.links.values():
+            for topic, count in link.topics.items():
+                key = topic[:1].decode()
+                frames[key] = frames.get(key, 0) + count
         hosts = len(app.model.hosts)
     lat = sorted(latencies) or [float("nan")]
     kinds = {k: {"presses": len(v), "p50_ms": sorted(v)[len(v) // 2] * 1000,
@@ -89,8 +89,9 @@ async def run(control: str, publish: str, seconds: float, size: tuple[int, int],
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--control", required=True)
-    ap.add_argument("--publish", required=True)
+    ap.add_argument("--control", required=True, action="append",
+                    help="a broker's control endpoint (repeat, with --publish, for shards)")
+    ap.add_argument("--publish", required=True, action="append")
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--size", default="80x24")
     ap.add_argument("--expect", type=int, default=1, help="hosts to wait for before 'ready'")
@@ -98,8 +99,11 @@ def main() -> None:
                     help="press the dashboard's keys (scroll, sort, filter), p99 by kind")
     args = ap.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
-    result = asyncio.run(run(args.control, args.publish, args.seconds, (w, h), args.expect,
-                             args.dashboard))
+    if len(args.control) != len(args.publish):
+        sys.exit("scale_console: give one --publish per --control")
+    brokers = {f"b{i + 1}": pair for i, pair in enumerate(zip(args.control, args.publish,
+                                                               strict=True))}
+    result = asyncio.run(run(brokers, args.seconds, (w, h), args.expect, args.dashboard))
     print(json.dumps(result), flush=True)
     sys.exit(0)
 

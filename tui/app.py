@@ -18,6 +18,7 @@ from tui import messages as msg
 from tui import palette
 from tui.format import printable, thresholds_from_rules
 from tui.held_keys import HeldKeys
+from tui.incident_nav import IncidentNav
 from tui.model import FleetModel
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import ConsoleScreen
@@ -36,7 +37,7 @@ ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
-class MonitorApp(HeldKeys, App[None]):
+class MonitorApp(HeldKeys, IncidentNav, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
@@ -264,6 +265,7 @@ class MonitorApp(HeldKeys, App[None]):
         return True
 
     def action_switch(self, mode: str) -> None:
+        self.close_incident()
         if self.current_mode != mode:
             self.switch_mode(mode)
 
@@ -345,6 +347,8 @@ class MonitorApp(HeldKeys, App[None]):
         matchers = [f"host={host}"] if host else []
         if alert:
             matchers.append(f"rule={alert['rule']}")
+        if isinstance(self.screen, ConsoleScreen):  # the incident view: the alert's own
+            matchers = self.screen.silence_matchers() or matchers
 
         def done(result: dict[str, Any] | None) -> None:
             if result is not None:

@@ -24,6 +24,7 @@ from broker.api.args import opt_str as _opt_str
 from broker.api.args import req_str as _req_str
 from broker.api.audit import audit_event
 from broker.api.cluster_ops import ClusterOps
+from broker.api.incident_ops import IncidentOps
 from broker.api.store_ops import StoreOps
 from broker.auth import KEYLESS
 from broker.events import Event
@@ -62,7 +63,7 @@ class ControlBackend(Protocol):
     @property
     def member(self) -> Any: ...  # broker/cluster/member.ClusterMember
 
-    def persist_engine(self, baselines: bool = True) -> None: ...
+    def persist_engine(self, baselines: bool = True, hosts: bool = True) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
 
@@ -71,7 +72,7 @@ class ControlBackend(Protocol):
     def rules_summary(self) -> list[dict[str, Any]]: ...
 
 
-class Control(StoreOps, ClusterOps):
+class Control(StoreOps, ClusterOps, IncidentOps):
     """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
 
     def __init__(self, core: BrokerCore, system: ControlBackend) -> None:
@@ -225,7 +226,7 @@ class Control(StoreOps, ClusterOps):
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)
-        self.system.persist_engine(baselines=False)  # they follow on their own cadence
+        self.system.persist_engine(baselines=False, hosts=False)  # those have their cadence
 
     def ack(self, args: dict[str, Any]) -> dict[str, Any]:
         alert_id = _req_str(args, "alert_id")

@@ -135,15 +135,9 @@ class DashboardScreen(ConsoleScreen):
         if self.focused is self.query_one(AlertTable):
             alert_id = self.query_one(AlertTable).selected_alert_id
             if alert_id:
-                self.console.switch_mode("alerts")
-                self.app.call_after_refresh(self._select_alert, alert_id)
+                self.console.open_incident(alert_id, self)
         elif self.console.selected_host:
             self.console.switch_mode("host")
-
-    def _select_alert(self, alert_id: str) -> None:
-        screen = self.app.screen
-        if isinstance(screen, ConsoleScreen):
-            screen.select_alert(alert_id)
 
     # ---------------------------------------------------------------- filter and sort
     def focus_search(self) -> bool:

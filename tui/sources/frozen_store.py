@@ -16,6 +16,7 @@ import functools
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -33,7 +34,7 @@ from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
-from tui.sources import frozen_data
+from tui.sources import frozen_data, frozen_incident
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -41,22 +42,34 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history", "thresholds")
+    OPS = ("search", "history", "thresholds", "incident")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
-                 series: dict[str, dict[str, list[float]]]) -> None:
+                 series: dict[str, dict[str, list[float]]],
+                 state: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+                 ) -> None:
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
         hosts = {host: SimpleNamespace(metrics={k: v[-1] for k, v in m.items() if v},
                                        history=History(1)) for host, m in series.items()}
+        # ``call``: the core thread's part of a request runs in place (there is no loop)
         self.core = cast(Any, SimpleNamespace(clock=clock, state=SimpleNamespace(hosts=hosts),
-                                              engine=AlertEngine()))
-        self.system = SimpleNamespace(store=self.store, notifier=None)
+                                              engine=AlertEngine(),
+                                              call=lambda fn, timeout=5.0: fn()))
+        self.system = SimpleNamespace(store=self.store, notifier=SimpleNamespace(
+            recent=lambda limit, alert_id="", episode="":
+            frozen_incident.notifications(clock.time(), alert_id)[:limit]))
+        self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
         self.requests = self.errors = 0
         now = clock.time()
-        for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
-            self.store.put(cast(Any, dict(event)))
+        for event in sorted(events, key=lambda e: e["ts"]):
+            event = dict(event)  # a broker stores them as they come, the opening ones with
+            data = event.get("data") or {}  # the host's top processes of that moment
+            if event["kind"] == "alert" and data.get("from") == "inactive":
+                event["data"] = {**data, "processes": frozen_incident.processes(
+                    event["host"], event["ts"] - 2, start=True)}
+            self.store.put(cast(Any, event))
         self._series = series
         self._past: set[str] = set()  # hosts whose 30 days are in the store
         for host, metrics in series.items():
@@ -87,12 +100,17 @@ class FrozenQueries(Control):
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
         handler: Any = {"search": self.search, "history": self.history,
-                   "thresholds": functools.partial(agent_ops.thresholds, self.core)}[op]
+                        "thresholds": functools.partial(agent_ops.thresholds, self.core),
+                        "incident": self.incident}[op]
         if op == "history":  # as Control.handle does on the core thread
             self._long_past(args.get("host"))
             args = self.history_live(args)
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
+
+    def incident_state(self, alert_id: str) -> dict[str, Any]:
+        snapshot, silences = self._state()
+        return frozen_incident.incident_state(snapshot, silences, alert_id, self.core.clock.time())
 
     def close(self) -> None:
         try:
