@@ -39,7 +39,8 @@ class Painter:
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
-            if renderable is not None and hasattr(renderable, "render_segments"):
+            if renderable is not None and hasattr(renderable, "render_segments") \
+                    and not app._batch_count:  # else Textual drops it: no paint
                 renderable.render_segments(sink)
                 self.paints.append(time.perf_counter())
             original(screen, renderable)
