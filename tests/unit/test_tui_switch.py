@@ -120,3 +120,12 @@ async def test_help_opens_and_closes_on_every_screen_with_that_screens_keys() ->
                 await pilot.press("escape")
                 await until(pilot, lambda: not isinstance(app.screen, HelpScreen),
                             what="help closed")
+
+
+async def test_the_rich_console_knows_the_terminal_size_without_asking_the_os() -> None:
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert tuple(app.console.size) == SIZE
+        await pilot.resize_terminal(160, 50)
+        await until(pilot, lambda: tuple(app.console.size) == (160, 50), what="console size")
