@@ -10,7 +10,8 @@ from typing import Any
 from tests.snapshots.frozen_app import make_app, until
 from tui.messages import AlertChanged
 from tui.sources import frozen_data
-from tui.widgets.alert_table import AlertTable, same
+from tui.widgets.alert_table import AlertTable
+from tui.widgets.rows import same
 
 SIZE = (80, 24)
 

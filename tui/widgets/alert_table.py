@@ -24,14 +24,6 @@ def group_of(alert: dict[str, Any]) -> str:
     return str(alert.get("severity", "")) if alert.get("state") in ACTIVE else "resolved"
 
 
-def same(a: Any, b: Any) -> bool:
-    """Cells that look the same (rich's ``Text ==`` ignores the style of the whole text)."""
-    if isinstance(a, Text) and isinstance(b, Text):
-        return a.plain == b.plain and a.style == b.style and a.spans == b.spans \
-            and a.justify == b.justify
-    return bool(a == b)
-
-
 def flags(alert: dict[str, Any]) -> str:
     out = []
     if alert.get("acked"):
@@ -136,23 +128,16 @@ class AlertTable(RowTable):
         columns = [column.key for column in self.ordered_columns]
         for key, _, cells in rows:
             for column, cell in zip(columns, cells, strict=True):
-                self._set(key, column, cell)
-
-    def _set(self, row: str, column: str | ColumnKey, cell: Any) -> bool:
-        """Update one cell if what it shows changed (text or style); True if it did."""
-        if same(self.get_cell(row, column), cell):
-            return False
-        self.update_cell(row, column, cell)
-        return True
+                self.set_cell(key, column, cell)
 
     def _refresh_cells(self, alerts: list[dict[str, Any]], now: float) -> None:
         shown = set(self._ids)
         values: list[str] = []
         for alert in alerts:
             if alert["id"] in shown:
-                self._set(alert["id"], "age", self._age(alert, now))
+                self.set_cell(alert["id"], "age", self._age(alert, now))
                 value = self._value(alert)
-                if self._set(alert["id"], "value", value):
+                if self.set_cell(alert["id"], "value", value):
                     values.append(value.plain)
         if values:
             column = self.columns[ColumnKey("value")]
