@@ -129,3 +129,26 @@ async def test_the_rich_console_knows_the_terminal_size_without_asking_the_os() 
         assert tuple(app.console.size) == SIZE
         await pilot.resize_terminal(160, 50)
         await until(pilot, lambda: tuple(app.console.size) == (160, 50), what="console size")
+
+
+async def test_a_burst_of_switches_paints_only_the_last_screen() -> None:
+    from textual import events
+
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        for key, mode in [("2", "alerts"), ("3", "events"), ("4", "host"), ("1", "dashboard")]:
+            await switch(pilot, key, mode)  # every screen built once
+        painted: list[str] = []
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            if renderable is not None and not app._batch_count:
+                painted.append(type(screen).__name__)
+            original(screen, renderable)
+
+        app._display = display
+        for key in "1234":  # as they arrive over SSH: at once
+            app.post_message(events.Key(key, key))
+        await until(pilot, lambda: "HostScreen" in painted, what="the host screen painted")
+        assert set(painted) == {"HostScreen"}, painted
+        assert not app._batch_count and not app._holding
