@@ -227,6 +227,10 @@ class Walk:
                 raise AssertionError("condition not met")
             await asyncio.sleep(0.005)  # poll
 
+    def p50_ms(self) -> float:
+        lat = sorted(self.latencies)
+        return lat[len(lat) // 2] * 1000 if lat else 0.0
+
     def p99_ms(self) -> float:
         lat = sorted(self.latencies)
         return lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else 0.0
