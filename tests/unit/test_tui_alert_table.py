@@ -73,3 +73,22 @@ def test_same_compares_style_not_only_text() -> None:
     assert not same(Text("a", style="dim"), Text("a"))
     assert not same(Text("a", justify="right"), Text("a"))
     assert same("x", "x") and not same("x", "y")
+
+
+async def test_home_stays_on_the_first_row_when_the_rows_are_rebuilt() -> None:
+    """`home` puts the cursor on the first row (a heading); an alert arriving next rebuilt
+    the rows and moved it to the first alert, so `home` seemed to do nothing (soak)."""
+    app = make_app(refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table: AlertTable = await until(pilot, lambda: app.current_mode == "alerts" and
+                                        app.screen.ready and app.screen.query_one(AlertTable),
+                                        what="alerts screen")
+        await until(pilot, lambda: table.cursor_row == 1, what="first alert selected")
+        await pilot.press("home")
+        await until(pilot, lambda: table.cursor_row == 0, what="home")
+        new = frozen_data.alert("zz-new", "disk_full", "web-1", "warning", "disk./.percent",
+                                97.0, 95.0, app.now())
+        app.post_message(AlertChanged("frozen", new))
+        await until(pilot, lambda: "zz-new" in table._ids, what="rebuilt with the new alert")
+        assert table.cursor_row == 0

@@ -88,15 +88,16 @@ class AlertTable(RowTable):
         if [key for key, _, _ in rows] == self._keys:
             self._update_rows(rows)
             return
-        keep = self.selected_alert_id
+        row = self.cursor_row  # the row under the cursor (an alert, or a heading: `home`)
+        keep = self._keys[row] if 0 <= row < len(self._keys) else None
         self.clear()
         self._ids, self._keys = [], []
         for key, alert_id, cells in rows:
             self.add_row(*cells, key=key)
             self._ids.append(alert_id)
             self._keys.append(key)
-        if keep is not None and keep in self._ids:
-            self.move_cursor(row=self._ids.index(keep), animate=False)
+        if keep is not None and keep in self._keys:
+            self.move_cursor(row=self._keys.index(keep), animate=False)
         elif self._ids and self._ids[0] is None and len(self._ids) > 1:
             self.move_cursor(row=1, animate=False)  # skip the first group heading
 
