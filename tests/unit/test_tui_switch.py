@@ -147,8 +147,12 @@ async def test_a_burst_of_switches_paints_only_the_last_screen() -> None:
             original(screen, renderable)
 
         app._display = display
+        passed_over = app.get_screen_stack("events")[0]
+        refreshed: list[int] = []
+        passed_over.refresh_data = lambda *a, **k: refreshed.append(1)  # type: ignore[method-assign]
         for key in "1234":  # as they arrive over SSH: at once
             app.post_message(events.Key(key, key))
         await until(pilot, lambda: "HostScreen" in painted, what="the host screen painted")
         assert set(painted) == {"HostScreen"}, painted
+        assert refreshed == [], "the events screen, passed over, refreshed its data"
         assert not app._batch_count and not app._holding
