@@ -30,7 +30,7 @@ from core import protocol
 from tests.conftest import soak_seconds
 from tests.procs import Broker, start_agent, stop_proc, wait_for
 from tests.snapshots.frozen_app import make_app, until
-from tests.soak.walk import SIZES, Painter, Walk
+from tests.soak.walk import EFFECT_TIMEOUT_S, SIZES, Painter, Walk
 from tui.app import MonitorApp
 from tui.sources.live import LiveSource
 from tui.widgets.alert_table import AlertTable
@@ -164,7 +164,9 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
     async with app.run_test(size=SIZES[0]) as pilot:
         await until(pilot, lambda: app.connections.get("soak") == "connected"
                     and len(app.model.hosts) >= 200, timeout=20, what="connected")
-        walk = Walk(app, pilot, painter, SEED)
+        # a dead key: no effect in 5 s, or 5x the ceiling's p99 on a box slower than that
+        walk = Walk(app, pilot, painter, SEED,
+                    effect_timeout=max(EFFECT_TIMEOUT_S, 5 * ceiling / 1000))
         incidents.start()
         try:
             end = time.monotonic() + seconds

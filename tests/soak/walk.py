@@ -75,8 +75,10 @@ class Painter:
 
 
 class Walk:
-    def __init__(self, app: MonitorApp, pilot: Any, painter: Painter, seed: int) -> None:
+    def __init__(self, app: MonitorApp, pilot: Any, painter: Painter, seed: int,
+                 effect_timeout: float = EFFECT_TIMEOUT_S) -> None:
         self.app, self.pilot, self.painter = app, pilot, painter
+        self.effect_timeout = effect_timeout  # a key with no effect by then is dead
         self.rnd = random.Random(seed)
         self.latencies: list[float] = []
         self.timed: list[tuple[float, str, str]] = []  # latency, keys, screen after
@@ -97,14 +99,14 @@ class Walk:
         modal = isinstance(self.app.screen, ModalScreen)
         self.painter.expect(done)
         self.keys(keys)
-        deadline = t0 + EFFECT_TIMEOUT_S
+        deadline = t0 + self.effect_timeout
         while not done():
             if not modal and isinstance(self.app.screen, ModalScreen):
                 self.painter.expect(None)
                 await self.settle()  # a dialog from an earlier key opened first: not timed
                 return
             if time.perf_counter() > deadline:
-                raise AssertionError(f"keys {keys!r} had no effect in {EFFECT_TIMEOUT_S} s "
+                raise AssertionError(f"keys {keys!r} had no effect in {self.effect_timeout:g} s "
                                      f"(screen {self.app.screen!r})")
             await asyncio.sleep(0.002)  # poll
         paint = await self.painter.shown_by(deadline + 1.0)

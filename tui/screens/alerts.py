@@ -80,7 +80,7 @@ class AlertsScreen(ConsoleScreen):
     def on_screen_resume(self) -> None:
         """Timelines are kept for a minute: coming back from a dialog or another screen
         shows the one fetched (plus the live tail) at once, not "loading…" and a search."""
-        if not self.ready or not self.is_current:  # passed over in a burst (1234)
+        if not self.resumable:
             return
         now = time.monotonic()
         if now - self._timelines_at > TIMELINE_KEEP_S:

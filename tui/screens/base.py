@@ -23,6 +23,13 @@ class ConsoleScreen(Screen[None]):
     ready = False
     _hidden_with: tuple[frozenset[str], frozenset[str], str] | None = None
 
+    @property
+    def resumable(self) -> bool:
+        """A resume should refresh the data: built, on top (not passed over in a burst of
+        switches: 1234), and the app not shutting down (its widgets may be gone)."""
+        app = self.app
+        return self.ready and self.is_current and app.is_running and not app._exit
+
     def _app_style_key(self) -> tuple[frozenset[str], frozenset[str], str]:
         """What this screen's styles take from outside it: the app's classes (``-stale``),
         pseudo-classes and theme."""

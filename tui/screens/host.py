@@ -94,7 +94,7 @@ class HostScreen(ConsoleScreen):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        if not self.ready or not self.is_current:  # passed over in a burst (1234)
+        if not self.resumable:
             return
         self.histories.clear()
         self.logs.clear()
