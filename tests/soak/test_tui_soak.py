@@ -3,9 +3,9 @@
 A seeded random walk of keys (bursts, screen switches, dialogs opened and cancelled,
 searches good and refused, resizes between 80x24 and 200x60) while scripted incidents run
 (simulated alerts firing, acks, silences, a host going down; the fleet's own pending alerts
-going back to inactive). Passes when nothing raised, every key had its effect within 5 s,
-half of them were reflected within 250 ms, and at the end the alerts screen lists exactly
-what `monitor-ctl --json alerts` lists. Key -> repaint p99 is printed against the 250 ms
+going back to inactive). Passes when nothing raised, every key had its effect within 5 s
+(or 5x the same-run ceiling's p99, below), half of them were reflected within 250 ms, and
+at the end the alerts screen lists exactly what `monitor-ctl --json alerts` lists. Key -> repaint p99 is printed against the 250 ms
 target and asserted: in a long run (`pytest tests/soak --soak-minutes 10`, for a machine to
 itself) against the target; in the 45 s run of `make test`, on shared cores, against 2 s
 (a console that cannot keep up). On a box so loaded that the same walk on 14 frozen hosts
