@@ -140,9 +140,10 @@ async def test_a_burst_of_switches_paints_only_the_last_screen() -> None:
             await switch(pilot, key, mode)  # every screen built once
         painted: list[str] = []
         original = app._display
+        before = app._switches
 
-        def display(screen: Any, renderable: Any) -> None:
-            if renderable is not None and not app._batch_count:
+        def display(screen: Any, renderable: Any) -> None:  # paints once the burst switched
+            if renderable is not None and not app._batch_count and app._switches > before:
                 painted.append(type(screen).__name__)
             original(screen, renderable)
 
