@@ -41,6 +41,7 @@ class Painter:
     def __init__(self, app: MonitorApp, size: tuple[int, int]) -> None:
         self.paints = 0
         self.shown: float | None = None  # when the expected effect was first painted
+        self.seen: float | None = None  # when the walk saw the effect (a poll)
         self._effect: Callable[[], bool] | None = None
         sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
                        width=SIZES[1][0], height=SIZES[1][1])
@@ -51,14 +52,21 @@ class Painter:
                     and not app._batch_count:  # else Textual drops it: no paint
                 renderable.render_segments(sink)  # the ANSI a terminal would be sent
                 self.paints += 1
-                if self._effect is not None and self.shown is None and self._holds():
-                    self.shown = time.perf_counter()
+                now = time.perf_counter()
+                if self._effect is not None and self.shown is None and (
+                        self._holds() or (self.seen is not None and now >= self.seen)):
+                    self.shown = now
             original(screen, renderable)
 
         app._display = display  # type: ignore[method-assign]
 
     def expect(self, effect: Callable[[], bool] | None) -> None:
-        self._effect, self.shown = effect, None
+        self._effect, self.shown, self.seen = effect, None, None
+
+    def seen_now(self) -> None:
+        """The walk saw the effect: a repaint from now on shows it, even if the effect was
+        undone meanwhile (a re-sort moving the cursor back) before the repaint was sent."""
+        self.seen = time.perf_counter()
 
     def _holds(self) -> bool:
         try:
@@ -109,6 +117,7 @@ class Walk:
                 raise AssertionError(f"keys {keys!r} had no effect in {self.effect_timeout:g} s "
                                      f"(screen {self.app.screen!r})")
             await asyncio.sleep(0.002)  # poll
+        self.painter.seen_now()
         paint = await self.painter.shown_by(deadline + 1.0)
         assert paint is not None, f"no repaint showed the effect of {keys!r}"
         self.latencies.append(paint - t0)
