@@ -195,6 +195,14 @@ def sync(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _incident(r: dict[str, Any]) -> str:
+    from core.incident_text import summary
+
+    logs = r.get("logs") or []
+    return summary(r) + (f"\n({len(logs)} log lines from 5 min before the start; --json "
+                         "for them, the timeline and the processes)" if logs else "")
+
+
 RENDER: dict[str, Callable[[Any], str]] = {
     "cluster": cluster, "sync": sync,
     "hosts": hosts, "alerts": alerts, "search": events, "status": status,
@@ -202,6 +210,7 @@ RENDER: dict[str, Callable[[Any], str]] = {
     "export": lambda r: r.rstrip("\n"),
     "push": lambda r: f"pushed {r['metrics']} metric(s) for {r['host']}",
     "history": _history,
+    "incident": _incident,
     "ack": lambda r: f"acknowledged {r.get('alert_id')}",
     "unack": lambda r: f"acknowledgement removed from {r.get('alert_id')}",
     "silence": _silence,

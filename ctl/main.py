@@ -34,6 +34,9 @@ def parser() -> Parser:
     sp.add_argument("--process-history", action="store_true",
                     help="add the short history of top processes")
     cmd("alerts")
+    sp = cmd("incident")
+    sp.add_argument("alert_id")
+    sp.add_argument("--episode", default="", help="an earlier episode of the alert")
     sp = cmd("ack")
     sp.add_argument("alert_id")
     sp.add_argument("--comment", default="")
@@ -72,7 +75,12 @@ def parser() -> Parser:
     sp.add_argument("host")
     sp.add_argument("metric")
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
-    sp.add_argument("--step", choices=("1m", "1h"), default="1m")
+    sp.add_argument("--step", choices=("1m", "1h"), default=None,
+                    help="rollup step (default 1m; with --plot: 1m up to 2 days, then 1h)")
+    sp.add_argument("--plot", action="store_true",
+                    help="draw a chart (line avg, band min..max, live samples to now)")
+    sp.add_argument("--width", type=int, default=None, help="--plot: columns (terminal's)")
+    sp.add_argument("--height", type=int, default=None, help="--plot: lines (about 20)")
     sp = cmd("push")
     sp.add_argument("host")
     sp.add_argument("metrics", nargs="+", metavar="METRIC=VALUE")
@@ -92,6 +100,7 @@ def parser() -> Parser:
                     "(default: until interrupted)")
     sp = cmd("notifications")
     sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--alert", default="", help="only those that carried this alert id")
     sp = cmd("test-notify")
     sp.add_argument("receiver")
     sp = cmd("keys", "the broker's keys directory: init, generate, list, revoke (runs "
@@ -142,9 +151,12 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         now = time.time()
         return "history", {"host": args.host, "metric": args.metric,
                            "since": now - parse_duration(args.since, "--since"), "until": now,
-                           "step": args.step}
+                           "step": args.step or "1m"}
     if c in ("notifications",):
-        return c, {"limit": args.limit}
+        return c, {"limit": args.limit, **({"alert_id": args.alert} if args.alert else {})}
+    if c == "incident":
+        return c, {"alert_id": args.alert_id,
+                   **({"episode": args.episode} if args.episode else {})}
     if c == "test-notify":
         return "test_notify", {"receiver": args.receiver}
     return c.replace("-", "_"), {}
@@ -218,6 +230,10 @@ def run(argv: list[str] | None = None) -> int:
         op, params = request_for(args)
     except ValueError as exc:
         fail("monitor-ctl", str(exc), 2)
+    if args.cmd == "history" and args.plot:
+        from ctl.plot import main as plot
+
+        return plot(controls, args, curve)
     if op == "export":
         if as_json:
             params["format"] = "jsonl"  # --json export: one JSON object per line

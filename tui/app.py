@@ -18,6 +18,7 @@ from tui import messages as msg
 from tui import palette
 from tui.format import printable, thresholds_from_rules
 from tui.held_keys import HeldKeys
+from tui.incident_nav import IncidentNav
 from tui.model import FleetModel
 from tui.quick_switch import QuickSwitch
 from tui.screens.alerts import AlertsScreen
@@ -37,7 +38,7 @@ ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
-class MonitorApp(QuickSwitch, HeldKeys, App[None]):
+class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
@@ -78,6 +79,7 @@ class MonitorApp(QuickSwitch, HeldKeys, App[None]):
         self.connection_detail = ""
         self.ever_connected = False
         self.selected_host: str | None = None
+        self.marked_hosts: set[str] = set()  # `space` on the dashboard; `v` compares them
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
         self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
@@ -134,7 +136,8 @@ class MonitorApp(QuickSwitch, HeldKeys, App[None]):
         live = len(self.connections) - len(down)
         if live and down:  # one broker of a pair (or a shard) is gone: the others still feed
             state = f"{live}/{len(self.connections)} brokers · {', '.join(down)} {state}"
-        self.sub_title = state + (" · paused" if self.paused else "")
+        self.sub_title = state + (" · paused" if self.paused else "") + (
+            f" · {len(self.marked_hosts)} marked" if self.marked_hosts else "")
         # the picture is stale only when no broker feeds it any more
         self.set_class(not live and self.ever_connected and bool(down), "-stale")
 
@@ -268,6 +271,7 @@ class MonitorApp(QuickSwitch, HeldKeys, App[None]):
         return True
 
     def action_switch(self, mode: str) -> None:
+        self.close_incident()
         if self.current_mode != mode:
             self.switch_mode(mode)
 
@@ -283,6 +287,16 @@ class MonitorApp(QuickSwitch, HeldKeys, App[None]):
             return
         if self.current_mode != "dashboard":
             self.switch_mode("dashboard")
+
+    def action_mark_host(self) -> None:
+        from tui.screens.compare import toggle_mark
+
+        toggle_mark(self)
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import open_compare
+
+        open_compare(self)
 
     def action_interrupt(self) -> None:
         self.exit(return_code=INTERRUPTED)
@@ -349,6 +363,8 @@ class MonitorApp(QuickSwitch, HeldKeys, App[None]):
         matchers = [f"host={host}"] if host else []
         if alert:
             matchers.append(f"rule={alert['rule']}")
+        if isinstance(self.screen, ConsoleScreen):  # the incident view: the alert's own
+            matchers = self.screen.silence_matchers() or matchers
 
         def done(result: dict[str, Any] | None) -> None:
             if result is not None:

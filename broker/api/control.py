@@ -24,6 +24,7 @@ from broker.api.args import opt_str as _opt_str
 from broker.api.args import req_str as _req_str
 from broker.api.audit import audit_event
 from broker.api.cluster_ops import ClusterOps
+from broker.api.incident_ops import IncidentOps
 from broker.api.store_ops import StoreOps
 from broker.auth import KEYLESS
 from broker.events import Event
@@ -71,7 +72,7 @@ class ControlBackend(Protocol):
     def rules_summary(self) -> list[dict[str, Any]]: ...
 
 
-class Control(StoreOps, ClusterOps):
+class Control(StoreOps, ClusterOps, IncidentOps):
     """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
 
     def __init__(self, core: BrokerCore, system: ControlBackend) -> None:
@@ -123,6 +124,8 @@ class Control(StoreOps, ClusterOps):
         args = {**args, "author": who.author(_claimed(args), address)}
         fn = self.handlers[op]
         if spec.query:
+            if op == "history":  # the live samples are read here, on the core thread
+                args = self.history_live(args)
             try:
                 self._jobs.put_nowait((identity, req_id, fn, args, who, address))
             except queue.Full:

@@ -158,6 +158,8 @@ class BrokerCore:
         self._emit_local(event)
 
     def _emit_local(self, event: Event) -> None:
+        if event["kind"] == "alert" and event["data"].get("from") == "inactive":
+            self._stamp_processes(event)
         self.recent.append(event)
         if event["kind"] in STATE_KINDS:
             self.changed = True
@@ -169,6 +171,14 @@ class BrokerCore:
         else:
             frame = protocol.event_frame(event)
         self.publish(frame)
+
+    def _stamp_processes(self, event: Event) -> None:
+        """An episode opens: keep the host's top processes of that moment in its event (the
+        store keeps them; the incident view shows them as "at the start")."""
+        hs = self.state.hosts.get(event.get("host") or "")
+        top = hs.top_processes() if hs is not None else None
+        if top is not None:
+            event["data"]["processes"] = top
 
     def publish(self, frame: dict[str, Any]) -> None:
         """Send a frame with its ``pseq``; a frame on a fleet-wide topic (alert, event, log

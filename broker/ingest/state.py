@@ -17,6 +17,7 @@ past it, new hosts are refused with a counted reason while known hosts keep work
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,16 @@ class HostRecord:
         if history:
             out["process_history"] = list(self.proc_history)
         return out
+
+    def top_processes(self, n: int = PROC_HISTORY_TOP) -> dict[str, Any] | None:
+        """The ``n`` busiest processes of the latest sample (None before any), compact: what
+        an alert's opening event keeps, so the incident view shows them at the start."""
+        if not self.processes:
+            return None
+        top = sorted(self.processes, key=lambda p: p.get("cpu_percent", 0.0), reverse=True)[:n]
+        return {"ts": self.processes_ts, "top": [
+            {k: p[k] for k in ("pid", "name", "user", "cpu_percent", "rss") if k in p}
+            for p in top]}
 
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
         h = self.history
@@ -215,13 +226,13 @@ class State:
         return hs, ["new"] if new else []
 
     def apply_metrics(self, hs: HostRecord, metrics: dict[str, float],
-                      labels: dict[str, str] | None) -> None:
+                      labels: dict[str, str] | None, ts: float = math.nan) -> None:
         before = len(hs.metrics)
         hs.metrics.update(metrics)
         self.total_series += len(hs.metrics) - before
         if labels:
             hs.labels.update(labels)
-        hs.history.add(metrics)
+        hs.history.add(metrics, ts)
 
     @staticmethod
     def apply_processes(hs: HostRecord, procs: list[dict[str, Any]], ts: float) -> None:

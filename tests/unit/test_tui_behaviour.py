@@ -115,10 +115,12 @@ async def test_enter_on_the_feed_opens_that_alert() -> None:
         await until(pilot, lambda: "b2d15c00" in feed._ids, what="feed")
         feed.focus()
         feed.move_cursor(row=feed._ids.index("b2d15c00"))
-        await pilot.press("enter")
-        await until(pilot, lambda: app.current_mode == "alerts", what="alerts screen")
-        await until(pilot, lambda: (app.screen.selected_alert() or {}).get("id") == "b2d15c00",
-                    what="that alert selected")
+        await pilot.press("enter")  # its incident view, over the dashboard
+        await until(pilot, lambda: (app.screen.selected_alert() or {}).get("id") == "b2d15c00"
+                    and type(app.screen).__name__ == "IncidentScreen", what="that incident")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.current_mode == "dashboard"
+                    and type(app.screen).__name__ == "DashboardScreen", what="back")
 
 
 async def test_o_sorts_by_the_next_column_biggest_first() -> None:

@@ -30,6 +30,10 @@ class DashboardScreen(ConsoleScreen):
         Binding("r", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
         Binding("F", "app.forget", "Forget host", show=False,
                 tooltip="Retire the selected host (its alerts resolve)"),
+        Binding("space", "app.mark_host", "Mark host", show=False,
+                tooltip="Mark or unmark the selected host for the compare chart (v)"),
+        Binding("v", "app.compare", "Compare", show=False,
+                tooltip="Chart one metric of every marked host together"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -95,15 +99,9 @@ class DashboardScreen(ConsoleScreen):
         if self.focused is self.query_one(AlertTable):
             alert_id = self.query_one(AlertTable).selected_alert_id
             if alert_id:
-                self.console.switch_mode("alerts")
-                self.app.call_after_refresh(self._select_alert, alert_id)
+                self.console.open_incident(alert_id, self)
         elif self.console.selected_host:
             self.console.switch_mode("host")
-
-    def _select_alert(self, alert_id: str) -> None:
-        screen = self.app.screen
-        if isinstance(screen, ConsoleScreen):
-            screen.select_alert(alert_id)
 
     # ---------------------------------------------------------------- filter and sort
     def focus_search(self) -> bool:

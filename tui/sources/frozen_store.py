@@ -2,7 +2,8 @@
 
 The frozen events go into a real ``broker.store.Store`` (SQLite in a temporary directory,
 the frozen clock), the frozen series into its rollups, and ``search`` and ``history``
-requests run through the broker's own control handlers (``broker.api.control.Control``):
+(and ``thresholds``, through an alert engine of the shipped rules) requests run through the
+broker's own control handlers (``broker.api.control.Control``):
 the same query language, paging, steps and refusals as a real broker, word for word.
 
 This is the one place under tui/ that imports broker code, and only the frozen source
@@ -11,21 +12,29 @@ This is the one place under tui/ that imports broker code, and only the frozen s
 
 from __future__ import annotations
 
+import functools
 import shutil
+import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+from broker.alerting.engine import AlertEngine
 from broker.alerting.rules import default_rules
 from broker.alerting.scenarios import scenario
 from broker.alerting.silences import make_silence
+from broker.api import agent_ops
 from broker.api.control import Control
+from broker.ingest.history import History
+from broker.store.rollups import Rollups
 from broker.store.store import Store
 from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
+from tui.sources import frozen_data, frozen_incident
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -33,19 +42,36 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history")
+    OPS = ("search", "history", "thresholds", "incident")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
-                 series: dict[str, dict[str, list[float]]]) -> None:
+                 series: dict[str, dict[str, list[float]]],
+                 state: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+                 ) -> None:
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
-        self.core = cast(Any, SimpleNamespace(clock=clock))
-        self.system = SimpleNamespace(store=self.store, notifier=None)
+        hosts = {host: SimpleNamespace(metrics={k: v[-1] for k, v in m.items() if v},
+                                       history=History(1)) for host, m in series.items()}
+        # ``call``: the core thread's part of a request runs in place (there is no loop)
+        self.core = cast(Any, SimpleNamespace(clock=clock, state=SimpleNamespace(hosts=hosts),
+                                              engine=AlertEngine(),
+                                              call=lambda fn, timeout=5.0: fn()))
+        self.system = SimpleNamespace(store=self.store, notifier=SimpleNamespace(
+            recent=lambda limit, alert_id="", episode="":
+            frozen_incident.notifications(clock.time(), alert_id)[:limit]))
+        self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
         self.requests = self.errors = 0
         now = clock.time()
-        for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
-            self.store.put(cast(Any, dict(event)))
+        for event in sorted(events, key=lambda e: e["ts"]):
+            event = dict(event)  # a broker stores them as they come, the opening ones with
+            data = event.get("data") or {}  # the host's top processes of that moment
+            if event["kind"] == "alert" and data.get("from") == "inactive":
+                event["data"] = {**data, "processes": frozen_incident.processes(
+                    event["host"], event["ts"] - 2, start=True)}
+            self.store.put(cast(Any, event))
+        self._series = series
+        self._past: set[str] = set()  # hosts whose 30 days are in the store
         for host, metrics in series.items():
             for name, values in metrics.items():
                 for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
@@ -53,11 +79,38 @@ class FrozenQueries(Control):
                     self.store.record_metrics(host, {name: value}, now - (n - i) * SAMPLE_S)
         self.store.flush()
 
+    def _long_past(self, host: Any) -> None:
+        """30 days of hourly and 2 days of minute rollups for a named host (not the bench's
+        generated ones), in the broker's own rollup table, the first time it is asked for."""
+        if host not in frozen_data.NAMES or host in self._past:
+            return
+        self._past.add(host)
+        now = self.core.clock.time()
+        rows = [(step, host, name, ts, mn, mx, sm, n)
+                for name, values in self._series.get(host, {}).items()
+                for step, ts, mn, mx, sm, n in frozen_data.long_rollups(host, name, values,
+                                                                        now)]
+        conn = sqlite3.connect(str(self._dir / "events.db"), timeout=30)
+        try:
+            with conn:
+                Rollups.persist(conn, rows)
+        finally:
+            conn.close()
+
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
-        handler = {"search": self.search, "history": self.history}[op]
+        handler: Any = {"search": self.search, "history": self.history,
+                        "thresholds": functools.partial(agent_ops.thresholds, self.core),
+                        "incident": self.incident}[op]
+        if op == "history":  # as Control.handle does on the core thread
+            self._long_past(args.get("host"))
+            args = self.history_live(args)
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
+
+    def incident_state(self, alert_id: str) -> dict[str, Any]:
+        snapshot, silences = self._state()
+        return frozen_incident.incident_state(snapshot, silences, alert_id, self.core.clock.time())
 
     def close(self) -> None:
         try:
