@@ -58,6 +58,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("rules", "viewer", False, "loaded alert rules"),
     Op("search", "viewer", True, "search the event log (words, host:, severity:, kind:, since:...)"),
     Op("history", "viewer", True, "a series' 1 min or 1 h rollups"),
+    Op("fleet_at", "viewer", True, "the fleet as it was at a past moment (ts: unix seconds), "
+                                   "rebuilt from the rollups and alert episodes: rewind"),
     Op("notifications", "viewer", True, "recent notification deliveries"),
     Op("ack", "operator", False, "acknowledge an alert"),
     Op("unack", "operator", False, "remove an acknowledgement"),

@@ -24,6 +24,7 @@ from broker.api.args import opt_str as _opt_str
 from broker.api.args import req_str as _req_str
 from broker.api.audit import audit_event
 from broker.api.cluster_ops import ClusterOps
+from broker.api.rewind_ops import RewindOps
 from broker.api.store_ops import StoreOps
 from broker.auth import KEYLESS
 from broker.events import Event
@@ -71,7 +72,7 @@ class ControlBackend(Protocol):
     def rules_summary(self) -> list[dict[str, Any]]: ...
 
 
-class Control(StoreOps, ClusterOps):
+class Control(StoreOps, ClusterOps, RewindOps):
     """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
 
     def __init__(self, core: BrokerCore, system: ControlBackend) -> None:

@@ -44,7 +44,8 @@ class FrozenSource(DataSource):
             from tui.sources.frozen_store import FrozenQueries
 
             series = {h["host"]: h.get("history") or {} for h in self.snapshot["hosts"]}
-            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series)
+            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series,
+                                          self.snapshot["hosts"])
         return self._queries
 
     @property
@@ -64,7 +65,7 @@ class FrozenSource(DataSource):
                 req_id: str | None = None) -> str:
         req_id = req_id or self.next_id()
         self.requests.append((op, dict(args)))
-        if op in ("search", "history"):
+        if op in ("search", "history", "fleet_at"):
             reply = self.queries.answer(op, args)
             self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
                             str(reply.get("error") or ""), self.name))

@@ -26,6 +26,7 @@ from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
+from tui.sources import frozen_past
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -33,19 +34,26 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history")
+    OPS = ("search", "history", "fleet_at")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
-                 series: dict[str, dict[str, list[float]]]) -> None:
+                 series: dict[str, dict[str, list[float]]],
+                 hosts: list[dict[str, Any]] | None = None) -> None:
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
-        self.core = cast(Any, SimpleNamespace(clock=clock))
+        known = {h["host"]: SimpleNamespace(info=h.get("info") or {}, labels=h.get("labels")
+                                            or {}) for h in hosts or []}
+        self.core = cast(Any, SimpleNamespace(clock=clock, pseq=1000, nseq=1000,
+                                              state=SimpleNamespace(hosts=known)))
         self.system = SimpleNamespace(store=self.store, notifier=None)
         self.requests = self.errors = 0
         now = clock.time()
-        for event in sorted(events, key=lambda e: e["ts"]):  # a broker stores them as they come
+        past = frozen_past.events(now)  # the incident rewind shows (tui/sources/frozen_past)
+        for event in sorted([*past, *events], key=lambda e: e["ts"]):  # as they came
             self.store.put(cast(Any, dict(event)))
+        for host, metrics, ts in frozen_past.samples(now):
+            self.store.record_metrics(host, metrics, ts)
         for host, metrics in series.items():
             for name, values in metrics.items():
                 for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
@@ -55,7 +63,8 @@ class FrozenQueries(Control):
 
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
-        handler = {"search": self.search, "history": self.history}[op]
+        handler = {"search": self.search, "history": self.history,
+                   "fleet_at": self.fleet_at}[op]
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
 

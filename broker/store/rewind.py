@@ -1,0 +1,146 @@
+"""The fleet at a past moment (control ``fleet_at``): read-only queries over the store.
+
+Metrics come from the rollups: per host and metric, the bucket containing the moment, or
+the newest one before it within ``BOUND_BUCKETS`` buckets (the minutes not written yet are
+read from memory, ``Rollups.open_rows``). Alerts come from the episodes (what was firing,
+however long before) and the alert events (what was pending, the alert's own dict as its
+last event before the moment carried it: severity, value, acked, silenced).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from broker.store.rollups import Rollups
+
+BOUND_BUCKETS = 5  # a host with no bucket this close before the moment has no data then
+UP_BUCKETS = 1  # its newest bucket at most this many before the moment's: it was up
+RESOLVED_KEEP_S = 900.0  # resolved alerts stay listed this long (as the engine keeps them)
+LOOKBACK_S = 3600.0  # alert events this far back name the alerts pending at the moment
+HISTORY_BUCKETS = 60  # the sparkline of a detailed host: this many buckets up to the moment
+ACTIVE = ("pending", "firing")
+
+HostAt = tuple[int, dict[str, float]]  # newest bucket start, {metric: average}
+
+
+def oldest(conn: sqlite3.Connection, rollups: Rollups, step: int) -> int | None:
+    """The start of the oldest bucket of ``step`` the store holds (or memory), if any."""
+    row = conn.execute("SELECT min(ts) FROM rollups WHERE step = ?", (step,)).fetchone()
+    starts = [r[2] for r in rollups.open_rows(step, 0, 2**62)]
+    found = [int(x) for x in (row[0] if row else None, min(starts, default=None))
+             if x is not None]
+    return min(found) if found else None
+
+
+def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int
+               ) -> dict[str, HostAt]:
+    """host -> (its newest bucket start, {metric: average in that metric's newest bucket})
+    for every host with a bucket within ``BOUND_BUCKETS`` up to the one containing ``t``."""
+    bucket = int(t // step) * step
+    lo = bucket - BOUND_BUCKETS * step
+    newest: dict[tuple[str, str], tuple[int, float, int]] = {}
+    # rollups_age (step, ts) holds host and metric too (the primary key): one range scan;
+    # with one max() the bare columns come from the row holding it.
+    for host, metric, ts, total, n in conn.execute(
+            "SELECT host, metric, max(ts), sum, count FROM rollups WHERE step = ? AND ts >= ? "
+            "AND ts <= ? GROUP BY host, metric", (step, lo, bucket)):
+        newest[(host, metric)] = (ts, total, n)
+    for host, metric, ts, total, n in rollups.open_rows(step, lo, bucket):
+        old = newest.get((host, metric))
+        if old is None or ts > old[0]:
+            newest[(host, metric)] = (ts, total, n)
+        elif ts == old[0]:  # a late sample's bucket: part written, part in memory
+            newest[(host, metric)] = (ts, old[1] + total, old[2] + n)
+    hosts: dict[str, HostAt] = {}
+    for (host, metric), (ts, total, n) in newest.items():
+        if n <= 0:
+            continue
+        entry = hosts.get(host)
+        if entry is None:
+            entry = hosts[host] = (ts, {})
+        elif ts > entry[0]:
+            entry = hosts[host] = (ts, entry[1])
+        entry[1][metric] = total / n
+    return hosts
+
+
+def history_at(conn: sqlite3.Connection, rollups: Rollups, host: str, metrics: list[str],
+               t: float, step: int) -> dict[str, list[float]]:
+    """{metric: averages of the last HISTORY_BUCKETS buckets up to ``t``, oldest first}
+    (one primary-key range per metric)."""
+    hi = int(t // step) * step
+    lo = hi - (HISTORY_BUCKETS - 1) * step
+    out: dict[str, list[float]] = {}
+    open_rows: dict[tuple[str, int], tuple[float, int]] = {}
+    for h, metric, ts, total, n in rollups.open_rows(step, lo, hi):
+        if h == host:
+            open_rows[(metric, ts)] = (total, n)
+    for metric in metrics:
+        buckets = {ts: (total, n) for ts, total, n in conn.execute(
+            "SELECT ts, sum, count FROM rollups WHERE step = ? AND host = ? AND metric = ? "
+            "AND ts >= ? AND ts <= ? ORDER BY ts", (step, host, metric, lo, hi))}
+        for (m, ts), (total, n) in open_rows.items():
+            if m == metric:
+                old = buckets.get(ts, (0.0, 0))
+                buckets[ts] = (old[0] + total, old[1] + n)
+        values = [total / n for _, (total, n) in sorted(buckets.items()) if n > 0]
+        if values:
+            out[metric] = values
+    return out
+
+
+def alerts_at(conn: sqlite3.Connection, t: float) -> list[dict[str, Any]]:
+    """The alerts a console would have listed at ``t``: pending and firing ones, and those
+    resolved in the RESOLVED_KEEP_S before it, each as its last event before ``t`` left it."""
+    ids = {r[0] for r in conn.execute(
+        "SELECT alert_id FROM episodes WHERE (ended_at IS NULL OR ended_at > ?) "
+        "AND started_at <= ?", (t - RESOLVED_KEEP_S, t))}
+    ids.update(r[0] for r in conn.execute(
+        "SELECT DISTINCT alert_id FROM events WHERE alert_id != '' AND ts > ? AND ts <= ?",
+        (t - LOOKBACK_S, t)))
+    starts = dict(conn.execute(
+        "SELECT alert_id, max(started_at) FROM episodes WHERE started_at <= ? AND alert_id IN "
+        "(SELECT value FROM json_each(?)) GROUP BY alert_id", (t, json.dumps(sorted(ids)))))
+    out = []
+    for aid in sorted(ids):
+        row = conn.execute(
+            "SELECT kind, ts, host, rule, severity, data FROM events WHERE alert_id != '' "
+            "AND alert_id = ? AND ts <= ? AND kind IN ('alert', 'ack', 'unack', 'simulate') "
+            "ORDER BY seq DESC LIMIT 1", (aid, t)).fetchone()
+        if row is None:
+            continue
+        alert = _alert_of(aid, *row, started=starts.get(aid))
+        state = alert.get("state")
+        if state in ACTIVE or (state == "resolved" and float(
+                alert.get("resolved_at") or row[1]) > t - RESOLVED_KEEP_S):
+            out.append(alert)
+    return out
+
+
+def _alert_of(aid: str, kind: str, ts: float, host: str, rule: str, severity: str,
+              raw: str, started: float | None) -> dict[str, Any]:
+    """The alert dict an event carried (``data.alert``), or one made from its fields."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    alert = data.get("alert")
+    if isinstance(alert, dict) and alert.get("id"):
+        alert = dict(alert)
+        if kind == "alert" and isinstance(data.get("to"), str):
+            alert["state"] = data["to"]
+        return alert
+    # an event without the alert's dict (written by hand, or by an older broker)
+    state = data.get("to") if kind == "alert" else "firing"
+    value = data.get("value")
+    return {"id": aid, "rule": rule, "host": host, "labels": {}, "severity": severity,
+            "state": state if isinstance(state, str) else "firing",
+            "acked": kind == "ack", "ack": None, "silenced": [], "inhibited": False,
+            "flapping": False, "value": value if isinstance(value, int | float) else None,
+            "threshold": data.get("threshold"), "metric": "", "summary": "",
+            "description": "", "started_at": started if started is not None else ts,
+            "updated_at": ts, "resolved_at": ts if state in ("resolved", "inactive") else None,
+            "simulated": kind == "simulate"}
