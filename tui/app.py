@@ -18,6 +18,7 @@ from tui import palette
 from tui.format import printable, thresholds_from_rules
 from tui.held_keys import HeldKeys
 from tui.model import FleetModel
+from tui.rewind import REWIND_KEYS, Rewind, live_only
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import ConsoleScreen
 from tui.screens.dashboard import DashboardScreen
@@ -48,6 +49,7 @@ class MonitorApp(HeldKeys, App[None]):
         Binding("s", "simulate", "Simulate", tooltip="Inject a simulated alert"),
         Binding("slash", "search", "Search", key_display="/", tooltip="Filter or search"),
         Binding("p", "pause", "Pause", tooltip="Pause or resume live updates"),
+        *REWIND_KEYS,  # t, [, ]
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key"),
         Binding("q", "quit", "Quit", tooltip="Quit monitor-tui"),
         Binding("1", "switch('dashboard')", "Dashboard", group=SCREENS_GROUP),
@@ -68,7 +70,8 @@ class MonitorApp(HeldKeys, App[None]):
                  refresh_s: float = 0.5, theme: str | None = None) -> None:
         super().__init__()
         self.source = source
-        self.model = FleetModel()
+        self.live_model = FleetModel()  # the brokers' state now; ``model`` is what is shown
+        self.rewind = Rewind(self)
         self.bell_on_critical = bell
         self.author = author or _user()
         self.refresh_s = refresh_s
@@ -93,8 +96,14 @@ class MonitorApp(HeldKeys, App[None]):
     def on_unmount(self) -> None:
         self.source.stop()
 
+    @property
+    def model(self) -> FleetModel:
+        """The fleet on screen: the live one, or the past moment rewind shows (tui/rewind.py)."""
+        return self.rewind.model or self.live_model
+
     def now(self) -> float:
-        return self.source.clock.time()
+        """The moment on screen (rewound: that moment)."""
+        return self.rewind.moment(self.source.clock.time())
 
     def refresh_views(self, force: bool = False) -> None:
         if self._exit or not self.is_running:
@@ -118,7 +127,7 @@ class MonitorApp(HeldKeys, App[None]):
         return view
 
     def update_title(self) -> None:
-        n = self.model.unacked_criticals()
+        n = self.live_model.unacked_criticals()  # live, even while rewound
         self.title = f"monitor · {n} unacked critical" if n else "monitor"
         state = worst_state(self.connections)
         down = sorted(n for n, s in self.connections.items() if s != "connected")
@@ -137,6 +146,9 @@ class MonitorApp(HeldKeys, App[None]):
         given (the screen shows it where it belongs), else to a toast."""
         req_id = self.source.next_id()
         self._callbacks[req_id] = (callback or self._default_reply, on_error)
+        if self.rewind.blocks(op):  # a change from a picture of the past: refused
+            self.post_message(self.rewind.refusal(req_id, op))
+            return req_id
         self.source.request(op, dict(args or {}), brokers, req_id=req_id)
         return req_id
 
@@ -178,7 +190,7 @@ class MonitorApp(HeldKeys, App[None]):
         self.refresh_views(force=True)
 
     def on_snapshot(self, message: msg.Snapshot) -> None:
-        self.model.apply_snapshot(message.source, message.snapshot)
+        self.live_model.apply_snapshot(message.source, message.snapshot)
         self.update_title()
         self.refresh_views(force=True)
         # The fleet's state is long-lived: keep the cyclic GC from rescanning it. A full
@@ -186,22 +198,22 @@ class MonitorApp(HeldKeys, App[None]):
         self.call_after_refresh(gc.freeze)
 
     def on_metrics_update(self, message: msg.MetricsUpdate) -> None:
-        apply = self.model.apply_metrics
+        apply = self.live_model.apply_metrics
         for host, (ts, metrics) in message.updates.items():
             apply(message.source, host, ts, metrics)
 
     def on_digest_update(self, message: msg.DigestUpdate) -> None:
-        self.model.apply_digest(message.source, message.digest)
+        self.live_model.apply_digest(message.source, message.digest)
 
     def on_host_changed(self, message: msg.HostChanged) -> None:
-        self.model.apply_host(message.source, message.host, message.status, message.ts,
+        self.live_model.apply_host(message.source, message.host, message.status, message.ts,
                               message.info)
 
     def on_alert_changed(self, message: msg.AlertChanged) -> None:
         self._alert(message.source, message.alert)
 
     def _alert(self, source: str, alert: dict[str, Any]) -> None:
-        if self.model.apply_alert(source, alert):
+        if self.live_model.apply_alert(source, alert):
             if not self._new_criticals:
                 self.set_timer(TOAST_BATCH_S, self._toast_criticals)
             self._new_criticals.append(alert)
@@ -224,7 +236,7 @@ class MonitorApp(HeldKeys, App[None]):
 
     def on_event_received(self, message: msg.EventReceived) -> None:
         event = message.event
-        self.model.add_event(event)
+        self.live_model.add_event(event)
         data: dict[str, Any] = _map(event.get("data"))
         alert = _map(data.get("alert"))
         if alert.get("id"):
@@ -232,11 +244,11 @@ class MonitorApp(HeldKeys, App[None]):
         elif event.get("kind") in ("silence", "unsilence"):
             silence = _map(data.get("silence"))
             if silence.get("id"):
-                self.model.apply_silence(silence["id"], data.get("alerts") or [],
+                self.live_model.apply_silence(silence["id"], data.get("alerts") or [],
                                          event["kind"] == "silence")
 
     def on_broker_status(self, message: msg.BrokerStatus) -> None:
-        self.model.brokers.setdefault(message.source, {}).update(message.status)
+        self.live_model.brokers.setdefault(message.source, {}).update(message.status)
 
     def _got_rules(self, reply: msg.Reply) -> None:
         rules = [r for r in (reply.result or []) if isinstance(r, dict)]
@@ -269,6 +281,9 @@ class MonitorApp(HeldKeys, App[None]):
 
     def action_go_back(self) -> None:
         self._typed = None
+        if self.rewind.active:  # Esc: back to live first, on whatever screen
+            self.rewind.go_live()
+            return
         screen = self.screen
         if isinstance(screen, ConsoleScreen) and screen.step_back():
             return
@@ -285,10 +300,17 @@ class MonitorApp(HeldKeys, App[None]):
         self.update_title()
         self.refresh_views(force=True)  # the header and the summary line say PAUSED: no toast
 
+    def action_rewind(self) -> None:
+        self.rewind.pick()
+
+    def action_rewind_step(self, direction: int) -> None:
+        self.rewind.step_by(direction)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    @live_only("acknowledging")
     def action_ack(self) -> None:
         alert = self.selected_alert()
         if alert is None:
@@ -303,6 +325,7 @@ class MonitorApp(HeldKeys, App[None]):
                           self.brokers_of(alert["id"]))
         self.push_screen(AckDialog(alert), done)
 
+    @live_only("forgetting a host")
     def action_forget(self) -> None:
         host = self.selected_host
         if not host:
@@ -315,6 +338,7 @@ class MonitorApp(HeldKeys, App[None]):
                           lambda r: self.notify(f"forgot {host}", timeout=3))
         self.push_screen(ForgetDialog(host), done)
 
+    @live_only("removing an acknowledgement")
     def action_unack(self) -> None:
         alert = self.selected_alert()
         if alert is None:
@@ -324,6 +348,7 @@ class MonitorApp(HeldKeys, App[None]):
                   lambda r: self.notify(f"unacknowledged {alert['rule']} on {alert['host']}",
                                         timeout=3), self.brokers_of(alert["id"]))
 
+    @live_only("silencing")
     def action_silence(self) -> None:
         alert = self.selected_alert()
         host = alert["host"] if alert else self.selected_host
@@ -339,6 +364,7 @@ class MonitorApp(HeldKeys, App[None]):
                           brokers=list(self.source.names))
         self.push_screen(SilenceDialog(matchers), done)
 
+    @live_only("simulating an alert")
     def action_simulate(self) -> None:
         def done(result: dict[str, Any] | None) -> None:
             if result is not None:

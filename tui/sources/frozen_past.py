@@ -33,7 +33,7 @@ def _shape(name: str, ago: int) -> dict[str, float]:
     out: dict[str, float] = {}
     if name == "db-1" and 112 <= m <= 141:
         out["cpu.percent"] = 97.5 + (m % 3) * 0.6
-        out["load.1"] = 11.8
+        out.update({"load.1": 11.8, "load.5": 9.6, "load.15": 6.1})
     if name in ("api-1", "api-2") and 115 <= m <= 138:
         out["cpu.percent"] = 84.0 + (m % 4)
     if name == "worker-3" and 128 <= m <= 136:
@@ -62,6 +62,7 @@ def samples(now: float) -> list[tuple[str, dict[str, float], float]]:
                 "net.eth0.rx_bps": 2.1e6 + idx * 3.1e5 + 4e5 * wave,
                 "net.eth0.tx_bps": 8.0e5 + idx * 1.7e5 + 2e5 * wave,
                 "load.1": round(max(0.1, cpu / 30 + wave * 0.3), 2),
+                "load.5": round(cpu / 31, 2), "load.15": round(cpu / 33, 2), "cpu.count": 8.0,
             }
             metrics.update(_shape(name, ago))
             out.append((name, metrics, now - ago))

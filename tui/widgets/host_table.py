@@ -51,6 +51,8 @@ def row_cells(model: FleetModel, host: HostView, now: float) -> tuple[Any, ...]:
 
     since = now - host.last_seen
     seen = "now" if since < 3 and not down else age(since)
+    if host.status == "unknown":  # rewound to a moment it sent nothing (tui/rewind.py)
+        dot, seen = Text("?", style="dim"), "-"
     return (dot, Text(host.name, style="dim" if down else ""),
             gauge("cpu", m.get("cpu.percent")), gauge("mem", m.get("mem.percent")),
             gauge("disk", disk), Text(rate(host.net("rx")), justify="right"),
