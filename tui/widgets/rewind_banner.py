@@ -22,7 +22,7 @@ def banner_text(target: float, shown: float | None, now: float, step: str, *,
     if loading or shown != target:
         t.append(" · loading…")
     elif unknown:
-        t.append(f" · {unknown} host{"s" if unknown != 1 else ""} no data")
+        t.append(f" · {unknown} host{'s' if unknown != 1 else ''} no data")
     return t
 
 
