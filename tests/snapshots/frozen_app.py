@@ -22,6 +22,8 @@ SCREENS: dict[str, list[str]] = {
     "host": ["4"],
     "help": ["question_mark"],
     "ack": ["2", "a"],
+    # t, type -2h14m, enter: the fleet at its past incident (tui/sources/frozen_past.py)
+    "rewind": ["t", "minus", "2", "h", "1", "4", "m", "enter"],
 }
 
 
