@@ -131,9 +131,9 @@ class Rewind:
         self._replies, self._waiting = {}, set(brokers)
         detail = sorted(app.view_hosts())
         for name in brokers:
+            answer = functools.partial(self._answer, t, name)
             app.call("fleet_at", {"ts": t, "detail": detail, "brief_above": DETAIL_ABOVE},
-                     lambda r, n=name: self._answer(t, n, r), brokers=[name],
-                     on_error=lambda r, n=name: self._answer(t, n, r))
+                     answer, brokers=[name], on_error=answer)
 
     def _answer(self, t: float, broker: str, reply: Reply) -> None:
         if t != self._asking or broker not in self._waiting:

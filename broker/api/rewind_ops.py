@@ -67,7 +67,7 @@ class RewindOps:
         only = _opt_str(args, "host")
         brief_above = _int(args, "brief_above", DETAIL_ALL, 0, 2**31 - 1)
         known = self._known_hosts()
-        res = store.fleet_at(t, step, None if len(known) <= brief_above and not only
+        res = store.fleet_at(t, step, set(known), None if len(known) <= brief_above and not only
                              else set(detail) | ({only} if only else set()), _spark)
         hosts = []
         for name in sorted(res["hosts"].keys() | known.keys()):

@@ -1,8 +1,9 @@
 """The fleet at a past moment (control ``fleet_at``): read-only queries over the store.
 
 Metrics come from the rollups: per host and metric, the bucket containing the moment, or
-the newest one before it within ``BOUND_BUCKETS`` buckets (the minutes not written yet are
-read from memory, ``Rollups.open_rows``). Alerts come from the episodes (what was firing,
+the one before; for a host the broker knows now but that sent nothing then, the newest
+within ``BOUND_BUCKETS`` buckets (the minutes not written yet are read from memory,
+``Rollups.open_rows``). Alerts come from the episodes (what was firing,
 however long before) and the alert events (what was pending, the alert's own dict as its
 last event before the moment carried it: severity, value, acked, silenced).
 """
@@ -34,25 +35,35 @@ def oldest(conn: sqlite3.Connection, rollups: Rollups, step: int) -> int | None:
     return min(found) if found else None
 
 
-def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int
-               ) -> dict[str, HostAt]:
-    """host -> (its newest bucket start, {metric: average in that metric's newest bucket})
-    for every host with a bucket within ``BOUND_BUCKETS`` up to the one containing ``t``."""
+_AT = ("SELECT host, metric, ts, sum, count FROM rollups INDEXED BY rollups_at "
+       "WHERE step = ? AND ts = ?")
+_BEFORE = ("SELECT host, metric, max(ts), sum, count FROM rollups INDEXED BY rollups_at "
+           "WHERE step = ? AND ts >= ? AND ts < ? AND host IN (SELECT value FROM json_each(?)) "
+           "GROUP BY host, metric")
+
+
+def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int,
+               expected: set[str]) -> dict[str, HostAt]:
+    """host -> (its newest bucket start, {metric: average in that metric's newest bucket}).
+
+    Every host with a bucket at the moment's or the one before (two equality reads of the
+    covering index rollups_at: no lookups, no sort); for the ``expected`` hosts (those the
+    broker knows now) that have neither, the newest within ``BOUND_BUCKETS`` (a host that
+    had gone quiet: down then). The minutes not written yet come from memory."""
     bucket = int(t // step) * step
     lo = bucket - BOUND_BUCKETS * step
     newest: dict[tuple[str, str], tuple[int, float, int]] = {}
-    # rollups_age (step, ts) holds host and metric too (the primary key): one range scan;
-    # with one max() the bare columns come from the row holding it.
-    for host, metric, ts, total, n in conn.execute(
-            "SELECT host, metric, max(ts), sum, count FROM rollups WHERE step = ? AND ts >= ? "
-            "AND ts <= ? GROUP BY host, metric", (step, lo, bucket)):
-        newest[(host, metric)] = (ts, total, n)
-    for host, metric, ts, total, n in rollups.open_rows(step, lo, bucket):
-        old = newest.get((host, metric))
-        if old is None or ts > old[0]:
+    for start in (bucket - step, bucket):  # the older first: the newer bucket wins
+        for host, metric, ts, total, n in conn.execute(_AT, (step, start)):
             newest[(host, metric)] = (ts, total, n)
-        elif ts == old[0]:  # a late sample's bucket: part written, part in memory
-            newest[(host, metric)] = (ts, old[1] + total, old[2] + n)
+    _overlay(newest, rollups.open_rows(step, bucket - step, bucket))
+    missing = expected - {host for host, _ in newest}
+    if missing:
+        for host, metric, ts, total, n in conn.execute(
+                _BEFORE, (step, lo, bucket - step, json.dumps(sorted(missing)))):
+            newest[(host, metric)] = (ts, total, n)
+        _overlay(newest, [r for r in rollups.open_rows(step, lo, bucket - 2 * step)
+                          if r[0] in missing])
     hosts: dict[str, HostAt] = {}
     for (host, metric), (ts, total, n) in newest.items():
         if n <= 0:
@@ -64,6 +75,18 @@ def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int
             entry = hosts[host] = (ts, entry[1])
         entry[1][metric] = total / n
     return hosts
+
+
+def _overlay(newest: dict[tuple[str, str], tuple[int, float, int]],
+             rows: list[tuple[str, str, int, float, int]]) -> None:
+    """Merge buckets still in memory into those read from disk (a late sample's bucket
+    can be part written, part in memory)."""
+    for host, metric, ts, total, n in rows:
+        old = newest.get((host, metric))
+        if old is None or ts > old[0]:
+            newest[(host, metric)] = (ts, total, n)
+        elif ts == old[0]:
+            newest[(host, metric)] = (ts, old[1] + total, old[2] + n)
 
 
 def history_at(conn: sqlite3.Connection, rollups: Rollups, host: str, metrics: list[str],
@@ -111,7 +134,8 @@ def alerts_at(conn: sqlite3.Connection, t: float) -> list[dict[str, Any]]:
             "ORDER BY seq DESC LIMIT 1", (aid, t)).fetchone()
         if row is None:
             continue
-        alert = _alert_of(aid, *row, started=starts.get(aid))
+        kind, ts, host, rule, severity, data = row
+        alert = _alert_of(aid, kind, ts, host, rule, severity, data, starts.get(aid))
         state = alert.get("state")
         if state in ACTIVE or (state == "resolved" and float(
                 alert.get("resolved_at") or row[1]) > t - RESOLVED_KEEP_S):

@@ -317,13 +317,13 @@ class Store:
         """The start of the oldest bucket of ``step`` seconds held (disk or memory)."""
         return self._read(lambda c: store_rewind.oldest(c, self.rollups, step))
 
-    def fleet_at(self, t: float, step: int, detail: set[str] | None,
+    def fleet_at(self, t: float, step: int, expected: set[str], detail: set[str] | None,
                  spark: Callable[[str], bool]) -> dict[str, Any]:
-        """The fleet at ``t`` (broker/store/rewind.py): ``hosts`` {host: (bucket, metrics)},
-        ``history`` of the ``detail`` hosts (None: every host) for the metrics ``spark``
-        accepts, and the ``alerts`` listed then."""
+        """The fleet at ``t`` (broker/store/rewind.py): ``hosts`` {host: (bucket, metrics)}
+        (``expected``: hosts looked for further back), ``history`` of the ``detail`` hosts
+        (None: every host) for the metrics ``spark`` accepts, and the ``alerts`` then."""
         def run(c: sqlite3.Connection) -> dict[str, Any]:
-            hosts = store_rewind.metrics_at(c, self.rollups, t, step)
+            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected)
             names = hosts.keys() if detail is None else detail & hosts.keys()
             history = {h: store_rewind.history_at(c, self.rollups, h, sorted(
                 m for m in hosts[h][1] if spark(m)), t, step) for h in names}

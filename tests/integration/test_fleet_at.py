@@ -96,6 +96,10 @@ def ask(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ask]:
     agent = start_agent(broker.endpoints["ingest"], "--simulate", "2", "--no-incidents")
     try:
         wait_for(lambda: len(broker.ctl_json("hosts")) >= 2, timeout=20, what="live hosts")
+        # web-2 reports again (a push): known now, so looked for further back than a minute
+        assert broker.ctl("push", "web-2", "cpu.percent=1").returncode == 0
+        wait_for(lambda: "web-2" in {h["host"] for h in broker.ctl_json("hosts")},
+                 timeout=10, what="web-2 known")
         yield Ask(broker.endpoints["control"])
     finally:
         stop_proc(agent)
@@ -119,7 +123,7 @@ def test_metrics_at_a_moment_are_its_minute_bucket(ask: Ask) -> None:
     assert got["db-1"]["metrics"]["cpu.percent"] == pytest.approx(99.5)  # (99 + 100) / 2
     assert got["web-1"]["metrics"]["cpu.percent"] == pytest.approx(cpu("web-1", -60) + 0.5)
     assert len(got["db-1"]["history"]["cpu.percent"]) == 60  # the hour up to the moment
-    assert "web-2" not in got  # quiet then, and unknown to the broker now
+    assert got["web-2"]["status"] == "unknown" and got["web-2"]["metrics"] == {}  # quiet
     live = [h for h in got if h not in HOSTS]
     assert len(live) == 2 and all(got[h]["status"] == "unknown" for h in live)
 

@@ -52,8 +52,8 @@ class FrozenQueries(Control):
         past = frozen_past.events(now)  # the incident rewind shows (tui/sources/frozen_past)
         for event in sorted([*past, *events], key=lambda e: e["ts"]):  # as they came
             self.store.put(cast(Any, dict(event)))
-        for host, metrics, ts in frozen_past.samples(now):
-            self.store.record_metrics(host, metrics, ts)
+        for host, sample, ts in frozen_past.samples(now):
+            self.store.record_metrics(host, sample, ts)
         for host, metrics in series.items():
             for name, values in metrics.items():
                 for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
