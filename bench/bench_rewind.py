@@ -7,9 +7,10 @@ sample a minute per host of 21 metrics; ``Store.put`` of alert events that open 
 episodes), then times the broker's own ``fleet_at`` handler (``broker/api/rewind_ops.py``:
 argument checks, the rollups at the moment, histories of the 30 hosts a console shows,
 alerts from the episodes and events, the 100 events before the moment) at random moments.
-Ceilings, same store: the one SQL statement that reads every host's metrics at a moment
-(what the handler cannot go below), and ``snapshot``-sized work in Python (building the
-host dicts) is what the rest costs.
+Ceiling, same store and moments: the one SQL statement that reads every host's metrics at
+the moment (what the handler cannot go below); and, for scale, what the obvious query costs
+(every series' newest bucket in the 5 minutes up to the moment, one GROUP BY: the first
+version of the handler).
 
 Target (issue 16, part 4): fleet_at within ~200 ms at 1,000 hosts. Never asserts.
 """
@@ -99,7 +100,7 @@ def main() -> None:
         handlers = Handlers(store, clock, hosts)
         moments = [T0 - rng.uniform(60, minutes * 60 - 600) for _ in range(args.moments)]
         detail = hosts[:30]
-        full, ceiling = [], []
+        full, ceiling, naive = [], [], []
         for when in moments:
             start = time.perf_counter()
             reply = handlers.fleet_at({"ts": when, "detail": detail, "brief_above": 100})
@@ -107,9 +108,14 @@ def main() -> None:
             bucket = int(when // 60) * 60
             start = time.perf_counter()
             store._read(lambda c, b=bucket: c.execute(
+                "SELECT host, json_group_object(metric, sum / count) FROM rollups INDEXED BY "
+                "rollups_at WHERE step = 60 AND ts = ? GROUP BY host", (b,)).fetchall())
+            ceiling.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            store._read(lambda c, b=bucket: c.execute(
                 "SELECT host, metric, max(ts), sum, count FROM rollups WHERE step = 60 AND "
                 "ts >= ? AND ts <= ? GROUP BY host, metric", (b - 300, b)).fetchall())
-            ceiling.append((time.perf_counter() - start) * 1000)
+            naive.append((time.perf_counter() - start) * 1000)
         up = sum(1 for h in reply["hosts"] if h["status"] == "up")
         print(f"  last reply: {len(reply['hosts'])} hosts ({up} up), "
               f"{len(reply['alerts'])} alerts, {len(reply['events'])} events, "
@@ -120,6 +126,9 @@ def main() -> None:
         print(f"ceiling, the one metrics SQL statement: p50 {statistics.median(ceiling):6.1f} ms"
               f"  p99 {pct(ceiling, 99):6.1f} ms  (fleet_at is "
               f"{statistics.median(full) / statistics.median(ceiling):.1f}x it)")
+        print(f"the first version's one GROUP BY:       p50 {statistics.median(naive):6.1f} ms"
+              f"  p99 {pct(naive, 99):6.1f} ms  ({statistics.median(naive) / statistics.median(full):.1f}x"
+              " the whole handler now)")
         print(f"target 200 ms at 1,000 hosts: p99 is {pct(full, 99) / 200:.2f} of it")
         store.stop()
 
