@@ -61,6 +61,11 @@ class Rewind:
         """The moment the screens show: ``now`` when live."""
         return self.shown if self.model is not None and self.shown is not None else now
 
+    def before(self) -> dict[str, float]:
+        """Search arguments for what happened up to the moment shown ({} when live)."""
+        return {"before_ts": self.shown + 0.001} if self.model is not None and \
+            self.shown is not None else {}
+
     # ---------------------------------------------------------------- keys
     def pick(self) -> None:
         """`t`: the time picker, holding the moment shown now if rewound."""

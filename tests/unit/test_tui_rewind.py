@@ -185,6 +185,8 @@ async def test_banner_follows_to_alerts_and_host_screens() -> None:
         await until(pilot, lambda: app.current_mode == "host" and banner(app), what="host")
         await until(pilot, lambda: ops(app, "history"), what="history")
         assert ops(app, "history")[-1]["until"] == INCIDENT  # the hour before the moment
+        logs = [a for a in ops(app, "search") if "kind:log" in a["query"]]
+        assert logs[-1]["before_ts"] == INCIDENT + 0.001  # the host's log lines up to it
         await pilot.press("escape")
         await until(pilot, lambda: not banner(app), what="banner gone on the host screen")
         assert app.current_mode == "host"  # Esc went live first, not back to the dashboard
