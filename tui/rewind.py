@@ -22,7 +22,7 @@ from textual.screen import Screen
 from core.ops import OPS, audited
 from tui.messages import Reply
 from tui.model import FleetModel
-from tui.widgets.rewind_banner import RewindBanner, banner_text
+from tui.widgets.rewind_banner import RewindBanner, Rewound
 
 if TYPE_CHECKING:
     from tui.app import MonitorApp
@@ -159,7 +159,7 @@ class Rewind:
             error = next((r.error for r in self._replies.values() if r.error), "no reply")
             self._refused(error)
             return
-        model = FleetModel()
+        model = Picture()
         for name, snap in good.items():
             model.apply_snapshot(name, snap)
             self.step = str(snap.get("step") or self.step)
@@ -206,9 +206,16 @@ class Rewind:
             screen.mount(banner, before=0)
         unknown = sum(1 for h in self.model.hosts.values() if h.status == "unknown") \
             if self.model is not None else 0
-        banner.update(banner_text(self.target, self.shown, self.app.source.clock.time(),
-                                  self.step, loading=self._asking is not None,
-                                  error=self.error, unknown=unknown))
+        banner.show(Rewound(self.target, self.shown, self.step, self._asking is not None,
+                            self.error, unknown))
+
+class Picture(FleetModel):
+    """The fleet at a past moment. An alert shows its own value (as its last event before
+    the moment had it), not its host's metric: that is a minute's average, which can sit
+    on the other side of the threshold from the sample that moved the alert."""
+
+    def live_value(self, alert: dict[str, Any]) -> float | None:
+        return None
 
 
 def _takes_over(model: FleetModel, previous: FleetModel) -> None:
