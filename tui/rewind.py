@@ -48,6 +48,7 @@ class Rewind:
         self.shown: float | None = None  # the moment of the picture on screen
         self.model: FleetModel | None = None  # the picture at ``shown``
         self.step = "1m"
+        self.oldest: float | None = None  # the oldest moment the brokers can show
         self.error = ""
         self._asking: float | None = None  # the moment of the request in flight
         self._replies: dict[str, Any] = {}  # broker -> its reply, for ``_asking``
@@ -90,8 +91,11 @@ class Rewind:
             return
         now = self.app.source.clock.time()
         t = min(self.target + direction * STEPS.get(self.step, 60.0), now)
+        if self.oldest is not None and direction < 0:
+            t = max(t, self.oldest)
         if t == self.target:
-            self.app.notify("this is now: Esc returns to live", timeout=3)
+            self.app.notify("this is now: Esc returns to live" if direction > 0 else
+                            "the oldest moment the broker keeps", timeout=3)
             return
         self.target, self.error = t, ""
         self._ask()
@@ -163,6 +167,8 @@ class Rewind:
         for name, snap in good.items():
             model.apply_snapshot(name, snap)
             self.step = str(snap.get("step") or self.step)
+        olds = [s["oldest"] for s in good.values() if isinstance(s.get("oldest"), int | float)]
+        self.oldest = min(olds) if olds else None
         _takes_over(model, self.model or self.app.live_model)
         self.model, self.shown, self.error = model, t, ""
         self._moved()

@@ -1,8 +1,9 @@
 """Control ``fleet_at``: the fleet as it was at a past moment, for rewind (post-mortems).
 
 Shaped like ``snapshot`` (so a console shows it with the code that shows the live fleet) plus
-``as_of`` (the moment) and ``step`` (the rollups it was rebuilt from: ``1m`` within the
-minute rollups' retention, else ``1h``). Hosts: every host with a bucket near the moment
+``as_of`` (the moment), ``step`` (the rollups it was rebuilt from: ``1m`` within the
+minute rollups' retention, else ``1h``) and ``oldest`` (the oldest moment it can show: a
+console stops stepping back there). Hosts: every host with a bucket near the moment
 (``up`` when its newest bucket is the moment's or the one before, ``down`` when it had gone
 quiet before, with its last values), and every host known now without data then
 (``unknown``, no metrics). Alerts: as listed at the moment (broker/store/rewind.py). Runs on
@@ -54,8 +55,12 @@ class RewindOps:
         if t < now - store.retention_s:
             raise RequestError(f"ts is {duration(now - t)} ago, before the store's retention "
                                f"({duration(store.retention_s)})")
-        step = 60 if t >= now - store.rollup_1m_retention_s + STEP_MARGIN_S else 3600
+        minutes_from = now - store.rollup_1m_retention_s + STEP_MARGIN_S
+        step = 60 if t >= minutes_from else 3600
         first = store.oldest_rollup(step)
+        oldest_hour = store.oldest_rollup(3600)  # the oldest moment this broker can show:
+        oldest = oldest_hour if oldest_hour is not None and oldest_hour < minutes_from \
+            else store.oldest_rollup(60)  # in the hours when older than the minutes' reach
         if first is None or t < first:
             since = f"the oldest is {duration(now - first)} ago" if first is not None else \
                 "none yet"
@@ -89,6 +94,7 @@ class RewindOps:
         events = store.search("", limit=EVENTS, before_ts=math.nextafter(t, math.inf))
         return {"pseq": getattr(self.core, "pseq", 0), "nseq": getattr(self.core, "nseq", 0),
                 "brief": False, "ts": now, "as_of": t, "step": "1m" if step == 60 else "1h",
+                "oldest": oldest,
                 "broker": {}, "hosts": hosts, "alerts": alerts, "events": events[::-1]}
 
     def _known_hosts(self) -> dict[str, tuple[dict[str, Any], dict[str, str]]]:

@@ -29,8 +29,7 @@ HostAt = tuple[int, dict[str, float]]  # newest bucket start, {metric: average}
 def oldest(conn: sqlite3.Connection, rollups: Rollups, step: int) -> int | None:
     """The start of the oldest bucket of ``step`` the store holds (or memory), if any."""
     row = conn.execute("SELECT min(ts) FROM rollups WHERE step = ?", (step,)).fetchone()
-    starts = [r[2] for r in rollups.open_rows(step, 0, 2**62)]
-    found = [int(x) for x in (row[0] if row else None, min(starts, default=None))
+    found = [int(x) for x in (row[0] if row else None, rollups.oldest_open(step))
              if x is not None]
     return min(found) if found else None
 

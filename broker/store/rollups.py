@@ -180,6 +180,11 @@ class Rollups:
                     out.extend((host, metric, start, b[2], int(b[3])) for metric, b in cols.items())
         return out
 
+    def oldest_open(self, step: int) -> int | None:
+        """The start of the oldest bucket of ``step`` still in memory, if any."""
+        with self._lock:
+            return min((start for kstep, start in self._open if kstep == step), default=None)
+
     @staticmethod
     def persist(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         insert_rows(conn, _HEAD, rows, 8, _TAIL)

@@ -111,16 +111,23 @@ async def test_brackets_step_a_minute_and_fast_steps_ask_only_the_newest() -> No
                                                                    INCIDENT - 300]
 
 
-async def test_stepping_past_the_oldest_data_stays_and_says_why() -> None:
+async def test_stepping_stops_at_the_oldest_moment_and_a_refusal_says_why() -> None:
     app = app_()
     async with app.run_test(size=SIZE) as pilot:
-        oldest = NOW - frozen_past.START_AGO
-        await rewind_to(pilot, "-4h")
+        oldest = (NOW - frozen_past.START_AGO) // 60 * 60  # the first sample's minute
+        await rewind_to(pilot, "-3h58m")
+        await until(pilot, lambda: app.rewind.shown == NOW - 14280, what="near the oldest")
+        assert app.rewind.oldest == oldest  # the reply says how far back the broker goes
+        for _ in range(4):
+            await pilot.press("left_square_bracket")
         await until(pilot, lambda: app.rewind.shown == oldest, what="the oldest minute")
+        assert [a["ts"] for a in ops(app, "fleet_at")][-1] == oldest  # never asked before it
+        assert "the oldest moment the broker keeps" in toasts(app)
+        app.rewind.oldest = None  # a broker that does not say: it refuses instead
         await pilot.press("left_square_bracket")
         await until(pilot, lambda: "no metrics recorded" in banner(app), what="refusal")
         assert app.rewind.target == app.rewind.shown == oldest
-        assert any("no metrics recorded 4h 1m ago" in t for t in toasts(app))
+        assert any("no metrics recorded 4h 1m" in t for t in toasts(app))
 
 
 async def test_a_refused_first_moment_stays_live() -> None:
