@@ -53,6 +53,7 @@ class Rewind:
         self._asking: float | None = None  # the moment of the request in flight
         self._replies: dict[str, Any] = {}  # broker -> its reply, for ``_asking``
         self._waiting: set[str] = set()
+        self._said: tuple[str, float] | None = None  # the last "can't step" line, and where
 
     @property
     def active(self) -> bool:
@@ -93,9 +94,12 @@ class Rewind:
         t = min(self.target + direction * STEPS.get(self.step, 60.0), now)
         if self.oldest is not None and direction < 0:
             t = max(t, self.oldest)
-        if t == self.target:
-            self.app.notify("this is now: Esc returns to live" if direction > 0 else
-                            "the oldest moment the broker keeps", timeout=3)
+        if t == self.target:  # said once per burst of presses, not a toast each
+            said = "this is now: Esc returns to live" if direction > 0 else \
+                "the oldest moment the broker keeps"
+            if (said, self.target) != self._said:
+                self._said = (said, self.target)
+                self.app.notify(said, timeout=3)
             return
         self.target, self.error = t, ""
         self._ask()
