@@ -10,8 +10,11 @@ the wall time between them, like ``top`` (100 % = one core busy); the baseline p
 taken in the constructor, so the first sample already has percentages.
 
 Command lines are truncated and arguments that look like secrets are masked
-(``--password=x``, ``token=x``, ``-p x`` after a password flag, ``user:pass@`` in URLs),
-since they leave the host and are shown to every operator.
+(``--password=x``, ``token=x``, the value after a password flag, ``user:pass@`` in URLs),
+since they leave the host and are shown to every operator. Short flags mean different things
+to different programs (``-p`` is a port to ssh and psql, a flag to mkdir, a password to
+mysql), so a short flag hides the next argument only for the programs in
+``_SHORT_SECRET_FLAGS``.
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ _SECRET_WORD = r"(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[-_]?key|access[
                r"auth|credentials?|private[-_]?key)"
 # --password=x, --api-key=x, PGPASSWORD=x, secret:x, password=x
 _SECRET_ASSIGN = re.compile(r"(?i)([-\w.]*" + _SECRET_WORD + r"[-\w.]*[=:])(\S+)")
-# --password x, -p x (the flag alone, value in the next argument)
-_SECRET_FLAG = re.compile(r"(?i)^(?:--?[-\w.]*" + _SECRET_WORD + r"[-\w.]*|-p)$")
+# --password x (the flag alone, value in the next argument)
+_SECRET_FLAG = re.compile(r"(?i)^--?[-\w.]*" + _SECRET_WORD + r"[-\w.]*$")
+# Short flags whose next argument is a secret, for the programs where that is so
+_SHORT_SECRET_FLAGS = {
+    "mysql": {"-p"}, "mysqldump": {"-p"}, "mysqladmin": {"-p"}, "mariadb": {"-p"},
+    "mariadb-dump": {"-p"}, "sshpass": {"-p"}, "redis-cli": {"-a"}, "smbclient": {"-U"},
+}
 # scheme://user:password@host
 _URL_CRED = re.compile(r"(?i)(\w+://[^/\s:@]+:)([^@\s/]+)(@)")
 MASK = "***"
@@ -44,12 +52,15 @@ def mask_cmdline(args: Iterable[str], limit: int = MAX_CMD) -> str:
     """A command line as one string with secrets masked, cut to ``limit`` characters."""
     out: list[str] = []
     hide_next = False
-    for arg in args:
+    short: set[str] = set()
+    for i, arg in enumerate(args):
+        if i == 0:
+            short = _SHORT_SECRET_FLAGS.get(os.path.basename(arg), set())
         if hide_next:
             out.append(MASK)
             hide_next = False
             continue
-        if _SECRET_FLAG.match(arg):
+        if _SECRET_FLAG.match(arg) or arg in short:
             hide_next = True
             out.append(arg)
             continue

@@ -277,6 +277,8 @@ class Control(StoreOps, ClusterOps, RewindOps):
     def simulate(self, args: dict[str, Any]) -> dict[str, Any]:
         name = _req_str(args, "name")
         host = _opt_str(args, "host") or self.system.default_sim_host()
+        if (err := protocol.host_name_error(host)) is not None:
+            raise RequestError(f"simulate: {err}")
         events = self._engine().simulate(name, host, self.core.clock.time())
         self._emit_all(events)
         ids = sorted({e["alert_id"] for e in events if e["alert_id"]})

@@ -123,6 +123,9 @@ def test_ack_silence_and_errors_through_ctl(alert_broker: Broker) -> None:
     assert not alerts_for(alert_broker, "sim-host")[0]["silenced"]
     bad = alert_broker.ctl("ack", "nope")
     assert bad.returncode == 1 and "no alert with id 'nope'" in bad.stderr
+    bad_host = alert_broker.ctl("simulate", "disk_full", "--host", "web 01;rm")
+    assert bad_host.returncode == 1 and "host name 'web 01;rm' has a space" in bad_host.stderr
+    assert not alerts_for(alert_broker, "web 01;rm")
     bad = alert_broker.ctl("silence", "host=~(", "--for", "1h")
     assert bad.returncode == 1 and "host=~(" in bad.stderr
     bad = alert_broker.ctl("simulate", "no_such_scenario")

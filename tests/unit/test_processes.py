@@ -18,11 +18,24 @@ from core import protocol
     (["env", "PGPASSWORD=s3cret", "x"], "s3cret", "PGPASSWORD=***"),
     (["curl", "https://bob:pw123@example.com/x"], "pw123", "https://bob:***@example.com/x"),
     (["svc", "--api-key=k1", "--verbose"], "k1", "--api-key=*** --verbose"),
+    (["/usr/bin/mysqldump", "-p", "pw9", "db"], "pw9", "-p *** db"),
+    (["redis-cli", "-a", "r3dis", "ping"], "r3dis", "-a *** ping"),
 ])
 def test_secrets_in_arguments_are_masked(args: list[str], hidden: str, kept: str) -> None:
     out = mask_cmdline(args)
     assert hidden not in out
     assert kept in out and MASK in out
+
+
+@pytest.mark.parametrize("args", [
+    ["ssh", "-p", "2222", "db-1"],
+    ["psql", "-h", "db", "-p", "5432", "app"],
+    ["mkdir", "-p", "/var/lib/app"],
+    ["redis-server", "-a", "x"],
+])
+def test_short_flags_hide_nothing_for_programs_that_do_not_take_a_secret_there(
+        args: list[str]) -> None:
+    assert mask_cmdline(args) == " ".join(args)
 
 
 def test_plain_arguments_stay_and_long_lines_are_cut() -> None:
