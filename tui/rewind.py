@@ -35,6 +35,7 @@ REWIND_KEYS = [  # the App's bindings
             key_display="]", tooltip="Rewound: one step forward"),
 ]
 STEPS = {"1m": 60.0, "1h": 3600.0}
+ASK_TIMEOUT_S = 15.0  # the link answers a request it sent itself after 5 s
 DETAIL_ABOVE = 100  # past this many hosts, only the hosts on screen come with history
 REFUSED = "refused while rewound: {what} would act on the live fleet (Esc returns to live)"
 
@@ -147,6 +148,18 @@ class Rewind:
             answer = functools.partial(self._answer, t, name)
             app.call("fleet_at", {"ts": t, "detail": detail, "brief_above": DETAIL_ABOVE},
                      answer, brokers=[name], on_error=answer)
+        # A request queued for a link that went down may never be answered: never stay
+        # "loading" (and deaf to steps) for it.
+        app.set_timer(ASK_TIMEOUT_S, functools.partial(self._expire, t))
+
+    def _expire(self, t: float) -> None:
+        if self._asking == t:
+            self._asking = None
+            self._waiting.clear()
+            if self.target == t:
+                self._refused(f"no reply from the broker in {ASK_TIMEOUT_S:g} s")
+            else:
+                self._ask()
 
     def _answer(self, t: float, broker: str, reply: Reply) -> None:
         if t != self._asking or broker not in self._waiting:

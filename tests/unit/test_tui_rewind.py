@@ -8,7 +8,7 @@ from typing import Any
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 
-from tests.snapshots.frozen_app import make_app, ops, type_text, until
+from tests.snapshots.frozen_app import make_app, ops, source, type_text, until
 from tui.messages import AlertChanged, MetricsUpdate
 from tui.screens.help import binding_rows
 from tui.screens.time_picker import TimePicker
@@ -208,3 +208,25 @@ async def test_keys_are_in_help_and_the_palette() -> None:
         assert any(t.startswith("Rewind (t)") for t in titles)
         assert any(t.startswith("Step back ([)") for t in titles)
         await pilot.pause()
+
+
+async def test_a_request_never_answered_does_not_leave_rewind_loading(
+        monkeypatch: Any) -> None:
+    """A request queued on a link that went down may get no reply at all."""
+    import tui.rewind
+
+    monkeypatch.setattr(tui.rewind, "ASK_TIMEOUT_S", 0.3)
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        await rewind_to(pilot, "-2h14m")
+        await until(pilot, lambda: app.rewind.shown == INCIDENT, what="rewound")
+        src = source(app)
+        answer = src.request
+        src.request = lambda op, args, *a, **k: (  # type: ignore[method-assign]
+            "lost" if op == "fleet_at" else answer(op, args, *a, **k))
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: "no reply from the broker" in banner(app), what="gave up")
+        assert app.rewind.target == app.rewind.shown == INCIDENT
+        src.request = answer  # type: ignore[method-assign]
+        await pilot.press("left_square_bracket")  # and the next step is asked again
+        await until(pilot, lambda: app.rewind.shown == INCIDENT - 60, what="stepped")
