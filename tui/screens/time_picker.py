@@ -35,7 +35,7 @@ class TimePicker(OnceModal[float | None]):
 
     def _preview(self, text: str) -> str:
         if not text.strip():
-            return f"a time back ({EXAMPLES}), or a preset below"
+            return "type a time back, or pick a preset below (tab)"
         try:
             t = parse(text, self.now)
         except ValueError as exc:
