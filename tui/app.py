@@ -300,11 +300,8 @@ class MonitorApp(HeldKeys, App[None]):
         self.update_title()
         self.refresh_views(force=True)  # the header and the summary line say PAUSED: no toast
 
-    def action_rewind(self) -> None:
-        self.rewind.pick()
-
-    def action_rewind_step(self, direction: int) -> None:
-        self.rewind.step_by(direction)
+    def action_rewind(self, step: int = 0) -> None:  # t: pick a moment; [ ]: step (-1, 1)
+        self.rewind.key(step)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 REWIND_KEYS = [  # the App's bindings
     Binding("t", "rewind", "Rewind", tooltip="Show the fleet as it was at a past moment"),
-    Binding("left_square_bracket", "rewind_step(-1)", "Step back", show=False,
+    Binding("left_square_bracket", "rewind(-1)", "Step back", show=False,
             key_display="[", tooltip="Rewound: one step back (1 min, or 1 h past 2 days)"),
-    Binding("right_square_bracket", "rewind_step(1)", "Step forward", show=False,
+    Binding("right_square_bracket", "rewind(1)", "Step forward", show=False,
             key_display="]", tooltip="Rewound: one step forward"),
 ]
 STEPS = {"1m": 60.0, "1h": 3600.0}
@@ -70,6 +70,13 @@ class Rewind:
             self.shown is not None else {}
 
     # ---------------------------------------------------------------- keys
+    def key(self, step: int) -> None:
+        """`t` (0): the time picker; `[` (-1) and `]` (1): a step."""
+        if step:
+            self.step_by(step)
+        else:
+            self.pick()
+
     def pick(self) -> None:
         """`t`: the time picker, holding the moment shown now if rewound."""
         from tui.screens.time_picker import TimePicker
