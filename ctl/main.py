@@ -73,6 +73,8 @@ def parser() -> Parser:
     sp.add_argument("metric")
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
     sp.add_argument("--step", choices=("1m", "1h"), default="1m")
+    sp = cmd("fleet-at")
+    sp.add_argument("ago", metavar="AGO", help="how far back: 2h, 90m, 1h30m (or unix seconds)")
     sp = cmd("push")
     sp.add_argument("host")
     sp.add_argument("metrics", nargs="+", metavar="METRIC=VALUE")
@@ -143,6 +145,14 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         return "history", {"host": args.host, "metric": args.metric,
                            "since": now - parse_duration(args.since, "--since"), "until": now,
                            "step": args.step}
+    if c == "fleet-at":
+        from core.config import parse_duration
+
+        try:
+            ts = float(args.ago)
+        except ValueError:
+            ts = time.time() - parse_duration(args.ago, "AGO")
+        return "fleet_at", {"ts": ts}
     if c in ("notifications",):
         return c, {"limit": args.limit}
     if c == "test-notify":

@@ -72,8 +72,9 @@ def seed(path: Path) -> None:
 
 
 class Ask:
-    def __init__(self, control: str) -> None:
-        self.control = control
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.control = broker.endpoints["control"]
 
     def __call__(self, **args: Any) -> dict[str, Any]:
         ctx = zmq.Context()
@@ -100,7 +101,7 @@ def ask(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ask]:
         assert broker.ctl("push", "web-2", "cpu.percent=1").returncode == 0
         wait_for(lambda: "web-2" in {h["host"] for h in broker.ctl_json("hosts")},
                  timeout=10, what="web-2 known")
-        yield Ask(broker.endpoints["control"])
+        yield Ask(broker)
     finally:
         stop_proc(agent)
         broker.stop()
@@ -184,3 +185,14 @@ def test_bad_moments_get_a_clear_error(ask: Ask, args: Any, error: str) -> None:
              "recorded": "(the oldest is 3d"}
     assert all(w in reply["error"] for k, w in words.items() if k in error), reply
     assert ask(ts=NOW - 60)["ok"]  # and the broker answers the next one
+
+
+def test_monitor_ctl_fleet_at(ask: Ask) -> None:
+    out = ask.broker.ctl("fleet-at", f"{(time.time() - INCIDENT) / 60:.0f}m")
+    assert out.returncode == 0, out.stderr
+    assert "the fleet at" in out.stdout and "(1m rollups" in out.stdout
+    db1 = [line for line in out.stdout.splitlines() if line.startswith("db-1 ")]
+    assert len(db1) == 1 and " up " in db1[0]
+    assert "high_cpu_usage" in out.stdout
+    bad = ask.broker.ctl("fleet-at", "soon")
+    assert bad.returncode != 0 and "AGO" in bad.stderr
