@@ -1,6 +1,8 @@
 """Control ``fleet_at``: the fleet as it was at a past moment, for rewind (post-mortems).
 
-Shaped like ``snapshot`` (so a console shows it with the code that shows the live fleet) plus
+Shaped like ``snapshot`` (so a console shows it with the code that shows the live fleet; past
+``brief_above`` known hosts, ``brief``: only the ``detail`` hosts come with every metric and
+a history, the others with what a dashboard row shows) plus
 ``as_of`` (the moment), ``step`` (the rollups it was rebuilt from: ``1m`` within the
 minute rollups' retention, else ``1h``) and ``oldest`` (the oldest moment it can show: a
 console stops stepping back there). Hosts: every host with a bucket near the moment
@@ -72,7 +74,8 @@ class RewindOps:
         only = _opt_str(args, "host")
         brief_above = _int(args, "brief_above", DETAIL_ALL, 0, 2**31 - 1)
         known = self._known_hosts()
-        res = store.fleet_at(t, step, set(known), None if len(known) <= brief_above and not only
+        brief = len(known) > brief_above  # then only ``detail`` hosts have every metric
+        res = store.fleet_at(t, step, set(known), None if not brief and not only
                              else set(detail) | ({only} if only else set()), _spark)
         hosts = []
         for name in sorted(res["hosts"].keys() | known.keys()):
@@ -93,7 +96,7 @@ class RewindOps:
         alerts = [a for a in res["alerts"] if not only or a.get("host") == only]
         events = store.search("", limit=EVENTS, before_ts=math.nextafter(t, math.inf))
         return {"pseq": getattr(self.core, "pseq", 0), "nseq": getattr(self.core, "nseq", 0),
-                "brief": False, "ts": now, "as_of": t, "step": "1m" if step == 60 else "1h",
+                "brief": brief, "ts": now, "as_of": t, "step": "1m" if step == 60 else "1h",
                 "oldest": oldest,
                 "broker": {}, "hosts": hosts, "alerts": alerts, "events": events[::-1]}
 

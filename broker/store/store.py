@@ -321,9 +321,10 @@ class Store:
                  spark: Callable[[str], bool]) -> dict[str, Any]:
         """The fleet at ``t`` (broker/store/rewind.py): ``hosts`` {host: (bucket, metrics)}
         (``expected``: hosts looked for further back), ``history`` of the ``detail`` hosts
-        (None: every host) for the metrics ``spark`` accepts, and the ``alerts`` then."""
+        (None: every host; else only they have every metric) for the metrics ``spark``
+        accepts, and the ``alerts`` then."""
         def run(c: sqlite3.Connection) -> dict[str, Any]:
-            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected)
+            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected, detail)
             names = hosts.keys() if detail is None else detail & hosts.keys()
             history = {h: store_rewind.history_at(c, self.rollups, h, sorted(
                 m for m in hosts[h][1] if spark(m)), t, step) for h in names}

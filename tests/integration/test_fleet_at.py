@@ -54,7 +54,8 @@ def seed(path: Path) -> None:
         for host in HOSTS:
             if host == "web-2" and minute > -80:
                 continue
-            metrics = {"cpu.percent": cpu(host, minute), "mem.percent": 50.0}
+            metrics = {"cpu.percent": cpu(host, minute), "mem.percent": 50.0,
+                       "proc.count": 100.0}
             for second in (0, 30):  # two samples a minute: the bucket's average is read
                 value = {**metrics, "cpu.percent": metrics["cpu.percent"] + second / 30}
                 store.record_metrics(host, value, ts + second)
@@ -196,3 +197,14 @@ def test_monitor_ctl_fleet_at(ask: Ask) -> None:
     assert "high_cpu_usage" in out.stdout
     bad = ask.broker.ctl("fleet-at", "soon")
     assert bad.returncode != 0 and "AGO" in bad.stderr
+
+
+def test_a_brief_picture_gives_full_metrics_to_the_detail_hosts_only(ask: Ask) -> None:
+    reply = ask(ts=INCIDENT + 15, brief_above=1, detail=["db-1"])
+    got = hosts(reply)
+    assert reply["result"]["brief"]
+    assert got["db-1"]["metrics"]["proc.count"] == 100.0 and got["db-1"]["history"]
+    assert set(got["web-1"]["metrics"]) == {"cpu.percent", "mem.percent"}  # a row's worth
+    assert got["web-1"]["history"] == {}
+    full = hosts(ask(ts=INCIDENT + 15))  # 5 hosts known: under the default 100
+    assert full["web-1"]["metrics"]["proc.count"] == 100.0
