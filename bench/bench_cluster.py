@@ -11,8 +11,12 @@ and what a peer costs.
    answers 500 at random. Counts, per (alert, status), the distinct Idempotency-Keys that
    reached the receiver with a 2xx: 1 is right, 0 is a loss, 2+ a duplicate; resends of the
    same key are counted apart.
+   Then one alert while the receiver answers 500 for 20 s: how many messages it gets.
 3. The cost of a peer: broker CPU over ``--seconds`` with 200 simulated hosts, alone and
    paired.
+4. What a broker without peers pays for the cluster: process CPU per alert change with
+   1,000 alerts opening and closing (in-process, store on), with the cluster member hooked
+   in as shipped and unhooked altogether (the floor), and the replica it saves.
 
 Prints figures and ratios; never asserts.
 """
@@ -20,8 +24,10 @@ Prints figures and ratios; never asserts.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
+import socket
 import statistics
 import tempfile
 import threading
@@ -103,9 +109,32 @@ group_interval = "1s"
     return str(path)
 
 
-def pair(tmp: Path, hook: str = "", b_dir: str = "b") -> tuple[Broker, Broker]:
-    a = Broker(tmp / "a", "--config", config(tmp, "a", hook))
-    b = Broker(tmp / b_dir, "--config", config(tmp, "b", hook), "--peer", a.endpoints["control"])
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def fixed(tmp: Path, name: str, hook: str, ports: dict[str, list[int]]) -> Broker:
+    """Broker ``name`` on its own fixed ports (a restart keeps them, as a deployed broker
+    does), peering with the other one."""
+    other = "b" if name == "a" else "a"
+    ing, pub, ctl = ports[name]
+    return Broker(tmp / name, "--config", config(tmp, name, hook),
+                  "--ingest", f"tcp://127.0.0.1:{ing}", "--publish", f"tcp://127.0.0.1:{pub}",
+                  "--control", f"tcp://127.0.0.1:{ctl}",
+                  "--peer", f"tcp://127.0.0.1:{ports[other][2]}")
+
+
+def pair(tmp: Path, hook: str = "") -> tuple[Broker, Broker]:
+    p = free_ports(6)
+    ports = {"a": p[:3], "b": p[3:]}
+    a, b = fixed(tmp, "a", hook, ports), fixed(tmp, "b", hook, ports)
+    a.ports = b.ports = ports  # type: ignore[attr-defined]
     wait_for(lambda: all(p["state"] == "up" for x in (a, b)
                          for p in x.ctl_json("cluster")["peers"]) and
              all(x.ctl_json("cluster")["peers"] for x in (a, b)), timeout=20, what="pairing")
@@ -167,12 +196,8 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
         victim.proc.kill()
         victim.proc.wait()
         kills += 1
-        args = ["--config", config(tmp, name, hook.url)]
-        if name == "b":
-            args += ["--peer", brokers["a"].endpoints["control"]]
-        brokers[name] = Broker(victim.data_dir, *args)
-        with lock:
-            pub.connect(brokers[name].endpoints["ingest"])
+        brokers[name] = fixed(tmp, name, hook.url, victim.ports)  # type: ignore[attr-defined]
+        brokers[name].ports = victim.ports  # type: ignore[attr-defined]
 
     def pages(status: str) -> set[str]:
         got = set()
@@ -196,20 +221,20 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
             if i and i % (batch * 7) == 0:
                 kill_one()  # kill -9 a broker, restart it on the same data dir
             time.sleep(0.25)
-        wait_for(lambda: len(pages("firing")) >= alerts, timeout=90, what="every FIRING page")
+        patience = max(90.0, alerts * 0.3)
+        wait_for(lambda: len(pages("firing")) >= alerts, timeout=patience,
+                 what="every FIRING page")
         with lock:
             value.update({h: 10.0 for h in hosts})
         kill_one()
-        wait_for(lambda: len(pages("resolved")) >= alerts, timeout=90,
+        wait_for(lambda: len(pages("resolved")) >= alerts, timeout=patience,
                  what="every RESOLVED page")
     except AssertionError as exc:
         print(f"  (stopped waiting: {exc})")
     finally:
         elapsed = time.monotonic() - started
-        if DEBUG:
-            for name, x in brokers.items():
-                rows = [r for r in x.ctl_json("notifications") if "pay-0071" in r["summary"]]
-                print(name, [(r["id"][:8], r["status"], r["summary"][:20]) for r in rows])
+        rows = {name: x.ctl_json("notifications", "--limit", "1000") for name, x in
+                brokers.items()} if DEBUG else {}
         stop.set()
         sender.join(5)
         pub.close(0)
@@ -217,7 +242,7 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
         for x in brokers.values():
             x.stop()
     keys: dict[tuple[str, str], set[str]] = defaultdict(set)
-    resends = Counter()
+    resends: Counter[str] = Counter()
     for r in hook.requests:
         if r.get("code", 200) >= 300:
             continue
@@ -229,13 +254,58 @@ def paging(tmp: Path, alerts: int, seed: int = 7) -> dict[str, Any]:
     expected = [(h, s) for h in hosts for s in ("firing", "resolved")]
     lost = sum(1 for k in expected if not keys.get(k))
     dup = sum(1 for k in expected if len(keys.get(k, ())) > 1)
-    for k in [k for k in expected if len(keys.get(k, ())) > 1][:3]:
-        print(f"  duplicate {k}: keys {sorted(keys[k])}")
+    for k in [k for k in expected if len(keys.get(k, ())) != 1][:3]:
+        print(f"  {'duplicate' if keys.get(k) else 'lost'} {k}: keys {sorted(keys.get(k, ()))}")
+        for name, rs in rows.items():
+            print("   ", name, [(r["id"][:8], r["status"], r.get("error", "")[:30])
+                             for r in rs if k[0] in r["summary"] and k[1] in r["summary"].lower()])
     return {"alerts": alerts, "pages_expected": len(expected), "lost": lost,
             "duplicates": dup, "same_key_resends": sum(n - 1 for n in resends.values() if n > 1),
             "broker_kills": kills, "receiver_500s": sum(1 for r in hook.requests
                                                         if r.get("code", 200) >= 500),
             "seconds": round(elapsed, 1)}
+
+
+def outage(tmp: Path, seconds: float = 20.0) -> dict[str, Any]:
+    """One alert fires on a pair while the receiver answers 500 for ``seconds`` (several
+    claim leases), then recovers: how many messages reach it (Alertmanager #4108: one per
+    peer)."""
+    hook = Recorder(codes=[500] * 1_000_000)
+    a, b = pair(tmp, hook.url)
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    for x in (a, b):
+        pub.connect(x.endpoints["ingest"])
+    seq = 0
+
+    def sample() -> None:
+        nonlocal seq
+        seq += 1
+        pub.send_multipart(protocol.encode(protocol.metrics_frame(
+            "out-1", "bench-agent", "boot1", seq, time.time(), {"bench.value": 90.0})))
+
+    def settled() -> bool:
+        rows = [r["status"] for x in (a, b) for r in x.ask("notifications")]
+        return len(rows) == 2 and not {"pending", "retrying", "sending"} & set(rows)
+    try:
+        wait_for(lambda: hook.requests or sample(), timeout=20, what="the first attempt")
+        refused_until = time.monotonic() + seconds
+        while time.monotonic() < refused_until:
+            sample()
+            time.sleep(0.5)
+        hook.codes.clear()
+        wait_for(lambda: any(r["code"] < 300 for r in list(hook.requests)), timeout=30,
+                 what="the delivery")
+        wait_for(settled, timeout=30, what="both brokers' rows to settle")
+    finally:
+        pub.close(0)
+        ctx.term()
+        b.stop()
+        a.stop()
+    ok = [r for r in hook.requests if r["code"] < 300]
+    return {"outage_s": seconds, "refused_attempts": len(hook.requests) - len(ok),
+            "deliveries": len(ok),
+            "keys": len({r["headers"].get("idempotency-key") for r in hook.requests})}
 
 
 def cpu_share(broker: Broker, seconds: float) -> float:
@@ -269,6 +339,52 @@ def peer_cost(tmp: Path, seconds: float) -> dict[str, float]:
             "ratio": round(paired / solo, 2) if solo else float("nan")}
 
 
+def lone_cost(tmp: Path, hosts: int = 1000, rounds: int = 30, cluster: bool = True
+              ) -> dict[str, float]:
+    """A broker without peers, in-process, store on: ``hosts`` alerts open and close
+    ``rounds`` times (every frame changes an alert). Process CPU per alert change (core,
+    store and cluster bookkeeping) and what the replica holds and saves. ``cluster=False``
+    unhooks the cluster member altogether: the floor to compare with."""
+    from broker.system import MonitoringSystem
+
+    rule = {"name": "lone_high", "kind": "threshold", "metric": "bench.value", "op": ">",
+            "critical": 50.0, "for": "0s"}
+    ms = MonitoringSystem(tmp / "lone", config={"rule": [rule]},
+                          endpoints={k: "tcp://127.0.0.1:*"
+                                     for k in ("ingest", "publish", "control")}).start()
+    try:
+        core = ms.core
+        assert core is not None
+        if not cluster:
+            core.listeners.remove(ms.member.node.on_event)  # type: ignore[union-attr]
+            ms.member.dump = lambda: None  # type: ignore[method-assign]
+        now, seq = time.time(), 0
+        batches = []
+        for r in range(rounds):
+            batch = []
+            for i in range(hosts):
+                seq += 1
+                batch.append(protocol.encode(protocol.metrics_frame(
+                    f"lone-{i:05d}", "bench", "boot", seq, now + r,
+                    {"bench.value": 90.0 if r % 2 == 0 else 10.0})))
+            batches.append(batch)
+        proc = psutil.Process()
+        c0 = sum(proc.cpu_times()[:2])
+        def feed(batch: list[list[bytes]]) -> None:
+            for frame in batch:
+                core.ingest(frame)
+        for batch in batches:
+            core.call(functools.partial(feed, batch), timeout=120)
+        core.call(lambda: None)  # the change hooks of the last turn have run
+        cpu = sum(proc.cpu_times()[:2]) - c0
+        dump = ms.member.dump() or []
+    finally:
+        ms.stop()
+    return {"alert_changes": hosts * rounds, "cpu_us_per_change": round(cpu / (hosts * rounds)
+                                                                        * 1e6, 1),
+            "replica_entries": len(dump), "replica_saved_bytes": len(protocol.pack(dump))}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--changes", type=int, default=300)
@@ -294,10 +410,20 @@ def main() -> int:
               f"{pg['broker_kills']} broker kills and {pg['receiver_500s']} receiver 500s: "
               f"{pg['lost']} lost, {pg['duplicates']} duplicated, "
               f"{pg['same_key_resends']} resends under the same key")
+        out["outage"] = og = outage(tmp / "outage")
+        print(f"receiver down {og['outage_s']:g} s: {og['refused_attempts']} refused attempts, "
+              f"then {og['deliveries']} delivery(ies); {og['keys']} Idempotency-Key(s) in all")
         out["peer_cost"] = peer_cost(tmp / "cost", args.seconds)
         pc = out["peer_cost"]
         print(f"broker CPU with 200 hosts at 1 Hz: alone {pc['alone_core_share']:.1%} of a "
               f"core, paired {pc['paired_core_share']:.1%} (ratio {pc['ratio']})")
+        lone = [lone_cost(tmp / f"lone{i}", cluster=c) for i in range(2) for c in (True, False)]
+        out["lone_cost"] = lone
+        cl = min(x["cpu_us_per_change"] for x in lone[0::2])
+        floor = min(x["cpu_us_per_change"] for x in lone[1::2])
+        print(f"a broker without peers: {cl} us of CPU per alert change with the cluster "
+              f"member, {floor} us without it (ratio {cl / floor:.2f}); replica saved: "
+              f"{lone[0]['replica_entries']} entries, {lone[0]['replica_saved_bytes']} bytes")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0

@@ -52,12 +52,14 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("hosts", "viewer", False, "every host with its last-seen time, latest metrics and top "
                                  "processes"),
     Op("thresholds", "agent", False, "the window-less threshold rules that apply to a host "
-                                      "(what an agent's fast path watches)"),
+                                      "(what an agent's fast path watches; with metric and "
+                                      "windowed: a chart's threshold lines)"),
     Op("alerts", "viewer", False, "active and recently resolved alerts"),
     Op("silences", "viewer", False, "active silences"),
     Op("rules", "viewer", False, "loaded alert rules"),
     Op("search", "viewer", True, "search the event log (words, host:, severity:, kind:, since:...)"),
-    Op("history", "viewer", True, "a series' 1 min or 1 h rollups"),
+    Op("history", "viewer", True, "a series' 1 min or 1 h rollups (recent: true adds the live "
+                                  "samples not yet rolled up)"),
     Op("fleet_at", "viewer", True, "the fleet as it was at a past moment (ts: unix seconds), "
                                    "rebuilt from the rollups and alert episodes: rewind"),
     Op("notifications", "viewer", True, "recent notification deliveries"),

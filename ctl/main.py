@@ -72,7 +72,12 @@ def parser() -> Parser:
     sp.add_argument("host")
     sp.add_argument("metric")
     sp.add_argument("--since", default="1h", help="how far back (duration), default 1h")
-    sp.add_argument("--step", choices=("1m", "1h"), default="1m")
+    sp.add_argument("--step", choices=("1m", "1h"), default=None,
+                    help="rollup step (default 1m; with --plot: 1m up to 2 days, then 1h)")
+    sp.add_argument("--plot", action="store_true",
+                    help="draw a chart (line avg, band min..max, live samples to now)")
+    sp.add_argument("--width", type=int, default=None, help="--plot: columns (terminal's)")
+    sp.add_argument("--height", type=int, default=None, help="--plot: lines (about 20)")
     sp = cmd("fleet-at")
     sp.add_argument("ago", metavar="AGO", help="how far back: 2h, 90m, 1h30m (or unix seconds)")
     sp = cmd("push")
@@ -144,7 +149,7 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         now = time.time()
         return "history", {"host": args.host, "metric": args.metric,
                            "since": now - parse_duration(args.since, "--since"), "until": now,
-                           "step": args.step}
+                           "step": args.step or "1m"}
     if c == "fleet-at":
         from core.config import parse_duration
 
@@ -228,6 +233,10 @@ def run(argv: list[str] | None = None) -> int:
         op, params = request_for(args)
     except ValueError as exc:
         fail("monitor-ctl", str(exc), 2)
+    if args.cmd == "history" and args.plot:
+        from ctl.plot import main as plot
+
+        return plot(controls, args, curve)
     if op == "export":
         if as_json:
             params["format"] = "jsonl"  # --json export: one JSON object per line

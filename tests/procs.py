@@ -66,6 +66,14 @@ class Broker:
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
+    def ask(self, op: str, **args: Any) -> Any:
+        """One control request from this process: for polls, where starting a monitor-ctl
+        per look costs most of a second on a busy machine."""
+        from core.client import ControlClient
+
+        with ControlClient(self.endpoints["control"], timeout=10) as client:
+            return client.request(op, **args)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

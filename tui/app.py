@@ -79,6 +79,7 @@ class MonitorApp(HeldKeys, App[None]):
         self.connection_detail = ""
         self.ever_connected = False
         self.selected_host: str | None = None
+        self.marked_hosts: set[str] = set()  # `space` on the dashboard; `v` compares them
         self.thresholds: dict[str, tuple[float, float]] | None = None
         self.scenarios: list[str] = []
         self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
@@ -134,7 +135,8 @@ class MonitorApp(HeldKeys, App[None]):
         live = len(self.connections) - len(down)
         if live and down:  # one broker of a pair (or a shard) is gone: the others still feed
             state = f"{live}/{len(self.connections)} brokers · {', '.join(down)} {state}"
-        self.sub_title = state + (" · paused" if self.paused else "")
+        self.sub_title = state + (" · paused" if self.paused else "") + (
+            f" · {len(self.marked_hosts)} marked" if self.marked_hosts else "")
         # the picture is stale only when no broker feeds it any more
         self.set_class(not live and self.ever_connected and bool(down), "-stale")
 
@@ -289,6 +291,16 @@ class MonitorApp(HeldKeys, App[None]):
             return
         if self.current_mode != "dashboard":
             self.switch_mode("dashboard")
+
+    def action_mark_host(self) -> None:
+        from tui.screens.compare import toggle_mark
+
+        toggle_mark(self)
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import open_compare
+
+        open_compare(self)
 
     def action_interrupt(self) -> None:
         self.exit(return_code=INTERRUPTED)

@@ -25,3 +25,8 @@ def use_color(on: bool) -> None:
 def style(name: str) -> str:
     """The Rich style of a semantic name (critical, warning, ok, info, accent, flag, muted)."""
     return _current.get(name, "")
+
+
+def color_on() -> bool:
+    """True unless NO_COLOR: charts pick their series colours by it."""
+    return _current is COLOR

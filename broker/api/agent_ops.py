@@ -1,5 +1,5 @@
 """Control ops for data sources rather than people: ``thresholds`` (an agent's fast path
-asks which levels to watch) and ``push`` (``monitor-ctl push HOST METRIC=VALUE ...``).
+asks which levels to watch; a chart asks with ``metric`` and ``windowed`` for its lines) and ``push`` (``monitor-ctl push HOST METRIC=VALUE ...``).
 
 Both run on the core thread, where the engine and the state cache live.
 """
@@ -21,9 +21,15 @@ def thresholds(core: Any, args: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(host, str) or not host:
         raise RequestError("missing or empty 'host'")
     labels = _labels(args.get("labels"))
+    metric = args.get("metric")
+    if metric is not None and (not isinstance(metric, str) or not metric):
+        raise RequestError("'metric' must be a metric name")
+    windowed = args.get("windowed", False)
+    if not isinstance(windowed, bool):
+        raise RequestError("'windowed' must be true or false")
     if core.engine is None:
         return {"generation": 0, "thresholds": []}
-    return thresholds_for(core.engine, host, labels)
+    return thresholds_for(core.engine, host, labels, metric, windowed)
 
 
 def push(core: Any, args: dict[str, Any]) -> dict[str, Any]:

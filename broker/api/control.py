@@ -124,6 +124,8 @@ class Control(StoreOps, ClusterOps, RewindOps):
         args = {**args, "author": who.author(_claimed(args), address)}
         fn = self.handlers[op]
         if spec.query:
+            if op == "history":  # the live samples are read here, on the core thread
+                args = self.history_live(args)
             try:
                 self._jobs.put_nowait((identity, req_id, fn, args, who, address))
             except queue.Full:

@@ -63,6 +63,8 @@ class RewindOps:
         oldest_hour = store.oldest_rollup(3600)  # the oldest moment this broker can show:
         oldest = oldest_hour if oldest_hour is not None and oldest_hour < minutes_from \
             else store.oldest_rollup(60)  # in the hours when older than the minutes' reach
+        if oldest is not None:
+            oldest = max(oldest, now - store.retention_s)
         if first is None or t < first:
             since = f"the oldest is {duration(now - first)} ago" if first is not None else \
                 "none yet"

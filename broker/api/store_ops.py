@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from broker.api.args import RequestError
 from broker.api.args import int_arg as _int
 from broker.api.args import opt_str as _opt_str
 from broker.api.args import req_str as _req_str
+from broker.store.rollups import STEPS
 
 EXPORT_PAGE = 5000  # events per export page: a few MB, far under the reply cap
 
@@ -40,11 +42,45 @@ class StoreOps:
             return self._store().search(query, limit=limit, before_seq=before_seq)
         return self._store().search(query, limit=limit, before_ts=before_ts)
 
-    def history(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+    def history_live(self, args: dict[str, Any]) -> dict[str, Any]:
+        """On the core thread, before ``history`` is queued (``recent: true`` only): the host's
+        live samples of the metric not yet in a rollup, and what the broker knows of it."""
+        if args.get("recent") is not True:
+            return args
+        state = getattr(self.core, "state", None)
+        hs = state.hosts.get(args.get("host")) if state is not None else None
+        metric = args.get("metric")
+        live: dict[str, Any] = {"known": hs is not None, "metrics": [], "samples": []}
+        if hs is not None and isinstance(metric, str):
+            live["metrics"] = sorted(hs.metrics)
+            since = args.get("since")
+            live["samples"] = hs.history.tail(
+                metric, float(since) if isinstance(since, int | float) else -math.inf)
+        return {**args, "_live": live}
+
+    def history(self, args: dict[str, Any]) -> list[dict[str, Any]] | dict[str, Any]:
+        """A series' rollups. With ``recent: true`` a map instead of the bare list: ``points``
+        (the rollups), ``recent`` ([ts, value] samples newer than the last point's start, from
+        the broker's live ring: a host seen for 10 s already has a line), ``known`` (the broker
+        has this host now) and ``metrics`` (the host's metric names, for a misspelt one)."""
         now = self.core.clock.time()
         since = args.get("since", now - 3600)
-        return self._store().history(_req_str(args, "host"), _req_str(args, "metric"),
-                                     since, args.get("until", now), args.get("step", "1m"))
+        for key in ("since", "until"):
+            val = args.get(key)
+            if val is not None and (not isinstance(val, int | float) or isinstance(val, bool)):
+                raise RequestError(f"'{key}' must be a number (unix seconds)")
+        step = args.get("step", "1m")
+        if step not in STEPS:
+            raise RequestError(f"unknown step {step!r} (steps: {', '.join(STEPS)})")
+        points = self._store().history(_req_str(args, "host"), _req_str(args, "metric"),
+                                       since, args.get("until", now), step)
+        if args.get("recent") is not True:
+            return points
+        live = args.get("_live") or {"known": False, "metrics": [], "samples": []}
+        after = points[-1]["ts"] if points else -math.inf
+        recent = [[t, v] for t, v in live["samples"] if t >= after]
+        return {"points": points, "recent": recent, "known": bool(live["known"]),
+                "metrics": list(live["metrics"])}
 
     def export(self, args: dict[str, Any]) -> Any:
         import io

@@ -21,6 +21,7 @@ up the round trip is empty and both sides send, with the same id.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -50,6 +51,7 @@ class ClaimBook:
         self.taken_over = 0
         self.deferred = 0
         self._keys: dict[str, str] = {}  # notification id -> claim key
+        self._ready: dict[str, tuple[str, float, float]] = {}  # id -> (verdict, until, by)
     def _get(self, key: str) -> dict[str, Any] | None:
         entry = self.core.call(lambda: self.node.replica.entries.get(key))
         return None if entry is None else entry.value
@@ -58,7 +60,7 @@ class ClaimBook:
         seq: int = self.core.call(lambda: self.node.put_local(key, value)[0])
         return seq
 
-    def _look_or_claim(self, key: str, now: float) -> tuple[str, float, int]:
+    def _look_or_claim(self, key: str, n: Notification, now: float) -> tuple[str, float, int]:
         """On the core thread, in one step (no peer's claim can land between the look and
         the claim): (DONE|WAIT|SEND, until, 0) from what is there, or ("claimed", 0, seq)."""
         me = self.node.name
@@ -74,16 +76,18 @@ class ClaimBook:
                 return SEND, 0.0, 0  # ours already (a retry)
             if v.get("holder") != me:
                 self.taken_over += 1  # its holder stopped renewing: it died or was cut off
+        # the first claimer's id goes with the claim: whoever sends, sends under it
+        nid = str((v or {}).get("nid") or n.id)
         seq, _ = self.node.put_local(key, {"holder": me, "until": now + self.lease,
-                                           "state": "claimed"})
+                                           "state": "claimed", "nid": nid})
         return "claimed", 0.0, seq
 
     def _claim_key(self, n: Notification) -> str:
         """The pair's name for this message (core thread). Normally the notification id:
         both brokers start an episode at the same sample. A broker that missed the start
-        (it was restarting) made its own episode id; the replicated ``episode:`` entry (last
-        writer wins, the same on both once exchanged) names the pair's one episode of that
-        incident, so both brokers' rows for it map to one claim."""
+        (it was restarting) made its own episode id; the replicated ``episode:`` entry (the
+        incident's earliest episode, effects.keep_ours) names the pair's one episode of
+        that incident, so both brokers' rows for it map to one claim."""
         pairs = []
         for a in n.alerts:
             fp, episode = str(a.get("id", "")), str(a.get("episode", ""))
@@ -98,28 +102,70 @@ class ClaimBook:
         return "claim:" + hashlib.sha256(base.encode()).hexdigest()[:32]
 
     def _key(self, n: Notification) -> str:
-        key = self._keys.get(n.id)
-        if key is None:
+        """The claim key, worked out afresh before each attempt (the pair may have settled
+        on another episode since the last one); the first time, after a round trip."""
+        if n.id not in self._keys:
             # first our own changes (the episode this message is about among them) reach the
             # peers, and their later entries for the same keys come back in the replies
             self.links.wait_pushed(self.core.call(lambda: self.node.seq), ROUND_TRIP_TIMEOUT_S)
-            key = self._keys[n.id] = self.core.call(lambda: self._claim_key(n))
             if len(self._keys) > 100_000:
                 self._keys.pop(next(iter(self._keys)))
+        key = self._keys[n.id] = self.core.call(lambda: self._claim_key(n))
         return key
 
     def before_send(self, n: Notification, now: float) -> tuple[str, float]:
-        if not self.links.peers:
+        if not self.links.known():
             return SEND, 0.0  # no pair: nobody to agree with
+        if self.links.joining():
+            self.deferred += 1  # started a moment ago: hear what the pair did meanwhile
+            return WAIT, now + LOOK_AGAIN_S
+        ready = self._ready.pop(n.id, None)
+        if ready is not None and now < ready[2]:
+            return ready[0], ready[1]  # settled by prepare() a moment ago
         key = self._key(n)
-        verdict, until, seq = self.core.call(lambda: self._look_or_claim(key, now))
-        if verdict == WAIT:
-            self.deferred += 1
+        verdict, until, seq = self.core.call(lambda: self._look_or_claim(key, n, now))
         if verdict != "claimed":
-            return verdict, until
+            return self._count(verdict, until)
         # one round trip: every peer that is up has our claim, and told us of a later one
         self.links.wait_pushed(seq, ROUND_TRIP_TIMEOUT_S)
-        v = self._get(key) or {}
+        return self._settle(self._get(key) or {}, now)
+
+    def prepare(self, notes: list[Notification], now: float) -> None:
+        """Look at and claim several due messages at once, with one round trip for all
+        (a burst: a thousand alerts resolving together); before_send answers from it."""
+        if len(notes) < 2 or not self.links.known() or self.links.joining():
+            return
+        if any(n.id not in self._keys for n in notes):
+            self.links.wait_pushed(self.core.call(lambda: self.node.seq), ROUND_TRIP_TIMEOUT_S)
+
+        def look_all() -> list[tuple[str, str, float, int]]:
+            out = []
+            for n in notes:
+                key = self._keys[n.id] = self._claim_key(n)
+                out.append((key, *self._look_or_claim(key, n, now)))
+            return out
+        looked = self.core.call(look_all)
+        top = max(seq for *_, seq in looked)
+        if top:
+            self.links.wait_pushed(top, ROUND_TRIP_TIMEOUT_S)
+        values = self.core.call(lambda: [
+            (e.value if (e := self.node.replica.entries.get(k)) is not None else None) or {}
+            for k, *_ in looked])
+        fresh = now + self.lease / 2  # a claim this old is looked at again
+        for n, (_, verdict, until, _), v in zip(notes, looked, values, strict=True):
+            settled = self._settle(v, now) if verdict == "claimed" else \
+                self._count(verdict, until)
+            self._ready[n.id] = (*settled, fresh)
+        while len(self._ready) > 1000:
+            self._ready.pop(next(iter(self._ready)))
+
+    def _count(self, verdict: str, until: float) -> tuple[str, float]:
+        if verdict == WAIT:
+            self.deferred += 1
+        return verdict, until
+
+    def _settle(self, v: dict[str, Any], now: float) -> tuple[str, float]:
+        """After our claim's round trip: is it still ours?"""
         if v.get("holder") == self.node.name:
             self.claimed += 1
             return SEND, 0.0
@@ -128,18 +174,27 @@ class ClaimBook:
             return DONE, 0.0
         return WAIT, min(float(v.get("until", now)), now + LOOK_AGAIN_S)
 
+    def send_as(self, n: Notification) -> Notification:
+        """What goes out: under the claim's id (the first claimer's notification id), so a
+        take-over after the holder died is a resend the receiver can drop by its key."""
+        key = self._keys.get(n.id)
+        v = self._get(key) if key is not None else None
+        nid = str((v or {}).get("nid") or n.id)
+        return n if nid == n.id else dataclasses.replace(n, id=nid)
+
+    def _renew(self, n: Notification, state: str, until: float) -> None:
+        key = self._key(n)
+        nid = str((self._get(key) or {}).get("nid") or n.id)
+        self._put(key, {"holder": self.node.name, "state": state, "until": until, "nid": nid})
+
     def hold(self, n: Notification, next_attempt_at: float) -> None:
-        if not self.links.peers:
-            return
-        self._put(self._key(n), {"holder": self.node.name, "state": "claimed",
-                                 "until": next_attempt_at + self.lease})
+        if self.links.known():
+            self._renew(n, "claimed", next_attempt_at + self.lease)
 
     def finished(self, n: Notification) -> None:
-        if not self.links.peers:
-            return
-        key = self._key(n)
-        self._keys.pop(n.id, None)
-        self._put(key, {"holder": self.node.name, "state": "done", "until": 0.0})
+        if self.links.known():
+            self._renew(n, "done", 0.0)
+            self._keys.pop(n.id, None)
 
     def stats(self) -> dict[str, int]:
         return {"claimed": self.claimed, "withdrawn": self.withdrawn,

@@ -9,6 +9,12 @@ replicated, nor are changes applied from a peer (their events carry ``data.via``
 ``apply(engine, entry, now, via)`` makes the engine match an entry and returns the events
 that produced, tagged with ``via``; it returns None when the entry cannot apply yet (the
 alert it acks has not fired here yet), so the node retries it on the next tick.
+
+``keep_ours(mine, theirs)`` names the two cases where last-writer-wins is not what the pair
+needs: a ``done`` claim must not give way to a later claim of the same message (the peer
+had not heard it was sent), and an incident's earliest episode must not give way to a
+later one (a broker restarted at the onset missed the first sample and opened its own).
+The node then re-asserts ours with a fresh stamp, so it wins everywhere.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ def entry_for(event: Event) -> tuple[str, dict[str, Any] | None] | None:
         return f"silence:{data['silence']['id']}", dict(data["silence"])
     if kind == "unsilence" and data.get("reason") != "expired":
         return f"silence:{data['silence']['id']}", None
+    if kind == "host.forgotten" and str(data.get("reason", "")).startswith("by "):
+        # an operator's forget (not host_expire, which every broker runs alike)
+        return f"forget:{event['host']}", {"reason": data["reason"], "at": event["ts"],
+                                           "last_seen": data.get("last_seen")}
     if kind == "simulate" and event["alert_id"]:
         return f"sim:{event['alert_id']}", {"name": data["scenario"], "host": event["host"],
                                             "expires": data["expires"]}
@@ -67,6 +77,28 @@ def _episode(data: dict[str, Any]) -> tuple[str, dict[str, Any] | None] | None:
     return None
 
 
+def keep_ours(mine: Entry | None, theirs: Entry) -> bool:
+    """True when ``theirs`` (newer, from a peer) replaced ``mine`` but ours must stand."""
+    if mine is None or mine.value is None or theirs.value is None:
+        return False
+    kind = mine.key.split(":", 1)[0]
+    if kind == "claim":
+        return mine.value.get("state") == "done" and theirs.value.get("state") != "done"
+    if kind == "episode":
+        return bool(mine.value.get("open") and theirs.value.get("open")) and \
+            _earlier(mine.value, theirs.value)
+    return False
+
+
+def _earlier(mine: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    """Ours is the same incident (started within the slack) and started first (ties: the
+    smaller episode id, so both brokers pick the same one)."""
+    t0, t1 = float(mine.get("started_at", 0.0)), float(theirs.get("started_at", 0.0))
+    if mine.get("episode") == theirs.get("episode") or abs(t0 - t1) > EPISODE_SLACK_S:
+        return False
+    return (t0, str(mine.get("episode"))) < (t1, str(theirs.get("episode")))
+
+
 def shared_episode(entry: Entry | None) -> str | None:
     if entry is None or not entry.value or not entry.value.get("open"):
         return None
@@ -83,7 +115,9 @@ def apply(engine: AlertEngine, entry: Entry, now: float, via: str) -> list[Event
         events = _ack(engine, ident, value, now)
     elif kind == "sim":
         events = _sim(engine, ident, value, now)
-    else:  # claims and episodes touch no alert: read when a notification or episode starts
+    elif kind == "episode":
+        events = _adopt_episode(engine, ident, value)
+    else:  # claims touch no alert: read before each attempt (broker/cluster/claims.py)
         events = []
     for e in events or ():
         e["data"]["via"] = via
@@ -115,6 +149,18 @@ def _ack(engine: AlertEngine, ident: str, value: Any, now: float) -> list[Event]
         return engine.ack(ident, str(value.get("author", "")), str(value.get("comment", "")),
                           bool(value.get("sticky", False)), left, now)
     return engine.unack(ident, str(value.get("author", "")), now) if a.ack else []
+
+
+def _adopt_episode(engine: AlertEngine, ident: str, value: Any) -> list[Event]:
+    """The pair settled on an earlier episode of an incident open here: take its id, so
+    this broker's later messages about it (the RESOLVED) carry the pair's ids."""
+    a = engine.book.by_id.get(ident)
+    if value and value.get("open") and a is not None and a.active and a.episode and \
+            a.episode != value.get("episode") and \
+            abs(a.started_at - float(value.get("started_at", 0.0))) <= EPISODE_SLACK_S and \
+            float(value.get("started_at", 0.0)) <= a.started_at:
+        a.episode = str(value["episode"])
+    return []
 
 
 def _sim(engine: AlertEngine, ident: str, value: Any, now: float) -> list[Event]:

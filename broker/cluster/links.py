@@ -40,6 +40,7 @@ class Peer:
     client: ControlClient
     name: str = ""
     state: str = "joining"  # joining, up, down
+    joined: bool = False  # its first exchange (the snapshot on join) is over, ok or not
     last_ok: float = 0.0
     last_error: str = ""
     pushed: int = 0
@@ -91,6 +92,17 @@ class PeerLinks:
         self._wake.set()
         with self._pushed:
             return self._pushed.wait_for(lambda: self.pushed_seq >= seq, timeout)
+
+    def known(self) -> bool:
+        """Any peer at all (configured, connected or joining)."""
+        return bool(self.peers or self._joining)
+
+    def joining(self) -> bool:
+        """A peer has not answered or failed its first exchange yet: this broker may not
+        know what the pair did while it was away (claims, episodes)."""
+        with self._lock:
+            return bool(self._joining - set(self.peers)) or \
+                not all(p.joined for p in self.peers.values())
 
     def status(self) -> list[dict[str, Any]]:
         now = self.clock.time()
@@ -203,9 +215,12 @@ class PeerLinks:
                 self.core.call(lambda: self.node.merge(entries, peer.name or peer.endpoint))
             if push:
                 mine = self.core.call(lambda: [e.wire() for e in self.node.replica.pick(push)])
-                self._call(peer, "peer_push", node=self.node.name, entries=mine)
+                reply = self._call(peer, "peer_push", node=self.node.name, entries=mine)
+                newer = parse_entries(reply.get("newer") or [])
+                if newer:  # it kept its own (a done claim, an earlier episode): take it
+                    self.core.call(lambda: self.node.merge(newer, peer.name or peer.endpoint))
             report.update(ok=True, fetched=fetch, pushed=push)
         except Exception as exc:  # noqa: BLE001 - a peer's failure is reported, not raised
             report.update(ok=False, error=str(exc), fetched=[], pushed=[])
-        peer.last_sync = report
+        peer.last_sync, peer.joined = report, True
         return report

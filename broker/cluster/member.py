@@ -33,6 +33,27 @@ def peer_endpoint(spec: str) -> str:
         raise ConfigError(str(exc).replace("--broker", "--peer")) from None
 
 
+def forget_host(core: BrokerCore, engine: AlertEngine, host: str, value: dict[str, Any],
+                why: str) -> bool:
+    """A peer's forget, here (core thread), unless the host reported after it (then it is
+    back, on both). Samples this broker received since its start are compared by their own
+    timestamps (the same on both brokers); a host known only from the saved alert state
+    (a restart) by when the engine last heard of it against when the forget was made."""
+    hs = core.state.hosts.get(host)
+    if hs is not None:
+        seen = value.get("last_seen")
+        if isinstance(seen, int | float) and hs.last_seen > seen:
+            return False
+    elif engine.knows(host):
+        last = engine.hosts[host].last_seen
+        if last is not None and last > float(value.get("at") or 0.0):
+            return False
+    else:
+        return False
+    core.forget(host, why)
+    return True
+
+
 class ClusterMember:
     def __init__(self, name: str, peers: list[str], *, interval: float = 5.0,
                  advertise: str = "", lease: float = LEASE_S, clock: Clock = SYSTEM) -> None:
@@ -45,15 +66,18 @@ class ClusterMember:
         self.node: ClusterNode | None = None
         self.links: PeerLinks | None = None
         self.claims: ClaimBook | None = None
+        self.core: BrokerCore | None = None
 
     def start(self, core: BrokerCore, engine: AlertEngine, supervisor: Supervisor,
               ctx: zmq.Context[Any], curve: Curve | None, saved: Any) -> None:
         control_port = core.endpoints["control"].rsplit(":", 1)[-1]
         self.name = self.name or f"{socket.gethostname()}:{control_port}"
+        self.core = core
         self.node = ClusterNode(self.name, engine, core.emit, self.clock)
         if saved:
             self.node.replica.load(saved)
         core.listeners.append(self.node.on_event)
+        self.node.forget_host = lambda host, v, why: forget_host(core, engine, host, v, why)
         engine.book.shared_episode = self.node.shared_episode
         core.tick_hooks.append(self.node.tick)
         control = core.endpoints["control"]
@@ -61,6 +85,8 @@ class ClusterMember:
             "" if any(w in control for w in ("://*", "://0.0.0.0", "://[::]")) else control)
         self.links = PeerLinks(self.node, core, ctx=ctx, curve=curve, interval=self.interval,
                                advertise=advertise, clock=self.clock)
+        if self.peers:
+            self.node.pair()  # before the core runs: no other thread touches it yet
         for endpoint in self.peers:
             self.links.add(endpoint)
         self.claims = ClaimBook(self.node, core, self.links, lease=self.lease, clock=self.clock)
@@ -72,6 +98,9 @@ class ClusterMember:
             raise RuntimeError("the broker has not started, or alerting is off")
         if endpoint not in self.peers:
             self.peers.append(endpoint)
+        node = self.node
+        assert node is not None and self.core is not None
+        self.core.call(node.pair)
         self.links.add(endpoint)
         return endpoint
 
@@ -80,6 +109,8 @@ class ClusterMember:
         if not isinstance(endpoint, str) or not endpoint.startswith("tcp://") or \
                 self.links is None or endpoint == self.links.advertise:
             return
+        if self.node is not None:
+            self.node.pair()  # a control op: on the core thread
         if endpoint not in self.peers:
             self.peers.append(endpoint)
         elif any(p["endpoint"] == endpoint and p["state"] == "up" for p in self.links.status()):

@@ -44,13 +44,39 @@ class ClusterNode:
         self.applied = 0
         self.received = 0
         self.wake: Callable[[], None] = lambda: None  # set by the link thread
+        # (host, forget entry's value, why): retire the host unless it reported after the
+        # forget; set by the member (it needs the ingest side). True if it did.
+        self.forget_host: Callable[[str, dict[str, Any], str], bool] = lambda h, v, w: False
+        self._applying = False
+        # a broker without peers keeps no episode entries (nobody to agree with); the
+        # first peer (pair()) has the open ones written then
+        self.paired = False
 
     # ------------------------------------------------------------ local changes
 
     def on_event(self, event: Event) -> None:
+        if self._applying:
+            return  # the events of a peer's forget being applied here
+        if event["kind"] == "alert" and not self.paired:
+            return  # episodes: only a pair needs them
         change = effects.entry_for(event)
         if change is not None:
             self.put_local(*change)
+
+    def pair(self) -> None:
+        """This broker has a peer now (core thread, or before the core runs): from here on
+        episodes are recorded, starting with those open now."""
+        if self.paired:
+            return
+        self.paired = True
+        if self.engine is None:
+            return
+        for a in list(self.engine.book.by_id.values()):
+            if a.active and a.episode and not a.simulated:
+                mine = self.replica.entries.get(f"episode:{a.id}")
+                if effects.shared_episode(mine) != a.episode:
+                    self.put_local(f"episode:{a.id}", {"episode": a.episode, "open": True,
+                                                       "started_at": a.started_at})
 
     def put_local(self, key: str, value: Any) -> tuple[int, Entry]:
         """A change made here: into the replica, and queued for every peer. Returns its
@@ -76,13 +102,23 @@ class ClusterNode:
         for e in entries:
             if e.stamp[2] == via:  # made on the sender: how long it took to get here
                 lags.append(max(0.0, now * 1000 - e.stamp[0]))
+        before = {e.key: self.replica.entries.get(e.key) for e in entries
+                  if e.key.startswith(("claim:", "episode:"))}
         won = self.replica.merge(entries)
         for e in won:
+            mine = before.get(e.key)
+            if effects.keep_ours(mine, e):
+                assert mine is not None
+                self.put_local(e.key, mine.value)  # a fresh stamp: ours wins everywhere
+                continue
             self._apply(e, now, via)
         return len(won)
 
     def _apply(self, entry: Entry, now: float, via: str) -> None:
         if self.engine is None:
+            return
+        if entry.key.startswith("forget:"):
+            self._forget(entry, via)
             return
         try:
             events = effects.apply(self.engine, entry, now, via)
@@ -97,6 +133,16 @@ class ClusterNode:
         self.applied += 1
         for event in events:
             self.emit(event)
+
+    def _forget(self, entry: Entry, via: str) -> None:
+        v = entry.value or {}
+        self._applying = True
+        try:
+            if self.forget_host(entry.key.partition(":")[2], v,
+                                f"{v.get('reason', 'by a peer')} (on {via})"):
+                self.applied += 1
+        finally:
+            self._applying = False
 
     def shared_episode(self, fingerprint: str) -> str | None:
         """The open episode of this alert that the pair knows of (engine hook)."""

@@ -10,8 +10,10 @@ has seen the same entries holds the same state whatever order they came in. Keys
 - ``sim:<alert id>``       ``{"name", "host", "expires"}`` a simulated alert
 - ``episode:<alert id>``   ``{"episode", "open", "started_at"}`` the alert's current
                              episode, adopted by a peer that opens the same alert
-- ``claim:<notification id>`` ``{"holder", "until", "state": "claimed" | "done"}`` who
-                             sends a notification (broker/cluster/claims.py)
+- ``claim:<notification id>`` ``{"holder", "until", "state": "claimed" | "done", "nid"}``
+                             who sends a notification, under which id (claims.py)
+- ``forget:<host>``        ``{"reason", "at", "last_seen"}`` an operator retired the host
+                             when its latest sample was stamped ``last_seen``
 
 The core thread owns a Replica: no locks.
 """

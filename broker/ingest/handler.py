@@ -122,7 +122,7 @@ class FrameHandler:
     def _metrics(self, hs: HostRecord, frame: dict[str, Any], now: float,
                  events: list[Event], alive: bool = True) -> None:
         metrics = frame["metrics"]
-        self.state.apply_metrics(hs, metrics, frame.get("labels"))
+        self.state.apply_metrics(hs, metrics, frame.get("labels"), frame["ts"])
         self.digests.note(hs.host, hs.metrics)
         if "procs" in frame:
             self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]), frame["ts"])
@@ -216,8 +216,10 @@ class FrameHandler:
         out: Out = [("publish", protocol.host_frame(host, "forgotten", now, {}))]
         if self.engine is not None:
             out.extend(("emit", e) for e in self.engine.forget(host, now, why))
+        seen = hs.last_seen if hs is not None else None  # a paired broker compares it
         out.append(("emit", make_event("host.forgotten", f"host {host} forgotten: {why}",
-                                       ts=now, host=host, data={"reason": why})))
+                                       ts=now, host=host, data={"reason": why,
+                                                                "last_seen": seen})))
         return out
 
     def _housekeeping(self, now: float) -> Out:

@@ -6,7 +6,9 @@ of a Python loop over the names; and a value costs 8 bytes instead of a float ob
 (24 bytes) plus a deque slot (8 bytes) per series. A frame with other names (a new disk,
 a metric that comes and goes) takes the slow path: new columns are added (the ring is
 re-laid out, once per new name) and a series absent from a frame holds NaN in that row,
-which ``series`` skips. Rows are frames, so the sparklines of one host line up in time.
+which ``series`` skips. Rows are frames, so the sparklines of one host line up in time; each
+row's sample time is kept beside it (``ts``, 8 bytes a frame), so ``tail`` gives a chart the
+live samples not yet in a rollup.
 Only the series ``keep`` accepts get a column (the dashboard's sparkline series): the rest
 of a frame costs nothing here. Hosts with the same columns share one name -> column dict
 (broker/layout.py).
@@ -24,7 +26,7 @@ NAN = math.nan
 
 
 class History:
-    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows")
+    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows", "ts")
 
     def __init__(self, length: int, keep: Callable[[str], bool] | None = None) -> None:
         self.length = length
@@ -35,11 +37,12 @@ class History:
         self.data = array("d")  # length x len(cols), row-major
         self.row = 0  # the next row to write
         self.rows = 0  # rows written, at most length
+        self.ts = array("d")  # the sample time of each row (allocated with the first row)
 
-    def add(self, metrics: Mapping[str, float]) -> None:
+    def add(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
         n = len(self.cols)
         if tuple(metrics) != self.seen:
-            self._add_slow(metrics)
+            self._add_slow(metrics, ts)
             return
         if not n:
             return
@@ -48,9 +51,9 @@ class History:
             self.data[at:at + n] = array("d", metrics.values())
         else:
             self.data[at:at + n] = array("d", map(metrics.__getitem__, self.cols))
-        self._advance()
+        self._advance(ts)
 
-    def _add_slow(self, metrics: Mapping[str, float]) -> None:
+    def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
         keep = self.keep
         kept = {k: v for k, v in metrics.items() if keep is None or keep(k)}
         new = [k for k in kept if k not in self.index]
@@ -68,7 +71,7 @@ class History:
             row[index[name]] = value
         at = self.row * n
         self.data[at:at + n] = array("d", row)
-        self._advance()
+        self._advance(ts)
 
     def _widen(self, names: list[str]) -> None:
         old_n, cols = len(self.cols), self.cols + tuple(names)
@@ -79,7 +82,10 @@ class History:
                 data[r * n:r * n + old_n] = self.data[r * old_n:(r + 1) * old_n]
         (self.cols, self.index), self.data = layout(cols), data
 
-    def _advance(self) -> None:
+    def _advance(self, ts: float) -> None:
+        if not self.ts:
+            self.ts = array("d", [NAN]) * self.length
+        self.ts[self.row] = ts
         self.row = (self.row + 1) % self.length
         if self.rows < self.length:
             self.rows += 1
@@ -96,6 +102,22 @@ class History:
             ordered = column[:self.rows]
         return [v for v in ordered if v == v]
 
+    def tail(self, name: str, since: float = -math.inf) -> list[tuple[float, float]]:
+        """(sample time, value) of one series from ``since`` on, oldest first: the live
+        samples a chart draws after the last rollup (rows without a time are skipped)."""
+        i = self.index.get(name)
+        if i is None or not self.ts:
+            return []
+        n = len(self.cols)
+        order = (list(range(self.row, self.length)) + list(range(self.row))
+                 if self.rows == self.length else list(range(self.rows)))
+        out = []
+        for r in order:
+            t, v = self.ts[r], self.data[r * n + i]
+            if t >= since and v == v:  # NaN time or value: not comparable / absent
+                out.append((t, v))
+        return out
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.cols)
 
@@ -106,4 +128,4 @@ class History:
         return len(self.cols)
 
     def nbytes(self) -> int:
-        return self.data.buffer_info()[1] * self.data.itemsize
+        return (self.data.buffer_info()[1] + self.ts.buffer_info()[1]) * self.data.itemsize

@@ -17,6 +17,7 @@ past it, new hosts are refused with a counted reason while known hosts keep work
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -215,13 +216,13 @@ class State:
         return hs, ["new"] if new else []
 
     def apply_metrics(self, hs: HostRecord, metrics: dict[str, float],
-                      labels: dict[str, str] | None) -> None:
+                      labels: dict[str, str] | None, ts: float = math.nan) -> None:
         before = len(hs.metrics)
         hs.metrics.update(metrics)
         self.total_series += len(hs.metrics) - before
         if labels:
             hs.labels.update(labels)
-        hs.history.add(metrics)
+        hs.history.add(metrics, ts)
 
     @staticmethod
     def apply_processes(hs: HostRecord, procs: list[dict[str, Any]], ts: float) -> None:

@@ -21,6 +21,16 @@ class Claims(Protocol):
         (DONE, 0): a peer has delivered it (or given up on it for good)."""
         ...
 
+    def prepare(self, notes: list[Notification], now: float) -> None:
+        """Several messages are due: look at (and claim) them all at once; the
+        ``before_send`` of each then answers from that."""
+        ...
+
+    def send_as(self, n: Notification) -> Notification:
+        """The message to send once SEND was given: ``n``, or ``n`` under the id the pair
+        agreed on (a take-over sends under the first claimer's id)."""
+        ...
+
     def hold(self, n: Notification, next_attempt_at: float) -> None:
         """The attempt failed and will be retried at ``next_attempt_at``: keep the claim."""
         ...

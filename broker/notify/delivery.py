@@ -74,6 +74,8 @@ class Deliverer:
                 rows = self.outbox.due(self.rc.name, t, limit=20)
                 if not rows:
                     return self.outbox.next_due(self.rc.name)
+                if self.claims is not None:  # a pair: one round trip for the lot
+                    self.claims.prepare([r.notification for r in rows], t)
                 for row in rows:
                     if self._stop.is_set():
                         return None
@@ -89,13 +91,16 @@ class Deliverer:
             self.outbox.mark_final(rid, "expired", now, "expired before delivery", attempted=False)
             self.report("expired", row, "expired before delivery", {})
             return
-        if self.claims is not None and not self._claimed(row, now):
-            return
+        note = row.notification
+        if self.claims is not None:
+            if not self._claimed(row, now):
+                return
+            note = self.claims.send_as(note)
         if self.rc.rate_limit:
             self._sent.append(now)
         self.outbox.mark_sending(rid, now)  # a crash from here to the mark: resent, counted
         try:
-            self.channel.send(row.notification)
+            self.channel.send(note)
         except PermanentError as exc:
             err = redact(str(exc), secrets)
             self.failures += 1

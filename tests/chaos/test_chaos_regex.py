@@ -11,7 +11,7 @@ from tests.procs import Broker
 
 pytestmark = pytest.mark.integration
 
-EVIL_HOST = "a" * 25 + "!"  # (a+)+$ backtracks 2**25 times on this with Python's re
+EVIL_HOST = "a" * 25 + "_"  # (a+)+$ backtracks 2**25 times on this with Python's re
 
 
 def test_a_catastrophic_silence_does_not_freeze_the_core_loop(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_a_catastrophic_silence_does_not_freeze_the_core_loop(tmp_path: Path) ->
         b.ctl_json("status")
         took = time.monotonic() - t0
         assert {a["host"] for a in alerts} == {EVIL_HOST, "web-1"}
-        assert not any(a["silenced"] for a in alerts)  # the name has a '!': no match
+        assert not any(a["silenced"] for a in alerts)  # the name ends in "_": no match
         assert took < 1.5, f"alerts + status took {took:.2f} s"
     finally:
         b.stop()

@@ -25,7 +25,7 @@ def test_cpu_burners_show_up_in_top_processes_with_their_pid(broker: Broker) -> 
     burners = [subprocess.Popen([sys.executable, "-c", BURN, f"--api-key=sekrit{i}"])
                for i in range(2)]
     agent = start_agent(broker.endpoints["ingest"], "--host", "proc-host", "--interval", "0.25",
-                        "--process-every", "0.5", "--top-processes", "10")
+                        "--process-every", "0.5", "--top-processes", "50")
     try:
         pids = {b.pid for b in burners}
 
@@ -33,8 +33,9 @@ def test_cpu_burners_show_up_in_top_processes_with_their_pid(broker: Broker) -> 
             hot = [p for p in _procs(broker, "proc-host")
                    if p["pid"] in pids and p["cpu_percent"] > 5]
             return hot if len(hot) == 2 else []
-        # a busy loop is near 100 % of a core on an idle machine; on a shared one it still
-        # ranks among the top 10 by CPU with a share well above idle processes' 0 %
+        # a busy loop is near 100 % of a core on an idle machine; on a shared one (other test
+        # workers, brokers and agents busy too) it still ranks among the top 50 by CPU with a
+        # share well above idle processes' 0 %
         hot = wait_for(burners_listed, timeout=30, what="both burners in the top processes")
         for p in hot:
             assert p["name"].startswith("python")

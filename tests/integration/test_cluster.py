@@ -22,19 +22,19 @@ def config(tmp: Path, name: str, anti_entropy: str) -> str:
 
 
 def peers_up(broker: Broker, n: int = 1) -> bool:
-    peers = broker.ctl_json("cluster")["peers"]
+    peers = broker.ask("cluster")["peers"]
     return sum(p["state"] == "up" for p in peers) >= n
 
 
 def acked(broker: Broker, alert_id: str) -> dict[str, Any] | None:
-    for a in broker.ctl_json("alerts"):
+    for a in broker.ask("alerts"):
         if a["id"] == alert_id and a["acked"]:
             return a
     return None
 
 
 def silence_ids(broker: Broker) -> set[str]:
-    return {s["id"] for s in broker.ctl_json("silences")}
+    return {s["id"] for s in broker.ask("silences")}
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_ack_and_silence_on_one_broker_reach_the_other_within_a_second(pair) -> 
     alert_id = a.ctl_json("simulate", "disk_full", "--host", "db-1")["alert_ids"][0]
     # the simulated alert is replicated: it fires on b with the same id
     wait_for(lambda: any(x["id"] == alert_id and x["state"] == "firing"
-                         for x in b.ctl_json("alerts")), timeout=3, what="alert on b")
+                         for x in b.ask("alerts")), timeout=3, what="alert on b")
     assert a.ctl("ack", alert_id, "--comment", "on it", "--author", "alice").returncode == 0
     got = wait_for(lambda: acked(b, alert_id), timeout=3, what="the ack on b")
     assert got["ack"]["comment"] == "on it"
@@ -64,12 +64,12 @@ def test_ack_and_silence_on_one_broker_reach_the_other_within_a_second(pair) -> 
     wait_for(lambda: sid in silence_ids(b), timeout=3, what="the silence on b")
     # b measures each entry from its making on a (the hybrid clock's wall time, one
     # machine here) to its arrival: the replication lag, without monitor-ctl's start-up
-    lag = b.ctl_json("cluster")["lag"]
+    lag = b.ask("cluster")["lag"]
     assert lag["a"]["samples"] >= 3 and lag["a"]["p99_ms"] < 1000, lag
     # and back: b removes the silence, a hears of it
     assert b.ctl("unsilence", sid).returncode == 0
     wait_for(lambda: sid not in silence_ids(a), timeout=3, what="the unsilence on a")
-    lag = a.ctl_json("cluster")["lag"]
+    lag = a.ask("cluster")["lag"]
     assert lag["b"]["samples"] >= 1 and lag["b"]["p99_ms"] < 1000, lag
 
 
@@ -85,7 +85,7 @@ def test_a_broker_restarted_from_an_empty_data_dir_converges_on_join(pair, tmp_p
     try:
         wait_for(lambda: sid in silence_ids(fresh) and acked(fresh, alert_id), timeout=10,
                  what="the fresh broker to converge")
-        report = fresh.ctl_json("cluster")
+        report = fresh.ask("cluster")
         assert report["entries"] >= 3 and report["peers"][0]["state"] == "up"
     finally:
         fresh.stop()
@@ -101,16 +101,16 @@ def test_a_partition_heals_and_sync_reports_what_differed(tmp_path: Path) -> Non
     pa.point_at(a.endpoints["control"])
     pb.point_at(b.endpoints["control"])
     try:
-        assert b.ctl_json("sync")["peers"][0]["ok"]  # joined through the proxies
+        assert b.ask("sync")["peers"][0]["ok"]  # joined through the proxies
         wait_for(lambda: peers_up(a) and peers_up(b), timeout=10, what="the pair to join")
         pa.cut()
         pb.cut()
         sid = a.ctl_json("silence", "host=db-9", "--for", "1h")["id"]
-        wait_for(lambda: a.ctl_json("cluster")["peers"][0]["state"] == "down", timeout=5,
+        wait_for(lambda: a.ask("cluster")["peers"][0]["state"] == "down", timeout=5,
                  what="a to see b gone")
         assert sid not in silence_ids(b)
         other = b.ctl_json("silence", "host=db-8", "--for", "1h")["id"]
-        wait_for(lambda: b.ctl_json("cluster")["peers"][0]["state"] == "down", timeout=5,
+        wait_for(lambda: b.ask("cluster")["peers"][0]["state"] == "down", timeout=5,
                  what="b's push to fail")
         pa.mend()
         pb.mend()
@@ -119,10 +119,10 @@ def test_a_partition_heals_and_sync_reports_what_differed(tmp_path: Path) -> Non
         wait_for(lambda: sid in silence_ids(b) and other in silence_ids(a), timeout=10,
                  what="the partition to heal")
         # whichever side repaired first says what it fixed, entry by entry
-        last = [x.ctl_json("cluster")["peers"][0]["last_sync"] for x in (a, b)]
+        last = [x.ask("cluster")["peers"][0]["last_sync"] for x in (a, b)]
         fixed = {k for r in last if r.get("ok") for k in (*r["fetched"], *r["pushed"])}
         assert fixed == {f"silence:{sid}", f"silence:{other}"}, last
-        again = b.ctl_json("sync")
+        again = b.ask("sync")
         assert again["peers"][0]["ok"] and again["differences"] == 0, again
     finally:
         b.stop()
@@ -176,8 +176,11 @@ def test_three_sharded_brokers_one_ctl_every_host_once_and_search_spans_all(
             assert out.returncode == 0, out.stderr
             return [h["host"] for h in json.loads(out.stdout)]
 
-        names = wait_for(lambda: (n if len(n := merged()) == 4 else None), timeout=15,
-                         what="four hosts across three shards")
+        want = [{"shard-0", "web-1"}, {"shard-1", "web-1"}, {"shard-2"}]
+        wait_for(lambda: all({h["host"] for h in b.ask("hosts")} == w
+                             for b, w in zip(brokers, want, strict=True)),
+                 timeout=15, what="every shard's hosts")
+        names = merged()
         assert sorted(names) == ["shard-0", "shard-1", "shard-2", "web-1"]
         found = json.loads(ctl("--json", *every, "search", "kind:host.up").stdout)
         assert {e["host"] for e in found} >= {"shard-0", "shard-1", "shard-2"}

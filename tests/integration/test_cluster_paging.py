@@ -4,6 +4,7 @@ HTTP receiver counting distinct Idempotency-Keys."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -48,11 +49,23 @@ group_interval = "1s"
 '''
 
 
+def free_ports(n: int) -> list[int]:
+    socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(n)]
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 class Pair:
-    def __init__(self, tmp: Path, hook: Recorder) -> None:
+    def __init__(self, tmp: Path, hook: Recorder, fixed: bool = False) -> None:
+        """``fixed``: each broker on its own ports, naming the other (a restart keeps
+        them, as a deployed broker's do); else ephemeral ports, b naming a."""
         self.tmp, self.hook = tmp, hook
+        self.ports = {"a": free_ports(3), "b": free_ports(3)} if fixed else {}
         self.a = self.start("a")
-        self.b = self.start("b", "--peer", self.a.endpoints["control"])
+        self.b = self.start("b") if fixed else \
+            self.start("b", "--peer", self.a.endpoints["control"])
         wait_for(lambda: all(self.peer_up(x) for x in (self.a, self.b)), timeout=10,
                  what="the pair to join")
         self.ctx = zmq.Context()
@@ -64,11 +77,16 @@ class Pair:
     def start(self, name: str, *extra: str, data: str = "") -> Broker:
         cfg = self.tmp / f"{name}.toml"
         cfg.write_text(RULES_AND_HOOK.format(name=name, url=self.hook.url))
+        if self.ports:
+            (i, p, c), other = self.ports[name], self.ports["b" if name == "a" else "a"][2]
+            extra = ("--ingest", f"tcp://127.0.0.1:{i}", "--publish", f"tcp://127.0.0.1:{p}",
+                     "--control", f"tcp://127.0.0.1:{c}", "--peer", f"tcp://127.0.0.1:{other}",
+                     *extra)
         return Broker(self.tmp / (data or name), "--config", str(cfg), *extra)
 
     @staticmethod
     def peer_up(x: Broker) -> bool:
-        peers = x.ctl_json("cluster")["peers"]
+        peers = x.ask("cluster")["peers"]
         return bool(peers) and all(p["state"] == "up" for p in peers)
 
     def send(self, host: str, value: float) -> None:
@@ -85,7 +103,7 @@ class Pair:
         def there() -> bool:
             self.send(host, value)
             return all(any(al["host"] == host and al["state"] == want
-                           for al in x.ctl_json("alerts")) for x in (self.a, self.b))
+                           for al in x.ask("alerts")) for x in (self.a, self.b))
         wait_for(there, timeout=10, what=f"{host} {want} on both brokers")
 
     def close(self) -> None:
@@ -125,7 +143,7 @@ def test_a_pair_pages_once_for_firing_and_once_for_resolved(tmp_path: Path,
         wait_for(lambda: keys(hook, "pay-1", "resolved"), timeout=10, what="the RESOLVED page")
         # both brokers are done with both rows: one sent, the other closed as 'peer'
         def settled() -> list[Any]:
-            rows = [r for x in (pair.a, pair.b) for r in x.ctl_json("notifications")]
+            rows = [r for x in (pair.a, pair.b) for r in x.ask("notifications")]
             done = [r for r in rows if r["status"] in ("delivered", "peer")]
             return done if len(done) >= 4 else []
         rows = wait_for(settled, timeout=10, what="both brokers' rows to settle")
@@ -147,11 +165,11 @@ def test_a_failing_receiver_gets_one_message_when_it_recovers(tmp_path: Path,
         failed = keys(hook, "pay-2", "firing", ok_only=False)
         assert len(failed) == 1, failed  # every attempt, failed or not, under one key
         assert sum(failed.values()) == 9  # 8 refusals and the delivery: one broker retried
-        claims = [x.ctl_json("cluster")["claims"] for x in (pair.a, pair.b)]
+        claims = [x.ask("cluster")["claims"] for x in (pair.a, pair.b)]
         assert sorted(c["claimed"] for c in claims) == [0, 1], claims
         # the other broker waited on the live claim, or looked only once it was done
         def closed() -> list[str]:
-            rows = [r["status"] for x in (pair.a, pair.b) for r in x.ctl_json("notifications")]
+            rows = [r["status"] for x in (pair.a, pair.b) for r in x.ask("notifications")]
             return sorted(rows) if len(rows) == 2 and "pending" not in rows else []
         assert wait_for(closed, timeout=10, what="both rows closed") == ["delivered", "peer"]
     finally:
@@ -166,13 +184,13 @@ def test_kill_9_of_the_claim_holder_the_peer_takes_over_with_the_same_key(
         pair.fire("pay-3")
         wait_for(lambda: sum(keys(hook, "pay-3", "firing", ok_only=False).values()) >= 2,
                  timeout=10, what="the holder's failing attempts")
-        holder = next(x for x in (pair.a, pair.b) if x.ctl_json("cluster")["claims"]["claimed"])
+        holder = next(x for x in (pair.a, pair.b) if x.ask("cluster")["claims"]["claimed"])
         survivor = pair.b if holder is pair.a else pair.a
         holder.proc.kill()
         holder.proc.wait()
         hook.codes.clear()  # the receiver recovers; the lease (2 s) runs out, b takes over
         wait_for(lambda: keys(hook, "pay-3", "firing"), timeout=15, what="the take-over page")
-        took = survivor.ctl_json("cluster")["claims"]
+        took = survivor.ask("cluster")["claims"]
         assert took["taken_over"] + took["claimed"] >= 1, took  # it sent under a claim
         every = keys(hook, "pay-3", "firing", ok_only=False)
         assert len(every) == 1, every  # one Idempotency-Key for the whole episode
@@ -185,5 +203,49 @@ def test_kill_9_of_the_claim_holder_the_peer_takes_over_with_the_same_key(
             return keys(hook, "pay-3", "resolved")
         got = wait_for(resolved_on_survivor, timeout=15, what="the RESOLVED page")
         assert len(got) == 1, got
+    finally:
+        pair.close()
+
+
+def test_a_broker_killed_at_the_onset_and_restarted_pages_under_the_pairs_one_key(
+        tmp_path: Path, hook: Recorder) -> None:
+    """The restarted broker missed the breaching sample that opened the survivor's episode:
+    it must not page that incident again under an id of its own, nor its RESOLVED."""
+    pair = Pair(tmp_path, hook, fixed=True)
+    try:
+        pair.a.proc.kill()
+        pair.a.proc.wait()
+        hook.codes.extend([500] * 6)  # the survivor is still retrying when a is back
+
+        def firing_on(x: Broker) -> list[Any]:
+            pair.send("pay-4", 90.0)
+            return [al for al in x.ask("alerts") if al["host"] == "pay-4"
+                    and al["state"] == "firing"]
+        (on_b,) = wait_for(lambda: firing_on(pair.b), timeout=10, what="the alert on b")
+        wait_for(lambda: keys(hook, "pay-4", "firing", ok_only=False), timeout=10,
+                 what="b's first (refused) attempt")
+        pair.a = pair.start("a")  # same ports, same data dir; the PUB redials it
+        (on_a,) = wait_for(lambda: firing_on(pair.a), timeout=10, what="the alert on a")
+        wait_for(lambda: Pair.peer_up(pair.a), timeout=10, what="a to join")
+        # one episode for the pair: a took b's (at its join, or on opening after it)
+        wait_for(lambda: [al for al in pair.a.ask("alerts") if al["host"] == "pay-4"
+                          and al["episode"] == on_b["episode"]], timeout=5,
+                 what=f"a to adopt b's episode (a opened {on_a['episode']})")
+        wait_for(lambda: keys(hook, "pay-4", "firing"), timeout=15, what="the FIRING page")
+
+        def resolved() -> dict[str, int]:
+            pair.send("pay-4", 10.0)
+            return keys(hook, "pay-4", "resolved")
+        wait_for(resolved, timeout=15, what="the RESOLVED page")
+
+        def settled() -> list[str]:
+            rows = [r["status"] for x in (pair.a, pair.b) for r in x.ask("notifications")
+                    if "pay-4" in r["summary"]]
+            return rows if rows and not {"pending", "retrying", "sending"} & set(rows) else []
+        wait_for(settled, timeout=15, what="both brokers' rows to settle")
+        for status in ("firing", "resolved"):
+            every = keys(hook, "pay-4", status, ok_only=False)
+            assert len(every) == 1, (status, every)  # every attempt under one key
+            assert len(keys(hook, "pay-4", status)) == 1
     finally:
         pair.close()

@@ -15,9 +15,9 @@ import pytest
 import zmq
 
 from core import protocol
+from core.chart_data import RANGES
 from tests.procs import Broker, start_agent, stop_proc, wait_for
 from tui.screens.events import PAGE
-from tui.screens.host import HISTORY_S, STEP
 from tui.sources import frozen_data
 from tui.sources.frozen import FrozenSource
 
@@ -94,15 +94,29 @@ REQUESTS: dict[str, tuple[str, Req]] = {
     "snapshot": ("snapshot", lambda i: {}),
     "status (heartbeat)": ("status", lambda i: {}),
     "rules (gauge thresholds, scenarios)": ("rules", lambda i: {}),
-    "history, host screen (1 h, 1 min step)": ("history", lambda i: {
-        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - HISTORY_S,
-        "until": _now(i), "step": STEP}),
+    **{f"history, host screen chart {name} ({step} step)": ("history", lambda i, s=span, st=step: {
+        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - s, "until": _now(i),
+        "step": st, "recent": True}) for name, span, step in RANGES},
+    "history, 1 h of 1 min rollups (the old host screen)": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 3600,
+        "until": _now(i), "step": "1m"}),
     "history, 1 h step": ("history", lambda i: {
         "host": i["host"], "metric": "mem.percent", "since": _now(i) - 6 * 3600,
         "until": _now(i), "step": "1h"}),
     "history, a step the broker refuses": ("history", lambda i: {
         "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 3600,
         "until": _now(i), "step": 60}),
+    "history, a chart with the live tail (recent)": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 900, "until": _now(i),
+        "step": "1m", "recent": True}),
+    "history, 30 d chart (hourly rollups, recent)": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": _now(i) - 30 * 86400,
+        "until": _now(i), "step": "1h", "recent": True}),
+    "history, since not a number": ("history", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "since": "yesterday", "step": "1m"}),
+    "thresholds, a chart's lines": ("thresholds", lambda i: {
+        "host": i["host"], "metric": "cpu.percent", "windowed": True}),
+    "thresholds, a bad metric": ("thresholds", lambda i: {"host": i["host"], "metric": 5}),
     "search, alert timeline": ("search", lambda i: {"query": f"alert:{i['alert']}",
                                                     "limit": 50}),
     "search, host logs": ("search", lambda i: {"query": f"host:{i['host']} kind:log",

@@ -20,9 +20,10 @@ from textual.widgets import Input, Static
 from tests.procs import ENV, Broker, command, start_agent, stop_proc, wait_for
 from tests.snapshots.frozen_app import type_text, until
 from tui.app import MonitorApp
-from tui.screens.host import HistoryChart
 from tui.sources.live import LiveSource
 from tui.widgets.alert_table import AlertTable
+from tui.widgets.metric_chart import MetricChart
+from tui.widgets.trend_chart import TrendChart
 
 pytestmark = pytest.mark.integration
 SIZE = (80, 24)
@@ -88,12 +89,15 @@ async def test_the_history_chart_loads_from_a_real_broker(broker: Broker) -> Non
         screen: Any = await until(pilot, lambda: app.current_mode == "host" and app.screen,
                                   what="host screen")
         await until(pilot, lambda: screen.host, what="a host")
-        key = (screen.host, "cpu.percent")
-        points = await until(pilot, lambda: screen.histories.get(key) is not None
-                             and [screen.histories[key]], timeout=10, what="history reply")
-        assert isinstance(points[0], list) and points[0], f"history refused: {points[0]!r}"
-        assert {"ts", "min", "avg", "max"} <= set(points[0][0])
-        chart = screen.query_one(HistoryChart)
+        metric_chart = screen.query_one(MetricChart)
+        key = (screen.host, "cpu.percent", metric_chart.range)
+        got = await until(pilot, lambda: metric_chart.cache.get(key), timeout=10,
+                          what="history reply")
+        series = got[0]
+        assert not isinstance(series, str), f"history refused: {series!r}"
+        assert series.points and series.low and series.high  # avg line, min..max band
+        chart = screen.query_one(TrendChart)
+        await until(pilot, lambda: chart.message is None and chart.series, what="drawn")
         assert "no history" not in str(chart.render())
 
 

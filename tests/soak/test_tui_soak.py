@@ -1,7 +1,8 @@
 """Soak: the real console against a real broker fed by `monitor-agent --simulate 200`.
 
 A seeded random walk of keys (bursts, screen switches, dialogs opened and cancelled,
-searches good and refused, resizes between 80x24 and 200x60) while scripted incidents run
+searches good and refused, resizes between 80x24 and 200x60, the host screen's chart range
+keys `<` `>` timed to the chart of the new range) while scripted incidents run
 (simulated alerts firing, acks, silences, a host going down; the fleet's own pending alerts
 going back to inactive). Passes when nothing raised, every key had its effect within 5 s,
 half of them were reflected within 250 ms, and at the end the alerts screen lists exactly

@@ -115,8 +115,8 @@ class Walk:
         if r.random() < 0.8:
             await self.settle()  # else the keys below go to a box or a dialog: also fine
         kind = r.choices(["switch", "move", "burst", "search", "dialog", "help", "pause",
-                          "resize", "tab", "sort"],
-                         weights=[20, 30, 8, 8, 10, 4, 3, 4, 6, 4])[0]
+                          "resize", "tab", "sort", "chart"],
+                         weights=[20, 30, 8, 8, 10, 4, 3, 4, 6, 4, 5])[0]
         self.steps[kind] = self.steps.get(kind, 0) + 1
         if kind in ("switch", "move", "dialog", "help", "pause") and not self.free():
             self.keys([r.choice(["1", "2", "a", "?", "down", "p"])])  # into a box or a dialog
@@ -197,6 +197,17 @@ class Walk:
                 await self.effect(["tab"], lambda: app.focused is not before)
             else:
                 self.keys(["tab"])
+        elif kind == "chart" and app.current_mode == "host" and self.free():
+            from tui.widgets.metric_chart import MetricChart
+
+            chart = app.screen.query_one(MetricChart)  # the trend chart's range keys
+            key = r.choice(["less_than_sign", "greater_than_sign"])
+            want = min(max(chart.range + (1 if key == "greater_than_sign" else -1), 0), 5)
+            if want == chart.range:  # at the end of the ranges: nothing to time
+                self.keys([key])
+                return
+            await self.effect([key], lambda: chart.range == want and bool(chart.shown)
+                              and chart.shown[0][2] == want)
         elif kind == "sort" and app.current_mode == "dashboard" and self.free():
             table = app.screen.query_one("#hosts")
             was = (table.sort_column, table.sort_reverse)  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ def test_fast_path_keeps_the_last_rows_oldest_first() -> None:
     assert h.series("cpu") == [7.0, 8.0, 9.0, 10.0, 11.0]
     assert h.series("mem") == [107.0, 108.0, 109.0, 110.0, 111.0]
     assert h.series("nope") == [] and list(h) == ["cpu", "mem"]
-    assert h.nbytes() == 5 * 2 * 8
+    assert h.nbytes() == 5 * 2 * 8 + 5 * 8  # the values and a time a row
 
 
 def test_partial_fill_new_names_and_absent_series() -> None:
@@ -37,4 +37,16 @@ def test_only_kept_series_get_a_column() -> None:
     assert list(h) == ["cpu.percent", "cpu.user"] and "uptime" not in h
     assert h.series("cpu.percent") == [1.0, 2.0, 3.0]
     assert h.series("cpu.user") == [0.5, 0.7, 0.9]
-    assert h.nbytes() == 3 * 2 * 8
+    assert h.nbytes() == 3 * 2 * 8 + 3 * 8
+
+
+def test_tail_gives_times_and_values_oldest_first() -> None:
+    h = History(3, keep=lambda name: name != "uptime")
+    assert h.tail("cpu") == []
+    for i in range(5):
+        h.add({"cpu": float(i), "uptime": 1.0}, ts=100.0 + i)
+    h.add({"mem": 7.0}, ts=105.0)  # cpu absent from this row
+    assert h.tail("cpu") == [(103.0, 3.0), (104.0, 4.0)]
+    assert h.tail("cpu", since=104.0) == [(104.0, 4.0)]
+    assert h.tail("mem") == [(105.0, 7.0)]
+    assert h.tail("uptime") == [] and h.tail("nope") == []

@@ -112,30 +112,35 @@ async def test_brackets_step_a_minute_and_fast_steps_ask_only_the_newest() -> No
 
 
 async def test_stepping_stops_at_the_oldest_moment_and_a_refusal_says_why() -> None:
+    import time
+
     app = app_()
     async with app.run_test(size=SIZE) as pilot:
-        oldest = (NOW - frozen_past.START_AGO) // 60 * 60  # the first sample's minute
-        await rewind_to(pilot, "-3h58m")
-        await until(pilot, lambda: app.rewind.shown == NOW - 14280, what="near the oldest")
-        assert app.rewind.oldest == oldest  # the reply says how far back the broker goes
-        for _ in range(4):
+        oldest = NOW - 30 * 86400  # the store's retention: its hour rollups go further
+        start = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(oldest + 7200))
+        await rewind_to(pilot, start)
+        await until(pilot, lambda: app.rewind.shown == oldest + 7200, what="near the oldest")
+        assert app.rewind.oldest == oldest and app.rewind.step == "1h"  # the reply says so
+        for _ in range(3):
             await pilot.press("left_square_bracket")
-        await until(pilot, lambda: app.rewind.shown == oldest, what="the oldest minute")
+        await until(pilot, lambda: app.rewind.shown == oldest, what="the oldest moment")
         assert [a["ts"] for a in ops(app, "fleet_at")][-1] == oldest  # never asked before it
         assert "the oldest moment the broker keeps" in toasts(app)
         app.rewind.oldest = None  # a broker that does not say: it refuses instead
         await pilot.press("left_square_bracket")
-        await until(pilot, lambda: "no metrics recorded" in banner(app), what="refusal")
+        await until(pilot, lambda: "before the store's retention" in banner(app),
+                    what="refusal")
         assert app.rewind.target == app.rewind.shown == oldest
-        assert any("no metrics recorded 4h 1m" in t for t in toasts(app))
+        assert any("ts is 30d 1h ago, before the store's retention (30d)" in t
+                   for t in toasts(app))
 
 
 async def test_a_refused_first_moment_stays_live() -> None:
     app = app_()
     async with app.run_test(size=SIZE) as pilot:
-        await rewind_to(pilot, "-5h")
+        await rewind_to(pilot, "-31d")
         await until(pilot, lambda: toasts(app), what="toast")
-        assert "no metrics recorded 5h ago" in toasts(app)[-1]
+        assert "before the store's retention" in toasts(app)[-1]
         assert not app.rewind.active and app.model is app.live_model
 
 

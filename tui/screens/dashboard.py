@@ -30,6 +30,10 @@ class DashboardScreen(ConsoleScreen):
         Binding("r", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order"),
         Binding("F", "app.forget", "Forget host", show=False,
                 tooltip="Retire the selected host (its alerts resolve)"),
+        Binding("space", "app.mark_host", "Mark host", show=False,
+                tooltip="Mark or unmark the selected host for the compare chart (v)"),
+        Binding("v", "app.compare", "Compare", show=False,
+                tooltip="Chart one metric of every marked host together"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -1,4 +1,5 @@
-"""Host detail (4): every metric with its live sparkline, 1 h history, alerts, recent logs."""
+"""Host detail (4): every metric with its live sparkline, a trend chart of the highlighted
+metric (15 m to 30 d, `<` `>`), alerts, recent logs."""
 
 from __future__ import annotations
 
@@ -6,21 +7,20 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Container, Vertical
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header
 
 from core.units import fmt_metric, unit_of
-from tui.format import chart, clock, printable, sparkline
+from tui.format import clock, printable, sparkline
 from tui.palette import style
 from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable
 from tui.widgets.gauges import gauge_lines
 from tui.widgets.keybar import KeyBar
+from tui.widgets.metric_chart import MetricChart
 from tui.widgets.panel import Panel
 from tui.widgets.rows import RowTable
-
-HISTORY_S, STEP_S = 3600, 60
-STEP = "1m"  # the broker's rollup steps are "1m" and "1h"; one point a minute over the hour
 
 
 def metric_value(name: str, value: float) -> str:
@@ -28,46 +28,16 @@ def metric_value(name: str, value: float) -> str:
     return fmt_metric(name, value)
 
 
-def history_text(metric: str, points: list[dict[str, float]] | str | None, width: int,
-                 height: int) -> Text:
-    if points is None:
-        return Text(f"{metric}: loading 1 h history…", style="dim")
-    if isinstance(points, str):  # the broker refused: say so here, once, not in a toast
-        return Text(printable(f"{metric}: no history ({points})"), style=style("warning"))
-    if not points:
-        return Text(f"{metric}: no history yet", style="dim")
-    avgs = [p.get("avg", 0.0) for p in points]
-    hi = 100.0 if unit_of(metric) == "%" else None
-    t = Text(f"{metric} last {len(points) * STEP_S // 60} min  min "
-             f"{metric_value(metric, min(p.get('min', 0.0) for p in points))}  avg "
-             f"{metric_value(metric, sum(avgs) / len(avgs))}  max "
-             f"{metric_value(metric, max(p.get('max', 0.0) for p in points))}\n", style="bold")
-    t.append("\n".join(chart(avgs, width, height, hi=hi)), style=style("accent"))
-    return t
-
-
-class HistoryChart(Static):
-    """The 1 h chart of one metric, drawn to whatever size the layout gives it."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.metric = ""
-        self.points: list[dict[str, float]] | str | None = None
-
-    def show(self, metric: str, points: list[dict[str, float]] | str | None) -> None:
-        self.metric, self.points = metric, points
-        self.refresh()
-
-    def render(self) -> Text:
-        size = self.content_size
-        return history_text(self.metric, self.points, max(10, size.width),
-                            max(1, size.height - 1))
-
-
 class HostScreen(ConsoleScreen):
     CSS_PATH = "host.tcss"
     AUTO_FOCUS = "#metrics"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("less_than_sign", "range(-1)", "Shorter range", key_display="<", show=False,
+                tooltip="Chart: a shorter range (30d 7d 24h 6h 1h 15m)"),
+        Binding("greater_than_sign", "range(1)", "Longer range", key_display=">", show=False,
+                tooltip="Chart: a longer range (15m 1h 6h 24h 7d 30d)"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -75,7 +45,7 @@ class HostScreen(ConsoleScreen):
         with Container(id="body"):
             yield RowTable(id="metrics", cursor_type="row")
             with Vertical(id="side"):
-                yield HistoryChart(id="history")
+                yield MetricChart(id="history")
                 yield AlertTable(id="host-alerts")
                 yield Panel(id="logs")
         yield KeyBar()
@@ -87,7 +57,6 @@ class HostScreen(ConsoleScreen):
         table.add_column("live", key="spark")
         self.host: str | None = None
         self.metric = "cpu.percent"
-        self.histories: dict[tuple[str, str], list[dict[str, float]] | str | None] = {}
         self.logs: dict[str, list[dict[str, Any]] | None] = {}
         self._names: list[str] = []
         self.ready = True
@@ -96,7 +65,7 @@ class HostScreen(ConsoleScreen):
     def on_screen_resume(self) -> None:
         if not self.ready:
             return
-        self.histories.clear()
+        self.query_one(MetricChart).reset()
         self.logs.clear()
         self.refresh_data()
 
@@ -113,7 +82,9 @@ class HostScreen(ConsoleScreen):
         now = app.now()
         title.update(gauge_lines(host, 200, now).split("\n")[0])
         self._fill_metrics(host)
-        self._show_history(host.name)
+        chart = self.query_one(MetricChart)
+        chart.show_metric([host.name], self.metric, {host.name: sorted(host.sources)})
+        chart.tick(app.model)
         alerts = [a for a in app.model.sorted_alerts() if a.get("host") == host.name]
         self.query_one(AlertTable).show(alerts, now, app.model.alerts_version, app.model)
         self._show_logs(host.name)
@@ -143,23 +114,6 @@ class HostScreen(ConsoleScreen):
                 table.update_cell(n, "value", value)
             if table.get_cell(n, "spark").plain != spark:
                 table.update_cell(n, "spark", Text(spark, style=style("accent")))
-
-    def _show_history(self, host: str) -> None:
-        app = self.console
-        key = (host, self.metric)
-        if key not in self.histories:
-            self.histories[key] = None
-            now = app.now()
-            app.call("history", {"host": host, "metric": self.metric, "since": now - HISTORY_S,
-                                 "until": now, "step": STEP},
-                     lambda r: self._got_history(key, r.result),
-                     on_error=lambda r: self._got_history(key, r.error or "refused"))
-        self.query_one(HistoryChart).show(self.metric, self.histories[key])
-
-    def _got_history(self, key: tuple[str, str], points: Any) -> None:
-        self.histories[key] = points if isinstance(points, list | str) else []
-        if self.host:
-            self._show_history(self.host)
 
     def _show_logs(self, host: str) -> None:
         app = self.console
@@ -194,7 +148,12 @@ class HostScreen(ConsoleScreen):
                 and event.row_key.value:
             self.metric = event.row_key.value
             if self.host:
-                self._show_history(self.host)
+                host = self.console.model.hosts.get(self.host)
+                self.query_one(MetricChart).show_metric(
+                    [self.host], self.metric, {self.host: sorted(host.sources) if host else []})
+
+    def action_range(self, delta: int) -> None:
+        self.query_one(MetricChart).step_range(delta)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

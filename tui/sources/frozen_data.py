@@ -35,6 +35,36 @@ def _series(seed: str, base: float, n: int, spread: float, lo: float = 0.0,
         out.append(round(min(hi, max(lo, v)), 1))
     out[-1] = round(base, 1)
     return out
+NAMES = frozenset(h[0] for h in HOSTS)
+
+LONG_DAYS = 30  # the frozen fleet's hourly past (30 d: the longest chart range)
+
+
+def long_rollups(name: str, metric: str, values: list[float], now: float
+                 ) -> list[tuple[int, int, float, float, float, int]]:
+    """Rollup rows (step, ts, min, max, sum, count) before the frozen hour: hourly for 30
+    days and every 10th minute over the last 2 days (the minute rollups' reach), with a
+    daily swing; fixed seeds. Written straight to the store's rollup table: folding this
+    many samples one by one took seconds."""
+    if not values:
+        return []
+    rnd = random.Random(int(hashlib.sha256((name + metric).encode()).hexdigest()[:8], 16))
+    base = sum(values) / len(values)
+    swing = max(max(values) - min(values), abs(base) * 0.05, 0.5) / 2
+    hi = 100.0 if metric.endswith("percent") else math.inf
+    start = int(now - len(values) * 60.0) // 3600 * 3600  # before the frozen hour's samples
+    rows = []
+    for step, first, count in ((3600, start - LONG_DAYS * 86400, LONG_DAYS * 24),
+                               (600, start - 2 * 86400, 2 * 144)):
+        for i in range(count):
+            t = first + i * step
+            day = math.sin(2 * math.pi * ((t % 86400) / 86400 - 0.3))
+            week = math.sin(2 * math.pi * t / (9 * 86400))
+            mid = base + swing * (0.9 * week + 0.35 * day)
+            a = round(min(hi, max(0.0, mid + swing * (rnd.random() - 0.5))), 2)
+            b = round(min(hi, max(0.0, mid + swing * (rnd.random() - 0.5))), 2)
+            rows.append((60 if step == 600 else 3600, t, min(a, b), max(a, b), a + b, 2))
+    return rows
 
 
 def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:

@@ -23,6 +23,12 @@ START_AGO, END_AGO = 4 * 3600, 3660  # the samples here; the last hour is the sn
 MIN = 60
 
 
+def since(now: float) -> int:
+    """The hour the incident's samples begin in: the long past (frozen_data.long_rollups)
+    stops there, so the two never fold into the same bucket."""
+    return int(now - START_AGO) // 3600 * 3600
+
+
 def _noise(seed: str) -> random.Random:
     return random.Random(int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16))
 

@@ -2,7 +2,8 @@
 
 The frozen events go into a real ``broker.store.Store`` (SQLite in a temporary directory,
 the frozen clock), the frozen series into its rollups, and ``search`` and ``history``
-requests run through the broker's own control handlers (``broker.api.control.Control``):
+(and ``thresholds``, through an alert engine of the shipped rules) requests run through the
+broker's own control handlers (``broker.api.control.Control``):
 the same query language, paging, steps and refusals as a real broker, word for word.
 
 This is the one place under tui/ that imports broker code, and only the frozen source
@@ -11,22 +12,28 @@ This is the one place under tui/ that imports broker code, and only the frozen s
 
 from __future__ import annotations
 
+import functools
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
+from broker.alerting.engine import AlertEngine
 from broker.alerting.rules import default_rules
 from broker.alerting.scenarios import scenario
 from broker.alerting.silences import make_silence
+from broker.api import agent_ops
 from broker.api.control import Control
+from broker.ingest.history import History
+from broker.store.rollups import Rollups
 from broker.store.store import Store
 from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
-from tui.sources import frozen_past
+from tui.sources import frozen_data, frozen_past
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -34,7 +41,7 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history", "fleet_at")
+    OPS = ("search", "history", "thresholds", "fleet_at")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
                  series: dict[str, dict[str, list[float]]],
@@ -42,10 +49,14 @@ class FrozenQueries(Control):
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
-        known = {h["host"]: SimpleNamespace(info=h.get("info") or {}, labels=h.get("labels")
-                                            or {}) for h in hosts or []}
-        self.core = cast(Any, SimpleNamespace(clock=clock, pseq=1000, nseq=1000,
-                                              state=SimpleNamespace(hosts=known)))
+        info = {h["host"]: h for h in hosts or []}
+        known = {host: SimpleNamespace(metrics={k: v[-1] for k, v in m.items() if v},
+                                       history=History(1),
+                                       info=info.get(host, {}).get("info") or {},
+                                       labels=info.get(host, {}).get("labels") or {})
+                 for host, m in series.items()}
+        self.core = cast(Any, SimpleNamespace(clock=clock, state=SimpleNamespace(hosts=known),
+                                              engine=AlertEngine(), pseq=1000, nseq=1000))
         self.system = SimpleNamespace(store=self.store, notifier=None)
         self.requests = self.errors = 0
         now = clock.time()
@@ -54,6 +65,8 @@ class FrozenQueries(Control):
             self.store.put(cast(Any, dict(event)))
         for host, sample, ts in frozen_past.samples(now):
             self.store.record_metrics(host, sample, ts)
+        self._series = series
+        self._past: set[str] = set()  # hosts whose 30 days are in the store
         for host, metrics in series.items():
             for name, values in metrics.items():
                 for i, value in enumerate(values[-HISTORY_S // SAMPLE_S:]):
@@ -61,10 +74,36 @@ class FrozenQueries(Control):
                     self.store.record_metrics(host, {name: value}, now - (n - i) * SAMPLE_S)
         self.store.flush()
 
+    def _long_past(self, host: Any) -> None:
+        """30 days of hourly and 2 days of minute rollups for a named host (not the bench's
+        generated ones), in the broker's own rollup table, the first time it is asked for."""
+        if host not in frozen_data.NAMES or host in self._past:
+            return
+        self._past.add(host)
+        now = self.core.clock.time()
+        until = frozen_past.since(now)  # from there on, the incident's own samples
+        rows = [(step, host, name, ts, mn, mx, sm, n)
+                for name, values in self._series.get(host, {}).items()
+                for step, ts, mn, mx, sm, n in frozen_data.long_rollups(host, name, values,
+                                                                        now) if ts < until]
+        conn = sqlite3.connect(str(self._dir / "events.db"), timeout=30)
+        try:
+            with conn:
+                Rollups.persist(conn, rows)
+        finally:
+            conn.close()
+
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
-        handler = {"search": self.search, "history": self.history,
-                   "fleet_at": self.fleet_at}[op]
+        handler: Any = {"search": self.search, "history": self.history,
+                        "fleet_at": self.fleet_at,
+                        "thresholds": functools.partial(agent_ops.thresholds, self.core)}[op]
+        if op == "history":  # as Control.handle does on the core thread
+            self._long_past(args.get("host"))
+            args = self.history_live(args)
+        if op == "fleet_at":  # the whole fleet's past, whichever hosts were charted before
+            for host in self._series:
+                self._long_past(host)
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
 
