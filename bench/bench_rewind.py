@@ -109,7 +109,7 @@ def main() -> None:
             start = time.perf_counter()
             store._read(lambda c, b=bucket: c.execute(
                 "SELECT host, json_group_object(metric, sum / count) FROM rollups INDEXED BY "
-                "rollups_at WHERE step = 60 AND ts = ? GROUP BY host", (b,)).fetchall())
+                "rollups_age WHERE step = 60 AND ts = ? GROUP BY host", (b,)).fetchall())
             ceiling.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
             store._read(lambda c, b=bucket: c.execute(

@@ -72,22 +72,11 @@ CREATE INDEX episodes_alert ON episodes(alert_id, ended_at);
 CREATE INDEX episodes_started ON episodes(started_at);
 """
 
-# Rewind (control ``fleet_at``): every series' bucket at a moment read from the index alone
-# (rollups_at holds what the moment needs: 4x faster than rollups_age and a lookup per row;
-# it serves retention's pruning as rollups_age did, so that one goes); the alert events of a
-# time window; the episodes that ended after a moment (or never).
-_V3 = """
-CREATE INDEX rollups_at ON rollups(step, ts, host, metric, sum, count);
-DROP INDEX rollups_age;
-CREATE INDEX events_alert_ts ON events(ts, alert_id) WHERE alert_id != '';
-CREATE INDEX episodes_ended ON episodes(ended_at);
-"""
-
 # Partial indexes: most events are info and have no rule or alert; not indexing those rows
 # took inserts from 90k to 132k rows/s (bench, 300k rows). search.py adds the matching
 # literal terms (e.g. ``severity != 'info'``) so the planner can use them.
 # (version, script). Append only: a shipped migration is never edited.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
 LATEST = MIGRATIONS[-1][0]
 
 EXPECTED: dict[str, set[str]] = {
