@@ -117,6 +117,7 @@ class FleetSimulator:
         self._rng = random.Random(seed)
         self._log_rng = random.Random(f"logs/{seed}")
         self._hosts = [_Host(name, role, self._rng, self.start_ts) for name, role in host_names(n)]
+        self._fleet = self._hosts  # the whole fleet (incidents pick from it), ``keep`` or not
         self._by_name = {h.name: h for h in self._hosts}
         self._last: float | None = None
         self._log_last: float | None = None
@@ -125,6 +126,11 @@ class FleetSimulator:
     @property
     def hosts(self) -> list[str]:
         return [h.name for h in self._hosts]
+
+    def keep(self, start: int, stop: int) -> None:
+        """Simulate only hosts ``[start, stop)`` of the fleet: one of several processes
+        sharing a large fleet (bench/fleet_driver.py); names and parameters stay the fleet's."""
+        self._hosts = self._hosts[start:stop]
 
     # ------------------------------------------------------------------ incidents
 
@@ -135,7 +141,7 @@ class FleetSimulator:
             picks = rng.sample(range(self.n), min(self.n, len(INCIDENTS)))
             base = self.start_ts + k * INCIDENT_PERIOD_S
             got = tuple(
-                Incident(kind, self._hosts[picks[i % len(picks)]].name, base + s, base + e)
+                Incident(kind, self._fleet[picks[i % len(picks)]].name, base + s, base + e)
                 for i, (kind, s, e) in enumerate(INCIDENTS)
             )
             if len(self._cycle_cache) > 8:

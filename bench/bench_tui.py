@@ -195,6 +195,88 @@ async def chart_switch(hosts: int, presses: int, cached: bool) -> dict[str, Any]
             "cpu_p99_ms": cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))] * 1000}
 
 
+# Dashboard keys by kind: scroll, sort (o cycles the column, r reverses) and filter (typing
+# in the / box: each character re-filters the fleet, a bad prefix like `cpu>` keeps the last).
+DASH_KEYS = [("scroll", "down"), ("scroll", "pagedown"), ("scroll", "up"), ("sort", "o"),
+             ("scroll", "down"), ("sort", "r"), ("filter", "slash"), *[("filter", c) for c in "cpu>5"],
+             ("filter", "backspace"), ("filter", "backspace"), ("filter", "backspace"),
+             ("filter", "backspace"), ("filter", "backspace"), ("filter", "1"), ("filter", "escape")]
+
+
+async def run_dashboard(hosts: int, seconds: float, size: tuple[int, int] = SIZE
+                        ) -> dict[str, Any]:
+    """Key -> repaint on the dashboard by kind of key (DASH_KEYS), metrics flowing as in
+    ``run``; p50/p99 per kind."""
+    snap = frozen_data.snapshot(n_extra=max(0, hosts - len(frozen_data.HOSTS)))
+    snap["hosts"] = snap["hosts"][:hosts]
+    app = MonitorApp(FrozenSource(snap), refresh_s=0.5)
+    paints: list[float] = []
+    sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                   width=size[0], height=size[1])
+    original = app._display
+
+    def display(screen: Any, renderable: Any) -> None:
+        if renderable is not None and hasattr(renderable, "render_segments"):
+            renderable.render_segments(sink)
+            paints.append(time.perf_counter())
+        original(screen, renderable)
+
+    app._display = display  # type: ignore[method-assign]
+    names = [h["host"] for h in snap["hosts"]]
+    by_kind: dict[str, list[float]] = {}
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        stop = asyncio.Event()
+
+        async def feed() -> None:
+            tick = 0
+            while not stop.is_set():
+                chunk = [n for i, n in enumerate(names) if i % 10 == tick % 10]
+                now = app.now()
+                app.post_message(MetricsUpdate("frozen", {
+                    n: (now, metrics_for(i, tick // 10)) for i, n in enumerate(chunk)}))
+                tick += 1
+                await asyncio.sleep(0.1)
+
+        feeder = asyncio.create_task(feed())
+        await asyncio.sleep(1.0)
+        wall0 = time.perf_counter()
+        n = 0
+        while time.perf_counter() - wall0 < seconds:
+            kind, key = DASH_KEYS[n % len(DASH_KEYS)]
+            n += 1
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            while (not paints or paints[-1] < t0) and time.perf_counter() - t0 < 5:
+                await asyncio.sleep(0.001)
+            after = [p for p in paints if p >= t0]
+            if after:
+                by_kind.setdefault(kind, []).append(after[0] - t0)
+            await asyncio.sleep(0.15)
+        stop.set()
+        await feeder
+    out: dict[str, Any] = {"hosts": hosts}
+    for kind, lat in by_kind.items():
+        lat.sort()
+        out[kind] = (len(lat), statistics.median(lat) * 1000,
+                     lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000)
+    return out
+
+
+def print_dashboard(hosts: list[int], seconds: float) -> None:
+    rows = [asyncio.run(run_dashboard(n, seconds)) for n in hosts]
+    print(f"{'hosts':>6} {'key':>7} {'presses':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for r in rows:
+        for kind in ("scroll", "sort", "filter"):
+            if kind in r:
+                count, p50, p99 = r[kind]
+                print(f"{r['hosts']:>6} {kind:>7} {count:>8} {p50:>8.1f} {p99:>8.1f}")
+    worst = max(r.get(k, (0, 0, 0))[2] for r in rows[1:] for k in ("scroll", "sort", "filter"))
+    ceil = max(rows[0].get(k, (0, 0, 0))[2] for k in ("scroll", "sort", "filter"))
+    print(f"worst p99 {worst:.1f} ms vs ceiling ({rows[0]['hosts']} hosts) {ceil:.1f} ms: "
+          f"x{worst / max(ceil, 1e-9):.1f} (target p99 <= 100 ms at 10,000 hosts)")
+
+
 def decode_share(hosts: int) -> float:
     """CPU share the client thread spends decoding ``hosts`` metrics frames a second."""
     from core import protocol
@@ -219,9 +301,22 @@ def main() -> None:
     p.add_argument("--storm", type=int, default=200, help="alert changes/s in the third run")
     p.add_argument("--chart-presses", type=int, default=40,
                    help="range switches timed per chart run")
-    p.add_argument("--only", choices=("keys", "chart"), default=None,
-                   help="run only the key latency runs or only the chart range switch")
+    p.add_argument("--opens", type=int, default=40, help="incident views opened per run")
+    p.add_argument("--only", choices=("keys", "chart", "incident"), default=None,
+                   help="run only the key latency runs, the chart range switch or the "
+                   "incident view's opening")
+    p.add_argument("--dashboard", action="store_true",
+                   help="dashboard keys (scroll, sort, filter) at 10, 1,000 and --hosts hosts")
     args = p.parse_args()
+    if args.dashboard:
+        print_dashboard(sorted({10, 1000, args.hosts}), args.seconds)
+        return
+    if args.only in (None, "incident"):
+        from bench.tui_incident import print_incident
+
+        print_incident(args.hosts, args.opens)
+    if args.only == "incident":
+        return
     if args.only != "keys":
         chart_figures(args.hosts, args.chart_presses)
     if args.only == "chart":

@@ -8,7 +8,8 @@ carries events between threads is broker/bus.py. The kinds emitted today are lis
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
 from typing import Any, NotRequired, TypedDict
 
 from core.protocol import SEVERITIES
@@ -43,8 +44,20 @@ class Event(TypedDict):
     seq: NotRequired[int]  # the store's row number, on events read back from the store
 
 
+# Event ids: 32 hex digits like a uuid4's, made of a random per-process prefix and a
+# counter. uuid4() reads os.urandom for every event: 13 % of the core thread when a fleet
+# of 10,000 hosts went down and up at once (py-spy). Unique within a process by the
+# counter, across processes and restarts by the 64 random bits.
+_PREFIX = os.urandom(8).hex()
+_COUNT = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
+def new_id() -> str:
+    return f"{_PREFIX}{next(_COUNT) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
 def make_event(kind: str, message: str, *, ts: float, host: str = "", severity: str = "info",
                rule: str = "", alert_id: str = "", data: dict[str, Any] | None = None) -> Event:
-    return {"id": uuid.uuid4().hex, "ts": float(ts), "kind": kind, "host": host or "",
+    return {"id": new_id(), "ts": float(ts), "kind": kind, "host": host or "",
             "severity": severity, "rule": rule or "", "alert_id": alert_id or "",
             "message": message, "data": data or {}}

@@ -1,10 +1,13 @@
 """The broker's caps, from the ``[broker]`` config section, and what each costs in memory.
 
-Measured (``python bench/caps_memory.py``, docs/internals.md "Caps and their memory"): one
-series (a host's metric) costs about 6.1 KB once its sparkline history is full (120 floats
-in the state cache, the alert engine's series, the rollup buckets). The defaults keep a
-full broker near 2 GiB: 300,000 series x 6.1 KB = 1.8 GB, plus about 1 KB per host and
-per probation entry. Raise ``max_series`` only with the memory to match.
+Measured (``python -m bench.bench_memory``, docs/internals.md "Memory: bytes per host and
+per series"): one series (a host's metric) costs about 1.9 KB once its buffers are full
+(the latest value, the sparkline history of the series a dashboard draws, the alert
+engine's series, the rollup buckets). The defaults keep a full broker near 2 GiB:
+1,000,000 series x 1.9 KB = 1.9 GB, plus about 2 KB per host and per probation entry.
+They admit a fleet of 10,000 real agents joining at once (``monitor-agent`` on a 2-core VM
+sends 55 series: 550,000) with room to spare (``tests/unit/test_host_caps.py``). Raise
+``max_series`` only with the memory to match.
 
 ``events_per_s`` / ``events_burst`` are a token bucket per host for log lines (the only
 frames that become stored events one for one): past it, lines are dropped and counted,
@@ -18,19 +21,20 @@ from typing import Any
 
 from core.config import ConfigError, parse_duration
 
-BYTES_PER_SERIES = 6_100  # measured, full history (see the module doc)
+BYTES_PER_SERIES = 1_900  # measured, buffers full (see the module doc)
 KEYS = {"max_hosts", "max_series_per_host", "max_series", "host_expire", "events_per_s",
-        "events_burst"}
+        "events_burst", "state_save"}
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_hosts: int = 10_000
+    max_hosts: int = 20_000
     max_series_per_host: int = 2_000
-    max_series: int = 300_000
+    max_series: int = 1_000_000
     host_expire: float = 7 * 86400.0  # a host silent this long is forgotten (0 = never)
     events_per_s: float = 100.0
     events_burst: float = 1000.0
+    state_save: float = 1.0  # alert state saved at most this often (broker/state_saver.py)
 
     def memory_bytes(self) -> int:
         """What a broker full to every cap holds, about (series dominate)."""
@@ -44,7 +48,7 @@ def parse_limits(section: dict[str, Any], where: str = "[broker]") -> Limits:
         if f.name not in section:
             continue
         val = section[f.name]
-        if f.name == "host_expire":
+        if f.name in ("host_expire", "state_save"):
             out[f.name] = parse_duration(val, f"{where} host_expire")
             continue
         integer = f.type in (int, "int")

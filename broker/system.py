@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
+from broker import state_saver
 from broker.api.control import Control
 from broker.bus import EventBus
 from broker.cluster.member import ClusterMember
 from broker.datadir import DataDirLock
 from broker.events import Event, make_event
 from broker.ingest.loop import BrokerCore
+from broker.state_saver import EngineSaver
 from broker.store_watch import StoreWatch
 from core.clock import SYSTEM, Clock
 from core.supervisor import Supervisor
@@ -39,8 +41,6 @@ if TYPE_CHECKING:  # the parts are imported when started: a broker without a sto
 
 log = logging.getLogger(__name__)
 
-PERSIST_EVERY = 10.0  # seconds between saves of the alert state (and after every change)
-BASELINES_EVERY = 300.0  # the anomaly baselines (large, slow to change) are saved apart
 LOOPBACK = {"ingest": "tcp://127.0.0.1:*", "publish": "tcp://127.0.0.1:*",
             "control": "tcp://127.0.0.1:*"}
 
@@ -94,8 +94,7 @@ class MonitoringSystem:
         self.agent: Agent | None = None
         self.started = 0.0
         self.escalated: str | None = None
-        self._persisted_at = 0.0
-        self._baselines_at = 0.0
+        self.saver: EngineSaver | None = None  # when and what of the alert state is saved
         self.store_stats: dict[str, Any] | None = None  # refreshed off the core thread
         self._store_stats_at = 0.0
         self.store_watch = StoreWatch(self)  # store faults: status, store_failing, the feed
@@ -137,8 +136,11 @@ class MonitoringSystem:
             self.exporter = Exporter(self.core, *self.metrics_addr, auth=self.metrics_auth)
             self.exporter.start()
         self.refresh_store_stats()
-        self.core.tick_hooks.append(self._periodic_persist)
-        self.core.change_hooks.append(lambda: self.persist_engine(baselines=False))
+        if self.engine is not None and self.store is not None:
+            saver = self.saver = EngineSaver(self.engine, self.bus, self.member,
+                                             self.limits.state_save if self.limits else 1.0)
+            self.core.tick_hooks.append(saver.tick)
+            self.core.change_hooks.append(lambda: saver.changed(self.clock.time()))
         feed = self.feed
         if feed is not None:
             self.core.tick_hooks.append(lambda now: feed.retry())
@@ -244,11 +246,9 @@ class MonitoringSystem:
         store.start()
         self.bus.add_handler("store", self._to_store, blocking=True, maxsize=50_000)
         if self.engine is not None:
-            saved = store.load_state("engine")
+            saved = state_saver.load(store)
             if saved:
-                baselines = store.load_state("anomaly")
-                self.engine.restore_state({**saved, "baselines": baselines} if baselines
-                                          else saved)
+                self.engine.restore_state(saved)
             from broker.anomaly_seed import seed
 
             seed(self.engine, store, self.clock.time())
@@ -286,35 +286,11 @@ class MonitoringSystem:
         else:
             self.store.put(item)
 
-    def persist_engine(self, baselines: bool = True) -> None:
-        """Queue the alert state (alerts, acks, silences) for the store; core thread only.
-        The anomaly baselines go under their own key, only when ``baselines``.
-
-        Runs after every loop turn that changed an alert (and on the periodic cadence). It
-        goes through the bus behind the events that changed it, so it commits in the same
-        batch as them or a later one: after a crash the restored state never lacks an alert
-        whose event was committed and notified, except in the window of one batch
-        (docs/internals.md, "What a broker crash can lose").
-        """
-        if self.engine is None or self.store is None:
-            return
-        try:
-            state = self.engine.dump_state(baselines)
-            saved = state.pop("baselines", None)
-            self.bus.send("store", ("state", "engine", state))
-            if saved is not None:
-                self.bus.send("store", ("state", "anomaly", saved))
-            self.bus.send("store", ("state", "cluster", self.member.dump()))
-        except Exception:
-            log.exception("could not save alert state")
-
-    def _periodic_persist(self, now: float) -> None:
-        if now - self._persisted_at >= PERSIST_EVERY:
-            self._persisted_at = now
-            due = now - self._baselines_at >= BASELINES_EVERY
-            if due:
-                self._baselines_at = now
-            self.persist_engine(baselines=due)
+    def persist_engine(self, baselines: bool = True, hosts: bool = True) -> None:
+        """Queue the alert state for the store now (an operator's change, shutdown); core
+        thread, or after it stopped. The cadence of the rest: broker/state_saver.py."""
+        if self.saver is not None:
+            self.saver.save(self.clock.time(), hosts=hosts, baselines=baselines)
 
     # ------------------------------------------------------------ hooks and ops
 

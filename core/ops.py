@@ -62,7 +62,12 @@ OPS: dict[str, Op] = {op.name: op for op in (
                                   "samples not yet rolled up)"),
     Op("fleet_at", "viewer", True, "the fleet as it was at a past moment (ts: unix seconds), "
                                    "rebuilt from the rollups and alert episodes: rewind"),
-    Op("notifications", "viewer", True, "recent notification deliveries"),
+    Op("notifications", "viewer", True, "recent notification deliveries (alert_id: those "
+                                        "that carried that alert)"),
+    Op("incident", "viewer", True, "one alert with everything around it: silences, "
+                                   "inhibitions, notifications, log lines from 5 min before "
+                                   "its start, top processes at the start and now, the "
+                                   "host's other alerts"),
     Op("ack", "operator", False, "acknowledge an alert"),
     Op("unack", "operator", False, "remove an acknowledgement"),
     Op("silence", "operator", False, "silence alerts matching label matchers "

@@ -297,7 +297,7 @@ def _metrics_fast_ok(metrics: dict[Any, Any]) -> bool:
         _NAMES_OK.add(names)
     try:
         # NaN and +-inf make the sum non-finite; so can huge finite values: slow path then
-        return math.isfinite(math.fsum(values))
+        return math.isfinite(sum(values))
     except (OverflowError, ValueError):
         return False
 

@@ -92,6 +92,7 @@ class _Canvas:
         self.owner = [[-1] * self.cols for _ in range(self.rows)]
         self.band = [[False] * self.cols for _ in range(self.rows)]
         self.over: dict[tuple[int, int], tuple[str, str]] = {}  # drawn on top of everything
+        self.labelled: set[tuple[int, int]] = set()  # cells holding a label's text
         self.ylabels: dict[int, str] = {}
         for t, text in labels:
             row = self.row_of(t)
@@ -234,18 +235,23 @@ class _Canvas:
 
     def _mark(self, ts: float, label: str) -> None:
         col = min(self.col_of(ts), self.cols - 1)
-        for row in range(self.rows):
-            if not self.dots[row][col]:
+        for row in range(self.rows):  # the line passes behind a threshold's label
+            if not self.dots[row][col] and (row, col) not in self.labelled:
                 self.over[(row, col)] = (MARK, "mark")
         text = label[: max(0, self.cols - 1)]
         start = col + 1 if col + 1 + len(text) <= self.cols else col - len(text)
-        if text and start >= 0:
-            self._text(0, start, text, "mark")
+        if not text or start < 0:
+            return
+        for row in range(self.rows):  # the first row where it covers no other label
+            if all((row, c) not in self.labelled for c in range(start, start + len(text))):
+                self._text(row, start, text, "mark")
+                return
 
     def _text(self, row: int, col: int, text: str, style: str) -> None:
         for i, ch in enumerate(text):
             if 0 <= col + i < self.cols and 0 <= row < self.rows:
                 self.over[(row, col + i)] = (ch, style)
+                self.labelled.add((row, col + i))
 
     # -- output
     def _cell(self, row: int, col: int) -> tuple[str, str]:

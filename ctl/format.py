@@ -195,6 +195,14 @@ def sync(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _incident(r: dict[str, Any]) -> str:
+    from core.incident_text import summary
+
+    logs = r.get("logs") or []
+    return summary(r) + (f"\n({len(logs)} log lines from 5 min before the start; --json "
+                         "for them, the timeline and the processes)" if logs else "")
+
+
 RENDER: dict[str, Callable[[Any], str]] = {
     "cluster": cluster, "sync": sync,
     "hosts": hosts, "alerts": alerts, "search": events, "status": status,
@@ -205,6 +213,7 @@ RENDER: dict[str, Callable[[Any], str]] = {
     "fleet-at": lambda r: (f"the fleet at {_clock(r['as_of'])} ({r['step']} rollups; ages "
                            f"from now)\n{hosts(r['hosts'])}\n\n"
                            f"{alerts(r['alerts']) if r['alerts'] else 'no alerts then'}"),
+    "incident": _incident,
     "ack": lambda r: f"acknowledged {r.get('alert_id')}",
     "unack": lambda r: f"acknowledgement removed from {r.get('alert_id')}",
     "silence": _silence,

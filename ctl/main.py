@@ -34,6 +34,9 @@ def parser() -> Parser:
     sp.add_argument("--process-history", action="store_true",
                     help="add the short history of top processes")
     cmd("alerts")
+    sp = cmd("incident")
+    sp.add_argument("alert_id")
+    sp.add_argument("--episode", default="", help="an earlier episode of the alert")
     sp = cmd("ack")
     sp.add_argument("alert_id")
     sp.add_argument("--comment", default="")
@@ -99,6 +102,7 @@ def parser() -> Parser:
                     "(default: until interrupted)")
     sp = cmd("notifications")
     sp.add_argument("--limit", type=int, default=50)
+    sp.add_argument("--alert", default="", help="only those that carried this alert id")
     sp = cmd("test-notify")
     sp.add_argument("receiver")
     sp = cmd("keys", "the broker's keys directory: init, generate, list, revoke (runs "
@@ -159,7 +163,10 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
             ts = time.time() - parse_duration(args.ago, "AGO")
         return "fleet_at", {"ts": ts}
     if c in ("notifications",):
-        return c, {"limit": args.limit}
+        return c, {"limit": args.limit, **({"alert_id": args.alert} if args.alert else {})}
+    if c == "incident":
+        return c, {"alert_id": args.alert_id,
+                   **({"episode": args.episode} if args.episode else {})}
     if c == "test-notify":
         return "test_notify", {"receiver": args.receiver}
     return c.replace("-", "_"), {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import getpass
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from textual.app import App, SystemCommand
@@ -17,6 +18,7 @@ from tui import messages as msg
 from tui import palette
 from tui.format import printable, thresholds_from_rules
 from tui.held_keys import HeldKeys
+from tui.incident_nav import IncidentNav
 from tui.model import FleetModel
 from tui.rewind import REWIND_KEYS, Rewind, live_only
 from tui.screens.alerts import AlertsScreen
@@ -36,7 +38,7 @@ ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
-class MonitorApp(HeldKeys, App[None]):
+class MonitorApp(HeldKeys, IncidentNav, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
@@ -67,8 +69,10 @@ class MonitorApp(HeldKeys, App[None]):
     """`p`: the model keeps up with the brokers, the screens stop repainting it."""
 
     def __init__(self, source: DataSource, *, bell: bool = False, author: str | None = None,
-                 refresh_s: float = 0.5, theme: str | None = None) -> None:
+                 refresh_s: float = 0.5, theme: str | None = None,
+                 state_file: Path | None = None) -> None:
         super().__init__()
+        self.state_file = state_file  # the dashboard's sort and compact mode (tui/prefs.py)
         self.source = source
         self.live_model = FleetModel()  # the brokers' state now; ``model`` is what is shown
         self.rewind = Rewind(self)
@@ -273,6 +277,7 @@ class MonitorApp(HeldKeys, App[None]):
         return True
 
     def action_switch(self, mode: str) -> None:
+        self.close_incident()
         if self.current_mode != mode:
             self.switch_mode(mode)
 
@@ -364,6 +369,8 @@ class MonitorApp(HeldKeys, App[None]):
         matchers = [f"host={host}"] if host else []
         if alert:
             matchers.append(f"rule={alert['rule']}")
+        if isinstance(self.screen, ConsoleScreen):  # the incident view: the alert's own
+            matchers = self.screen.silence_matchers() or matchers
 
         def done(result: dict[str, Any] | None) -> None:
             if result is not None:

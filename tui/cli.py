@@ -154,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
             system, brokers = start_embedded(args)
         if args.web:
             return serve_web(args, brokers)
+        from tui import prefs
         from tui.app import MonitorApp
         from tui.sources.live import LiveSource
 
-        app = MonitorApp(LiveSource(brokers, curve=curve), bell=args.bell, theme=args.theme)
+        app = MonitorApp(LiveSource(brokers, curve=curve), bell=args.bell, theme=args.theme,
+                         state_file=prefs.default_path())
         app.run()
         return app.return_code or 0
     except ConfigError as exc:

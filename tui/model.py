@@ -15,6 +15,7 @@ from core import digest as fleet
 from tui.format import SEVERITY_ORDER
 
 HISTORY = 120  # samples kept per series for sparklines (the live window)
+DIGEST_HISTORY = 16  # CPU samples kept from the fleet digest (the dashboard's trend column)
 ACTIVE_STATES = ("pending", "firing")
 SHOWN_STATES = (*ACTIVE_STATES, "resolved")  # what the broker's ``alerts`` op lists
 
@@ -25,41 +26,57 @@ class HostView:
     status: str = "up"
     last_seen: float = 0.0
     info: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # the agent's host labels
     metrics: dict[str, float] = field(default_factory=dict)
     history: dict[str, deque[float]] = field(default_factory=dict)
     sources: set[str] = field(default_factory=set)
     # disk, rx, tx from the fleet digest while this host's metrics are not followed
     figures: dict[str, float] = field(default_factory=dict)
     fed_at: float = -1e9  # time.monotonic() of its last metrics frame
+    # busiest disk and net totals, worked out once per metrics frame (a sort reads 10,000)
+    derived: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def record(self, metrics: dict[str, float]) -> None:
         self.metrics.update(metrics)
+        self.derived = None
         for name, value in metrics.items():
             series = self.history.get(name)
-            if series is None:
-                series = self.history[name] = deque(maxlen=HISTORY)
+            if series is None or series.maxlen != HISTORY:  # none, or the digest's short one
+                series = self.history[name] = deque(series or (), maxlen=HISTORY)
             series.append(value)
 
     # derived columns -------------------------------------------------------
     def busiest_disk(self) -> tuple[str, float | None]:
         if "disk" in self.figures:
             return ("", self.figures["disk"])
+        derived = self.derived
+        if derived is None:
+            derived = self.derived = {}
+        elif "disk" in derived:
+            return derived["disk"]  # type: ignore[no-any-return]
         best: tuple[str, float | None] = ("", None)
         for name, value in self.metrics.items():
             if name.startswith("disk.") and name.endswith(".percent"):
                 if best[1] is None or value > best[1]:
                     best = (name, value)
+        derived["disk"] = best
         return best
 
     def net(self, direction: str) -> float | None:
         if direction in self.figures:
             return self.figures[direction]
+        derived = self.derived
+        if derived is None:
+            derived = self.derived = {}
+        elif direction in derived:
+            return derived[direction]  # type: ignore[no-any-return]
         total, seen = 0.0, False
         for name, value in self.metrics.items():
             if name.startswith("net.") and name.endswith(f".{direction}_bps") \
                     and not name.startswith("net.lo."):
                 total += value
                 seen = True
+        derived[direction] = total if seen else None
         return total if seen else None
 
     def net_history(self, direction: str) -> list[float]:
@@ -103,10 +120,15 @@ class FleetModel:
             host.status = h.get("status", "up")
             host.last_seen = max(host.last_seen, float(h.get("last_seen") or 0.0))
             host.info = h.get("info") or host.info
+            labels = h.get("labels") or (host.info.get("labels") if isinstance(
+                host.info, dict) else None)
+            if isinstance(labels, dict):
+                host.labels = {str(k): str(v) for k, v in labels.items()}
             history = h.get("history") or {}
             for name, values in history.items():
                 host.history[name] = deque(values, maxlen=HISTORY)
             host.metrics.update(h.get("metrics") or {})
+            host.derived = None
             for name, value in (h.get("metrics") or {}).items():
                 if name not in history:
                     host.history.setdefault(name, deque(maxlen=HISTORY)).append(value)
@@ -167,6 +189,12 @@ class FleetModel:
                 v = cols[col][i] if col in cols else nan
                 if v == v:
                     m[metric] = v
+            cpu = m.get("cpu.percent")
+            if cpu is not None:  # the trend column of a host outside the view
+                trend = host.history.get("cpu.percent")
+                if trend is None:
+                    trend = host.history["cpu.percent"] = deque(maxlen=DIGEST_HISTORY)
+                trend.append(cpu)
             host.figures = {c: cols[c][i] for c in ("disk", "rx", "tx")
                             if c in cols and cols[c][i] == cols[c][i]}
             self.dirty_hosts.add(name)
@@ -184,6 +212,9 @@ class FleetModel:
         host = self._host(source, name)
         if status == "hello":
             host.info = dict(info or {})
+            labels = host.info.get("labels")
+            if isinstance(labels, dict):
+                host.labels = {str(k): str(v) for k, v in labels.items()}
             host.status = "up"
         else:
             host.status = status

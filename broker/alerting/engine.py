@@ -95,9 +95,11 @@ class AlertEngine:
 
     def attach(self, a: Alert) -> None:
         """Link a (restored or re-ruled) alert to the series that drives it."""
-        s = self.index.find(self.host_series(a.host), a.rule, a.metric)
+        hs = self.host_series(a.host)
+        s = self.index.find(hs, a.rule, a.metric)
         if s is None:
             return
+        hs.idle = False  # broker/alerting/quiet.py: the next sample is evaluated in full
         s.alert, a.series = a, s
         if a.active:
             s.level, s.value, s.threshold = a.severity, a.value, a.threshold
@@ -134,13 +136,16 @@ class AlertEngine:
             if self._seeds:
                 self._apply_seeds(hs, new)
         book = self.book
-        for name, ss in hs.watched:
+        quiet = hs.idle and hs.plan.quiet(metrics)  # broker/alerting/quiet.py
+        for name, ss in hs.plan.rest if quiet else hs.watched:
             v = metrics.get(name)
             if v is None:
                 continue
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
+        if not quiet:
+            hs.idle = hs.plan.idle()
         book.current = None
         return out
 
@@ -375,9 +380,10 @@ class AlertEngine:
                     if isinstance(s, AnomalySeries):
                         s.seed(hours)
 
-    def dump_state(self, baselines: bool = True) -> dict[str, Any]:
-        """The state to save; without ``baselines`` the anomaly memories are left out."""
-        return persistence.dump(self, baselines)
+    def dump_state(self, baselines: bool = True, hosts: bool = True) -> dict[str, Any]:
+        """The state to save; without ``baselines`` the anomaly memories are left out,
+        without ``hosts`` the per-host part (persistence.dump)."""
+        return persistence.dump(self, baselines, hosts)
 
     def restore_state(self, state: Mapping[str, Any]) -> None:
         persistence.restore(self, state)

@@ -14,6 +14,7 @@ from typing import Any
 from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.loglevels import level_matcher
+from broker.alerting.quiet import QuietPlan
 from broker.alerting.rules import Rule
 from core.matchers import Matcher
 from core.regex import Pattern, compile_user
@@ -24,7 +25,7 @@ _NONE: tuple[Series, ...] = ()
 
 class HostSeries:
     __slots__ = ("name", "labels", "last_seen", "cpu_count", "by_metric", "known", "watched",
-                 "down", "logs", "stopped")
+                 "down", "logs", "stopped", "plan", "idle")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -38,6 +39,8 @@ class HostSeries:
         self.logs: list[tuple[LogSeries, Pattern, Callable[[str], Any] | None,
                               Callable[[str], bool] | None]] = []
         self.stopped = False  # said goodbye: no host_down until it sends again
+        self.plan = QuietPlan([])  # the quiet guard of ``watched`` (broker/alerting/quiet.py)
+        self.idle = False  # its guarded series were all idle after the last full evaluation
 
 
 HostFilter = Callable[["HostSeries"], bool]
@@ -150,3 +153,4 @@ class RuleIndex:
 def reindex(hs: HostSeries) -> None:
     hs.known = set(hs.by_metric)
     hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]
+    hs.plan, hs.idle = QuietPlan(hs.watched), False

@@ -15,7 +15,8 @@ from typing import Any
 
 from broker.alerting.alert import FIRING, INACTIVE, PENDING, RESOLVED, Alert, episode_id
 from broker.alerting.flapping import FlapDetector
-from broker.alerting.inhibit import InhibitRule, inhibited_by
+from broker.alerting.inhibit import InhibitRule
+from broker.alerting.inhibit_index import SourceIndex
 from broker.alerting.silences import SilenceSet
 from broker.events import Event, make_event
 from core.config import ConfigError, parse_duration
@@ -38,23 +39,27 @@ class AlertBook:
         self.shared_episode: Callable[[str], str | None] = lambda fingerprint: None
         self.origin: dict[str, tuple[Any, ...]] = {}
         self.inhibits: list[InhibitRule] = []
-        self._sources: list[tuple[str, dict[str, str]]] | None = None  # cache, see sources()
+        self._index: SourceIndex | None = None  # built on demand, see sources()
 
-    def sources(self) -> list[tuple[str, dict[str, str]]]:
-        """(id, labels) of the firing alerts that match some inhibit rule's source; cached
-        until an alert fires or resolves, or host labels or inhibit rules change."""
-        if self._sources is None:
-            out = []
+    def sources(self) -> SourceIndex:
+        """The firing alerts that match some inhibit rule's source, indexed
+        (broker/alerting/inhibit_index.py); kept up to date as alerts fire, escalate and
+        resolve, built again after host labels or inhibit rules change."""
+        if self._index is None:
+            index = SourceIndex(self.inhibits)
             for a in self.by_id.values():
                 if a.state == FIRING:
-                    labels = a.match_labels(self.host_labels.get(a.host))
-                    if any(all(m.matches(labels) for m in r.source) for r in self.inhibits):
-                        out.append((a.id, labels))
-            self._sources = out
-        return self._sources
+                    index.add(a.id, a.match_labels(self.host_labels.get(a.host)))
+            self._index = index
+        return self._index
+
+    def _file(self, a: Alert) -> None:
+        """``a`` fired or changed severity: (re)file it among the inhibiting sources."""
+        if self._index is not None:
+            self._index.add(a.id, a.match_labels(self.host_labels.get(a.host)))
 
     def changed(self) -> None:
-        self._sources = None
+        self._index = None
 
     # ------------------------------------------------------------ views
 
@@ -64,8 +69,7 @@ class AlertBook:
         silenced = self.silences.matching(labels, now) if len(self.silences) else []
         inhibited = False
         if a.active and self.inhibits:
-            srcs = self.sources()
-            inhibited = bool(srcs) and inhibited_by(self.inhibits, labels, a.id, srcs) is not None
+            inhibited = self.sources().inhibited_by(labels, a.id) is not None
         return a.to_dict(silenced, inhibited, extra)
 
     def get(self, alert_id: str) -> Alert:
@@ -130,7 +134,7 @@ class AlertBook:
     def fire(self, a: Alert, now: float, out: list[Event]) -> None:
         before = a.state
         a.state, a.pending_since, a.updated_at = FIRING, None, now
-        self._sources = None
+        self._file(a)
         if a.rule.kind == "host_down":
             self.down_hosts[a.host] = self.down_hosts.get(a.host, 0) + 1
         out.append(self.event(a, before, FIRING, "state", now))
@@ -138,7 +142,8 @@ class AlertBook:
 
     def escalate(self, a: Alert, severity: str, now: float, out: list[Event]) -> None:
         before, a.severity = a.severity, severity
-        self._sources = None
+        if a.state == FIRING:
+            self._file(a)
         if a.ack is not None and not a.ack.get("sticky"):
             a.ack = None
             out.append(self._plain("unack", a, "acknowledgement cleared: severity changed "
@@ -157,7 +162,8 @@ class AlertBook:
             return
         a.state, a.resolved_at, a.updated_at = RESOLVED, now, now
         a.cleared_since, a.ack, a.sim_expires = None, None, None
-        self._sources = None
+        if self._index is not None:
+            self._index.remove(a.id)
         if a.rule.kind == "host_down":
             n = self.down_hosts.get(a.host, 0) - 1
             if n > 0:

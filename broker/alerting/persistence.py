@@ -29,22 +29,26 @@ if TYPE_CHECKING:
 VERSION = 1
 
 
-def dump(engine: AlertEngine, baselines: bool = True) -> dict[str, Any]:
+def dump(engine: AlertEngine, baselines: bool = True, hosts: bool = True) -> dict[str, Any]:
+    """Without ``hosts``, the per-host part (names, labels, last-seen, origin: it grows with
+    the fleet) is left out; broker/state_saver.py saves it on its own cadence."""
     saved = [[s.rule.name, s.host, s.metric, s.dump()]
              for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
              if baselines and isinstance(s, AnomalySeries) and s.det.n]
-    return {
+    out = {
         "version": VERSION,
         "now": engine.now,
         "alerts": [a.dump() for a in engine.book.by_id.values()],
         "silences": [s.to_dict() for s in engine.book.silences.by_id.values()],
-        "hosts": sorted(engine.hosts),
-        "host_labels": {h: dict(v) for h, v in engine.book.host_labels.items()},
-        "last_seen": {h: hs.last_seen for h, hs in engine.hosts.items()
-                      if hs.last_seen is not None},
-        "origin": {h: list(o) for h, o in engine.book.origin.items()},
         **({"baselines": saved} if baselines else {}),
     }
+    if hosts:
+        out["hosts"] = sorted(engine.hosts)
+        out["host_labels"] = {h: dict(v) for h, v in engine.book.host_labels.items()}
+        out["last_seen"] = {h: hs.last_seen for h, hs in engine.hosts.items()
+                            if hs.last_seen is not None}
+        out["origin"] = {h: list(o) for h, o in engine.book.origin.items()}
+    return out
 
 
 def restore(engine: AlertEngine, state: Mapping[str, Any]) -> None:

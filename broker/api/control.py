@@ -24,6 +24,7 @@ from broker.api.args import opt_str as _opt_str
 from broker.api.args import req_str as _req_str
 from broker.api.audit import audit_event
 from broker.api.cluster_ops import ClusterOps
+from broker.api.incident_ops import IncidentOps
 from broker.api.rewind_ops import RewindOps
 from broker.api.store_ops import StoreOps
 from broker.auth import KEYLESS
@@ -63,7 +64,7 @@ class ControlBackend(Protocol):
     @property
     def member(self) -> Any: ...  # broker/cluster/member.ClusterMember
 
-    def persist_engine(self, baselines: bool = True) -> None: ...
+    def persist_engine(self, baselines: bool = True, hosts: bool = True) -> None: ...
 
     def refresh_store_stats(self) -> None: ...
 
@@ -72,7 +73,7 @@ class ControlBackend(Protocol):
     def rules_summary(self) -> list[dict[str, Any]]: ...
 
 
-class Control(StoreOps, ClusterOps, RewindOps):
+class Control(StoreOps, ClusterOps, IncidentOps, RewindOps):
     """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
 
     def __init__(self, core: BrokerCore, system: ControlBackend) -> None:
@@ -226,7 +227,7 @@ class Control(StoreOps, ClusterOps, RewindOps):
         """Emit what an operator's change produced, and persist the engine's state."""
         for event in events:
             self.core.emit(event)
-        self.system.persist_engine(baselines=False)  # they follow on their own cadence
+        self.system.persist_engine(baselines=False, hosts=False)  # those have their cadence
 
     def ack(self, args: dict[str, Any]) -> dict[str, Any]:
         alert_id = _req_str(args, "alert_id")

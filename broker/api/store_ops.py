@@ -116,9 +116,14 @@ class StoreOps:
         return {"text": out.getvalue(), "count": n, "next": store.last_cursor}
 
     def notifications(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        """``alert_id`` (and ``episode``): only the notifications that carried that alert."""
+        limit = _int(args, "limit", 50, 1, 1000)
+        alert_id, episode = _opt_str(args, "alert_id"), _opt_str(args, "episode")
+        if episode and not alert_id:
+            raise RequestError("'episode' needs 'alert_id' (an episode id belongs to an alert)")
         if self.system.notifier is None:
             return []
-        return self.system.notifier.recent(_int(args, "limit", 50, 1, 1000))
+        return self.system.notifier.recent(limit, alert_id, episode)
 
     def test_notify(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.system.notifier is None:

@@ -48,6 +48,7 @@ class DigestBuilder:
         self.top_n = top_n
         self._plans: dict[str, tuple[int, Callable[[Mapping[str, float]], Figures]]] = {}
         self._figures: dict[str, Figures] = {}
+        self._names: tuple[int, list[str]] = (-1, [])  # (state.version, sorted names)
 
     def note(self, host: str, metrics: Mapping[str, float]) -> None:
         """Take a host's figures from its latest metrics (all of them, not just the frame)."""
@@ -58,7 +59,9 @@ class DigestBuilder:
 
     def build(self, state: State, alerts: Mapping[str, int], now: float) -> dict[str, Any]:
         hosts, current = state.hosts, self._figures
-        names = sorted(hosts)
+        if self._names[0] != state.version:  # sorting 10,000 names: only when they change
+            self._names = (state.version, sorted(hosts))
+        names = self._names[1]
         records = [hosts[n] for n in names]
         figs = [current.get(n, UNKNOWN) for n in names]
         if len(current) > len(hosts):

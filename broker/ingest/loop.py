@@ -24,7 +24,7 @@ from broker.bus import EventBus
 from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
-from broker.ingest.state import State
+from broker.ingest.state import State, stamp_processes
 from broker.ingest.wanted import Wanted
 from broker.limits import Limits
 from core import protocol
@@ -40,6 +40,7 @@ FLEET_KINDS = ("alert", "event", "digest")  # published on protocol.FLEET_TOPICS
 
 
 STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
+DIGEST_TOPIC = protocol.topic_for(protocol.digest_frame({}, 0.0))
 
 
 class BrokerCore:
@@ -158,6 +159,8 @@ class BrokerCore:
         self._emit_local(event)
 
     def _emit_local(self, event: Event) -> None:
+        if event["kind"] == "alert" and event["data"].get("from") == "inactive":
+            stamp_processes(self.state.hosts, event)
         self.recent.append(event)
         if event["kind"] in STATE_KINDS:
             self.changed = True
@@ -369,7 +372,7 @@ class BrokerCore:
     def tick(self) -> None:
         now = self.clock.time()
         self._rate.append((now, self.frames))
-        self._carry_out(self.handler.tick(now))
+        self._carry_out(self.handler.tick(now, self.wanted.any_for(DIGEST_TOPIC)))
         for hook in self.tick_hooks:
             hook(now)
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from broker.events import Event
 from broker.ingest.history import History
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
@@ -78,6 +79,16 @@ class HostRecord:
             out["process_history"] = list(self.proc_history)
         return out
 
+    def top_processes(self, n: int = PROC_HISTORY_TOP) -> dict[str, Any] | None:
+        """The ``n`` busiest processes of the latest sample (None before any), compact: what
+        an alert's opening event keeps, so the incident view shows them at the start."""
+        if not self.processes:
+            return None
+        top = sorted(self.processes, key=lambda p: p.get("cpu_percent", 0.0), reverse=True)[:n]
+        return {"ts": self.processes_ts, "top": [
+            {k: p[k] for k in ("pid", "name", "user", "cpu_percent", "rss") if k in p}
+            for p in top]}
+
     def to_dict(self, history: bool | tuple[str, ...] = SPARK_SERIES) -> dict[str, Any]:
         h = self.history
         if history is True:
@@ -115,6 +126,7 @@ class State:
         # restarted broker has every host back with its first frame
         self.trusted: Callable[[str], bool] | None = None
         self.evicted = 0  # probation entries pushed out by newer names
+        self.version = 0  # bumped when a host is added or forgotten (the digest's names)
 
     def _host(self, host: str, ts: float) -> tuple[HostRecord, bool]:
         hs = self.hosts.get(host)
@@ -124,6 +136,7 @@ class State:
             raise LimitExceeded(f"host limit reached ({self.max_hosts} hosts); '{host}' refused")
         hs = self.hosts[host] = HostRecord(host, first_seen=ts,
                                            history=History(self.history_len, drawn))
+        self.version += 1
         return hs, True
 
     def check(self, frame: dict[str, Any], probation: bool = True) -> None:
@@ -175,6 +188,7 @@ class State:
         hs = self.hosts.pop(host, None)
         if hs is not None:
             self.total_series -= len(hs.metrics)
+            self.version += 1
         if self.probation is not None:
             self.probation.pop(host, None)
         return hs
@@ -256,3 +270,12 @@ class State:
 
     def series_count(self) -> int:
         return self.total_series
+
+
+def stamp_processes(hosts: dict[str, HostRecord], event: Event) -> None:
+    """An episode opens: keep the host's top processes of that moment in its event (the
+    store keeps them; the incident view shows them as "at the start")."""
+    hs = hosts.get(event.get("host") or "")
+    top = hs.top_processes() if hs is not None else None
+    if top is not None:
+        event["data"]["processes"] = top

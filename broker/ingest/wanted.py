@@ -36,6 +36,10 @@ class Wanted:
         self.exact = {s for s in ours if s.endswith(TOPIC_END)}
         self.partial = tuple(s for s in ours if not s.endswith(TOPIC_END))
 
+    def any_for(self, topic: bytes) -> bool:
+        """Does any subscription at all match ``topic`` (the digest's, say)?"""
+        return any(topic.startswith(s) for s in self.subs)
+
     def wants(self, topic: bytes) -> bool:
         """Does any subscription match this metrics topic?"""
         if self.wide or topic in self.exact:

@@ -176,9 +176,11 @@ class Notifier:
             self._enqueue([n], now)
         return n.id
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        """Latest notifications, newest first, with their delivery status."""
-        rows = self.outbox.recent(limit)
+    def recent(self, limit: int = 50, alert_id: str = "", episode: str = ""
+               ) -> list[dict[str, Any]]:
+        """Latest notifications, newest first, with their delivery status; ``alert_id``
+        (and ``episode``) keeps those that carried that alert (in that episode)."""
+        rows = self.outbox.recent(limit, alert_id, episode)
         for r in rows:
             rc = self.config.receivers.get(r["receiver"])
             r["type"] = rc.type if rc else ""

@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (receiver, status, next_at);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_alerts (id TEXT NOT NULL, alert_id TEXT NOT NULL,
+    episode TEXT NOT NULL DEFAULT '', PRIMARY KEY (alert_id, id)) WITHOUT ROWID;
+"""
+# which alerts (and episodes) each notification carries: the incident view asks "what was
+# sent about this alert" without parsing every payload. Rows from before the table: filled
+# once from the payloads (json_each) when the file is opened.
+_BACKFILL = """
+INSERT OR IGNORE INTO outbox_alerts (id, alert_id, episode)
+SELECT o.id, a.value ->> 'id', coalesce(a.value ->> 'episode', '')
+FROM outbox o, json_each(o.payload, '$.alerts') a
+WHERE a.value ->> 'id' IS NOT NULL AND o.id NOT IN (SELECT id FROM outbox_alerts)
 """
 
 
@@ -77,6 +88,10 @@ class Outbox:
             cols = {r[1] for r in self._db.execute("PRAGMA table_info(outbox)")}
             if "sending_since" not in cols:  # files from before the resend count
                 self._db.execute("ALTER TABLE outbox ADD COLUMN sending_since REAL")
+            if self._db.execute("SELECT count(*) FROM state WHERE key = 'outbox_alerts'"
+                                ).fetchone()[0] == 0:
+                self._db.execute(_BACKFILL)
+                self._db.execute("INSERT INTO state VALUES ('outbox_alerts', '1')")
             # rows a crash caught between the attempt and its record: sent again, same key
             self.resent_after_crash = self._db.execute(
                 "SELECT count(*) FROM outbox WHERE status = 'pending' AND sending_since IS NOT "
@@ -107,6 +122,7 @@ class Outbox:
         if rows:
             marks = ",".join("?" * len(rows[0]))
             mem.executemany(f"INSERT INTO outbox VALUES ({marks})", rows)  # noqa: S608
+            mem.execute(_BACKFILL)
         try:
             mem.executemany("INSERT INTO state VALUES (?, ?)",
                             self._db.execute("SELECT key, value FROM state").fetchall())
@@ -146,6 +162,9 @@ class Outbox:
                     " created, next_at, expires_at, updated) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (n.id, n.receiver, n.kind, "pending", summary, n.to_json(), now, now,
                      now + expire, now)).rowcount
+                db.executemany("INSERT OR IGNORE INTO outbox_alerts VALUES (?, ?, ?)",
+                               [(n.id, str(a["id"]), str(a.get("episode") or ""))
+                                for a in n.alerts if a.get("id")])
             if state is not None:
                 db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", state)
             db.execute("COMMIT")
@@ -223,12 +242,20 @@ class Outbox:
                 (now, *sorted(known)))
             return cur.rowcount
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+    def recent(self, limit: int = 50, alert_id: str = "", episode: str = ""
+               ) -> list[dict[str, Any]]:
+        """Newest first; ``alert_id`` (and ``episode``): only the notifications that
+        carried that alert (in that episode)."""
+        where, params = "", []
+        if alert_id:
+            where = (" WHERE id IN (SELECT id FROM outbox_alerts WHERE alert_id = ?"
+                     + (" AND episode = ?)" if episode else ")"))
+            params = [alert_id, episode] if episode else [alert_id]
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, receiver, kind, status, summary, created, updated, attempts,"
-                " last_error, delivered_at, next_at FROM outbox"
-                " ORDER BY created DESC, rowid DESC LIMIT ?", (int(limit),)).fetchall()
+                " last_error, delivered_at, next_at FROM outbox" + where +  # noqa: S608
+                " ORDER BY created DESC, rowid DESC LIMIT ?", (*params, int(limit))).fetchall()
         keys = ("id", "receiver", "kind", "status", "summary", "created", "updated", "attempts",
                 "error", "delivered_at", "next_at")
         return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -247,4 +274,6 @@ class Outbox:
         with self._lock:
             cur = self._exec(
                 "DELETE FROM outbox WHERE status != 'pending' AND updated < ?", (before,))
+            if cur.rowcount:
+                self._exec("DELETE FROM outbox_alerts WHERE id NOT IN (SELECT id FROM outbox)")
             return cur.rowcount

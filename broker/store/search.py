@@ -16,19 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from core.protocol import SEVERITIES
+from core.query_tokens import QueryError, tokens
+
+__all__ = ["QueryError", "Compiled", "compile_query", "parse_time", "row_to_event"]
 
 FIELDS = ("host", "severity", "kind", "rule", "alert", "since", "until")
 COLUMNS = "e.seq, e.id, e.ts, e.kind, e.host, e.severity, e.rule, e.alert_id, e.message, e.data"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_TOKEN = re.compile(r'''(?P<neg>-(?=\S))?(?:
-      (?P<field>[A-Za-z_]+):(?:"(?P<fq>[^"]*)"|(?P<fv>[^\s"]*))
-    | "(?P<phrase>[^"]*)"(?P<pstar>\*)?
-    | (?P<word>[^\s"]+))''', re.X)
 _SEV_OP = re.compile(r"(>=|<=|>|<|=)?(.*)")
-
-
-class QueryError(ValueError):
-    """A query that cannot be run; the message names the offending token."""
 
 
 @dataclass
@@ -74,28 +69,15 @@ def compile_query(text: str, now: float) -> Compiled:
         raise QueryError(f"query is {len(text)} characters long, the limit is {MAX_QUERY_LEN}")
     parts = _Parts()
     text = text.replace("\x00", " ")  # FTS5 reads a NUL as the end of its query string
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise QueryError(f"unterminated quote at position {pos + 1} in "
-                             f"{text[pos:pos + 30]!r}")
-        token = m.group(0)
-        pos = m.end()
-        neg = bool(m.group("neg"))
-        if m.group("field") is not None:
-            value = m.group("fq") if m.group("fq") is not None else m.group("fv")
-            _filter(parts, m.group("field").lower(), value, neg, token, now)
-        elif m.group("phrase") is not None:
-            _term(parts, m.group("phrase"), bool(m.group("pstar")), neg, token)
+    for tok in tokens(text):
+        if tok.field is not None:
+            _filter(parts, tok.field, tok.value, tok.neg, tok.text, now)
+        elif tok.phrase is not None:
+            _term(parts, tok.phrase, tok.star, tok.neg, tok.text)
         else:
-            word = m.group("word")
+            word = tok.word or ""
             star = word.endswith("*")
-            _term(parts, word.rstrip("*") if star else word, star, neg, token)
+            _term(parts, word.rstrip("*") if star else word, star, tok.neg, tok.text)
     return _assemble(parts)
 
 

@@ -22,6 +22,8 @@ SCREENS: dict[str, list[str]] = {
     "host": ["4"],
     "help": ["question_mark"],
     "ack": ["2", "a"],
+    "compact": ["c"],
+    "incident": ["2", "enter"],
     "chart": ["4", "greater_than_sign", "greater_than_sign", "greater_than_sign",
               "greater_than_sign"],  # the host screen's chart at 30 days
     "compare": ["space", "down", "space", "down", "space", "v"],

@@ -19,6 +19,7 @@ from textual.widgets import Input
 from tests.snapshots.frozen_app import SCREENS, make_app
 
 SIZES = {"": (120, 32), "-80x24": (80, 24)}
+LARGE = {"incident": (160, 50)}  # every section at once: the two-column layout
 
 
 async def render(name: str, keys: list[str], size: tuple[int, int], out: Path) -> Path:
@@ -36,9 +37,10 @@ async def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, keys in SCREENS.items():
         for suffix, size in SIZES.items():
-            if suffix and name != "dashboard":
+            if suffix and name not in ("dashboard", "compact"):
                 continue
-            print(await render(name + suffix, keys, size, out))
+            print(await render(name + suffix, keys, LARGE.get(name, size) if not suffix
+                               else size, out))
 
 
 if __name__ == "__main__":

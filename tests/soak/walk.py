@@ -115,10 +115,10 @@ class Walk:
         if r.random() < 0.8:
             await self.settle()  # else the keys below go to a box or a dialog: also fine
         kind = r.choices(["switch", "move", "burst", "search", "dialog", "help", "pause",
-                          "resize", "tab", "sort", "chart"],
-                         weights=[20, 30, 8, 8, 10, 4, 3, 4, 6, 4, 5])[0]
+                          "resize", "tab", "sort", "chart", "incident"],
+                         weights=[20, 26, 8, 8, 8, 4, 3, 4, 6, 4, 5, 8])[0]
         self.steps[kind] = self.steps.get(kind, 0) + 1
-        if kind in ("switch", "move", "dialog", "help", "pause") and not self.free():
+        if kind in ("switch", "move", "dialog", "help", "pause", "incident") and not self.free():
             self.keys([r.choice(["1", "2", "a", "?", "down", "p"])])  # into a box or a dialog
             await self.pilot.pause()
             return
@@ -197,6 +197,8 @@ class Walk:
                 await self.effect(["tab"], lambda: app.focused is not before)
             else:
                 self.keys(["tab"])
+        elif kind == "incident":
+            await self.incident()
         elif kind == "chart" and app.current_mode == "host" and self.free():
             from tui.widgets.metric_chart import MetricChart
 
@@ -213,6 +215,46 @@ class Walk:
             was = (table.sort_column, table.sort_reverse)  # type: ignore[attr-defined]
             await self.effect(r.choice(["o", "r"]), lambda: (
                 table.sort_column, table.sort_reverse) != was)  # type: ignore[attr-defined]
+
+    async def incident(self) -> None:
+        """Enter on an alert (the alerts screen or the dashboard's feed), then one of the
+        incident view's keys, as fast as an operator types them."""
+        from tui.screens.incident import IncidentScreen
+
+        app, r = self.app, self.rnd
+        if not isinstance(app.screen, IncidentScreen):
+            if app.current_mode != "alerts":
+                await self.effect("2", lambda: app.current_mode == "alerts"
+                                  and app.screen.is_mounted)
+            if app.screen.selected_alert() is None:  # a heading row, or no alerts
+                return
+            await self.effect(["enter"], lambda: isinstance(app.screen, IncidentScreen)
+                              and app.screen.complete)
+        inc = app.screen
+        key = r.choice(["a", "x", "c", "i", "/", "r", "h", "e", "escape", "tab"])
+        if key in ("a", "x", "c", "i"):
+            self.keys(key)  # a dialog over the incident (ack: only while it is active)
+            try:
+                await self._wait(lambda: isinstance(app.screen, ModalScreen), 1.5)
+            except AssertionError:
+                return
+            await self.effect(["escape"], lambda: app.screen is inc)
+        elif key == "/":
+            text = r.choice(["error", "timed out", "health check", "zz-no-line", "ack"])
+            self.keys("/" + text)
+            box = inc.query_one("#inc-filter", Input)
+            await self._wait(lambda: box.value == text, EFFECT_TIMEOUT_S)
+            await self.effect(["escape"], lambda: box.value == "")
+        elif key == "r":
+            await self.effect("r", lambda: app.screen is inc and inc.complete)
+        elif key == "h":
+            await self.effect("h", lambda: app.current_mode == "host" and app.screen.is_mounted)
+        elif key == "e":
+            await self.effect("e", lambda: app.current_mode == "events" and app.screen.is_mounted)
+        elif key == "escape":
+            await self.effect(["escape"], lambda: not isinstance(app.screen, IncidentScreen))
+        else:
+            self.keys(["tab"])
 
     async def _wait(self, cond: Callable[[], bool], timeout: float) -> None:
         deadline = time.perf_counter() + timeout

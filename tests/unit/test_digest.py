@@ -52,6 +52,7 @@ def receive_digest(core: BrokerCore) -> dict[str, Any]:
     try:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
+            core.drain_subscriptions()  # what the loop does: the XPUB tells who wants what
             core.tick()
             if sub.poll(50):
                 topic, payload = sub.recv_multipart()
@@ -116,3 +117,13 @@ def test_digest_follows_changes_and_drops_gone_series(core: BrokerCore) -> None:
     d2 = core.handler.digest(core.clock.time())["digest"]
     assert fleet.rows(d2)[0]["disk"] == pytest.approx(42.0)  # a new series feeds its column
     assert d2["top"]["disk"] == ["web-1"] and d2["top"]["cpu"] == ["web-1"]
+
+
+def test_no_digest_is_built_while_no_client_subscribes_to_it(core: BrokerCore) -> None:
+    feed(core, "web-1", 0)
+    before = core.nseq  # the digest is a fleet-wide frame: it takes an nseq when published
+    core.drain_subscriptions()
+    core.tick()
+    assert core.nseq == before
+    d = receive_digest(core)  # a subscriber: digests again
+    assert d["hosts"] == ["web-1"] and core.nseq > before

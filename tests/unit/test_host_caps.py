@@ -80,3 +80,23 @@ def test_a_host_the_engine_knows_skips_probation_after_a_restart() -> None:
     h.engine.host_series("known-1")  # as restore_state does for the hosts it saved
     assert "host.up" in kinds(h.ingest(parts("known-1", 50, T0), T0))
     assert h.state.held == 0
+
+
+def test_the_default_caps_admit_a_fleet_of_10000_real_agents_joining_at_once() -> None:
+    # the series of monitor-agent on a 2-core VM with 4 network interfaces: 55
+    names = ([f"cpu.{k}" for k in ("percent", "count", "iowait", "steal", "system", "user",
+                                   "0.percent", "1.percent")]
+             + [f"net.if{i}.{k}" for i in range(4) for k in (
+                 "dropin_ps", "errin_ps", "errout_ps", "rx_bps", "rx_pps", "tx_bps", "tx_pps")]
+             + [f"misc.m{i}" for i in range(19)])
+    assert len(names) == 55
+    metrics = dict.fromkeys(names, 1.0)
+    h = handler()
+    hosts = [f"node-{i:05d}" for i in range(10_000)]
+    for seq in (0, 1):  # every host's first frame, then every host's second
+        for host in hosts:
+            h.ingest(protocol.encode(protocol.metrics_frame(host, host, "b", seq, T0 + seq,
+                                                            metrics)), T0 + seq)
+    assert len(h.state.hosts) == 10_000 and h.state.held == 10_000
+    assert h.state.series_count() == 550_000
+    assert not h.rejected and h.state.evicted == 0

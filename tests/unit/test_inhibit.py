@@ -114,3 +114,69 @@ def test_a_resolved_host_down_says_how_long_the_host_was_silent_not_0s():
     ev = e.on_sample("h1", {"cpu.percent": 1}, None, T0 + 43)
     assert transitions(ev) == [("firing", "resolved")]
     assert ev[0]["data"]["alert"]["summary"] == "h1 sent nothing for 42s"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_source_index_agrees_with_inhibited_by(seed):
+    import random
+
+    from broker.alerting.inhibit import inhibited_by
+    from broker.alerting.inhibit_index import SourceIndex
+
+    rng = random.Random(seed)
+    rules = parse_inhibits(tomllib.loads(CRIT_MUTES_WARN + """
+[[inhibit]]
+name = "down_mutes_host"
+source = ["kind=host_down"]
+target = ["kind!=host_down"]
+equal = ["host"]
+
+[[inhibit]]
+name = "zone_outage"
+source = ["alertname=zone_down"]
+target = ["severity=~warning|critical"]
+equal = ["zone", "team"]
+""")["inhibit"], "test.toml")
+
+    def labels():
+        d = {"host": f"h{rng.randrange(4)}", "severity": rng.choice(["warning", "critical"]),
+             "kind": rng.choice(["host_down", "threshold"]),
+             "alertname": rng.choice(["zone_down", "cpu"])}
+        for k in ("zone", "team"):
+            if rng.random() < 0.7:
+                d[k] = rng.choice(["a", "b"])
+        return d
+    firing: dict[str, dict[str, str]] = {}
+    index = SourceIndex(rules)
+    for step in range(300):
+        aid = f"a{rng.randrange(30)}"
+        if rng.random() < 0.35:
+            firing.pop(aid, None)
+            index.remove(aid)
+        else:
+            firing[aid] = labels()
+            index.add(aid, firing[aid])
+        target, tid = labels(), rng.choice([f"a{rng.randrange(30)}", "new"])
+        want = inhibited_by(rules, target, tid, list(firing.items()))
+        assert index.inhibited_by(target, tid) == want, (step, target, tid)
+        # every (rule, source) the incident view names, and the first rule is the one above
+        named = index.inhibitors(target, tid)
+        assert (named[0][0] if named else None) == want, (step, target, tid)
+        for name, sid in named:
+            assert sid != tid and inhibited_by(
+                [r for r in rules if r.name == name], target, tid, [(sid, firing[sid])]) == name
+
+
+def test_a_fleet_going_down_at_once_is_inhibited_host_by_host():
+    e = AlertEngine(parse_rules(tomllib.loads(rule("down", kind="host_down", for_="10s")
+                                              + CPU)["rule"], "test.toml"))
+    hosts = [f"h{i}" for i in range(300)]
+    for h in hosts:
+        e.on_sample(h, {"cpu.percent": 99}, None, T0)
+    e.tick(T0 + 60)  # every host silent: 300 host_down in one tick
+    down = [a for a in e.alerts() if a["rule"] == "down"]
+    cpu = [a for a in e.alerts() if a["rule"] == "cpu"]
+    assert len(down) == 300 and all(a["state"] == "firing" for a in down)
+    assert len(cpu) == 300 and all(a["inhibited"] for a in cpu)
+    e.on_sample("h7", {"cpu.percent": 99}, None, T0 + 61)  # h7 is back: its cpu alert pages
+    assert {a["host"] for a in e.alerts() if a["rule"] == "cpu" and not a["inhibited"]} == {"h7"}

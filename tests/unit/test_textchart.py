@@ -156,6 +156,16 @@ def test_marks_draw_a_labelled_vertical_line() -> None:
     assert "old" not in "".join(outside)
 
 
+def test_a_mark_near_a_threshold_label_leaves_the_label_whole() -> None:
+    pts = [(i * 60.0, 50.0 + i % 7) for i in range(60)]
+    for width in (40, 50, 76):
+        lines = render([Series("cpu", pts)], width=width, height=8, unit="%", t0=0, t1=3540,
+                       thresholds=[(95.0, "critical")], marks=[(3400.0, "start")])
+        text = "\n".join(lines)
+        assert "critical 95%" in text, text
+        assert "start" in text, text
+
+
 def test_several_series_have_their_own_style() -> None:
     a = Series("a", minutes(60, lambda i: 10.0))
     b = Series("b", minutes(60, lambda i: 90.0))

@@ -115,10 +115,12 @@ async def test_enter_on_the_feed_opens_that_alert() -> None:
         await until(pilot, lambda: "b2d15c00" in feed._ids, what="feed")
         feed.focus()
         feed.move_cursor(row=feed._ids.index("b2d15c00"))
-        await pilot.press("enter")
-        await until(pilot, lambda: app.current_mode == "alerts", what="alerts screen")
-        await until(pilot, lambda: (app.screen.selected_alert() or {}).get("id") == "b2d15c00",
-                    what="that alert selected")
+        await pilot.press("enter")  # its incident view, over the dashboard
+        await until(pilot, lambda: (app.screen.selected_alert() or {}).get("id") == "b2d15c00"
+                    and type(app.screen).__name__ == "IncidentScreen", what="that incident")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.current_mode == "dashboard"
+                    and type(app.screen).__name__ == "DashboardScreen", what="back")
 
 
 async def test_o_sorts_by_the_next_column_biggest_first() -> None:
@@ -147,7 +149,8 @@ async def test_metrics_repaint_only_the_changed_cells() -> None:
     app = app_()
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(HostTable)
-        await until(pilot, lambda: table.row_count == 14, what="rows")
+        await until(pilot, lambda: table.row_count == 14 and "web-2" in table.visible_hosts()
+                    and "web-2" in table._shown, what="rows")
         updates: list[tuple[str, str]] = []
         clears: list[int] = []
         original = table.update_cell
@@ -157,7 +160,7 @@ async def test_metrics_repaint_only_the_changed_cells() -> None:
         app.post_message(MetricsUpdate("frozen", {"web-2": (frozen_data.NOW,
                                                             {"cpu.percent": 12.0})}))
         await until(pilot, lambda: updates, what="a repaint")
-        assert updates == [("web-2", "cpu")] and clears == []
+        assert updates == [("web-2", "cpu"), ("web-2", "spark")] and clears == []
 
 
 async def test_rows_off_screen_catch_up_when_scrolled_to() -> None:

@@ -21,6 +21,7 @@ from tui.screens.dialogs import AckDialog, DetailDialog, SimulateDialog, detail_
 from tui.screens.help import HelpScreen
 from tui.sources import frozen_data
 from tui.widgets.alert_table import AlertTable
+from tui.widgets.host_table import HostTable
 
 SIZE = (80, 24)
 NOW = frozen_data.NOW
@@ -127,7 +128,7 @@ async def test_a_filter_that_matches_no_host_leaves_an_empty_table_not_a_crash()
     app = app_()
     async with app.run_test(size=SIZE) as pilot:
         table = await until(pilot, lambda: app.screen.ready and app.screen.query_one(
-            "#hosts", DataTable), what="dashboard")
+            "#hosts", HostTable), what="dashboard")
         await until(pilot, lambda: table.row_count > 5, what="rows")
         burst(app, "/zzz-no-such-host")
         await until(pilot, lambda: table.row_count == 0, what="empty table")
@@ -221,7 +222,7 @@ async def test_end_goes_to_the_last_row() -> None:
     app = app_(snapshot=snap)
     async with app.run_test(size=SIZE) as pilot:
         table = await until(pilot, lambda: app.screen.ready and app.screen.query_one(
-            "#hosts", DataTable), what="dashboard")
+            "#hosts", HostTable), what="dashboard")
         await until(pilot, lambda: table.row_count > 60, what="rows")
         await pilot.press("end")
         await until(pilot, lambda: table.cursor_row == table.row_count - 1, what="last row")

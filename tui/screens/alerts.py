@@ -132,5 +132,4 @@ class AlertsScreen(ConsoleScreen):
     def open_selected(self) -> None:
         alert = self.selected_alert()
         if alert is not None:
-            from tui.screens.dialogs import DetailDialog
-            self.app.push_screen(DetailDialog(f"alert {alert['id']}", alert))
+            self.console.open_incident(alert["id"], self)

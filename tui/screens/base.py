@@ -42,6 +42,10 @@ class ConsoleScreen(Screen[None]):
         """The alert `a`, `u` and `x` act on, if any."""
         return None
 
+    def silence_matchers(self) -> list[str] | None:
+        """`x`: the matchers to prefill, when the screen knows better than host and rule."""
+        return None
+
     def step_back(self) -> bool:
         """`escape`: undo the screen's own state (filter, search); False when there is none."""
         return False

@@ -9,7 +9,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 
 from tui.format import alert_value, printable
 from tui.screens.base import OnceModal
@@ -178,6 +178,31 @@ class DetailDialog(OnceModal[None]):
             box.border_title = self.title_text
             yield Static(printable("\n".join(detail_lines(self.record))), classes="fields",
                          markup=False)
+            yield Button("Close", id="close", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+
+class SummaryDialog(OnceModal[None]):
+    """`c` in the incident view: the ticket summary, already copied with OSC 52, shown for a
+    terminal that ignores OSC 52 (select it with the mouse, shift+drag in most terminals)."""
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog detail summary") as box:
+            box.border_title = "Summary for a ticket"
+            yield Label("Copied (OSC 52). Terminal without OSC 52? Select the text below.",
+                        classes="what")
+            area = TextArea(self.text, read_only=True, soft_wrap=True, id="summary",
+                            show_line_numbers=False)
+            yield area
             yield Button("Close", id="close", compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

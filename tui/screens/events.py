@@ -150,6 +150,13 @@ class EventsScreen(ConsoleScreen):
         self.query_one("#query", Input).focus()
         return True
 
+    def run_query(self, query: str) -> None:
+        """Search for ``query`` as if typed in the box (the incident view's `e`)."""
+        self.query_one("#query", Input).value = query
+        self.show_error("")
+        self._search(None, query=query)
+        self.query_one("#events", DataTable).focus()
+
     def show_error(self, error: str) -> None:
         self.error = error
         box = self.query_one("#query-error", Static)

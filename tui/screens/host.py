@@ -172,5 +172,4 @@ class HostScreen(ConsoleScreen):
         if self.focused is self.query_one(AlertTable):
             alert = self.selected_alert()
             if alert is not None:
-                from tui.screens.dialogs import DetailDialog
-                self.app.push_screen(DetailDialog(f"alert {alert['id']}", alert))
+                self.console.open_incident(alert["id"], self)

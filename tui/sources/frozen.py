@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from core.clock import FakeClock
 from tui.messages import AlertChanged, BrokerStatus, ConnectionState, EventReceived, Reply, Snapshot
-from tui.sources import frozen_data
+from tui.sources import frozen_data, frozen_incident
 from tui.sources.base import DataSource
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ class FrozenSource(DataSource):
         super().__init__()
         self.clock = FakeClock(now)
         self.snapshot = copy.deepcopy(snapshot or frozen_data.snapshot(now))
+        self.stored_only = [] if snapshot else frozen_incident.log_lines(now)  # the store
+        # has them (the incident view's log lines), the live tail does not: older history
         self.silences: list[dict[str, Any]] = self.snapshot.pop("silences", [])
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.connected = live
@@ -38,14 +40,14 @@ class FrozenSource(DataSource):
 
     @property
     def queries(self) -> FrozenQueries:
-        """``search`` and ``history`` through the broker's own handlers and a real store
+        """``search``, ``history`` and ``incident`` through the broker's own handlers and a real store
         of the frozen events and series (built on first use: pictures rarely need it)."""
         if self._queries is None:
             from tui.sources.frozen_store import FrozenQueries
 
             series = {h["host"]: h.get("history") or {} for h in self.snapshot["hosts"]}
-            self._queries = FrozenQueries(self.clock, self.snapshot["events"], series,
-                                          self.snapshot["hosts"])
+            self._queries = FrozenQueries(self.clock, self.snapshot["events"] + self.stored_only,
+                                          series, lambda: (self.snapshot, self.silences))
         return self._queries
 
     @property
@@ -65,7 +67,7 @@ class FrozenSource(DataSource):
                 req_id: str | None = None) -> str:
         req_id = req_id or self.next_id()
         self.requests.append((op, dict(args)))
-        if op in ("search", "history", "thresholds", "fleet_at"):
+        if op in ("search", "history", "thresholds", "incident", "fleet_at"):
             reply = self.queries.answer(op, args)
             self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
                             str(reply.get("error") or ""), self.name))

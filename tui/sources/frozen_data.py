@@ -174,7 +174,9 @@ def alert(aid: str, rule: str, host: str, severity: str, metric: str, value: flo
             "summary": f"{rule.replace('_', ' ')} on {host}",
             "description": f"{metric} is {value:g} (threshold {threshold:g})",
             "started_at": started_at, "updated_at": started_at, "resolved_at": resolved_at,
-            "simulated": simulated}
+            "simulated": simulated, "kind": "host_down" if rule == "host_down" else "threshold",
+            "op": ">", "runbook_url": "",
+            "episode": hashlib.sha256(f"{aid}{started_at}".encode()).hexdigest()[:16]}
 
 
 def event(kind: str, message: str, ts: float, *, host: str = "", severity: str = "info",

@@ -16,6 +16,7 @@ import functools
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -33,7 +34,7 @@ from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
-from tui.sources import frozen_data, frozen_past
+from tui.sources import frozen_data, frozen_incident, frozen_past
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -41,28 +42,40 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history", "thresholds", "fleet_at")
+    OPS = ("search", "history", "thresholds", "incident", "fleet_at")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
                  series: dict[str, dict[str, list[float]]],
-                 hosts: list[dict[str, Any]] | None = None) -> None:
+                 state: Callable[[], tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+                 ) -> None:
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
-        info = {h["host"]: h for h in hosts or []}
-        known = {host: SimpleNamespace(metrics={k: v[-1] for k, v in m.items() if v},
+        self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
+        info = {h["host"]: h for h in self._state()[0].get("hosts", [])}
+        hosts = {host: SimpleNamespace(metrics={k: v[-1] for k, v in m.items() if v},
                                        history=History(1),
                                        info=info.get(host, {}).get("info") or {},
                                        labels=info.get(host, {}).get("labels") or {})
                  for host, m in series.items()}
-        self.core = cast(Any, SimpleNamespace(clock=clock, state=SimpleNamespace(hosts=known),
-                                              engine=AlertEngine(), pseq=1000, nseq=1000))
-        self.system = SimpleNamespace(store=self.store, notifier=None)
+        # ``call``: the core thread's part of a request runs in place (there is no loop)
+        self.core = cast(Any, SimpleNamespace(clock=clock, state=SimpleNamespace(hosts=hosts),
+                                              engine=AlertEngine(),
+                                              call=lambda fn, timeout=5.0: fn(),
+                                              pseq=1000, nseq=1000))
+        self.system = SimpleNamespace(store=self.store, notifier=SimpleNamespace(
+            recent=lambda limit, alert_id="", episode="":
+            frozen_incident.notifications(clock.time(), alert_id)[:limit]))
         self.requests = self.errors = 0
         now = clock.time()
         past = frozen_past.events(now)  # the incident rewind shows (tui/sources/frozen_past)
-        for event in sorted([*past, *events], key=lambda e: e["ts"]):  # as they came
-            self.store.put(cast(Any, dict(event)))
+        for event in sorted([*past, *events], key=lambda e: e["ts"]):
+            event = dict(event)  # a broker stores them as they come, the opening ones with
+            data = event.get("data") or {}  # the host's top processes of that moment
+            if event["kind"] == "alert" and data.get("from") == "inactive":
+                event["data"] = {**data, "processes": frozen_incident.processes(
+                    event["host"], event["ts"] - 2, start=True)}
+            self.store.put(cast(Any, event))
         for host, sample, ts in frozen_past.samples(now):
             self.store.record_metrics(host, sample, ts)
         self._series = series
@@ -96,8 +109,8 @@ class FrozenQueries(Control):
     def answer(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
         handler: Any = {"search": self.search, "history": self.history,
-                        "fleet_at": self.fleet_at,
-                        "thresholds": functools.partial(agent_ops.thresholds, self.core)}[op]
+                        "thresholds": functools.partial(agent_ops.thresholds, self.core),
+                        "incident": self.incident, "fleet_at": self.fleet_at}[op]
         if op == "history":  # as Control.handle does on the core thread
             self._long_past(args.get("host"))
             args = self.history_live(args)
@@ -106,6 +119,10 @@ class FrozenQueries(Control):
                 self._long_past(host)
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
+
+    def incident_state(self, alert_id: str) -> dict[str, Any]:
+        snapshot, silences = self._state()
+        return frozen_incident.incident_state(snapshot, silences, alert_id, self.core.clock.time())
 
     def close(self) -> None:
         try:

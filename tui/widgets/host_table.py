@@ -1,191 +1,216 @@
-"""The fleet table: one row per host, sortable and filterable, repainting only changed cells."""
+"""The fleet table: one row per host, sorted and filtered, drawing only the rows on screen.
+
+A line table (tui/widgets/line_table.py): a re-sort or a new filter orders the host names
+and repaints the few dozen visible rows, whatever the fleet's size. The DataTable it
+replaces built a row for each of up to 1,000 hosts and measured every cell on each re-sort
+(300-500 ms p99 at 10,000 hosts; see docs/benchmarks.md). Cells of visible rows are compared
+with what is on screen and only changed lines are refreshed; rows off screen wait until
+scrolled to.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
 from textual.message import Message
-from textual.widgets import DataTable
 
-from tui.format import age, level, pct, rate
+from core.hostquery import HostQuery
+from core.hostquery import parse as parse_filter
 from tui.model import FleetModel, HostView
-from tui.palette import style
-from tui.widgets.rows import RowTable
+from tui.widgets.host_columns import (
+    COLUMNS,
+    COMPACT,
+    FULL,
+    SORTABLE,
+    Column,
+    figure_getter,
+    row_cells,
+    sort_key,
+)
+from tui.widgets.line_table import LineTable
 
-COLUMNS = [("dot", " ", 1), ("host", "host", 12), ("cpu", "cpu", 5), ("mem", "mem", 5),
-           ("disk", "disk", 5), ("rx", "rx/s", 5), ("tx", "tx/s", 5), ("load", "load", 5),
-           ("alerts", "al", 2), ("seen", "seen", 5)]
-# Rows in the table at most: past this the table shows the first rows of the sorted,
-# filtered fleet (a 10,000-row DataTable took seconds to rebuild at every re-sort).
-MAX_ROWS = 1000
-
-
-def sort_value(model: FleetModel, host: HostView, column: str) -> Any:
-    m = host.metrics
-    if column in ("host", "dot"):
-        return (host.status != "down", host.name) if column == "dot" else host.name
-    if column == "disk":
-        return host.busiest_disk()[1] or -1.0
-    if column in ("rx", "tx"):
-        return host.net(column) or -1.0
-    if column == "alerts":
-        return model.host_alert_count(host.name)
-    if column == "seen":
-        return -host.last_seen
-    key = {"cpu": "cpu.percent", "mem": "mem.percent", "load": "load.1"}[column]
-    return m.get(key, -1.0)
+__all__ = ["COLUMNS", "SORTABLE", "HostTable"]
+REFILTER_S = 2.0  # a filter on figures (cpu>80) is run again at most this often
 
 
-def row_cells(model: FleetModel, host: HostView, now: float) -> tuple[Any, ...]:
-    m = host.metrics
-    down = host.status == "down"
-    dot = Text("○", style=style("critical")) if down else Text("●", style=style("ok"))
-    n_alerts = model.host_alert_count(host.name)
-    disk = host.busiest_disk()[1]
-
-    def gauge(family: str, value: float | None) -> Text:
-        lvl = level(family, value)
-        return Text(pct(value), style="" if lvl == "ok" else style(lvl), justify="right")
-
-    since = now - host.last_seen
-    seen = "now" if since < 3 and not down else age(since)
-    if host.status == "unknown":  # rewound to a moment it sent nothing (tui/rewind.py)
-        dot, seen = Text("?", style="dim"), "-"
-    return (dot, Text(host.name, style="dim" if down else ""),
-            gauge("cpu", m.get("cpu.percent")), gauge("mem", m.get("mem.percent")),
-            gauge("disk", disk), Text(rate(host.net("rx")), justify="right"),
-            Text(rate(host.net("tx")), justify="right"),
-            Text(f"{m['load.1']:.1f}" if "load.1" in m else "-", justify="right"),
-            Text(str(n_alerts) if n_alerts else "", style=style("critical"), justify="right"),
-            Text(seen, style=style("critical") if down else "dim", justify="right"))
-
-
-class HostTable(RowTable):
-    """Hosts of the model; ``sync`` adds/removes rows or updates only cells that changed."""
+class HostTable(LineTable):
+    """Hosts of the model; ``sync`` orders them again or repaints the cells that changed."""
 
     @dataclass
     class HostHighlighted(Message):
         host: str
 
+    @dataclass
+    class HostSelected(Message):
+        """A click on the highlighted row (Enter goes through the app's ``open``)."""
+        host: str
+
+    @dataclass
+    class SortChanged(Message):
+        """A click on a header changed the sort."""
+        column: str
+        reverse: bool
+
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(**kwargs)
         self.sort_column = "host"
         self.sort_reverse = False
-        self.total = 0  # hosts matching the filter, shown or not (see MAX_ROWS)
+        self.compact = False
+        self.total = 0  # hosts matching the filter (all of them are rows)
         self.filter = ""
-        self._shown: dict[str, tuple[Any, ...]] = {}
-        self._order: list[str] = []
+        self.host_query: HostQuery | None = None
         self._structure: tuple[Any, ...] | None = None
-        self._stale: set[str] = set()  # rows whose cells lag the model (off screen)
         self._model: FleetModel | None = None
         self._now = 0.0
+        self._filtered_at = 0.0
 
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+    # ---------------------------------------------------------------- public
+    @property
+    def columns(self) -> list[Column]:
+        return COMPACT if self.compact else FULL
 
     @property
     def selected_host(self) -> str | None:
-        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
-            return None
-        return self._order[self.cursor_row]
+        if 0 <= self.cursor_row < len(self._order):
+            return self._order[self.cursor_row]
+        return None
 
-    def set_sort(self, column: str) -> None:
-        if column == self.sort_column:
+    def set_sort(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by ``column``; the same column again reverses (values sort biggest first)."""
+        if reverse is not None:
+            self.sort_column, self.sort_reverse = column, reverse
+        elif column == self.sort_column:
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column = column
-            self.sort_reverse = column not in ("host", "dot")  # biggest first for values
+            self.sort_reverse = column not in ("host", "dot")
         self._structure = None
 
     def set_filter(self, text: str) -> None:
-        self.filter = text.strip().lower()
+        """Filter by ``text`` (core/hostquery.py); a bad filter raises ``QueryError`` and
+        leaves the one before in place."""
+        query = parse_filter(text)
+        self.filter, self.host_query = query.text, (query if query else None)
+        self._structure = None
+
+    def set_compact(self, compact: bool) -> None:
+        self.compact = compact
         self._structure = None
 
     def resort(self) -> None:
         """Order rows again by current values (called every few seconds)."""
         self._structure = None
 
+    def visible_hosts(self) -> list[str]:
+        """The hosts of the rows on screen now (what a big fleet's console follows)."""
+        return self.visible_keys()
+
+    def get_cell(self, host: str, column: str) -> Any:
+        """The cell of ``host`` in ``column`` as on screen (computed if not painted yet)."""
+        keys = [c.key for c in self.columns]
+        cells = self._shown.get(host) or self.row_cells_of(host)
+        if cells is None:
+            raise KeyError(host)
+        return cells[keys.index(column)]
+
+    def update_cell(self, host: str, column: str, value: Any) -> None:
+        keys = [c.key for c in self.columns]
+        cells = list(self._shown[host])
+        cells[keys.index(column)] = value
+        self._shown[host] = tuple(cells)
+        self.refresh_row(host)
+
+    # ---------------------------------------------------------------- data
     def sync(self, model: FleetModel, now: float, dirty: set[str],
              prefer: str | None = None) -> None:
         """Bring the rows up to date; ``prefer`` is the host to keep the cursor on."""
-        structure = (model.hosts_version, self.sort_column, self.sort_reverse, self.filter)
+        self._model, self._now = model, now
+        structure = (model.hosts_version, self.sort_column, self.sort_reverse, self.filter,
+                     self.compact)
+        if self.host_query is not None and self.host_query.figures and dirty \
+                and time.monotonic() - self._filtered_at >= REFILTER_S:
+            self._structure = None  # a filter on figures: membership moves with them
         if structure != self._structure:
             self._rebuild(model, now, prefer)
             self._structure = structure
             return
-        self._model, self._now = model, now
-        self._stale |= dirty & self._shown.keys()
-        self._paint_visible()
+        self._stale |= dirty  # read for rows on screen only; emptied by each rebuild
+        self.paint_visible()
 
-    def _paint_visible(self) -> None:
-        """Update the cells of visible rows that changed; rows off screen wait until scrolled to.
-
-        Each ``update_cell`` costs a refresh, so with 1,000 hosts updating every second only
-        the few dozen visible rows are touched (measured in bench/bench_tui.py). A visible
-        host that has gone quiet is repainted too: its "seen" age moves with the clock.
-        """
+    def paint_visible(self) -> None:
+        """Update the cells of visible rows that changed. A visible host that has gone quiet
+        is repainted too: its "seen" age moves with the clock."""
         model, now = self._model, self._now
         if model is None:
             return
-        top = int(self.scroll_y)
-        for name in self._order[top:top + self.size.height + 1]:
+        for name in self.visible_keys():
             host = model.hosts.get(name)
             if host is None or name not in self._shown or (
                     name not in self._stale and now - host.last_seen < 3):
                 continue
             self._stale.discard(name)
-            cells = row_cells(model, host, now)
-            for (key, _, _), new, prev in zip(COLUMNS, cells, self._shown[name], strict=True):
+            cells = row_cells(model, host, now, self.compact)
+            for col, new, prev in zip(self.columns, cells, self._shown[name], strict=True):
                 if new != prev:
-                    self.update_cell(name, key, new)
-            self._shown[name] = cells
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        self._paint_visible()
+                    self.update_cell(name, col.key, new)
 
     def _rebuild(self, model: FleetModel, now: float, prefer: str | None) -> None:
         # The row under the cursor stays under it: ``prefer`` (the app's selected host)
-        # lags the cursor by a message, and a rebuild in between jumped it back.
+        # lags the cursor by a message.
         keep = self.selected_host or prefer
-        hosts = [h for h in model.hosts.values() if self.filter in h.name.lower()]
-        hosts.sort(key=lambda h: sort_value(model, h, self.sort_column), reverse=self.sort_reverse)
-        self.total = len(hosts)
-        del hosts[MAX_ROWS:]  # a big fleet: the top of the order (filter to reach the rest)
-        # Forget the old rows first: clear() scrolls to the top, and the scroll watcher
-        # repaints what it believes is on screen (the old rows were gone: CellDoesNotExist).
-        self._shown, self._order, self._stale = {}, [], set()
-        self.clear()
-        for host in hosts:
-            cells = row_cells(model, host, now)
-            self.add_row(*cells, key=host.name)
-            self._shown[host.name] = cells
-            self._order.append(host.name)
-        for key, _, _ in COLUMNS:
-            col = self.columns[key]  # type: ignore[index]
-            arrow = ("▼" if self.sort_reverse else "▲") if key == self.sort_column else ""
-            col.label = Text(dict((k, lbl) for k, lbl, _ in COLUMNS)[key] + arrow)
-        if keep in self._shown:
-            self.move_cursor(row=self._order.index(keep), animate=False)
-        elif self._order:
-            self.move_cursor(row=0, animate=False)
-            self.post_message(self.HostHighlighted(self._order[0]))
+        query = self.host_query
+        hosts: Iterable[HostView] = model.hosts.values()
+        if query is not None:
+            match = query.matches
+            if query.figures:
+                hosts = [h for h in hosts
+                         if match(h.name, h.status, h.labels, figure_getter(model, h, now))]
+            else:  # names, labels, status: no figures to look up
+                hosts = [h for h in hosts if match(h.name, h.status, h.labels, _no_figure)]
+        column = self.sort_column
+        if column == "host":
+            order = sorted((h.name for h in hosts), reverse=self.sort_reverse)
+        else:
+            ranked = sorted(hosts, key=sort_key(model, column), reverse=self.sort_reverse)
+            order = [h.name for h in ranked]
+        self._filtered_at = time.monotonic()
+        self.total = len(order)
+        self.set_rows(order, keep)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        # Rebuilding the rows posts highlights of rows the cursor has already left: skip them.
-        # A filter that matches nothing highlights "no row": row_key None, cursor_row -1.
-        if event.row_key is not None and event.row_key.value is not None \
-                and event.cursor_row == self.cursor_row:
-            self.post_message(self.HostHighlighted(event.row_key.value))
+    # ---------------------------------------------------------------- line table hooks
+    def row_cells_of(self, key: str) -> tuple[Any, ...] | None:
+        model = self._model
+        host = model.hosts.get(key) if model is not None else None
+        if model is None or host is None:
+            return None
+        return row_cells(model, host, self._now, self.compact)
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        if event.column_key.value:
-            self.set_sort(event.column_key.value)
+    def header_cells(self, widths: list[tuple[Column, int]]) -> list[Text]:
+        arrow = "▼" if self.sort_reverse else "▲"
+        return [Text(_label(c.label.strip(), arrow, w) if c.key == self.sort_column
+                     else c.label, justify="left" if c.key in ("dot", "host", "spark")
+                     else "right") for c, w in widths]
 
-    def visible_hosts(self) -> list[str]:
-        """The hosts of the rows on screen now (what a big fleet's console follows)."""
-        top = int(self.scroll_y)
-        return self._order[top:top + self.size.height + 1]
+    def row_highlighted(self, key: str) -> None:
+        self.post_message(self.HostHighlighted(key))
+
+    def row_clicked(self, key: str) -> None:
+        self.post_message(self.HostSelected(key))
+
+    def header_clicked(self, column: Column) -> None:
+        if column.sortable:
+            self.set_sort(column.key)
+            self.post_message(self.SortChanged(self.sort_column, self.sort_reverse))
+
+
+def _label(label: str, arrow: str, width: int) -> str:
+    """A sorted column's header: its label and the arrow, the label cut to make room."""
+    return label[:max(0, width - 1)] + arrow
+
+
+def _no_figure(name: str) -> float | None:
+    return None

@@ -1,0 +1,73 @@
+"""The engine's quiet guard (broker/alerting/quiet.py) changes nothing but the cost."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from broker.alerting.quiet import QuietPlan
+from tests.unit.engine_helpers import T0, engine_from, rule
+
+RULES = (rule("hi", kind="threshold", metric="m.a", op=">", warning=80, critical=90, clear=5)
+         + rule("lo", kind="threshold", metric="m.b", op="<", warning=20, clear=5)
+         + rule("ge", kind="threshold", metric="m.a", op=">=", critical=95)
+         + rule("le", kind="threshold", metric="m.b", op="<=", warning=10,
+                keep_firing_for="5s")
+         + rule("win", kind="threshold", metric="m.c", warning=50, over="10s"))
+
+
+def events(engine, samples):
+    out = []
+    for i, metrics in enumerate(samples):
+        for e in engine.on_sample("h1", metrics, None, T0 + i):
+            out.append((i, e["kind"], e["data"].get("change"), e["data"].get("to"),
+                        e["data"].get("alert", {}).get("rule")))
+        if i % 7 == 0:
+            out.extend((i, e["kind"], "tick", None, None) for e in engine.tick(T0 + i))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_guard_gives_the_events_of_a_full_evaluation(seed, monkeypatch):
+    rng = random.Random(seed)
+    samples = []
+    for _ in range(400):  # mostly quiet, with excursions past every edge and back
+        far = rng.random() < 0.15
+        m = {"m.a": rng.uniform(0, 100) if far else rng.uniform(0, 70),
+             "m.b": rng.uniform(0, 100) if far else rng.uniform(30, 100),
+             "m.c": rng.uniform(0, 100)}
+        if rng.random() < 0.05:
+            del m["m.a"]  # a watched name missing from a frame
+        samples.append(m)
+    guarded = events(engine_from(RULES), samples)
+    monkeypatch.setattr(QuietPlan, "quiet", lambda self, metrics: False)
+    full = events(engine_from(RULES), samples)
+    assert guarded == full
+    assert any(e[2] == "state" for e in full)  # the samples did cross the edges
+
+
+def test_a_quiet_frame_skips_only_while_every_guarded_series_is_idle():
+    e = engine_from(RULES)
+    e.on_sample("h1", {"m.a": 10.0, "m.b": 50.0}, None, T0)
+    hs = e.hosts["h1"]
+    assert hs.idle and hs.plan.quiet({"m.a": 80.0, "m.b": 20.0})  # on the edges: no level
+    assert not hs.plan.quiet({"m.a": 80.5, "m.b": 50.0})
+    assert not hs.plan.quiet({"m.b": 50.0})  # m.a missing: evaluated in full
+    e.on_sample("h1", {"m.a": 85.0, "m.b": 50.0}, None, T0 + 1)
+    assert not hs.idle  # firing: hysteresis matters now
+    e.on_sample("h1", {"m.a": 77.0, "m.b": 50.0}, None, T0 + 2)  # inside the clear margin
+    assert [a["state"] for a in e.alerts()] == ["firing"]
+    e.on_sample("h1", {"m.a": 70.0, "m.b": 50.0}, None, T0 + 3)
+    assert [a["state"] for a in e.alerts()] == ["resolved"] and hs.idle
+
+
+def test_a_restored_firing_alert_is_judged_by_the_next_sample():
+    e = engine_from(RULES)
+    e.on_sample("h1", {"m.a": 95.0, "m.b": 50.0}, None, T0)
+    saved = e.dump_state()
+    e2 = engine_from(RULES)
+    e2.restore_state(saved)
+    e2.on_sample("h1", {"m.a": 10.0, "m.b": 50.0}, None, T0 + 1)
+    assert {a["rule"]: a["state"] for a in e2.alerts()} == {"hi": "resolved",
+                                                            "ge": "resolved"}
