@@ -31,7 +31,7 @@ _ids = itertools.count()
 HOSTS = ("db-1", "web-1", "web-2")
 NOW = float(int(time.time()) // 60 * 60)  # the seeding's "now": a minute boundary
 INCIDENT = NOW - 3600  # db-1 pinned from 70 to 50 minutes before NOW
-DAYS_AGO = NOW - 3 * 86400
+DAYS_AGO = (NOW - 3 * 86400) // 3600 * 3600  # an hour boundary: both samples in one hour
 
 
 def cpu(host: str, minute: int) -> float:
