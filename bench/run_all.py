@@ -7,7 +7,7 @@ import sys
 import time
 
 BENCHES = ["bench.bench_agent", "bench.bench_ingest", "bench.bench_memory", "bench.bench_alerts",
-           "bench.bench_anomaly", "bench.bench_notify", "bench.bench_tui", "bench.bench_store",
+           "bench.bench_anomaly", "bench.bench_notify", "bench.bench_tui", "bench.bench_store", "bench.bench_rewind",
            "bench.bench_caps", "bench.bench_cluster", "bench.bench_scale"]
 
 

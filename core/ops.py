@@ -60,6 +60,8 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("search", "viewer", True, "search the event log (words, host:, severity:, kind:, since:...)"),
     Op("history", "viewer", True, "a series' 1 min or 1 h rollups (recent: true adds the live "
                                   "samples not yet rolled up)"),
+    Op("fleet_at", "viewer", True, "the fleet as it was at a past moment (ts: unix seconds), "
+                                   "rebuilt from the rollups and alert episodes: rewind"),
     Op("notifications", "viewer", True, "recent notification deliveries (alert_id: those "
                                         "that carried that alert)"),
     Op("incident", "viewer", True, "one alert with everything around it: silences, "

@@ -210,6 +210,9 @@ RENDER: dict[str, Callable[[Any], str]] = {
     "export": lambda r: r.rstrip("\n"),
     "push": lambda r: f"pushed {r['metrics']} metric(s) for {r['host']}",
     "history": _history,
+    "fleet-at": lambda r: (f"the fleet at {_clock(r['as_of'])} ({r['step']} rollups; ages "
+                           f"from now)\n{hosts(r['hosts'])}\n\n"
+                           f"{alerts(r['alerts']) if r['alerts'] else 'no alerts then'}"),
     "incident": _incident,
     "ack": lambda r: f"acknowledged {r.get('alert_id')}",
     "unack": lambda r: f"acknowledgement removed from {r.get('alert_id')}",

@@ -81,6 +81,8 @@ def parser() -> Parser:
                     help="draw a chart (line avg, band min..max, live samples to now)")
     sp.add_argument("--width", type=int, default=None, help="--plot: columns (terminal's)")
     sp.add_argument("--height", type=int, default=None, help="--plot: lines (about 20)")
+    sp = cmd("fleet-at")
+    sp.add_argument("ago", metavar="AGO", help="how far back: 2h, 90m, 1h30m (or unix seconds)")
     sp = cmd("push")
     sp.add_argument("host")
     sp.add_argument("metrics", nargs="+", metavar="METRIC=VALUE")
@@ -152,6 +154,14 @@ def request_for(args: Any) -> tuple[str, dict[str, Any]]:
         return "history", {"host": args.host, "metric": args.metric,
                            "since": now - parse_duration(args.since, "--since"), "until": now,
                            "step": args.step or "1m"}
+    if c == "fleet-at":
+        from core.config import parse_duration
+
+        try:
+            ts = float(args.ago)
+        except ValueError:
+            ts = time.time() - parse_duration(args.ago, "AGO")
+        return "fleet_at", {"ts": ts}
     if c in ("notifications",):
         return c, {"limit": args.limit, **({"alert_id": args.alert} if args.alert else {})}
     if c == "incident":

@@ -21,11 +21,12 @@ from tui.format import printable, thresholds_from_rules
 from tui.held_keys import HeldKeys
 from tui.incident_nav import IncidentNav
 from tui.model import FleetModel
+from tui.operator_actions import OperatorActions
 from tui.quick_switch import QuickSwitch
+from tui.rewind import REWIND_KEYS, Rewind
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import ConsoleScreen
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.dialogs import AckDialog, ForgetDialog, SilenceDialog, SimulateDialog
 from tui.screens.events import EventsScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.screens.host import HostScreen
@@ -39,7 +40,7 @@ ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
-class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
+class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
     MODES = {"dashboard": DashboardScreen, "alerts": AlertsScreen, "events": EventsScreen,
@@ -52,6 +53,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         Binding("s", "simulate", "Simulate", tooltip="Inject a simulated alert"),
         Binding("slash", "search", "Search", key_display="/", tooltip="Filter or search"),
         Binding("p", "pause", "Pause", tooltip="Pause or resume live updates"),
+        *REWIND_KEYS,  # t, [, ]
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key"),
         Binding("q", "quit", "Quit", tooltip="Quit monitor-tui"),
         Binding("1", "switch('dashboard')", "Dashboard", group=SCREENS_GROUP),
@@ -74,7 +76,8 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         super().__init__()
         self.state_file = state_file  # the dashboard's sort and compact mode (tui/prefs.py)
         self.source = source
-        self.model = FleetModel()
+        self.live_model = FleetModel()  # the brokers' state now; ``model`` is what is shown
+        self.rewind = Rewind(self)
         self.bell_on_critical = bell
         self.author = author or _user()
         self.refresh_s = refresh_s
@@ -107,8 +110,14 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
     def on_unmount(self) -> None:
         self.source.stop()
 
+    @property
+    def model(self) -> FleetModel:
+        """The fleet on screen: the live one, or the past moment rewind shows (tui/rewind.py)."""
+        return self.rewind.model or self.live_model
+
     def now(self) -> float:
-        return self.source.clock.time()
+        """The moment on screen (rewound: that moment)."""
+        return self.rewind.moment(self.source.clock.time())
 
     def refresh_views(self, force: bool = False) -> None:
         if self._exit or not self.is_running:
@@ -132,7 +141,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         return view
 
     def update_title(self) -> None:
-        n = self.model.unacked_criticals()
+        n = self.live_model.unacked_criticals()  # live, even while rewound
         self.title = f"monitor · {n} unacked critical" if n else "monitor"
         state = worst_state(self.connections)
         down = sorted(n for n, s in self.connections.items() if s != "connected")
@@ -152,6 +161,9 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         given (the screen shows it where it belongs), else to a toast."""
         req_id = self.source.next_id()
         self._callbacks[req_id] = (callback or self._default_reply, on_error)
+        if self.rewind.blocks(op):  # a change from a picture of the past: refused
+            self.post_message(self.rewind.refusal(req_id, op))
+            return req_id
         self.source.request(op, dict(args or {}), brokers, req_id=req_id)
         return req_id
 
@@ -193,7 +205,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         self.refresh_views(force=True)
 
     def on_snapshot(self, message: msg.Snapshot) -> None:
-        self.model.apply_snapshot(message.source, message.snapshot)
+        self.live_model.apply_snapshot(message.source, message.snapshot)
         self.update_title()
         self.refresh_views(force=True)
         # The fleet's state is long-lived: keep the cyclic GC from rescanning it. A full
@@ -201,22 +213,22 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         self.call_after_refresh(gc.freeze)
 
     def on_metrics_update(self, message: msg.MetricsUpdate) -> None:
-        apply = self.model.apply_metrics
+        apply = self.live_model.apply_metrics
         for host, (ts, metrics) in message.updates.items():
             apply(message.source, host, ts, metrics)
 
     def on_digest_update(self, message: msg.DigestUpdate) -> None:
-        self.model.apply_digest(message.source, message.digest)
+        self.live_model.apply_digest(message.source, message.digest)
 
     def on_host_changed(self, message: msg.HostChanged) -> None:
-        self.model.apply_host(message.source, message.host, message.status, message.ts,
+        self.live_model.apply_host(message.source, message.host, message.status, message.ts,
                               message.info)
 
     def on_alert_changed(self, message: msg.AlertChanged) -> None:
         self._alert(message.source, message.alert)
 
     def _alert(self, source: str, alert: dict[str, Any]) -> None:
-        if self.model.apply_alert(source, alert):
+        if self.live_model.apply_alert(source, alert):
             if not self._new_criticals:
                 self.set_timer(TOAST_BATCH_S, self._toast_criticals)
             self._new_criticals.append(alert)
@@ -239,7 +251,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
 
     def on_event_received(self, message: msg.EventReceived) -> None:
         event = message.event
-        self.model.add_event(event)
+        self.live_model.add_event(event)
         data: dict[str, Any] = _map(event.get("data"))
         alert = _map(data.get("alert"))
         if alert.get("id"):
@@ -247,11 +259,11 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         elif event.get("kind") in ("silence", "unsilence"):
             silence = _map(data.get("silence"))
             if silence.get("id"):
-                self.model.apply_silence(silence["id"], data.get("alerts") or [],
+                self.live_model.apply_silence(silence["id"], data.get("alerts") or [],
                                          event["kind"] == "silence")
 
     def on_broker_status(self, message: msg.BrokerStatus) -> None:
-        self.model.brokers.setdefault(message.source, {}).update(message.status)
+        self.live_model.brokers.setdefault(message.source, {}).update(message.status)
 
     def _got_rules(self, reply: msg.Reply) -> None:
         rules = [r for r in (reply.result or []) if isinstance(r, dict)]
@@ -285,6 +297,9 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
 
     def action_go_back(self) -> None:
         self._typed = None
+        if self.rewind.active:  # Esc: back to live first, on whatever screen
+            self.rewind.go_live()
+            return
         screen = self.screen
         if isinstance(screen, ConsoleScreen) and screen.step_back():
             return
@@ -311,6 +326,9 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         self.update_title()
         self.refresh_views(force=True)  # the header and the summary line say PAUSED: no toast
 
+    def action_rewind(self, step: int = 0) -> None:  # t: pick a moment; [ ]: step (-1, 1)
+        self.rewind.key(step)
+
     def action_help(self) -> None:
         """The help of each kind of screen is built once and kept (tui/screens/help.py)."""
         below = self.screen
@@ -324,67 +342,6 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, App[None]):
         assert isinstance(help_, HelpScreen)
         help_.reopen()
         self.push_screen(help_)
-
-    def action_ack(self) -> None:
-        alert = self.selected_alert()
-        if alert is None:
-            self.notify("select an alert first (alerts: 2, or tab to the feed)", severity="warning")
-            return
-
-        def done(result: dict[str, Any] | None) -> None:
-            if result is not None:
-                args = {"alert_id": alert["id"], "author": self.author, **result}
-                self.call("ack", args, lambda r: self.notify(f"acknowledged {alert['rule']} on "
-                                                             f"{alert['host']}", timeout=3),
-                          self.brokers_of(alert["id"]))
-        self.push_screen(AckDialog(alert), done)
-
-    def action_forget(self) -> None:
-        host = self.selected_host
-        if not host:
-            self.notify("select a host first (dashboard: 1)", severity="warning")
-            return
-
-        def done(result: dict[str, Any] | None) -> None:
-            if result is not None:
-                self.call("forget", {"host": host, "author": self.author},
-                          lambda r: self.notify(f"forgot {host}", timeout=3))
-        self.push_screen(ForgetDialog(host), done)
-
-    def action_unack(self) -> None:
-        alert = self.selected_alert()
-        if alert is None:
-            self.notify("select an alert first", severity="warning")
-            return
-        self.call("unack", {"alert_id": alert["id"], "author": self.author},
-                  lambda r: self.notify(f"unacknowledged {alert['rule']} on {alert['host']}",
-                                        timeout=3), self.brokers_of(alert["id"]))
-
-    def action_silence(self) -> None:
-        alert = self.selected_alert()
-        host = alert["host"] if alert else self.selected_host
-        matchers = [f"host={host}"] if host else []
-        if alert:
-            matchers.append(f"rule={alert['rule']}")
-        if isinstance(self.screen, ConsoleScreen):  # the incident view: the alert's own
-            matchers = self.screen.silence_matchers() or matchers
-
-        def done(result: dict[str, Any] | None) -> None:
-            if result is not None:
-                self.call("silence", {**result, "author": self.author},
-                          lambda r: self.notify(f"silenced {' '.join(result['matchers'])} for "
-                                                f"{result['duration']}", timeout=3),
-                          brokers=list(self.source.names))
-        self.push_screen(SilenceDialog(matchers), done)
-
-    def action_simulate(self) -> None:
-        def done(result: dict[str, Any] | None) -> None:
-            if result is not None:
-                self.call("simulate", result, lambda r: self.notify(
-                    f"simulated {result['name']} on {result['host'] or 'the fleet'}", timeout=3))
-        scenarios = self.scenarios or ["high_cpu_usage", "high_memory_usage", "disk_almost_full",
-                                       "host_down"]
-        self.push_screen(SimulateDialog(scenarios, self.selected_host or ""), done)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -325,9 +325,10 @@ class FleetModel:
                    and a.get("state") == "firing" and not a.get("acked"))
 
     def counts(self) -> dict[str, int]:
-        up = sum(1 for h in self.hosts.values() if h.status != "down")
+        down = sum(1 for h in self.hosts.values() if h.status == "down")
+        unknown = sum(1 for h in self.hosts.values() if h.status == "unknown")  # rewound
         firing = [a for a in self.alerts.values() if a.get("state") == "firing"]
-        return {"hosts": len(self.hosts), "up": up, "down": len(self.hosts) - up,
+        return {"hosts": len(self.hosts), "up": len(self.hosts) - down - unknown, "down": down,
                 "critical": sum(1 for a in firing if a.get("severity") == "critical"),
                 "warning": sum(1 for a in firing if a.get("severity") == "warning"),
                 "acked": sum(1 for a in firing if a.get("acked"))}

@@ -25,6 +25,7 @@ from broker.api.args import req_str as _req_str
 from broker.api.audit import audit_event
 from broker.api.cluster_ops import ClusterOps
 from broker.api.incident_ops import IncidentOps
+from broker.api.rewind_ops import RewindOps
 from broker.api.store_ops import StoreOps
 from broker.auth import KEYLESS
 from broker.events import Event
@@ -72,7 +73,7 @@ class ControlBackend(Protocol):
     def rules_summary(self) -> list[dict[str, Any]]: ...
 
 
-class Control(StoreOps, ClusterOps, IncidentOps):
+class Control(StoreOps, ClusterOps, IncidentOps, RewindOps):
     """Dispatches every op of ``core.protocol.OPS`` to the method of the same name."""
 
     def __init__(self, core: BrokerCore, system: ControlBackend) -> None:

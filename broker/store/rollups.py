@@ -167,6 +167,24 @@ class Rollups:
                         hour.subtract(metric, sm, n)
                 self._merge(step, ts, host, metric, [mn, mx, sm, n])
 
+    def open_rows(self, step: int, lo: int, hi: int) -> list[tuple[str, str, int, float, int]]:
+        """(host, metric, bucket start, sum, count) of the buckets still in memory whose
+        start is in [lo, hi] at ``step`` (rewind's overlay of the minutes not yet written)."""
+        self.fold_inbox()
+        out: list[tuple[str, str, int, float, int]] = []
+        with self._lock:
+            for (kstep, start), bucket in self._open.items():
+                if kstep != step or not lo <= start <= hi:
+                    continue
+                for host, cols in bucket.items():
+                    out.extend((host, metric, start, b[2], int(b[3])) for metric, b in cols.items())
+        return out
+
+    def oldest_open(self, step: int) -> int | None:
+        """The start of the oldest bucket of ``step`` still in memory, if any."""
+        with self._lock:
+            return min((start for kstep, start in self._open if kstep == step), default=None)
+
     @staticmethod
     def persist(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         insert_rows(conn, _HEAD, rows, 8, _TAIL)

@@ -28,6 +28,7 @@ from broker.events import Event
 from broker.store import episodes as store_episodes
 from broker.store import export as _export
 from broker.store import retention as store_retention
+from broker.store import rewind as store_rewind
 from broker.store import search_plan as _search
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
@@ -311,6 +312,25 @@ class Store:
             return n
         finally:
             conn.close()
+
+    def oldest_rollup(self, step: int) -> int | None:
+        """The start of the oldest bucket of ``step`` seconds held (disk or memory)."""
+        return self._read(lambda c: store_rewind.oldest(c, self.rollups, step))
+
+    def fleet_at(self, t: float, step: int, expected: set[str], detail: set[str] | None,
+                 spark: Callable[[str], bool]) -> dict[str, Any]:
+        """The fleet at ``t`` (broker/store/rewind.py): ``hosts`` {host: (bucket, metrics)}
+        (``expected``: hosts looked for further back), ``history`` of the ``detail`` hosts
+        (None: every host; else only they have every metric) for the metrics ``spark``
+        accepts, and the ``alerts`` then."""
+        def run(c: sqlite3.Connection) -> dict[str, Any]:
+            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected, detail)
+            names = hosts.keys() if detail is None else detail & hosts.keys()
+            history = {h: store_rewind.history_at(c, self.rollups, h, sorted(
+                m for m in hosts[h][1] if spark(m)), t, step) for h in names}
+            return {"hosts": hosts, "history": history,
+                    "alerts": store_rewind.alerts_at(c, t)}
+        return self._read(run)
 
     def episodes(self, **filters: Any) -> list[dict[str, Any]]:
         return self._read(lambda c: store_episodes.query(c, **filters))

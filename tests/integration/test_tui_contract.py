@@ -129,6 +129,11 @@ REQUESTS: dict[str, tuple[str, Req]] = {
     "search, refused query": ("search", lambda i: {"query": "hots:vm", "limit": PAGE}),
     "search, refused severity": ("search", lambda i: {"query": "severity:>=bad",
                                                       "limit": PAGE}),
+    "fleet_at, rewind (t, [, ])": ("fleet_at", lambda i: {
+        "ts": _now(i) - 1, "detail": [i["host"]], "brief_above": 100}),
+    "fleet_at, a moment in the future": ("fleet_at", lambda i: {"ts": _now(i) + 3600}),
+    "fleet_at, not a number": ("fleet_at", lambda i: {"ts": "-2h"}),
+    "fleet_at, before retention": ("fleet_at", lambda i: {"ts": _now(i) - 40 * 86400}),
     "incident (enter on an alert)": ("incident", lambda i: {"alert_id": i["alert"]}),
     "incident, unknown alert": ("incident", lambda i: {"alert_id": "nope"}),
     "incident, not an id": ("incident", lambda i: {"alert_id": "a b"}),

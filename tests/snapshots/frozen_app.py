@@ -27,6 +27,8 @@ SCREENS: dict[str, list[str]] = {
     "chart": ["4", "greater_than_sign", "greater_than_sign", "greater_than_sign",
               "greater_than_sign"],  # the host screen's chart at 30 days
     "compare": ["space", "down", "space", "down", "space", "v"],
+    # t, type -2h14m, enter: the fleet at its past incident (tui/sources/frozen_past.py)
+    "rewind": ["t", "minus", "2", "h", "1", "4", "m", "enter"],
 }
 
 

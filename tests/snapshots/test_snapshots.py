@@ -32,3 +32,9 @@ def test_reconnecting_dims_data(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=lose_broker)
+
+
+def test_rewind_picker_says_what_is_wrong(snap_compare) -> None:
+    """t, then text the picker cannot read: the error under the box, in place."""
+    assert snap_compare(make_app(), press=["t", "minus", "2", "x", "enter"],
+                        terminal_size=(80, 24))

@@ -53,6 +53,16 @@ class ConsoleScreen(Screen[None]):
     def refresh_data(self) -> None:
         """Repaint from the model (called twice a second and after each snapshot)."""
 
+    def on_screen_resume(self) -> None:
+        """(Besides the screen's own handler, which Textual calls first.) The rewind banner
+        follows the console from screen to screen (tui/rewind.py)."""
+        self.console.rewind.decorate(self)
+
+    def moment_changed(self) -> None:
+        """The moment shown changed (rewind, or back to live): drop what was fetched for
+        the old one (histories, logs, timelines), as on coming back to the screen."""
+        type(self).on_screen_resume(self)
+
     def selected_alert(self) -> dict[str, Any] | None:
         """The alert `a`, `u` and `x` act on, if any."""
         return None

@@ -119,7 +119,8 @@ class HostScreen(ConsoleScreen):
         app = self.console
         if host not in self.logs:
             self.logs[host] = None
-            app.call("search", {"query": f"host:{host} kind:log", "limit": 20},
+            app.call("search", {"query": f"host:{host} kind:log", "limit": 20,
+                                **app.rewind.before()},  # rewound: the lines before it
                      lambda r: self._got_logs(host, r.result))
         lines = self.logs[host]
         box = self.query_one("#logs", Panel)

@@ -67,7 +67,7 @@ class FrozenSource(DataSource):
                 req_id: str | None = None) -> str:
         req_id = req_id or self.next_id()
         self.requests.append((op, dict(args)))
-        if op in ("search", "history", "thresholds", "incident"):
+        if op in ("search", "history", "thresholds", "incident", "fleet_at"):
             reply = self.queries.answer(op, args)
             self.post(Reply(req_id, op, bool(reply["ok"]), reply.get("result"),
                             str(reply.get("error") or ""), self.name))

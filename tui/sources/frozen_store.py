@@ -34,7 +34,7 @@ from core import protocol
 from core.clock import Clock
 from core.config import parse_duration
 from core.matchers import Matcher
-from tui.sources import frozen_data, frozen_incident
+from tui.sources import frozen_data, frozen_incident, frozen_past
 
 HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 
@@ -42,7 +42,7 @@ HISTORY_S, SAMPLE_S = 3600, 60  # an hour of frozen samples, one a minute
 class FrozenQueries(Control):
     """The broker's store-backed request handlers over a store of frozen data."""
 
-    OPS = ("search", "history", "thresholds", "incident")
+    OPS = ("search", "history", "thresholds", "incident", "fleet_at")
 
     def __init__(self, clock: Clock, events: list[dict[str, Any]],
                  series: dict[str, dict[str, list[float]]],
@@ -51,25 +51,33 @@ class FrozenQueries(Control):
         # Not Control.__init__: no core loop and no sockets, only what the handlers read.
         self._dir = Path(tempfile.mkdtemp(prefix="monitor-frozen-"))
         self.store = Store(self._dir / "events.db", clock=clock, synchronous="NORMAL").open()
+        self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
+        info = {h["host"]: h for h in self._state()[0].get("hosts", [])}
         hosts = {host: SimpleNamespace(metrics={k: v[-1] for k, v in m.items() if v},
-                                       history=History(1)) for host, m in series.items()}
+                                       history=History(1),
+                                       info=info.get(host, {}).get("info") or {},
+                                       labels=info.get(host, {}).get("labels") or {})
+                 for host, m in series.items()}
         # ``call``: the core thread's part of a request runs in place (there is no loop)
         self.core = cast(Any, SimpleNamespace(clock=clock, state=SimpleNamespace(hosts=hosts),
                                               engine=AlertEngine(),
-                                              call=lambda fn, timeout=5.0: fn()))
+                                              call=lambda fn, timeout=5.0: fn(),
+                                              pseq=1000, nseq=1000))
         self.system = SimpleNamespace(store=self.store, notifier=SimpleNamespace(
             recent=lambda limit, alert_id="", episode="":
             frozen_incident.notifications(clock.time(), alert_id)[:limit]))
-        self._state = state or (lambda: ({"alerts": [], "hosts": []}, []))
         self.requests = self.errors = 0
         now = clock.time()
-        for event in sorted(events, key=lambda e: e["ts"]):
+        past = frozen_past.events(now)  # the incident rewind shows (tui/sources/frozen_past)
+        for event in sorted([*past, *events], key=lambda e: e["ts"]):
             event = dict(event)  # a broker stores them as they come, the opening ones with
             data = event.get("data") or {}  # the host's top processes of that moment
             if event["kind"] == "alert" and data.get("from") == "inactive":
                 event["data"] = {**data, "processes": frozen_incident.processes(
                     event["host"], event["ts"] - 2, start=True)}
             self.store.put(cast(Any, event))
+        for host, sample, ts in frozen_past.samples(now):
+            self.store.record_metrics(host, sample, ts)
         self._series = series
         self._past: set[str] = set()  # hosts whose 30 days are in the store
         for host, metrics in series.items():
@@ -86,10 +94,11 @@ class FrozenQueries(Control):
             return
         self._past.add(host)
         now = self.core.clock.time()
+        until = frozen_past.since(now)  # from there on, the incident's own samples
         rows = [(step, host, name, ts, mn, mx, sm, n)
                 for name, values in self._series.get(host, {}).items()
                 for step, ts, mn, mx, sm, n in frozen_data.long_rollups(host, name, values,
-                                                                        now)]
+                                                                        now) if ts < until]
         conn = sqlite3.connect(str(self._dir / "events.db"), timeout=30)
         try:
             with conn:
@@ -101,10 +110,13 @@ class FrozenQueries(Control):
         """The reply a broker sends: ``{"id", "ok", "result"}`` or ``{"id", "ok", "error"}``."""
         handler: Any = {"search": self.search, "history": self.history,
                         "thresholds": functools.partial(agent_ops.thresholds, self.core),
-                        "incident": self.incident}[op]
+                        "incident": self.incident, "fleet_at": self.fleet_at}[op]
         if op == "history":  # as Control.handle does on the core thread
             self._long_past(args.get("host"))
             args = self.history_live(args)
+        if op == "fleet_at":  # the whole fleet's past, whichever hosts were charted before
+            for host in self._series:
+                self._long_past(host)
         payload, _ = self._call("frozen", op, handler, args)
         return protocol.unpack_reply(payload)
 

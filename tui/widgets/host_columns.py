@@ -106,6 +106,8 @@ def row_cells(model: FleetModel, host: HostView, now: float, compact: bool = Fal
     m = host.metrics
     down = host.status == "down"
     dot = Text("○", style=style("critical")) if down else Text("●", style=style("ok"))
+    if host.status == "unknown":  # rewound to a moment it sent nothing (tui/rewind.py)
+        dot = Text("?", style="dim")
     n_alerts = model.host_alert_count(host.name)
 
     def gauge(family: str, value: float | None) -> Text:
@@ -123,6 +125,8 @@ def row_cells(model: FleetModel, host: HostView, now: float, compact: bool = Fal
                 gauge("disk", host.busiest_disk()[1]), alerts)
     since = now - host.last_seen
     seen = "now" if since < 3 and not down else age(since)
+    if host.status == "unknown":
+        seen = "-"
     return (dot, name, gauge("cpu", cpu), spark, gauge("mem", m.get("mem.percent")),
             gauge("disk", host.busiest_disk()[1]), Text(rate(host.net("rx")), justify="right"),
             Text(rate(host.net("tx")), justify="right"),
