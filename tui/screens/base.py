@@ -45,6 +45,10 @@ class ConsoleScreen(Screen[None]):
         nothing the styles depend on changed while the screen was hidden. Then skip it."""
         if event.refresh_styles and self._hidden_with == self._app_style_key():
             event.refresh_styles = False
+        # Textual dispatches one of ``_on_x`` / ``on_x`` per class (the underscored one
+        # first), so ConsoleScreen.on_screen_resume is never called for a resume: do its work
+        if self.app.is_running and not self.app._exit:  # widgets may be gone at shutdown
+            self.console.rewind.decorate(self)
 
     @property
     def console(self) -> MonitorApp:
@@ -54,8 +58,9 @@ class ConsoleScreen(Screen[None]):
         """Repaint from the model (called twice a second and after each snapshot)."""
 
     def on_screen_resume(self) -> None:
-        """(Besides the screen's own handler, which Textual calls first.) The rewind banner
-        follows the console from screen to screen (tui/rewind.py)."""
+        """The rewind banner follows the console from screen to screen (tui/rewind.py).
+        Called by ``_on_screen_resume`` (after the screen's own handler) and by
+        ``moment_changed``; Textual itself calls only ``_on_screen_resume`` here."""
         self.console.rewind.decorate(self)
 
     def moment_changed(self) -> None:
