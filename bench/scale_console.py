@@ -44,7 +44,8 @@ async def run(brokers: dict[str, tuple[str, str]], seconds: float, size: tuple[i
     original = app._display
 
     def display(screen: Any, renderable: Any) -> None:
-        if renderable is not None and hasattr(renderable, "render_segments"):
+        if renderable is not None and hasattr(renderable, "render_segments") \
+                and not app._batch_count:  # else Textual drops it: no paint
             renderable.render_segments(sink)
             paints.append(time.perf_counter())
         original(screen, renderable)

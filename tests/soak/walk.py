@@ -1,8 +1,8 @@
 """A seeded random walk of an operator's keys through the console, timing each repaint.
 
 Keys are posted to the app as a terminal delivers them (no waiting between the keys of a
-burst). For each step with a visible effect the walk measures key -> the first repaint after
-the effect happened: the compositor update rendered to ANSI, as a terminal would get it.
+burst). For each step with a visible effect the walk measures key -> the first repaint at
+which the effect holds: the compositor update rendered to ANSI, as a terminal would get it.
 """
 
 from __future__ import annotations
@@ -30,37 +30,63 @@ EFFECT_TIMEOUT_S = 5.0
 
 
 class Painter:
-    """Records the time of every repaint of ``app`` (installed before it runs)."""
+    """Watches every repaint of ``app`` (installed before it runs) for an expected effect.
+
+    A key is reflected by the first repaint at which its effect holds, checked as that
+    repaint is sent. (Polling for the effect and then waiting for the next repaint, as this
+    did before, missed the repaint that showed it whenever the poll woke late on a loaded
+    box, and then counted the next one, up to a refresh tick later, or none at all.)
+    """
 
     def __init__(self, app: MonitorApp, size: tuple[int, int]) -> None:
-        self.paints: list[float] = []
+        self.paints = 0
+        self.shown: float | None = None  # when the expected effect was first painted
+        self.seen: float | None = None  # when the walk saw the effect (a poll)
+        self._effect: Callable[[], bool] | None = None
         sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
                        width=SIZES[1][0], height=SIZES[1][1])
         original = app._display
 
         def display(screen: Any, renderable: Any) -> None:
-            if renderable is not None and hasattr(renderable, "render_segments"):
-                renderable.render_segments(sink)
-                self.paints.append(time.perf_counter())
+            if renderable is not None and hasattr(renderable, "render_segments") \
+                    and not app._batch_count:  # else Textual drops it: no paint
+                renderable.render_segments(sink)  # the ANSI a terminal would be sent
+                self.paints += 1
+                now = time.perf_counter()
+                if self._effect is not None and self.shown is None and (
+                        self._holds() or (self.seen is not None and now >= self.seen)):
+                    self.shown = now
             original(screen, renderable)
 
         app._display = display  # type: ignore[method-assign]
 
-    async def first_after(self, t: float, deadline: float) -> float | None:
-        while time.perf_counter() < deadline:
-            for p in reversed(self.paints):
-                if p < t:
-                    break
-            later = [p for p in self.paints[-50:] if p >= t]
-            if later:
-                return later[0]
+    def expect(self, effect: Callable[[], bool] | None) -> None:
+        self._effect, self.shown, self.seen = effect, None, None
+
+    def seen_now(self) -> None:
+        """The walk saw the effect: a repaint from now on shows it, even if the effect was
+        undone meanwhile (a re-sort moving the cursor back) before the repaint was sent."""
+        self.seen = time.perf_counter()
+
+    def _holds(self) -> bool:
+        try:
+            return bool(self._effect and self._effect())
+        except Exception:  # a screen half torn down: not shown yet
+            return False
+
+    async def shown_by(self, deadline: float) -> float | None:
+        """The time of the first repaint showing the effect (None if none by ``deadline``)."""
+        while self.shown is None and time.perf_counter() < deadline:
             await asyncio.sleep(0.002)  # poll
-        return None
+        shown, self._effect = self.shown, None
+        return shown
 
 
 class Walk:
-    def __init__(self, app: MonitorApp, pilot: Any, painter: Painter, seed: int) -> None:
+    def __init__(self, app: MonitorApp, pilot: Any, painter: Painter, seed: int,
+                 effect_timeout: float = EFFECT_TIMEOUT_S) -> None:
         self.app, self.pilot, self.painter = app, pilot, painter
+        self.effect_timeout = effect_timeout  # a key with no effect by then is dead
         self.rnd = random.Random(seed)
         self.latencies: list[float] = []
         self.timed: list[tuple[float, str, str]] = []  # latency, keys, screen after
@@ -79,19 +105,21 @@ class Walk:
         """Press ``keys`` and time them until ``done()`` holds and a repaint shows it."""
         t0 = time.perf_counter()
         modal = isinstance(self.app.screen, ModalScreen)
+        self.painter.expect(done)
         self.keys(keys)
-        deadline = t0 + EFFECT_TIMEOUT_S
+        deadline = t0 + self.effect_timeout
         while not done():
             if not modal and isinstance(self.app.screen, ModalScreen):
+                self.painter.expect(None)
                 await self.settle()  # a dialog from an earlier key opened first: not timed
                 return
             if time.perf_counter() > deadline:
-                raise AssertionError(f"keys {keys!r} had no effect in {EFFECT_TIMEOUT_S} s "
+                raise AssertionError(f"keys {keys!r} had no effect in {self.effect_timeout:g} s "
                                      f"(screen {self.app.screen!r})")
             await asyncio.sleep(0.002)  # poll
-        seen = time.perf_counter()
-        paint = await self.painter.first_after(seen - 0.004, deadline + 1.0)
-        assert paint is not None, f"no repaint after {keys!r}"
+        self.painter.seen_now()
+        paint = await self.painter.shown_by(deadline + 1.0)
+        assert paint is not None, f"no repaint showed the effect of {keys!r}"
         self.latencies.append(paint - t0)
         self.timed.append((paint - t0, repr(keys), type(self.app.screen).__name__))
 
@@ -262,6 +290,10 @@ class Walk:
             if time.perf_counter() > deadline:
                 raise AssertionError("condition not met")
             await asyncio.sleep(0.005)  # poll
+
+    def p50_ms(self) -> float:
+        lat = sorted(self.latencies)
+        return lat[len(lat) // 2] * 1000 if lat else 0.0
 
     def p99_ms(self) -> float:
         lat = sorted(self.latencies)

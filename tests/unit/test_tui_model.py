@@ -113,3 +113,46 @@ def test_tui_imports_only_core_and_the_embedded_broker() -> None:
                 if top == "broker":  # the embedded default, and the frozen source's store
                     assert (name == "broker.system" and path.name == "cli.py") or \
                         path.name == "frozen_store.py", f"{path}: imports {name}"
+
+
+def _digest(names: list[str], status: str, **cols: list[float]) -> dict[str, object]:
+    from core import digest as fleet
+    return {"ts": 1000.0, "hosts": names, "status": status,
+            "figures": {c: fleet.pack_column(v) for c, v in cols.items()}}
+
+
+def test_digest_sets_figures_status_and_age_of_hosts_not_followed() -> None:
+    nan = float("nan")
+    model = FleetModel()
+    assert model.apply_digest("b1", _digest(
+        ["a", "b", "c"], "uds", cpu=[10.0, 20.0, nan], mem=[30.0, 40.0, 50.0],
+        load=[1.0, 2.0, 3.0], disk=[60.0, nan, 70.0], rx=[100.0, 200.0, 300.0],
+        tx=[1.0, 2.0, 3.0], age=[1.0, 5.0, nan]))
+    a, b, c = (model.hosts[n] for n in "abc")
+    assert (a.status, b.status, c.status) == ("up", "down", "stopped")
+    assert a.metrics == {"cpu.percent": 10.0, "mem.percent": 30.0, "load.1": 1.0}
+    assert "cpu.percent" not in c.metrics  # NaN: unknown, not 0
+    assert a.figures == {"disk": 60.0, "rx": 100.0, "tx": 1.0}
+    assert b.figures == {"rx": 200.0, "tx": 2.0} and b.busiest_disk() == ("", None)
+    assert (a.last_seen, b.last_seen, c.last_seen) == (999.0, 995.0, 0.0)
+    assert model.take_dirty() == {"a", "b", "c"}
+    # the next digest of the same hosts reuses them; a followed host keeps its own metrics
+    model.apply_metrics("b1", "a", 1001.0, {"cpu.percent": 11.0, "disk./.percent": 61.0})
+    model.take_dirty()
+    assert model.apply_digest("b1", _digest(
+        ["a", "b", "c"], "uuu", cpu=[99.0, 21.0, 22.0], mem=[1.0, 1.0, 1.0],
+        age=[0.0, 0.0, 0.0]))
+    assert a.metrics["cpu.percent"] == 11.0 and a.figures == {}
+    assert b.metrics["cpu.percent"] == 21.0 and b.status == "up" and c.status == "up"
+    assert model.take_dirty() == {"b", "c"}
+    # a host forgotten, and one new: the digest's list changed
+    model.apply_host("b1", "c", "forgotten", 1002.0)
+    assert model.apply_digest("b1", _digest(["a", "b", "d"], "uuu", cpu=[1.0, 2.0, 3.0]))
+    assert set(model.hosts) == {"a", "b", "d"} and model.hosts["d"].metrics["cpu.percent"] == 3.0
+
+
+def test_digest_with_columns_not_matching_its_hosts_is_ignored() -> None:
+    model = FleetModel()
+    assert not model.apply_digest("b1", _digest(["a", "b"], "uu", cpu=[1.0]))
+    assert not model.apply_digest("b1", _digest(["a", "b"], "u", cpu=[1.0, 2.0]))
+    assert model.hosts == {} and model.bad_digests == 2

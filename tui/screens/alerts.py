@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from rich.text import Text
@@ -18,6 +19,8 @@ from tui.screens.base import ConsoleScreen
 from tui.widgets.alert_table import AlertTable, flags
 from tui.widgets.keybar import KeyBar
 from tui.widgets.panel import Panel
+
+TIMELINE_KEEP_S = 60.0  # then fetched again: the live tail covers only what this console saw
 
 
 def alert_detail(alert: dict[str, Any] | None, timeline: list[dict[str, Any]] | None,
@@ -69,14 +72,20 @@ class AlertsScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         self.timelines: dict[str, list[dict[str, Any]] | None] = {}
+        self._timelines_at = time.monotonic()
         self.query_one("#detail").border_title = "detail"
         self.ready = True
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        if not self.ready:
+        """Timelines are kept for a minute: coming back from a dialog or another screen
+        shows the one fetched (plus the live tail) at once, not "loading…" and a search."""
+        if not self.resumable:
             return
-        self.timelines.clear()
+        now = time.monotonic()
+        if now - self._timelines_at > TIMELINE_KEEP_S:
+            self.timelines.clear()
+            self._timelines_at = now
         self.refresh_data()
 
     def refresh_data(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from textual import events
 from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen, Screen
 
@@ -20,6 +21,30 @@ R = TypeVar("R")
 
 class ConsoleScreen(Screen[None]):
     ready = False
+    _hidden_with: tuple[frozenset[str], frozenset[str], str] | None = None
+
+    @property
+    def resumable(self) -> bool:
+        """A resume should refresh the data: built, on top (not passed over in a burst of
+        switches: 1234), and the app not shutting down (its widgets may be gone)."""
+        app = self.app
+        return self.ready and self.is_current and app.is_running and not app._exit
+
+    def _app_style_key(self) -> tuple[frozenset[str], frozenset[str], str]:
+        """What this screen's styles take from outside it: the app's classes (``-stale``),
+        pseudo-classes and theme."""
+        app = self.app
+        return frozenset(app.classes), frozenset(app.get_pseudo_classes()), app.theme
+
+    def _on_screen_suspend(self) -> None:
+        self._hidden_with = self._app_style_key()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        """Runs before Textual's own handler: a screen switch (1-4) restyles every widget of
+        the screen and drops the tables' render caches (8-15 ms a switch at 80x24), though
+        nothing the styles depend on changed while the screen was hidden. Then skip it."""
+        if event.refresh_styles and self._hidden_with == self._app_style_key():
+            event.refresh_styles = False
 
     @property
     def console(self) -> MonitorApp:

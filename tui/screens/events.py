@@ -87,7 +87,7 @@ class EventsScreen(ConsoleScreen):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        if not self.ready:
+        if not self.resumable:
             return
         self.refresh_data()
 
@@ -119,31 +119,41 @@ class EventsScreen(ConsoleScreen):
         self.query_one("#events", DataTable).border_title = mode
 
     def _fill(self, events: list[dict[str, Any]]) -> None:
-        table = self.query_one("#events", DataTable)
+        """Show ``events`` (the tail or a first page). Usually as many rows as shown: the
+        cells are replaced in place (new events shift every row down)."""
+        table = self.query_one("#events", EventTable)
         keep = table.cursor_row
-        table.clear()
-        self._rows = []
-        self._append(events)
+        wanted = self._fit([e for e in events if self._wanted(e)])
+        rows = [self._cells(e) for e in wanted]
+        if not table.replace_rows(rows):
+            table.clear()
+            for cells in rows:
+                table.add_row(*cells)
+        self._rows = wanted
         if self._rows:
             table.move_cursor(row=min(keep, len(self._rows) - 1), animate=False)
 
     def _append(self, events: list[dict[str, Any]]) -> None:
         table = self.query_one("#events", EventTable)
-        wanted = [e for e in events if self._wanted(e)]
+        for event in self._fit([e for e in events if self._wanted(e)]):
+            table.add_row(*self._cells(event))
+            self._rows.append(event)
+
+    def _fit(self, wanted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        table = self.query_one("#events", EventTable)
         for key, (lo, hi) in FIT.items():
             column = table.columns[ColumnKey(key)]
             texts = [printable(e.get(key, "")) for e in wanted]
             table.fit_column(key, texts, max(lo, column.width), hi)  # grows as pages come
-        for event in events:
-            if not self._wanted(event):
-                continue
-            sev = event.get("severity", "info")
-            table.add_row(Text(clock(event.get("ts", 0.0)), style="dim"),
-                          Text(sev[:4].upper(), style="" if sev == "info" else style(sev)),
-                          Text(event.get("kind", ""), style=style("accent")),
-                          Text(printable(event.get("host", ""))),
-                          Text(printable(event.get("message", ""))))
-            self._rows.append(event)
+        return wanted
+
+    def _cells(self, event: dict[str, Any]) -> list[Any]:
+        sev = event.get("severity", "info")
+        return [Text(clock(event.get("ts", 0.0)), style="dim"),
+                Text(sev[:4].upper(), style="" if sev == "info" else style(sev)),
+                Text(event.get("kind", ""), style=style("accent")),
+                Text(printable(event.get("host", ""))),
+                Text(printable(event.get("message", "")))]
 
     # ---------------------------------------------------------------- search
     def focus_search(self) -> bool:

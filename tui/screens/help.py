@@ -1,8 +1,17 @@
-"""Help (?): every key of the app and of the screen below, generated from the bindings."""
+"""Help (?): every key of the app and of the screen below, generated from the bindings.
+
+Built once per kind of screen below and kept (``MonitorApp.action_help`` installs it): `?`
+then only pushes it. The keys are plain text wrapped with a hanging indent (``KeyList``):
+a Rich table measured its cells on every layout, most of what `?` cost.
+"""
 
 from __future__ import annotations
 
-from rich.table import Table
+import textwrap
+from collections.abc import Iterable
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +20,8 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.screens.base import OnceModal
+
+GAP = 2
 
 
 def binding_rows(app_bindings: list[Binding], screen: Screen[object] | None) -> list[tuple[str, str]]:
@@ -30,19 +41,56 @@ def binding_rows(app_bindings: list[Binding], screen: Screen[object] | None) -> 
     return rows
 
 
+class KeyList:
+    """Keys right-aligned in a column, what they do wrapped beside them; one Text a width."""
+
+    def __init__(self, rows: Iterable[tuple[str, str]]) -> None:
+        self.rows = list(rows)
+        self.key_w = max((len(k) for k, _ in self.rows), default=0)
+        self._texts: dict[int, Text] = {}
+
+    def text(self, width: int) -> Text:
+        text = self._texts.get(width)
+        if text is None:
+            indent = self.key_w + GAP
+            text = Text()
+            for i, (key, what) in enumerate(self.rows):
+                lines = textwrap.wrap(what, max(8, width - indent)) or [""]
+                text.append(key.rjust(self.key_w), style="bold")
+                text.append(" " * GAP + lines[0])
+                for line in lines[1:]:
+                    text.append("\n" + " " * indent + line)
+                if i < len(self.rows) - 1:
+                    text.append("\n")
+            self._texts[width] = text
+        return text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widest = self.key_w + GAP + max((len(w) for _, w in self.rows), default=0)
+        return Measurement(self.key_w + GAP + 8, min(widest, options.max_width))
+
+
 class HelpScreen(OnceModal[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [Binding("escape", "dismiss(None)", "Close"),
                 Binding("question_mark", "dismiss(None)", "Close", key_display="?")]
 
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = KeyList(rows)
+
+    def help_text(self, width: int = 60) -> Text:
+        return self.keys.text(width)
+
     def compose(self) -> ComposeResult:
-        below = next((s for s in reversed(self.app.screen_stack) if s is not self), None)
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", justify="right")
-        table.add_column()
-        for key, text in binding_rows(list(self.app.BINDINGS), below):  # type: ignore[arg-type]
-            table.add_row(Text(key), Text(text))
         with VerticalScroll(id="help") as box:
             box.border_title = "Keys"
             box.border_subtitle = "escape closes"
-            yield Static(table)
+            yield Static(self.keys)
+
+    def reopen(self) -> None:
+        """Shown again (the app keeps it): it may close again."""
+        self._dismissed = False

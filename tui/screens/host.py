@@ -63,7 +63,7 @@ class HostScreen(ConsoleScreen):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        if not self.ready:
+        if not self.resumable:
             return
         self.query_one(MetricChart).reset()
         self.logs.clear()

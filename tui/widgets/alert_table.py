@@ -45,7 +45,8 @@ class AlertTable(RowTable):
     def __init__(self, grouped: bool = False, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self.grouped = grouped
-        self._ids: list[str | None] = []
+        self._ids: list[str | None] = []  # the alert of each row (None: a heading)
+        self._keys: list[str] = []  # the row keys, in order
         self._version = -1
         self.model: FleetModel | None = None
 
@@ -68,8 +69,12 @@ class AlertTable(RowTable):
 
     def show(self, alerts: list[dict[str, Any]], now: float, version: int,
              model: FleetModel | None = None) -> None:
-        """Rebuild when ``version`` moved, else refresh ages and live values in place.
+        """Bring the rows up to date with ``alerts`` (refresh ages and live values only when
+        ``version`` did not move).
 
+        When the rows are the same alerts in the same order as shown (an ack, a new value,
+        pending -> firing), only the cells that changed are updated; a rebuild (clear and
+        add every row: a new layout and a full repaint) is for a changed set or order.
         Row keys are unique by construction: alert ids once each (a repeated id is shown
         once), headings numbered, whatever order the alerts come in."""
         self.model = model
@@ -77,11 +82,29 @@ class AlertTable(RowTable):
             self._refresh_cells(alerts, now)
             return
         self._version = version
-        keep = self.selected_alert_id
+        rows = self._rows(alerts, now)
         self.fit_column("host", [str(a.get("host", "")) for a in alerts], 4, 24)
         self.fit_column("value", [self._value(a).plain for a in alerts], 5, 24)
+        if [key for key, _, _ in rows] == self._keys:
+            self._update_rows(rows)
+            return
+        row = self.cursor_row  # the row under the cursor (an alert, or a heading: `home`)
+        keep = self._keys[row] if 0 <= row < len(self._keys) else None
         self.clear()
-        self._ids = []
+        self._ids, self._keys = [], []
+        for key, alert_id, cells in rows:
+            self.add_row(*cells, key=key)
+            self._ids.append(alert_id)
+            self._keys.append(key)
+        if keep is not None and keep in self._keys:
+            self.move_cursor(row=self._keys.index(keep), animate=False)
+        elif self._ids and self._ids[0] is None and len(self._ids) > 1:
+            self.move_cursor(row=1, animate=False)  # skip the first group heading
+
+    def _rows(self, alerts: list[dict[str, Any]], now: float
+              ) -> list[tuple[str, str | None, list[Any]]]:
+        """(row key, alert id or None for a heading, cells) for each row to show."""
+        rows: list[tuple[str, str | None, list[Any]]] = []
         current, headings, seen = None, 0, set()
         counts: dict[str, int] = {}
         for alert in alerts:
@@ -95,30 +118,27 @@ class AlertTable(RowTable):
                 if group != current:
                     current = group
                     headings += 1
-                    self.add_row(*self._heading(group, counts[group]),
-                                 key=f"{GROUP}{headings}:{group}")
-                    self._ids.append(None)
-            self.add_row(*self._cells(alert, now), key=alert["id"])
-            self._ids.append(alert["id"])
+                    rows.append((f"{GROUP}{headings}:{group}", None,
+                                 self._heading(group, counts[group])))
+            rows.append((alert["id"], alert["id"], self._cells(alert, now)))
         if not alerts:
-            self.add_row(*self._empty(), key="empty")
-            self._ids.append(None)
-        if keep is not None and keep in self._ids:
-            self.move_cursor(row=self._ids.index(keep), animate=False)
-        elif self._ids and self._ids[0] is None and len(self._ids) > 1:
-            self.move_cursor(row=1, animate=False)  # skip the first group heading
+            rows.append(("empty", None, self._empty()))
+        return rows
+
+    def _update_rows(self, rows: list[tuple[str, str | None, list[Any]]]) -> None:
+        columns = [column.key for column in self.ordered_columns]
+        for key, _, cells in rows:
+            for column, cell in zip(columns, cells, strict=True):
+                self.set_cell(key, column, cell)
 
     def _refresh_cells(self, alerts: list[dict[str, Any]], now: float) -> None:
         shown = set(self._ids)
         values: list[str] = []
         for alert in alerts:
             if alert["id"] in shown:
-                new = self._age(alert, now)
-                if self.get_cell(alert["id"], "age") != new:
-                    self.update_cell(alert["id"], "age", new)
+                self.set_cell(alert["id"], "age", self._age(alert, now))
                 value = self._value(alert)
-                if self.get_cell(alert["id"], "value") != value:
-                    self.update_cell(alert["id"], "value", value)
+                if self.set_cell(alert["id"], "value", value):
                     values.append(value.plain)
         if values:
             column = self.columns[ColumnKey("value")]
