@@ -5,6 +5,7 @@ The TUI does not use this from its UI thread: its client worker owns its own soc
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -34,10 +35,14 @@ def no_answer(endpoint: str, seconds: float, curve: Any) -> str:
 
 class ControlClient:
     def __init__(self, endpoint: str, timeout: float = 3.0,
-                 ctx: zmq.Context[Any] | None = None, curve: Any = None) -> None:
+                 ctx: zmq.Context[Any] | None = None, curve: Any = None,
+                 stop: threading.Event | None = None) -> None:
+        """``stop``: once set, a request waiting for its reply gives up within 50 ms (a
+        broker stopping does not sit out the timeout on a dead peer's link)."""
         self.endpoint = endpoint
         self.curve = curve  # core.keys.ClientCurve or None
         self.timeout = timeout
+        self.stop = stop
         self.ctx = ctx or zmq.Context.instance()
         self.sock = self._connect()
 
@@ -52,7 +57,7 @@ class ControlClient:
         self.sock.send(protocol.request(req_id, op, **args))
         wait_ms = int((self.timeout if timeout is None else timeout) * 1000)
         while True:
-            if not self.sock.poll(wait_ms):
+            if not self._poll(wait_ms):
                 # a DEALER would deliver the stale reply to the next request: start afresh
                 self.sock.close(linger=0)
                 self.sock = self._connect()
@@ -63,6 +68,16 @@ class ControlClient:
         if not reply.get("ok"):
             raise ControlError(reply.get("error") or "unknown error")
         return reply.get("result")
+
+    def _poll(self, wait_ms: int) -> bool:
+        if self.stop is None:
+            return bool(self.sock.poll(wait_ms))
+        left = wait_ms
+        while left > 0 and not self.stop.is_set():
+            if self.sock.poll(min(left, 50)):
+                return True
+            left -= 50
+        return False
 
     def close(self) -> None:
         self.sock.close(linger=0)

@@ -75,16 +75,32 @@ class Broker:
             return client.request(op, **args)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+        stop_proc(self.proc)
+
+
+def start_brokers(*specs: tuple[Any, ...]) -> list[Broker]:
+    """Several independent brokers (each spec: Broker's arguments), started side by side:
+    each start is mostly waiting for the child's first line."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(specs)) as pool:
+        futures = [pool.submit(Broker, *spec) for spec in specs]
+    started = [f.result() for f in futures if f.exception() is None]
+    if len(started) < len(specs):
+        stop_all(*started)
+        next(f.result() for f in futures if f.exception() is not None)  # raises its error
+    return started
+
+
+def stop_all(*things: Broker | subprocess.Popen[str]) -> None:
+    """Stop several processes at once: SIGTERM to all, then wait for each (a clean stop
+    takes a few hundred ms; one after another they add up)."""
+    procs = [t.proc if isinstance(t, Broker) else t for t in things]
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        stop_proc(proc)
 
 
 def start_agent(ingest: str, *extra: str) -> subprocess.Popen[str]:

@@ -65,6 +65,7 @@ class PeerLinks:
         self._joining: set[str] = set()  # added, not yet taken up by the link thread
         self._syncs: queue.Queue[tuple[threading.Event, list[Any]]] = queue.Queue()
         self._wake = threading.Event()
+        self._stop = threading.Event()  # set with the link thread's stop: requests give up
         node.wake = self._wake.set
         self.pushed_seq = 0  # every local entry up to this one has been offered to every peer
         self._pushed = threading.Condition()
@@ -119,6 +120,9 @@ class PeerLinks:
     # ------------------------------------------------------------ the thread
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
+        for p in self.peers.values():  # a restarted thread: the clients heed this stop
+            p.client.stop = stop
         next_sync = self.clock.monotonic() + self.interval
         next_retry = self.clock.monotonic() + RETRY_DOWN_S
         try:
@@ -149,7 +153,8 @@ class PeerLinks:
             if known.state != "up":
                 self._exchange(known)
             return
-        client = ControlClient(endpoint, timeout=self.timeout, ctx=self.ctx, curve=self.curve)
+        client = ControlClient(endpoint, timeout=self.timeout, ctx=self.ctx, curve=self.curve,
+                               stop=self._stop)
         with self._lock:
             self.peers[endpoint] = Peer(endpoint, client)
         self._exchange(self.peers[endpoint])  # snapshot on join

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,7 @@ class BrokerCore:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self.thread_id: int | None = None
+        self._stop = threading.Event()  # the loop's stop, once it runs (see call)
         self._control: RequestHandler | None = None
         self.tick_hooks: list[Callable[[float], None]] = []  # run on the core thread
         self.listeners: list[Callable[[Event], None]] = []  # see every event, core thread
@@ -140,8 +142,12 @@ class BrokerCore:
                 done.set()
 
         self.post(run)
-        if not done.wait(timeout):
-            raise TimeoutError(f"the core loop did not answer within {timeout:g}s")
+        deadline = time.monotonic() + timeout  # a real wait, whatever the clock
+        while not done.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
+            if self._stop.is_set():  # stopping: nothing posted now will run
+                raise TimeoutError("the core loop is stopping")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"the core loop did not answer within {timeout:g}s")
         ok, value = box[0]
         if not ok:
             raise value
@@ -220,6 +226,7 @@ class BrokerCore:
 
     def run(self, stop: threading.Event) -> None:
         self.thread_id = threading.get_ident()
+        self._stop = stop
         poller = zmq.Poller()
         poller.register(self.sub, zmq.POLLIN)
         poller.register(self.router, zmq.POLLIN)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.procs import Broker, wait_for
+from tests.procs import Broker, start_brokers, stop_all, wait_for
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -46,8 +46,7 @@ def pair(tmp_path: Path):
         wait_for(lambda: peers_up(a) and peers_up(b), timeout=10, what="the pair to join")
         yield a, b
     finally:
-        b.stop()
-        a.stop()
+        stop_all(b, a)
 
 
 @pytest.mark.serial  # a latency figure
@@ -125,8 +124,7 @@ def test_a_partition_heals_and_sync_reports_what_differed(tmp_path: Path) -> Non
         again = b.ask("sync")
         assert again["peers"][0]["ok"] and again["differences"] == 0, again
     finally:
-        b.stop()
-        a.stop()
+        stop_all(b, a)
         pa.close()
         pb.close()
 
@@ -158,9 +156,9 @@ def test_bad_peer_flags_and_requests_get_one_line_errors(tmp_path: Path) -> None
 
 def test_three_sharded_brokers_one_ctl_every_host_once_and_search_spans_all(
         tmp_path: Path) -> None:
-    from tests.procs import start_agent, stop_proc
+    from tests.procs import start_agent
 
-    brokers = [Broker(tmp_path / f"s{i}") for i in range(3)]
+    brokers = start_brokers(*[(tmp_path / f"s{i}",) for i in range(3)])
     # shard 0 and 1 each own a host; shard 2 owns one too, and web-1 reports to two shards
     # (an agent given two brokers): the merged list still shows it once
     agents = [start_agent(b.endpoints["ingest"], "--host", f"shard-{i}", "--interval", "0.3")
@@ -191,10 +189,7 @@ def test_three_sharded_brokers_one_ctl_every_host_once_and_search_spans_all(
         listed = json.loads(ctl("--json", *every, "silences").stdout)
         assert [s["id"] for s in listed] == [sil["id"]]
     finally:
-        for a in agents:
-            stop_proc(a)
-        for b in brokers:
-            b.stop()
+        stop_all(*agents, *brokers)
 
 
 def test_connect_and_sync_from_python(tmp_path: Path) -> None:

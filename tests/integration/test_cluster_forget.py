@@ -10,7 +10,7 @@ import pytest
 import zmq
 
 from core import protocol
-from tests.procs import Broker, wait_for
+from tests.procs import Broker, stop_all, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -101,5 +101,4 @@ def test_a_forget_reaches_the_peer_and_a_restarted_peer_and_a_host_can_come_back
     finally:
         pub.close(0)
         ctx.term()
-        b.stop()
-        a.stop()
+        stop_all(b, a)

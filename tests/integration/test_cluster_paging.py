@@ -16,7 +16,7 @@ import zmq
 
 from core import protocol
 from tests.notify_servers import Recorder
-from tests.procs import Broker, wait_for
+from tests.procs import Broker, stop_all, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ RULES_AND_HOOK = '''
 [cluster]
 name = "{name}"
 anti_entropy = "1s"
-claim_lease = "2s"
+claim_lease = "1s"
 
 [[rule]]
 name = "pay_high"
@@ -38,8 +38,8 @@ for = "0s"
 name = "hook"
 type = "webhook"
 url = "{url}"
-retry_initial = "0.3s"
-retry_max = "0.6s"
+retry_initial = "0.15s"
+retry_max = "0.3s"
 
 [[route]]
 receiver = "hook"
@@ -109,8 +109,7 @@ class Pair:
     def close(self) -> None:
         self.pub.close(0)
         self.ctx.term()
-        for x in (self.a, self.b):
-            x.stop()
+        stop_all(self.a, self.b)
 
 
 @pytest.fixture
@@ -159,7 +158,7 @@ def test_a_failing_receiver_gets_one_message_when_it_recovers(tmp_path: Path,
                                                               hook: Recorder) -> None:
     pair = Pair(tmp_path, hook)
     try:
-        hook.codes.extend([500] * 8)  # about 4 s of failures at 0.3-0.6 s retries
+        hook.codes.extend([500] * 8)  # about 2 s of failures at 0.15-0.3 s retries: 2 leases
         pair.fire("pay-2")
         wait_for(lambda: keys(hook, "pay-2", "firing"), timeout=20, what="the page")
         failed = keys(hook, "pay-2", "firing", ok_only=False)
@@ -188,7 +187,7 @@ def test_kill_9_of_the_claim_holder_the_peer_takes_over_with_the_same_key(
         survivor = pair.b if holder is pair.a else pair.a
         holder.proc.kill()
         holder.proc.wait()
-        hook.codes.clear()  # the receiver recovers; the lease (2 s) runs out, b takes over
+        hook.codes.clear()  # the receiver recovers; the lease (1 s) runs out, b takes over
         wait_for(lambda: keys(hook, "pay-3", "firing"), timeout=15, what="the take-over page")
         took = survivor.ask("cluster")["claims"]
         assert took["taken_over"] + took["claimed"] >= 1, took  # it sent under a claim

@@ -21,9 +21,11 @@ async def test_one_broker_of_a_pair_dies_the_console_keeps_its_picture(tmp_path:
     agent = start_agent(a.endpoints["ingest"], "--ingest", b.endpoints["ingest"],
                         "--simulate", "5", "--interval", "0.3")
     try:
-        wait_for(lambda: len(b.ctl_json("hosts")) == 5, timeout=15, what="hosts on b")
+        wait_for(lambda: len(b.ask("hosts")) == 5, timeout=15, what="hosts on b")
         app = MonitorApp(LiveSource({"a": (a.endpoints["control"], a.endpoints["publish"]),
-                                     "b": (b.endpoints["control"], b.endpoints["publish"])}),
+                                     "b": (b.endpoints["control"], b.endpoints["publish"])},
+                                    # a broker silent for 1.5 s is lost (the default 3 s)
+                                    timeout=1.5, heartbeat=0.25),
                          author="tester", refresh_s=0.1)
         async with app.run_test(size=(100, 30)) as pilot:
             table = app.screen.query_one(HostTable)
