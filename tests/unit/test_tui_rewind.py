@@ -194,6 +194,10 @@ async def test_banner_follows_to_alerts_and_host_screens() -> None:
         await until(pilot, lambda: app.current_mode == "alerts" and banner(app), what="alerts")
         ids = {a["id"] for a in app.model.sorted_alerts()}
         assert {"9a1d0b01", "9a1d0b02", "9a1d0b03", "9a1d0b04", "9a1d0b05"} <= ids
+        await pilot.press("3")
+        await until(pilot, lambda: app.current_mode == "events" and banner(app), what="events")
+        await until(pilot, lambda: app.screen.query_one("#events").border_title
+                    == "events up to the moment shown", what="not called the live tail")
         await pilot.press("4")
         await until(pilot, lambda: app.current_mode == "host" and banner(app), what="host")
         await until(pilot, lambda: ops(app, "history"), what="history")

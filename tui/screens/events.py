@@ -110,7 +110,9 @@ class EventsScreen(ConsoleScreen):
             self._fill(events)
         elif force and self.results is not None:
             self._fill(self.results)
-        if self.live:
+        if self.live and app.rewind.active:  # the model is the picture at the moment
+            mode = "events up to the moment shown"
+        elif self.live:
             mode = "live tail"
         elif self.searching and not self._rows:
             mode = f"searching {self.query_text!r}…"
