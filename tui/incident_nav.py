@@ -43,11 +43,12 @@ class IncidentNav(Base):
             self.push_screen(screen)
 
     def close_incident(self) -> None:
-        """A view key (1-4) or a key that leaves: the incident is a detail of the view under
-        it, not a place of its own to come back to."""
+        """A view key (1-4) or a key that leaves: the incident (and the compare chart) is a
+        detail of the view under it, not a place of its own to come back to."""
+        from tui.screens.compare import CompareScreen
         from tui.screens.incident import IncidentScreen
 
-        if isinstance(self.screen, IncidentScreen):
+        while isinstance(self.screen, (IncidentScreen, CompareScreen)):
             self.pop_screen()
 
     def leave_incident(self, mode: str, query: str = "") -> None:

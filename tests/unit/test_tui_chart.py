@@ -175,6 +175,11 @@ async def test_compare_charts_every_marked_host() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, CompareScreen), what="back")
         assert app.current_mode == "dashboard"
+        await pilot.press("v")  # a view key leaves the compare chart, as it leaves an incident
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), what="compare again")
+        await pilot.press("1")
+        await until(pilot, lambda: not isinstance(app.screen, CompareScreen), what="1 leaves it")
+        assert app.current_mode == "dashboard"
 
 
 async def test_live_samples_join_the_rollups_without_a_gap() -> None:
