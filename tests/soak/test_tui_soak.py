@@ -182,6 +182,9 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
             incidents.stopping.set()
             incidents.join(15)
         await walk.settle()
+        if app.rewind.active:  # back to live before comparing with the broker
+            await pilot.press("escape")
+            await until(pilot, lambda: not app.rewind.active, what="live again")
         await pilot.resize_terminal(*SIZES[1])
         await pilot.press("2")
         await until(pilot, lambda: app.current_mode == "alerts", what="alerts screen")

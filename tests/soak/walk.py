@@ -24,7 +24,8 @@ from tui.screens.dialogs import Dialog
 from tui.screens.help import HelpScreen
 
 NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus", "*": "asterisk",
-         ">": "greater_than_sign", "=": "equals_sign", "\n": "enter", "?": "question_mark"}
+         ">": "greater_than_sign", "=": "equals_sign", "\n": "enter", "?": "question_mark",
+         "[": "left_square_bracket", "]": "right_square_bracket"}
 SIZES = ((80, 24), (200, 60))
 EFFECT_TIMEOUT_S = 5.0
 
@@ -143,10 +144,11 @@ class Walk:
         if r.random() < 0.8:
             await self.settle()  # else the keys below go to a box or a dialog: also fine
         kind = r.choices(["switch", "move", "burst", "search", "dialog", "help", "pause",
-                          "resize", "tab", "sort", "chart", "incident"],
-                         weights=[20, 26, 8, 8, 8, 4, 3, 4, 6, 4, 5, 8])[0]
+                          "resize", "tab", "sort", "chart", "incident", "rewind"],
+                         weights=[20, 26, 8, 8, 8, 4, 3, 4, 6, 4, 5, 8, 4])[0]
         self.steps[kind] = self.steps.get(kind, 0) + 1
-        if kind in ("switch", "move", "dialog", "help", "pause", "incident") and not self.free():
+        if kind in ("switch", "move", "dialog", "help", "pause", "incident", "rewind") \
+                and not self.free():
             self.keys([r.choice(["1", "2", "a", "?", "down", "p"])])  # into a box or a dialog
             await self.pilot.pause()
             return
@@ -176,7 +178,8 @@ class Walk:
         elif kind == "burst":  # keys arriving at once, as over SSH
             keys = r.choice(["jjjkkk", "1234", "2222", "44433", "dddduuu", "4321", "3412"])
             mode = {"4": "host", "3": "events", "2": "alerts", "1": "dashboard"}.get(keys[-1])
-            if mode and self.free():  # timed to the effect of the last key of the burst
+            # (already on that screen, nothing changes: a rewound picture is never repainted)
+            if mode and self.free() and app.current_mode != mode:  # timed to the last key
                 # (a screen may resume with its search box focused: the rest is typed there)
                 await self.effect(keys, lambda: (app.current_mode == mode and app.screen.is_mounted)
                                   or isinstance(app.focused, Input))
@@ -227,6 +230,8 @@ class Walk:
                 self.keys(["tab"])
         elif kind == "incident":
             await self.incident()
+        elif kind == "rewind":
+            await self.rewind()
         elif kind == "chart" and app.current_mode == "host" and self.free():
             from tui.widgets.metric_chart import MetricChart
 
@@ -283,6 +288,27 @@ class Walk:
             await self.effect(["escape"], lambda: not isinstance(app.screen, IncidentScreen))
         else:
             self.keys(["tab"])
+
+    async def rewind(self) -> None:
+        """`t` and a moment typed (the screens show the fleet as it was, under a banner),
+        then a step with `[` / `]`, or Esc back to live."""
+        from tui.screens.time_picker import TimePicker
+        from tui.widgets.rewind_banner import RewindBanner
+
+        app, r, rw = self.app, self.rnd, self.app.rewind
+
+        def banner() -> bool:
+            return bool(app.screen.query(RewindBanner))
+        if rw.target is None:
+            await self.effect("t", lambda: isinstance(app.screen, TimePicker))
+            await self.effect(r.choice(["-30s", "-1m", "-90s"]) + "\n",
+                              lambda: not isinstance(app.screen, TimePicker) and banner())
+        key = r.choice(["[", "]", "escape", "escape"])
+        if key == "escape":
+            await self.effect(["escape"], lambda: rw.target is None and not banner())
+        else:  # a step the broker cannot show (older than it keeps, or now) is refused
+            self.keys(key)
+            await self.pilot.pause()
 
     async def _wait(self, cond: Callable[[], bool], timeout: float) -> None:
         deadline = time.perf_counter() + timeout
