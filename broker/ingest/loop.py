@@ -24,6 +24,7 @@ import zmq
 from broker.bus import EventBus
 from broker.events import Event
 from broker.ingest.handler import FrameHandler, Out
+from broker.ingest.handoff import run_and_wait
 from broker.ingest.seams import AlertEngine, MetricSink, RequestHandler
 from broker.ingest.state import State, stamp_processes
 from broker.ingest.wanted import Wanted
@@ -130,28 +131,7 @@ class BrokerCore:
         """Run ``fn`` on the core thread and wait for its result (from another thread)."""
         if threading.get_ident() == self.thread_id:
             return fn()
-        done = threading.Event()
-        box: list[Any] = []
-
-        def run() -> None:
-            try:
-                box.append((True, fn()))
-            except Exception as exc:  # handed back to the caller's thread
-                box.append((False, exc))
-            finally:
-                done.set()
-
-        self.post(run)
-        deadline = time.monotonic() + timeout  # a real wait, whatever the clock
-        while not done.wait(min(0.05, max(0.0, deadline - time.monotonic()))):
-            if self._stop.is_set():  # stopping: nothing posted now will run
-                raise TimeoutError("the core loop is stopping")
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"the core loop did not answer within {timeout:g}s")
-        ok, value = box[0]
-        if not ok:
-            raise value
-        return value
+        return run_and_wait(self.post, self._stop, fn, timeout)
 
     def emit(self, event: Event) -> None:
         """Record, publish and route an event, from any thread."""
@@ -321,8 +301,6 @@ class BrokerCore:
     def rebind(self) -> None:
         """Cut every live session (a key was revoked): unbind and bind each socket again.
         Clients reconnect by themselves and pass ZAP again, or not."""
-        import time
-
         for name, sock in self.sockets.items():
             endpoint = self.endpoints[name]
             try:
