@@ -17,7 +17,9 @@ from textual.screen import ModalScreen, Screen
 
 from tui import messages as msg
 from tui import palette
+from tui.css_cache import CachedStylesheet
 from tui.format import printable, thresholds_from_rules
+from tui.gc_pacer import GcPacer
 from tui.held_keys import HeldKeys
 from tui.incident_nav import IncidentNav
 from tui.model import FleetModel
@@ -74,6 +76,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
                  refresh_s: float = 0.5, theme: str | None = None,
                  state_file: Path | None = None) -> None:
         super().__init__()
+        self.stylesheet = CachedStylesheet(variables=self.get_css_variables())
         self.state_file = state_file  # the dashboard's sort and compact mode (tui/prefs.py)
         self.source = source
         self.live_model = FleetModel()  # the brokers' state now; ``model`` is what is shown
@@ -90,6 +93,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         self.scenarios: list[str] = []
         self._callbacks: dict[str, tuple[ReplyCallback, ReplyCallback | None]] = {}
         self._new_criticals: list[dict[str, Any]] = []
+        self.gc_pacer = GcPacer()  # full collections between keys (tui/gc_pacer.py)
         palette.use_color(not self.no_color)
         if theme:
             self.theme = theme
@@ -100,6 +104,7 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         self.update_title()
         self.source.attach(self)
         self.set_interval(self.refresh_s, self.refresh_views)
+        self.gc_pacer.install()
 
     def on_resize(self, event: events.Resize) -> None:
         """Rich's console asks the OS for the terminal's size (up to three system calls)
@@ -108,7 +113,13 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         self.console.size = (event.size.width, event.size.height)
 
     def on_unmount(self) -> None:
+        self.gc_pacer.uninstall()
         self.source.stop()
+
+    def _display(self, screen: Screen[Any], renderable: Any) -> None:
+        super()._display(screen, renderable)
+        if renderable is not None and not self._batch_count:  # a frame went out
+            self.gc_pacer.painted(self._message_queue.qsize())
 
     @property
     def model(self) -> FleetModel:
@@ -123,6 +134,8 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         if self._exit or not self.is_running:
             return  # shutting down: the screens are being torn down
         self.update_title()
+        if not force:
+            self.gc_pacer.tick()
         if self.paused and not force:
             return
         screen = self.screen

@@ -31,6 +31,7 @@ from core import protocol
 from tests.conftest import soak_seconds
 from tests.procs import Broker, start_agent, stop_proc, wait_for
 from tests.snapshots.frozen_app import make_app, until
+from tests.soak import sampler
 from tests.soak.walk import EFFECT_TIMEOUT_S, SIZES, Painter, Walk
 from tui.app import MonitorApp
 from tui.sources.live import LiveSource
@@ -168,6 +169,8 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
         # a dead key: no effect in 5 s, or 5x the ceiling's p99 on a box slower than that
         walk = Walk(app, pilot, painter, SEED,
                     effect_timeout=max(EFFECT_TIMEOUT_S, 5 * ceiling / 1000))
+        walk.sampler = sampler.Sampler() if sampler.ENABLED else None
+        walk.gc_times = sampler.GcTimes() if os.environ.get("SOAK_GC") else None
         incidents.start()
         try:
             end = time.monotonic() + seconds
@@ -181,6 +184,10 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
         finally:
             incidents.stopping.set()
             incidents.join(15)
+            if walk.sampler is not None:
+                walk.sampler.close()
+            if walk.gc_times is not None:
+                print("\ngc during the walk:", walk.gc_times.close())
         await walk.settle()
         if app.rewind.active:  # back to live before comparing with the broker
             await pilot.press("escape")
@@ -201,8 +208,27 @@ async def test_console_soak(fleet: Broker, request: pytest.FixtureRequest) -> No
           f"{limit:.0f}; the 14-host ceiling on this box now: p50 {ceiling_p50:.0f}, "
           f"p99 {ceiling:.0f} ms; load average {os.getloadavg()[0]:.1f})")
     lat = sorted(walk.latencies)
-    print(f"key->repaint p50 {lat[len(lat) // 2] * 1000:.0f} ms; slowest: " + ", ".join(
-        f"{k} -> {s} {t * 1000:.0f} ms" for t, k, s in sorted(walk.timed, reverse=True)[:6]))
+    slowest = sorted(range(len(walk.timed)), key=lambda i: walk.timed[i][0], reverse=True)[:10]
+    print(f"key->repaint p50 {lat[len(lat) // 2] * 1000:.0f} ms; slowest 10 (keys, screen, "
+          "size): " + ", ".join("{1} {2} {3} {0:.0f} ms".format(walk.timed[i][0] * 1000,
+                                                               *walk.timed[i][1:])
+                                for i in slowest))
+    for lat_, keys_, screen_, stats in walk.cprofiles:
+        import io as _io
+        buf = _io.StringIO()
+        stats.stream = buf
+        stats.sort_stats("cumulative").print_stats(40)
+        print(f"== cProfile {keys_} -> {screen_} {lat_ * 1000:.0f} ms\n" + buf.getvalue())
+    if walk.sampler is not None:
+        import pickle
+        with open(os.environ["SOAK_SAMPLE"], "wb") as out:
+            pickle.dump([(walk.timed[i], walk.profiles.get(i)) for i in slowest], out)
+    for i in slowest if walk.sampler is not None else ():
+        samples, counts, _ = walk.profiles.get(i, (0, {}, {}))
+        print(f"-- {walk.timed[i][1]} {walk.timed[i][2]} {walk.timed[i][3]} "
+              f"{walk.timed[i][0] * 1000:.0f} ms, {samples} samples:")
+        for name, n in sorted(counts.items(), key=lambda kv: -kv[1])[:45]:
+            print(f"   {n:4d} {name}")
     assert len(walk.latencies) >= MIN_TIMED, "too few timed keys to judge"
     assert lat[len(lat) // 2] * 1000 <= p50_limit
     assert walk.p99_ms() <= limit

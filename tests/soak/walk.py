@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import random
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ NAMES = {"/": "slash", ":": "colon", " ": "space", "-": "minus", "*": "asterisk"
          "[": "left_square_bracket", "]": "right_square_bracket"}
 SIZES = ((80, 24), (200, 60))
 EFFECT_TIMEOUT_S = 5.0
+PROFILE = bool(os.environ.get("SOAK_PROFILE"))
 
 
 class Painter:
@@ -42,6 +44,7 @@ class Painter:
     def __init__(self, app: MonitorApp, size: tuple[int, int]) -> None:
         self.paints = 0
         self.shown: float | None = None  # when the expected effect was first painted
+        self.shown_cpu = 0.0  # the event loop thread's CPU time then (time.thread_time)
         self.seen: float | None = None  # when the walk saw the effect (a poll)
         self._effect: Callable[[], bool] | None = None
         sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
@@ -56,7 +59,7 @@ class Painter:
                 now = time.perf_counter()
                 if self._effect is not None and self.shown is None and (
                         self._holds() or (self.seen is not None and now >= self.seen)):
-                    self.shown = now
+                    self.shown, self.shown_cpu = now, time.thread_time()
             original(screen, renderable)
 
         app._display = display  # type: ignore[method-assign]
@@ -90,7 +93,11 @@ class Walk:
         self.effect_timeout = effect_timeout  # a key with no effect by then is dead
         self.rnd = random.Random(seed)
         self.latencies: list[float] = []
-        self.timed: list[tuple[float, str, str]] = []  # latency, keys, screen after
+        self.timed: list[tuple[float, str, str, str]] = []  # latency, keys, screens, size+cpu
+        self.sampler: Any = None  # tests/soak/sampler.py (SOAK_SAMPLE=1): where slow keys went
+        self.gc_times: Any = None  # tests/soak/sampler.GcTimes (SOAK_GC=1)
+        self.cprofiles: list[Any] = []  # SOAK_PROFILE=1: cProfile of the slowest keys
+        self.profiles: dict[int, tuple[int, Any, Any]] = {}  # index in timed -> samples, counts
         self.steps: dict[str, int] = {}
         self.size = SIZES[0]
 
@@ -104,14 +111,24 @@ class Walk:
 
     async def effect(self, keys: str | list[str], done: Callable[[], bool]) -> None:
         """Press ``keys`` and time them until ``done()`` holds and a repaint shows it."""
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.thread_time()
         modal = isinstance(self.app.screen, ModalScreen)
+        before = type(self.app.screen).__name__
         self.painter.expect(done)
+        if self.sampler is not None:
+            self.sampler.start()
+        prof = None
+        if PROFILE:
+            import cProfile
+            prof = cProfile.Profile()
+            prof.enable()
         self.keys(keys)
         deadline = t0 + self.effect_timeout
         while not done():
             if not modal and isinstance(self.app.screen, ModalScreen):
                 self.painter.expect(None)
+                if self.sampler is not None:
+                    self.sampler.stop()
                 await self.settle()  # a dialog from an earlier key opened first: not timed
                 return
             if time.perf_counter() > deadline:
@@ -120,9 +137,23 @@ class Walk:
             await asyncio.sleep(0.002)  # poll
         self.painter.seen_now()
         paint = await self.painter.shown_by(deadline + 1.0)
+        if prof is not None:
+            prof.disable()
+            if paint is not None:
+                import pstats
+                self.cprofiles.append((paint - t0, repr(keys), type(self.app.screen).__name__,
+                                       pstats.Stats(prof)))
+                self.cprofiles.sort(key=lambda p: -p[0])
+                del self.cprofiles[12:]
         assert paint is not None, f"no repaint showed the effect of {keys!r}"
+        if self.sampler is not None:
+            self.profiles[len(self.timed)] = self.sampler.stop()
         self.latencies.append(paint - t0)
-        self.timed.append((paint - t0, repr(keys), type(self.app.screen).__name__))
+        gc_ms = "" if self.gc_times is None else ", gc {:.0f}/{:.0f} ms".format(
+            *(x * 1000 for x in self.gc_times.between(t0, paint)))
+        self.timed.append((paint - t0, repr(keys), f"{before} -> {type(self.app.screen).__name__}",
+                           "{}x{}, cpu {:.0f} ms{}".format(
+                               *self.size, (self.painter.shown_cpu - cpu0) * 1000, gc_ms)))
 
     def free(self) -> bool:
         """No dialog, no search box focused, no keys held for one: keys are commands."""

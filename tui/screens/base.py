@@ -23,6 +23,15 @@ class ConsoleScreen(Screen[None]):
     ready = False
     _hidden_with: tuple[frozenset[str], frozenset[str], str] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Built with the stylesheet as it is now: a mode's first switch need not restyle
+        # the whole app twice (Textual's ``_init_mode`` and ``switch_mode`` call
+        # ``refresh_css`` for a screen that never saw one: 10-40 ms each on a shared box,
+        # and every table of every screen repainted from scratch after). A theme changed
+        # later still restyles it when it next shows (its count is then behind).
+        self._css_update_count = self.app._css_update_count
+
     @property
     def resumable(self) -> bool:
         """A resume should refresh the data: built, on top (not passed over in a burst of
