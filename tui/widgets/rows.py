@@ -1,11 +1,21 @@
 """A row-cursor table where `home`/`end` go to the first/last row (DataTable's own bindings
-scroll sideways, which is not what an operator reaching for the newest or oldest row means)."""
+scroll sideways, which is not what an operator reaching for the newest or oldest row means),
+and whose cells are drawn again only when they change.
+
+DataTable keys its cache of drawn cells on a counter that any change to any cell moves: the
+alerts screen updating its ages twice a second, or a dialog closing over a table whose data
+moved, drew every cell on screen again through Rich (60 rows x 7 cells at 200x60: 30-50 ms
+of CPU, the bulk of the soak's slow keys once garbage collection was moved out of them).
+Here a cell drawn before is reused while its row, column, content, width and styles are the
+same.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
@@ -21,11 +31,55 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def content_key(cell: Any) -> Any:
+    """What a cell shows, hashable (None: a cell of another kind, never reused)."""
+    if isinstance(cell, Text):
+        return ("t", cell.plain, cell.style, tuple(cell.spans), cell.justify, cell.overflow,
+                cell.no_wrap, cell.end)
+    if cell is None or isinstance(cell, (str, int, float)):
+        return ("v", type(cell), cell)
+    return None
+
+
 class RowTable(DataTable[Any]):
     BINDINGS = [
         Binding("home", "first_row", "First row", show=False),
         Binding("end", "last_row", "Last row", show=False),
     ]
+    DRAWN_MAX = 20_000  # cells kept drawn; then the cache starts over
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._drawn: dict[tuple[Any, ...], Any] = {}
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()  # styles changed, a column resized: draw everything again
+        self._drawn.clear()
+
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False) -> Any:
+        if row_index < 0 or column_index < 0:  # the header, row labels
+            return super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                        hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        row = self.rows.get(row_key) if row_key is not None else None
+        content = None
+        if row is not None and row_key is not None and column_key is not None:
+            content = content_key(self._data.get(row_key, {}).get(column_key))
+        if content is None or row is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                        hover)
+        key = (row_index, column_index, content, width, base_style, cursor, hover,
+               self._show_hover_cursor, self._pseudo_class_state, row.height)
+        lines = self._drawn.get(key)
+        if lines is None:
+            lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
+                                         hover)
+            if len(self._drawn) >= self.DRAWN_MAX:
+                self._drawn.clear()
+            self._drawn[key] = lines
+        return lines
 
     def fit_column(self, key: str, texts: list[str], lo: int, hi: int = 60) -> None:
         """Size a column to its widest text (within ``lo``..``hi``) so nothing is cut.
