@@ -74,3 +74,26 @@ async def test_a_restyled_cell_and_a_moved_cursor_are_drawn_again(monkeypatch: A
         assert (3, 1) in drawn
         assert {(2, c) for c in range(COLS)} <= set(drawn)  # the cursor's new row
         assert len(drawn) < ROWS * COLS // 2
+
+
+async def test_rows_moved_down_are_not_drawn_again_and_know_their_row(monkeypatch: Any) -> None:
+    app = Table()
+    async with app.run_test(size=(60, 30)) as pilot:
+        table = app.query_one(RowTable)
+        await until(pilot, lambda: "r0c1" in line(table, 1), what="rows drawn")
+        for y in range(1, ROWS + 1):
+            line(table, y)
+        drawn = counting(monkeypatch)
+        # a new event at the top of a tail: every row's cells move down one
+        rows = [[Text(f"r{r}c{c}", style="bold" if c else "") for c in range(COLS)]
+                for r in range(-1, ROWS - 1)]
+        assert table.replace_rows(rows)
+        await pilot.pause()
+        for y in range(1, ROWS + 1):
+            line(table, y)
+        assert "r-1c0" in line(table, 1) and "r4c3" in line(table, 6)
+        assert drawn and {r for r, _ in drawn} <= {0, 1}, drawn  # the new row (and cursor's)
+        strip = table.render_line(6)  # row 5 shows what row 4 showed: a click finds row 5
+        metas = {(s.style.meta.get("row"), s.style.meta.get("column"))
+                 for s in strip if s.style and s.style.meta and "row" in s.style.meta}
+        assert metas and {r for r, _ in metas} == {5}, metas

@@ -6,8 +6,9 @@ DataTable keys its cache of drawn cells on a counter that any change to any cell
 alerts screen updating its ages twice a second, or a dialog closing over a table whose data
 moved, drew every cell on screen again through Rich (60 rows x 7 cells at 200x60: 30-50 ms
 of CPU, the bulk of the soak's slow keys once garbage collection was moved out of them).
-Here a cell drawn before is reused while its row, column, content, width and styles are the
-same.
+Here a cell drawn before is reused while its column, content, width and styles are the same;
+drawn on another row (the event tail moves every row down one for each new event), its
+segments are told their new row (the mouse's click finds the row by it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
@@ -50,11 +52,13 @@ class RowTable(DataTable[Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._drawn: dict[tuple[Any, ...], Any] = {}
+        self._drawn: dict[tuple[int, Any], Any] = {}  # (row, cell key) -> lines
+        self._moved: dict[Any, Any] = {}  # cell key -> lines drawn on some row
 
     def _clear_caches(self) -> None:
         super()._clear_caches()  # styles changed, a column resized: draw everything again
         self._drawn.clear()
+        self._moved.clear()
 
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False) -> Any:
@@ -70,15 +74,25 @@ class RowTable(DataTable[Any]):
         if content is None or row is None:
             return super()._render_cell(row_index, column_index, base_style, width, cursor,
                                         hover)
-        key = (row_index, column_index, content, width, base_style, cursor, hover,
+        key = (column_index, content, width, base_style, cursor, hover, row_index < self.fixed_rows,
                self._show_hover_cursor, self._pseudo_class_state, row.height)
-        lines = self._drawn.get(key)
-        if lines is None:
+        lines = self._drawn.get((row_index, key))
+        if lines is not None:
+            return lines
+        moved = self._moved.get(key)
+        if moved is not None:  # drawn on another row (the event tail moves every row down
+            # one for each new event): the same segments, told their row for the mouse
+            meta = Style.from_meta({"row": row_index, "column": column_index})
+            lines = [[Segment(text, style + meta if style else meta, control)
+                      for text, style, control in line_] for line_ in moved]
+        else:
             lines = super()._render_cell(row_index, column_index, base_style, width, cursor,
                                          hover)
-            if len(self._drawn) >= self.DRAWN_MAX:
-                self._drawn.clear()
-            self._drawn[key] = lines
+        if len(self._drawn) >= self.DRAWN_MAX:
+            self._drawn.clear()
+            self._moved.clear()
+        self._drawn[row_index, key] = lines
+        self._moved[key] = lines
         return lines
 
     def fit_column(self, key: str, texts: list[str], lo: int, hi: int = 60) -> None:
