@@ -119,7 +119,8 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
     def _display(self, screen: Screen[Any], renderable: Any) -> None:
         super()._display(screen, renderable)
         if renderable is not None and not self._batch_count:  # a frame went out
-            self.gc_pacer.painted(self._message_queue.qsize())
+            # (a screen's own queue: a ScreenResume still to handle is part of a key)
+            self.gc_pacer.painted(self._message_queue.qsize() + screen._message_queue.qsize())
 
     @property
     def model(self) -> FleetModel:
