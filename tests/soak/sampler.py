@@ -1,7 +1,10 @@
-"""Opt-in stack sampler for the soak's slow keys (SOAK_SAMPLE=1): where the time of a key goes.
+"""Opt-in diagnostics of the soak's slow keys: where the time of a key goes.
 
-A thread samples the event loop thread's stack every millisecond (as often as the GIL lets
-it) while a key is timed; the slowest keys' inclusive counts per function are printed.
+``Sampler`` (SOAK_SAMPLE=FILE): a thread samples the event loop thread's stack every
+millisecond (as often as the GIL lets it) while a key is timed; the slowest keys' inclusive
+counts per function are printed and their stacks pickled to FILE.
+``GcTimes`` (SOAK_GC=1): every garbage collection's duration, so each timed key can say how
+much of it was the collector's, and the totals by generation at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import threading
 import time
 from collections import Counter
 
-ENABLED = bool(os.environ.get("SOAK_SAMPLE"))
+ENABLED = bool(os.environ.get("SOAK_SAMPLE"))  # the file the stacks are pickled to
 
 
 class Sampler:
