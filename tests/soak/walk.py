@@ -316,7 +316,11 @@ class Walk:
         elif key == "e":
             await self.effect("e", lambda: app.current_mode == "events" and app.screen.is_mounted)
         elif key == "escape":
-            await self.effect(["escape"], lambda: not isinstance(app.screen, IncidentScreen))
+            box = inc.query_one("#inc-filter", Input)
+            if box.value or app.focused is box:  # (a tab put the cursor in the filter box)
+                await self.effect(["escape"], lambda: box.value == "" and app.focused is not box)
+            else:  # (the first escape clears the filter, the next leaves: step_back)
+                await self.effect(["escape"], lambda: not isinstance(app.screen, IncidentScreen))
         else:
             self.keys(["tab"])
 
