@@ -308,7 +308,10 @@ class Walk:
             self.keys("/" + text)
             box = inc.query_one("#inc-filter", Input)
             await self._wait(lambda: box.value == text, EFFECT_TIMEOUT_S)
-            await self.effect(["escape"], lambda: box.value == "")
+            if app.rewind.active:  # escape goes back to live first, on any screen
+                await self.effect(["escape"], lambda: not app.rewind.active)
+            else:
+                await self.effect(["escape"], lambda: box.value == "")
         elif key == "r":
             await self.effect("r", lambda: app.screen is inc and inc.complete)
         elif key == "h":
@@ -317,7 +320,9 @@ class Walk:
             await self.effect("e", lambda: app.current_mode == "events" and app.screen.is_mounted)
         elif key == "escape":
             box = inc.query_one("#inc-filter", Input)
-            if box.value or app.focused is box:  # (a tab put the cursor in the filter box)
+            if app.rewind.active:  # escape goes back to live first, on any screen
+                await self.effect(["escape"], lambda: not app.rewind.active)
+            elif box.value or app.focused is box:  # (a tab put the cursor in the filter box)
                 await self.effect(["escape"], lambda: box.value == "" and app.focused is not box)
             else:  # (the first escape clears the filter, the next leaves: step_back)
                 await self.effect(["escape"], lambda: not isinstance(app.screen, IncidentScreen))
