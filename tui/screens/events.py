@@ -37,11 +37,32 @@ def kind_group(kind: str) -> str:
 
 
 class EventTable(RowTable):
-    """The event rows; tells the screen when it is scrolled near the end (mouse or keys)."""
+    """The event rows; tells the screen when it is scrolled near the end (mouse or keys), and
+    which event was chosen (a click on the cursor row; enter is taken as it arrives, see
+    ``EventsScreen.key_arrived``) when it was chosen."""
 
     @dataclass
     class NearEnd(Message):
         pass
+
+    @dataclass
+    class Chosen(Message):
+        event: dict[str, Any]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events: list[dict[str, Any]] = []  # the event of each row, as shown
+
+    def post_message(self, message: Message) -> bool:
+        """DataTable's RowSelected names a row, and the screen read the row when it handled
+        the message: new events filled in meanwhile (a repaint between the click and its
+        RowSelected) had shifted the rows, and another event opened. The event under the
+        cursor is taken here, when the table handles the click."""
+        if isinstance(message, DataTable.RowSelected) and message.data_table is self:
+            if not 0 <= message.cursor_row < len(self.events):
+                return False
+            message = self.Chosen(self.events[message.cursor_row])
+        return super().post_message(message)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -126,12 +147,18 @@ class EventsScreen(ConsoleScreen):
         table = self.query_one("#events", EventTable)
         keep = table.cursor_row
         wanted = self._fit([e for e in events if self._wanted(e)])
+        # the cursor stays on the event it is on as new ones push the rows down; on the top
+        # row it stays on top, following the newest as a tail does
+        reading = self.selected_event() if keep > 0 else None
         rows = [self._cells(e) for e in wanted]
         if not table.replace_rows(rows):
             table.clear()
             for cells in rows:
                 table.add_row(*cells)
-        self._rows = wanted
+        self._rows = table.events = wanted
+        if reading is not None:
+            keep = next((y for y, e in enumerate(wanted) if e is reading or (
+                e.get("id") and e.get("id") == reading.get("id"))), keep)
         if self._rows:
             table.move_cursor(row=min(keep, len(self._rows) - 1), animate=False)
 
@@ -266,9 +293,21 @@ class EventsScreen(ConsoleScreen):
         return False
 
     # ---------------------------------------------------------------- open
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.open_selected()
+    def key_arrived(self, key: str) -> bool:
+        """Enter on the table opens the event under the cursor as the key reaches the app:
+        handled by the table, it came after the repaints queued meanwhile, and new events
+        had shifted another one under the cursor (the top row follows the newest)."""
+        if key != "enter" or self.focused is not self.query_one("#events", EventTable):
+            return False
+        event = self.selected_event()
+        if event is not None:
+            self.open_event(event)
+        return True
+
+    def on_event_table_chosen(self, message: EventTable.Chosen) -> None:
+        message.stop()
+        if self.app.screen is self:  # a key after the enter (1, /) already took us away
+            self.open_event(message.event)
 
     def selected_event(self) -> dict[str, Any] | None:
         row = self.query_one("#events", DataTable).cursor_row
@@ -283,5 +322,8 @@ class EventsScreen(ConsoleScreen):
     def open_selected(self) -> None:
         event = self.selected_event()
         if event is not None:
-            from tui.screens.dialogs import DetailDialog
-            self.app.push_screen(DetailDialog(f"event {event.get('kind', '')}", event))
+            self.open_event(event)
+
+    def open_event(self, event: dict[str, Any]) -> None:
+        from tui.screens.dialogs import DetailDialog
+        self.app.push_screen(DetailDialog(f"event {event.get('kind', '')}", event))
