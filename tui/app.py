@@ -245,9 +245,11 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         new, self._new_criticals = self._new_criticals, []
         if len(new) == 1:
             a = new[0]
-            text = f"{a.get('rule')} on {a.get('host')}: {a.get('summary') or a.get('value')}"
+            said, host = str(a.get("summary") or a.get("value")), str(a.get("host"))
+            where = "" if host in said else f" on {host}"  # the host once: two toast lines
+            text = f"{a.get('rule')}{where}: {said}"
         else:
-            text = f"{len(new)} new critical alerts: " + ", ".join(
+            text = f"{len(new)} new: " + ", ".join(
                 f"{a.get('rule')} on {a.get('host')}" for a in new[:3]) + (
                 ", …" if len(new) > 3 else "")
         text = fit(fold("CRITICAL", text), text_width(self.size.width))
