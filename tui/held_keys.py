@@ -6,8 +6,8 @@ the app's ``on_event`` before any widget or binding sees them; from the moment `
 there, the keys are held and typed into the box once it has focus. Escape drops them.
 
 The current screen sees each other key here too (``ConsoleScreen.key_arrived``): the event
-log's enter opens the event under the cursor as the key arrives, before a repaint queued
-behind it can shift the rows.
+log's table moves and opens as its keys arrive, before a repaint queued behind them can
+shift the rows.
 """
 
 from __future__ import annotations

@@ -127,3 +127,22 @@ async def test_a_click_opens_the_event_it_was_on_when_rows_arrive_before_the_scr
         dialog = await until(pilot, lambda: isinstance(app.screen, DetailDialog)
                              and app.screen, what="the detail")
         assert dialog.record["id"] == chosen["id"]
+
+
+async def test_a_burst_down_down_enter_moves_then_opens() -> None:
+    """Keys arriving together act in their order: the cursor keys are taken as they arrive
+    too, so an enter right behind them opens the row they moved to."""
+    from textual import events
+
+    from tui.screens.dialogs import DetailDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen, table = await events_screen(app, pilot)
+        target = screen._rows[2]
+        for key in ("down", "down", "enter"):
+            app.post_message(events.Key(key, None))
+        dialog = await until(pilot, lambda: isinstance(app.screen, DetailDialog)
+                             and app.screen, what="the detail")
+        assert dialog.record["id"] == target["id"]
+        assert table.cursor_row == 2

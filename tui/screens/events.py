@@ -24,6 +24,9 @@ TAIL_ROWS = 200  # the live tail: newest first; older events are a search away
 # the kind and host columns fit the longest value shown, within these bounds
 FIT = {"kind": (6, 16), "host": (6, 24)}
 KINDS = ("alert", "ack", "host", "log", "other")
+# the table's keys taken as they arrive (EventsScreen.key_arrived), with enter
+TABLE_KEYS = {"up": "cursor_up", "down": "cursor_down", "pageup": "page_up",
+              "pagedown": "page_down", "home": "first_row", "end": "last_row"}
 
 
 def kind_group(kind: str) -> str:
@@ -294,14 +297,23 @@ class EventsScreen(ConsoleScreen):
 
     # ---------------------------------------------------------------- open
     def key_arrived(self, key: str) -> bool:
-        """Enter on the table opens the event under the cursor as the key reaches the app:
-        handled by the table, it came after the repaints queued meanwhile, and new events
-        had shifted another one under the cursor (the top row follows the newest)."""
-        if key != "enter" or self.focused is not self.query_one("#events", EventTable):
+        """The table's keys act as they reach the app, in order with the repaints. Left to
+        the table's bindings, a key ran after the DOM had passed it up to the app, and a
+        repaint queued meanwhile had shifted new events under the cursor: enter opened
+        another event than the one highlighted. The cursor keys are taken here too, so a
+        burst (`down enter`) still moves, then opens."""
+        table = self.query_one("#events", EventTable)
+        if self.focused is not table:
             return False
-        event = self.selected_event()
-        if event is not None:
-            self.open_event(event)
+        if key == "enter":
+            event = self.selected_event()
+            if event is not None:
+                self.open_event(event)
+            return True
+        action = TABLE_KEYS.get(key)
+        if action is None:
+            return False
+        getattr(table, f"action_{action}")()
         return True
 
     def on_event_table_chosen(self, message: EventTable.Chosen) -> None:
