@@ -39,10 +39,10 @@ def fit(text: str, width: int, lines: int = CRITICAL_LINES) -> str:
     wrapped = textwrap.wrap(text, width)
     if len(wrapped) <= lines:
         return text
-    kept = wrapped[:lines]
-    kept[-1] = textwrap.shorten(kept[-1] + " …", width, placeholder=" …") \
-        if len(kept[-1]) + 2 > width else kept[-1] + " …"
-    return " ".join(kept)
+    *kept, last = wrapped[:lines]
+    while len(last) + 2 > width:  # room for " …": drop the last word (or cut a long one)
+        last = last.rsplit(" ", 1)[0] if " " in last else last[:width - 2]
+    return " ".join([*kept, last + " …"])
 
 
 def make_room(app: App[Any]) -> None:
