@@ -62,3 +62,31 @@ def test_agent_stops_within_a_second_and_says_goodbye(tmp_path: Path, sig: signa
     finally:
         stop_proc(agent)
         b.stop()
+
+
+def blocked_signals(pid: int, tid: int) -> set[int]:
+    """The signals a thread of ``pid`` blocks, from /proc (``SigBlk``: bit n-1 is signal n)."""
+    status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    mask = int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("SigBlk:")), 16)
+    return {n for n in range(1, 65) if mask >> (n - 1) & 1}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_only_the_main_thread_takes_the_stop_signals(tmp_path: Path) -> None:
+    """The kernel hands a process's signal to any thread that does not block it; one of the
+    agent's threads taking SIGTERM left the main thread asleep in its 0.5 s wait."""
+    b = Broker(tmp_path / "data")
+    agent = start_agent(b.endpoints["ingest"], "--host", "masked", "--interval", "0.2",
+                        "--control", b.endpoints["control"])
+    try:
+        wait_for(lambda: status(b, "masked") == "up", 15, "the agent's host up")
+        tids = wait_for(lambda: [int(t.name) for t in Path(f"/proc/{agent.pid}/task").iterdir()
+                                 if int(t.name) != agent.pid], 5, "the agent's threads")
+        stop = {signal.SIGTERM.value, signal.SIGINT.value}
+        assert not stop & blocked_signals(agent.pid, agent.pid), "the main thread blocks them"
+        unmasked = [tid for tid in tids if not stop <= blocked_signals(agent.pid, tid)]
+        assert not unmasked, f"{len(unmasked)} of {len(tids)} threads take SIGTERM/SIGINT"
+    finally:
+        stop_proc(agent)
+        b.stop()
