@@ -167,6 +167,7 @@ class Store:
                               retention_interval=self.retention_interval,
                               on_error=self.on_error, on_recover=self.on_recover,
                               on_commit=self.on_commit)
+        self._writer.spare_space(always=True)  # start with the WAL in the file, not on top
         self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._r.execute("PRAGMA cache_size=-65536")
         self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]

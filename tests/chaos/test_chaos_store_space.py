@@ -1,0 +1,94 @@
+"""The store on a really full file system (a 1 MiB tmpfs): after space returns it must stay
+writing, and each new failure is reported at once.
+
+What these pin down (seen with schema v3, docs/events.md "Disk full"): the write-ahead log
+was checkpointed only every 1,000 pages (16 MiB with 16 KiB pages), so every commit after
+the disk was freed appended its pages to the WAL file and the freed space was eaten within
+a few commits; and a failure less than 30 s after the last report was not reported, so the
+notify feed kept an event (the store_failing RESOLVED page) waiting for a commit that never
+came.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from broker.store.store import Store
+from tests.chaos.conftest import fill
+from tests.procs import wait_for
+from tests.unit.store_helpers import ev
+
+pytestmark = pytest.mark.integration
+
+
+def alert(i: int) -> dict[str, object]:
+    """An alert event: it touches the events table, its indexes, FTS and an episode."""
+    return ev("alert", f"web-{i % 7} cpu high {i}", ts=time.time(), host=f"web-{i % 7}",
+              severity="critical", rule="high_cpu", alert_id=f"a{i % 5}",
+              data={"to": "firing" if i % 2 else "resolved", "value": float(i)})
+
+
+def open_store(path: Path, errors: list[str], recovered: list[str]) -> Store:
+    s = Store(path, batch_interval=0.01, on_error=errors.append,
+              on_recover=recovered.append).open()
+    s.start()
+    return s
+
+
+def test_after_space_returns_the_store_keeps_writing(tiny_mount: Path) -> None:
+    errors: list[str] = []
+    recovered: list[str] = []
+    s = open_store(tiny_mount / "events.db", errors, recovered)
+    try:
+        for i in range(20):
+            s.put(alert(i))
+        assert s.flush(5)
+        filler = fill(tiny_mount / "filler")
+        s.put(alert(20))
+        wait_for(lambda: errors, 10, "the write to fail on the full disk")
+        assert s.health()[0] == "failing"
+        freed = filler.stat().st_size
+        filler.unlink()
+        assert s.flush(10), "the held event was not written after space returned"
+        # A steady trickle, as a broker writes: 60 commits. Each is a few pages; without a
+        # checkpoint each would add them to the WAL until the freed space is gone.
+        for i in range(21, 81):
+            s.put(alert(i))
+            assert s.flush(5), (f"commit {i - 20} failed after {freed} bytes were freed: "
+                                f"{s.health()}")
+        assert s.health() == ("ok", "")
+        wal = tiny_mount / "events.db-wal"
+        assert not wal.exists() or wal.stat().st_size < freed // 2, wal.stat().st_size
+        assert len(s.search("cpu", limit=500)) == 81
+    finally:
+        s.stop()
+
+
+def test_a_failure_after_a_recovery_is_reported_at_once(tiny_mount: Path) -> None:
+    errors: list[str] = []
+    recovered: list[str] = []
+    s = open_store(tiny_mount / "events.db", errors, recovered)
+    try:
+        s.put(alert(0))
+        assert s.flush(5)
+        filler = fill(tiny_mount / "filler")
+        s.put(alert(1))
+        wait_for(lambda: errors, 10, "the first failure to be reported")
+        filler.unlink()
+        assert s.flush(10)
+        wait_for(lambda: recovered, 5, "the recovery to be reported")
+        reported = len(errors)
+        filler = fill(tiny_mount / "filler")  # full again, seconds after the first report
+        s.put(alert(2))
+        wait_for(lambda: len(errors) > reported, 5,
+                 "the second failure to be reported (on_error), not held back 30 s")
+        assert s.health()[0] == "failing"
+        os.unlink(filler)
+        assert s.flush(10)
+        assert len(recovered) == 2
+    finally:
+        s.stop()
