@@ -1,5 +1,6 @@
 """The store on a really full file system (a 1 MiB tmpfs): after space returns it must stay
-writing, and each new failure is reported at once.
+writing, each new failure is reported at once, and a schema migration that does not fit
+is put off without stopping the store.
 
 What these pin down (seen with schema v3, docs/events.md "Disk full"): the write-ahead log
 was checkpointed only every 1,000 pages (16 MiB with 16 KiB pages), so every commit after
@@ -12,15 +13,17 @@ came.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from broker.store.store import Store
+from core.clock import FakeClock
 from tests.chaos.conftest import fill
 from tests.procs import wait_for
-from tests.unit.store_helpers import ev
+from tests.unit.store_helpers import T0, ev, v2_file
 
 pytestmark = pytest.mark.integration
 
@@ -90,5 +93,38 @@ def test_a_failure_after_a_recovery_is_reported_at_once(tiny_mount: Path) -> Non
         os.unlink(filler)
         assert s.flush(10)
         assert len(recovered) == 2
+    finally:
+        s.stop()
+
+
+def test_a_migration_that_does_not_fit_is_put_off_and_the_store_serves(
+        tiny_mount: Path, tmp_path: Path) -> None:
+    path = tiny_mount / "events.db"
+    v2_file(tmp_path / "v2.db", series=1000, minutes=6)  # built off the tmpfs (its WAL
+    shutil.copy(tmp_path / "v2.db", path)  # doubles it): 590 KB; v3's indexes need ~150 KB
+    spare = tiny_mount / "spare"
+    spare.write_bytes(b"\0" * 65536)
+    filler = fill(tiny_mount / "filler")
+    spare.unlink()  # 64 KiB free: the -shm file fits, the new index does not
+    errors: list[str] = []
+    s = Store(path, clock=FakeClock(T0), batch_interval=0.01, on_error=errors.append).open()
+    s.start()
+    try:
+        assert s.schema == 2 and len(s.deferred) == 1
+        assert "schema v3 not applied" in s.deferred[0] and "full" in s.deferred[0]
+        assert errors and "schema v3 not applied" in errors[0] and str(path) in errors[0]
+        assert "schema v3" in s.stats()["schema_deferred"]
+        got = s.fleet_at(T0 - 60, 60, set(), None, lambda m: False)  # through rollups_age
+        assert len(got["hosts"]) == 50 and all(len(m) == 20 for _, m in got["hosts"].values())
+        assert [a["state"] for a in got["alerts"]] == ["firing"]
+        filler.unlink()
+        s.put(ev("log", "after the disk was freed", ts=T0))
+        assert s.flush(10) and s.health() == ("ok", "")
+    finally:
+        s.stop()
+    s = Store(path, clock=FakeClock(T0)).open()  # the next start, with room: migrated
+    try:
+        assert s.schema == 3 and not s.deferred
+        assert len(s.fleet_at(T0 - 60, 60, set(), None, lambda m: False)["hosts"]) == 50
     finally:
         s.stop()
