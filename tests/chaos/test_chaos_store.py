@@ -139,6 +139,7 @@ def test_a_schema_migration_that_does_not_fit_neither_stops_the_broker_nor_pagin
         st = store_of(b)
         assert st["schema"] == 2 and "schema v3 not applied" in st["schema_deferred"]
         assert "in memory" in st["outbox"]  # notify.db could not be opened either: not fatal
+        assert "store: schema v3 not applied" in b.ctl("status").stdout
         b.ctl_json("simulate", "high_cpu_usage", "--host", "web-9")
         wait_for(lambda: ("high_cpu_usage", "firing") in rules_in(hook), 10,
                  "the FIRING page with the migration put off")
