@@ -14,8 +14,8 @@ from __future__ import annotations
 import itertools
 import time
 import tomllib
-from importlib import resources
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
