@@ -77,8 +77,9 @@ def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int,
     missing = expected - hosts.keys()
     if missing:
         older: dict[str, HostAt] = {}
-        for host, metric, ts, total, n in conn.execute(
-                _BEFORE.format(index=index), (step, lo, bucket - step, json.dumps(sorted(missing)))):
+        args_before = (step, lo, bucket - step, json.dumps(sorted(missing)))
+        for host, metric, ts, total, n in conn.execute(_BEFORE.format(index=index),
+                                                       args_before):
             entry = older.setdefault(host, (ts, {}))
             if ts > entry[0]:
                 entry = older[host] = (ts, entry[1])
