@@ -128,7 +128,8 @@ class FrameHandler:
                  events: list[Event], alive: bool = True) -> None:
         metrics = frame["metrics"]
         self.state.apply_metrics(hs, metrics, frame.get("labels"), frame["ts"])
-        self.digests.note(hs.host, hs.metrics)
+        if self.digests.noting:
+            self.digests.note(hs.host, hs.metrics)
         if "procs" in frame:
             self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]), frame["ts"])
         if self.sink is not None:
@@ -264,6 +265,7 @@ class FrameHandler:
                     data={"last_seen": hs.last_seen})))
         if self.engine is not None:
             out.extend(("emit", event) for event in self.engine.tick(now))
+        self.digests.follow(digest)
         if digest:
             out.append(("publish", self.digest(now)))
         return out

@@ -125,7 +125,8 @@ class Lanes:
         if engine is not None:
             engine.set_origin(host, hs.agent, hs.boot, seq)
         state.apply_metrics(hs, metrics, None, ts)
-        h.digests.note(host, hs.metrics)
+        if h.digests.noting:
+            h.digests.note(host, hs.metrics)
         if h.sink is not None:
             h.sink.record_metrics(host, metrics, ts)
         events = engine.on_sample(host, metrics, hs.labels, now) if engine is not None else []
