@@ -129,5 +129,8 @@ class Lanes:
             h.digests.note(host, hs.metrics)
         if h.sink is not None:
             h.sink.record_metrics(host, metrics, ts)
-        events = engine.on_sample(host, metrics, hs.labels, now) if engine is not None else []
+        # steady: the names are the lane's, which the engine indexed when the full path
+        # gave it the frame the lane was made from (a forgotten host has no lane)
+        events = (engine.on_sample(host, metrics, hs.labels, now, steady=True)
+                  if engine is not None else [])
         return obj, lane.topic, events
