@@ -59,8 +59,9 @@ class History:
         new = [k for k in kept if k not in self.index]
         if new:
             self._widen(new)
-        if tuple(kept) == self.cols:  # the next frame with these names takes the fast path
-            self.seen = tuple(metrics)
+        # the next frame with these names takes the fast path; after a new column, an older
+        # shape without it must not (it would look the new column up in the frame)
+        self.seen = tuple(metrics) if tuple(kept) == self.cols else ()
         if not kept:
             return
         metrics = kept
