@@ -20,7 +20,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 
-from broker.layout import layout
+from broker.layout import layout, names
 
 NAN = math.nan
 
@@ -60,7 +60,7 @@ class History:
         if new:
             self._widen(new)
         if tuple(kept) == self.cols:  # the next frame with these names takes the fast path
-            self.seen = tuple(metrics)
+            self.seen = names(tuple(metrics))  # shared: not this frame's own strings
         if not kept:
             return
         metrics = kept

@@ -25,6 +25,7 @@ from typing import Any
 
 from broker.events import Event
 from broker.ingest.history import History
+from broker.layout import names
 
 HISTORY_LEN = 120  # samples kept per series: two minutes at the default 1 s interval
 PROC_HISTORY_LEN = 24  # process samples kept per host: two minutes at the default 5 s
@@ -69,14 +70,14 @@ class HostRecord:
     history: History = field(default_factory=lambda: History(HISTORY_LEN, drawn))
     processes: list[dict[str, Any]] = field(default_factory=list)
     processes_ts: float = 0.0
-    proc_history: deque[dict[str, Any]] = field(
-        default_factory=lambda: deque(maxlen=PROC_HISTORY_LEN))
+    # made with the first process sample: an empty deque costs 760 bytes, on every host
+    proc_history: deque[dict[str, Any]] | None = None
 
     def processes_view(self, history: bool = False) -> dict[str, Any]:
         """The latest top processes (and, with ``history``, the short history)."""
         out: dict[str, Any] = {"processes": self.processes, "processes_ts": self.processes_ts}
         if history:
-            out["process_history"] = list(self.proc_history)
+            out["process_history"] = list(self.proc_history or ())
         return out
 
     def top_processes(self, n: int = PROC_HISTORY_TOP) -> dict[str, Any] | None:
@@ -231,9 +232,14 @@ class State:
 
     def apply_metrics(self, hs: HostRecord, metrics: dict[str, float],
                       labels: dict[str, str] | None, ts: float = math.nan) -> None:
-        before = len(hs.metrics)
-        hs.metrics.update(metrics)
-        self.total_series += len(hs.metrics) - before
+        m = hs.metrics
+        before = len(m)
+        m.update(metrics)
+        if len(m) != before:  # new names: keep one copy of each for the fleet
+            self.total_series += len(m) - before
+            kept = list(m.items())
+            m.clear()
+            m.update(zip(names(tuple(k for k, _ in kept)), (v for _, v in kept), strict=True))
         if labels:
             hs.labels.update(labels)
         hs.history.add(metrics, ts)
@@ -243,6 +249,8 @@ class State:
         """Keep the latest top processes and a short history (top few by CPU)."""
         hs.processes, hs.processes_ts = procs, ts
         top = sorted(procs, key=lambda p: p["cpu_percent"], reverse=True)[:PROC_HISTORY_TOP]
+        if hs.proc_history is None:
+            hs.proc_history = deque(maxlen=PROC_HISTORY_LEN)
         hs.proc_history.append({"ts": ts, "top": [
             {k: p[k] for k in ("pid", "name", "cpu_percent", "rss")} for p in top]})
 

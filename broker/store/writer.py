@@ -131,7 +131,7 @@ class Writer:
                 state_items.append(it)
             else:
                 calls.append(it)
-        closed = self.rollups.take_closed(self.clock.time(), everything=stop)
+        closed = self.rollups.take_closed_buckets(self.clock.time(), everything=stop)
         now = self.clock.time()
         t0 = time.perf_counter()
         w = self.conn
@@ -142,14 +142,14 @@ class Writer:
                 insert_rows(w, _INSERT, rows, 9)
                 w.execute(_FTS, (first,))
                 self.episodes.apply(w, events)
-            Rollups.persist(w, closed)
+            Rollups.persist(w, closed.rows())
             w.executemany(_STATE, [(it[1], it[2], now) for it in state_items])
             w.execute("COMMIT")
         except Exception as e:  # sqlite3.Error (disk full, I/O) or a bug: keep the batch
             if w.in_transaction:
                 w.execute("ROLLBACK")
             self._reload_episodes()
-            self.rollups.put_back(closed)
+            self.rollups.put_back(closed.rows())
             self.counters["write_errors"] += 1
             self.failing = str(e) if isinstance(e, sqlite3.Error) else repr(e)
             if not isinstance(e, sqlite3.Error):
