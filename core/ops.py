@@ -84,7 +84,7 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("sync", "admin", True, "a full exchange with every peer broker now; what differed"),
     Op("cluster", "viewer", False, "peer brokers: health, replication lag, last anti-entropy"),
     Op("peer_push", "peer", False, "(between brokers) merge replicated entries"),
-    Op("peer_digest", "peer", False, "(between brokers) every replicated key and its stamp"),
+    Op("peer_digest", "peer", False, "(between brokers) bucket hashes, or the keys and stamps of some buckets or all"),
     Op("peer_fetch", "peer", False, "(between brokers) the entries for some keys"),
     Op("export", "admin", True, "export events as JSON lines or CSV"),
     Op("test_notify", "admin", True, "send a test notification to a receiver"),

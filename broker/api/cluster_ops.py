@@ -40,8 +40,21 @@ class ClusterOps:
                 "newer": [e.wire() for e in node.newer_than(entries)]}
 
     def peer_digest(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``summary: true``: each bucket's hash; ``buckets: [i, ...]``: the digest of those
+        buckets; neither: the whole digest (what a broker before the summary asks)."""
+        from broker.cluster.replica import BUCKETS
+
         node = self._node(args)
-        return {"node": node.name, "digest": node.replica.digest()}
+        if args.get("summary"):
+            return {"node": node.name, "summary": node.replica.summary()}
+        buckets = args.get("buckets")
+        if buckets is None:
+            return {"node": node.name, "digest": node.replica.digest()}
+        if not isinstance(buckets, list) or not all(
+                isinstance(b, int) and not isinstance(b, bool) and 0 <= b < BUCKETS
+                for b in buckets):
+            raise RequestError(f"'buckets' must be a list of integers 0..{BUCKETS - 1}")
+        return {"node": node.name, "digest": node.replica.digest(sorted(set(buckets)))}
 
     def peer_fetch(self, args: dict[str, Any]) -> dict[str, Any]:
         node = self._node()

@@ -206,14 +206,28 @@ class PeerLinks:
                 "differences": sum(len(r.get("fetched", [])) + len(r.get("pushed", []))
                                    for r in reports)}
 
+    def _differences(self, peer: Peer) -> tuple[list[str], list[str]]:
+        """(keys to fetch, keys to push): bucket summaries first, then the digest of the
+        buckets that differ only; a peer that sends no summary (an older broker) is
+        compared on its whole digest."""
+        replica = self.node.replica
+        summary = self._call(peer, "peer_digest", summary=True).get("summary")
+        if summary is None:
+            theirs = self._call(peer, "peer_digest")["digest"]
+            return self.core.call(lambda: replica.compare(theirs))
+        buckets = self.core.call(lambda: replica.differing(summary))
+        if not buckets:
+            return [], []
+        theirs = self._call(peer, "peer_digest", buckets=buckets)["digest"]
+        return self.core.call(lambda: replica.compare(theirs, buckets))
+
     def _exchange(self, peer: Peer) -> dict[str, Any]:
         """Anti-entropy with one peer: compare digests, fetch what is newer there, push
         what is newer here. Returns the report (also kept as the peer's ``last_sync``)."""
         report: dict[str, Any] = {"peer": peer.endpoint, "at": self.clock.time()}
         try:
-            theirs = self._call(peer, "peer_digest")
+            fetch, push = self._differences(peer)
             report["name"] = peer.name
-            fetch, push = self.core.call(lambda: self.node.replica.compare(theirs["digest"]))
             if fetch:
                 got = self._call(peer, "peer_fetch", keys=fetch)
                 entries = parse_entries(got["entries"])

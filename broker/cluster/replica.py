@@ -16,11 +16,20 @@ has seen the same entries holds the same state whatever order they came in. Keys
                              when its latest sample was stamped ``last_seen``
 
 The core thread owns a Replica: no locks.
+
+Anti-entropy compares a summary first: every key falls in one of ``BUCKETS`` buckets (by a
+hash of the key), and each bucket carries the XOR of a 64-bit hash of its entries' keys and
+stamps, kept up to date on every change. Two brokers that agree exchange 256 numbers every
+few seconds, however many entries they hold; only the buckets that differ are then compared
+key by key (the ``bucket`` digest), so the exchange grows with the difference, not with the
+week of claims both hold (Alertmanager's push-pull sends its whole state instead).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 from broker.cluster.hlc import HLC, Stamp, parse_stamp
@@ -28,6 +37,7 @@ from broker.cluster.hlc import HLC, Stamp, parse_stamp
 KINDS = ("ack", "silence", "sim", "forget", "claim", "episode")
 MAX_KEY = 300
 TOMBSTONE_TTL_MS = 7 * 86400 * 1000  # a removal is remembered this long, then forgotten
+BUCKETS = 256
 
 
 @dataclass(slots=True)
@@ -62,10 +72,68 @@ def parse_entries(obj: Any) -> list[Entry]:
     return out
 
 
+def bucket_of(key: str) -> int:
+    return blake2b(key.encode(), digest_size=1).digest()[0]
+
+
+def _entry_hash(key: str, stamp: Stamp) -> int:
+    text = f"{key}\x00{stamp[0]}\x00{stamp[1]}\x00{stamp[2]}".encode()
+    return int.from_bytes(blake2b(text, digest_size=8).digest(), "big")
+
+
+class Entries(dict[str, Entry]):
+    """The replica's entries, each bucket's XOR hash kept in step with every change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary = [0] * BUCKETS
+        self.keys_in: list[set[str]] = [set() for _ in range(BUCKETS)]
+
+    def _out(self, key: str) -> None:
+        old = super().get(key)
+        if old is not None:
+            b = bucket_of(key)
+            self.summary[b] ^= _entry_hash(key, old.stamp)
+            self.keys_in[b].discard(key)
+
+    def __setitem__(self, key: str, entry: Entry) -> None:
+        self._out(key)
+        super().__setitem__(key, entry)
+        b = bucket_of(key)
+        self.summary[b] ^= _entry_hash(key, entry.stamp)
+        self.keys_in[b].add(key)
+
+    def __delitem__(self, key: str) -> None:
+        self._out(key)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
+        self._out(key)
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        super().clear()
+        self.summary = [0] * BUCKETS
+        self.keys_in = [set() for _ in range(BUCKETS)]
+
+    def update(self, *args: Any, **kw: Any) -> None:
+        for key, entry in dict(*args, **kw).items():
+            self[key] = entry
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self) -> tuple[str, Entry]:
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+
 class Replica:
     def __init__(self, hlc: HLC) -> None:
         self.hlc = hlc
-        self.entries: dict[str, Entry] = {}
+        self.entries = Entries()
 
     def put(self, key: str, value: Any) -> Entry:
         """A local change: stamped now, so it wins over everything this broker has seen."""
@@ -84,11 +152,28 @@ class Replica:
                 won.append(e)
         return won
 
-    def digest(self) -> dict[str, list[Any]]:
-        return {k: list(e.stamp) for k, e in self.entries.items()}
+    def digest(self, buckets: list[int] | None = None) -> dict[str, list[Any]]:
+        """Every key and its stamp, or those of the given buckets only."""
+        if buckets is None:
+            return {k: list(e.stamp) for k, e in self.entries.items()}
+        return {k: list(self.entries[k].stamp)
+                for b in buckets for k in self.entries.keys_in[b]}
 
-    def compare(self, theirs: dict[str, Any]) -> tuple[list[str], list[str]]:
-        """(keys we should fetch, keys we should push) against a peer's digest."""
+    def summary(self) -> list[int]:
+        return list(self.entries.summary)
+
+    def differing(self, theirs: Any) -> list[int]:
+        """The buckets whose hash differs from a peer's summary; ValueError if malformed."""
+        if not isinstance(theirs, list) or len(theirs) != BUCKETS or \
+                not all(isinstance(h, int) and not isinstance(h, bool) for h in theirs):
+            raise ValueError(f"'summary' must be a list of {BUCKETS} integers")
+        return [b for b, (m, t) in enumerate(zip(self.entries.summary, theirs, strict=True))
+                if m != t]
+
+    def compare(self, theirs: dict[str, Any],
+                buckets: list[int] | None = None) -> tuple[list[str], list[str]]:
+        """(keys we should fetch, keys we should push) against a peer's digest: its whole
+        digest, or the digest of ``buckets`` only (then only our keys there are pushed)."""
         fetch, push = [], []
         for key, stamp in theirs.items():
             mine = self.entries.get(key)
@@ -97,7 +182,9 @@ class Replica:
                 fetch.append(key)
             elif mine.stamp > their:
                 push.append(key)
-        push.extend(k for k in self.entries if k not in theirs)
+        ours: Iterable[str] = self.entries if buckets is None else \
+            (k for b in buckets for k in self.entries.keys_in[b])
+        push.extend(k for k in ours if k not in theirs)
         return sorted(fetch), sorted(push)
 
     def pick(self, keys: list[str]) -> list[Entry]:

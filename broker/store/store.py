@@ -141,6 +141,8 @@ class Store:
         self._rows = 0
         self._retention_deleted = 0
         self.last_cursor: int | None = None  # where the last export page stopped
+        self.schema = 0  # the file's schema version once open
+        self.deferred: list[str] = []
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
@@ -156,8 +158,10 @@ class Store:
             w.execute("PRAGMA secure_delete=OFF")
             w.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
             w.execute("PRAGMA journal_size_limit=67108864")
-            migrate(w)
+            self.deferred = []  # a migration put off (disk full): said, not fatal
+            migrate(w, self.deferred)
             check_schema(w, str(self.path))
+            self.schema = int(w.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.OperationalError as e:  # permissions, locked, disk: not corruption
             w.close()
             raise StoreError(f"event store {self.path} cannot be opened: {e}") from e
@@ -175,6 +179,11 @@ class Store:
                               retention_interval=self.retention_interval,
                               on_error=self.on_error, on_recover=self.on_recover,
                               on_commit=self.on_commit)
+        self._writer.spare_space(always=True)  # start with the WAL in the file, not on top
+        for note in self.deferred:
+            log.error("event store %s: %s", self.path, note)
+            if self.on_error:
+                self.on_error(f"{self.path}: {note}")
         self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._r.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]
@@ -326,18 +335,20 @@ class Store:
         return self._read(lambda c: store_rewind.oldest(c, self.rollups, step))
 
     def fleet_at(self, t: float, step: int, expected: set[str], detail: set[str] | None,
-                 spark: Callable[[str], bool]) -> dict[str, Any]:
+                 spark: Callable[[str], bool],
+                 pending_s: float = store_rewind.LOOKBACK_S) -> dict[str, Any]:
         """The fleet at ``t`` (broker/store/rewind.py): ``hosts`` {host: (bucket, metrics)}
         (``expected``: hosts looked for further back), ``history`` of the ``detail`` hosts
         (None: every host; else only they have every metric) for the metrics ``spark``
-        accepts, and the ``alerts`` then."""
+        accepts, and the ``alerts`` then (pending ones from the ``pending_s`` before)."""
         def run(c: sqlite3.Connection) -> dict[str, Any]:
-            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected, detail)
+            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected, detail,
+                                            covering=self.schema >= 3)
             names = hosts.keys() if detail is None else detail & hosts.keys()
             history = {h: store_rewind.history_at(c, self.rollups, h, sorted(
                 m for m in hosts[h][1] if spark(m)), t, step) for h in names}
             return {"hosts": hosts, "history": history,
-                    "alerts": store_rewind.alerts_at(c, t)}
+                    "alerts": store_rewind.alerts_at(c, t, pending_s)}
         return self._read(run)
 
     def episodes(self, **filters: Any) -> list[dict[str, Any]]:
@@ -382,4 +393,6 @@ class Store:
                                                           if wal.exists() else 0),
                 "pending": self._q.qsize() + len(wr.pending),
                 "rollup_buckets": self.rollups.pending(), "failing": wr.failing,
-                "retention_deleted": self._retention_deleted, **wr.counters}
+                "retention_deleted": self._retention_deleted, "schema": self.schema,
+                **({"schema_deferred": self.deferred[0]} if self.deferred else {}),
+                **wr.counters}

@@ -148,6 +148,10 @@ def test_bad_peer_flags_and_requests_get_one_line_errors(tmp_path: Path) -> None
                 client.request("peer_push", node="x", entries=[["evil:1", {}, [1, 0, "x"]]])
             with pytest.raises(ControlError, match="'keys' must be a list"):
                 client.request("peer_fetch", keys="all")
+            with pytest.raises(ControlError, match="'buckets' must be a list of integers"):
+                client.request("peer_digest", buckets=[0, 256])
+            summary = client.request("peer_digest", summary=True)["summary"]
+            assert len(summary) == 256 and not any(summary)  # nothing replicated yet
         assert b.ctl_json("status")["hosts"] == 0  # still serving
         assert "nothing to synchronise" in b.ctl("sync").stdout
     finally:

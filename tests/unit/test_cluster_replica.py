@@ -8,7 +8,7 @@ import random
 import pytest
 
 from broker.cluster.hlc import HLC, parse_stamp
-from broker.cluster.replica import Entry, Replica, parse_entries
+from broker.cluster.replica import BUCKETS, Entry, Replica, bucket_of, parse_entries
 from core.clock import FakeClock
 
 
@@ -64,6 +64,63 @@ def test_tombstones_are_forgotten_after_their_ttl_only() -> None:
     assert r.prune(int(1000.0 * 1000) + 1000) == 0
     assert r.prune(int(1000.0 * 1000) + 8 * 86400 * 1000) == 1
     assert list(r.entries) == ["silence:live"]
+
+
+def _summary_from_scratch(r: Replica) -> list[int]:
+    fresh = Replica(HLC("check", FakeClock(0.0)))
+    fresh.merge(list(r.entries.values()))
+    return fresh.summary()
+
+
+def test_bucket_summaries_agree_whatever_the_order_and_name_only_what_differs() -> None:
+    clock = FakeClock(1000.0)
+    source = Replica(HLC("src", clock))
+    for i in range(300):
+        source.put(f"claim:n{i}", {"holder": "a", "state": "done"})
+    rng = random.Random(5)
+    a, b = Replica(HLC("a", clock)), Replica(HLC("b", clock))
+    entries = list(source.entries.values())
+    a.merge(entries)
+    b.merge(rng.sample(entries, len(entries)))
+    assert a.summary() == b.summary() and any(a.summary())
+    assert a.differing(b.summary()) == []
+    clock.advance(1.0)
+    a.put("ack:x", {"acked": True})
+    b.put("silence:s9", {"id": "s9"})
+    diff = a.differing(b.summary())
+    assert sorted(diff) == sorted({bucket_of("ack:x"), bucket_of("silence:s9")})
+    theirs = b.digest(diff)
+    assert len(theirs) < 300  # only the differing buckets' keys travel
+    fetch, push = a.compare(theirs, diff)
+    assert fetch == ["silence:s9"] and push == ["ack:x"]
+    b.merge(a.pick(push))
+    a.merge(b.pick(fetch))
+    assert a.summary() == b.summary() and a.digest() == b.digest()
+
+
+def test_bucket_summary_follows_every_change_prune_and_clear() -> None:
+    clock = FakeClock(1000.0)
+    r = Replica(HLC("a", clock))
+    rng = random.Random(9)
+    for step in range(400):
+        clock.advance(rng.random())
+        key = f"{rng.choice(['ack', 'silence', 'claim'])}:k{rng.randrange(40)}"
+        r.put(key, None if rng.random() < 0.3 else {"n": step})
+        if step % 50 == 0:
+            del r.entries[next(iter(r.entries))]
+    assert r.summary() == _summary_from_scratch(r)
+    r.prune(int(clock.time() * 1000) + 8 * 86400 * 1000)
+    assert r.summary() == _summary_from_scratch(r)
+    assert sum(len(k) for k in r.entries.keys_in) == len(r.entries)
+    r.entries.clear()
+    assert r.summary() == [0] * BUCKETS and r.digest([0, 1, 2]) == {}
+
+
+def test_a_malformed_summary_is_refused_with_the_reason() -> None:
+    r = Replica(HLC("a", FakeClock(0.0)))
+    for bad in ("x", [0] * 3, [0] * (BUCKETS - 1) + ["x"], [True] * BUCKETS):
+        with pytest.raises(ValueError, match="'summary' must be a list of 256 integers"):
+            r.differing(bad)
 
 
 @pytest.mark.parametrize("bad, why", [

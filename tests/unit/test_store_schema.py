@@ -7,8 +7,9 @@ import sqlite3
 import pytest
 
 from broker.store.schema import LATEST, MIGRATIONS
-from broker.store.store import Store, StoreCorrupt
-from tests.unit.store_helpers import T0, ev, running_store
+from broker.store.store import Store, StoreCorrupt, StoreError
+from core.clock import FakeClock
+from tests.unit.store_helpers import T0, ev, running_store, v2_file
 
 
 def _count(path, sql="SELECT count(*) FROM events", params=()):
@@ -90,4 +91,40 @@ def test_hand_altered_schema_is_refused(tmp_path):
     conn.execute("CREATE TABLE episodes (id INTEGER PRIMARY KEY)")
     conn.close()
     with pytest.raises(StoreCorrupt, match="episodes"):
+        Store(path).open()
+
+
+def _names(path, kind="index"):
+    conn = sqlite3.connect(path)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = ?",
+                                           (kind,))}
+    finally:
+        conn.close()
+
+
+def test_migrates_a_version_2_file_to_the_covering_index(tmp_path):
+    path = tmp_path / "e.db"
+    v2_file(path, series=1000, minutes=6)
+    assert _count(path, "PRAGMA user_version") == 2 and "rollups_age" in _names(path)
+    with running_store(path, clock=FakeClock(T0)) as s:
+        assert s.schema == 3 and not s.deferred
+        got = s.fleet_at(T0 - 60, 60, set(), None, lambda m: False)
+        assert len(got["hosts"]) == 50 and all(len(m) == 20 for _, m in got["hosts"].values())
+        assert [a["state"] for a in got["alerts"]] == ["firing"]
+    names = _names(path)
+    assert {"rollups_at", "events_alert_ts", "episodes_ended"} <= names
+    assert "rollups_age" not in names  # rollups_at serves retention's pruning too
+    assert _count(path, "SELECT count(*) FROM rollups") == 6000
+    assert _count(path, "PRAGMA user_version") == LATEST == 3
+
+
+def test_a_failed_version_1_or_2_migration_still_stops_the_open(tmp_path):
+    path = tmp_path / "e.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE rollups (x)")  # v2 would create it: the migration fails
+    conn.execute("PRAGMA application_id = 1297042993")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    with pytest.raises(StoreError, match="cannot be opened"):
         Store(path).open()
