@@ -82,7 +82,7 @@ def measure(hosts: int, seconds: int, engine_hosts: int = 40, series: int = 0
     from broker.store.rollups import Rollups
 
     rounds = fleet(hosts, seconds, series)
-    series = sum(len(protocol.unpack(p)) for _, p in rounds[-1])
+    total = sum(len(protocol.unpack(p)) for _, p in rounds[-1])
     last_host = rounds[-1][-1][0]
 
     def feed_state(st: State, host: str, metrics: dict[str, float], ts: float) -> None:
@@ -99,7 +99,7 @@ def measure(hosts: int, seconds: int, engine_hosts: int = 40, series: int = 0
         if host == last_host:  # the store's writer takes closed buckets 10 times a second
             r.take_closed(ts)
 
-    out: dict[str, Any] = {"hosts": hosts, "series": series, "seconds": seconds}
+    out: dict[str, Any] = {"hosts": hosts, "series": total, "seconds": seconds}
     for name, make, feed in (("state", State, feed_state), ("rollups", Rollups, feed_rollups)):
         used, _ = traced(rounds, make, feed)
         out[name] = used / hosts
