@@ -18,6 +18,7 @@ past it, new hosts are refused with a counted reason while known hosts keep work
 from __future__ import annotations
 
 import math
+import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,16 @@ SPARK_SERIES = ("cpu.percent", "mem.percent", "swap.percent", "load.1")
 # frames unseen between two of ours): it is counted as a restart and becomes the new base,
 # so ``seq = 2**64-1`` can neither add 1.8e19 to the gap count nor disable gap detection.
 MAX_SEQ_JUMP = 1_000_000
+
+
+def shared_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A hello's ``info`` with its keys and short text values interned: a fleet's hosts send
+    the same keys and mostly the same values (os, release, platform, version, role), and
+    each hello unpacks new strings (about 700 of a host's 920 bytes of info, 7 MB at
+    10,000 hosts). Made once per changed hello, never per metrics frame."""
+    intern = sys.intern
+    return {intern(k) if type(k) is str else k:
+            intern(v) if type(v) is str and len(v) <= 64 else v for k, v in info.items()}
 
 
 def drawn(name: str) -> bool:

@@ -142,3 +142,18 @@ def test_trim_runs_on_this_libc() -> None:
     if memtrim._TRIM is None:
         pytest.skip("no malloc_trim (not glibc)")
     assert memtrim.trim() is True
+
+
+def test_hello_info_strings_are_shared_between_hosts() -> None:
+    from broker.ingest.handler import FrameHandler
+
+    h = FrameHandler(State())
+    info = {"os": "Linux", "platform": "Linux-6.1.0-18-amd64-x86_64-with-glibc2.36",
+            "cores": 2, "labels": {"team": "db"}}
+    for host in ("a", "b"):
+        frame = protocol.hello_frame(host, host, "boot", 1, M0, dict(info))
+        h.ingest(protocol.encode(frame), M0)
+    ia, ib = h.state.hosts["a"].info, h.state.hosts["b"].info
+    assert ia == ib == info and h.state.hosts["a"].labels == {"team": "db"}
+    assert ia["platform"] is ib["platform"]
+    assert [k for k in ia if k == "platform"][0] is [k for k in ib if k == "platform"][0]
