@@ -202,8 +202,13 @@ class MonitoringSystem:
         self.stop()
 
     def wait(self) -> None:
-        """Block until stop() (monitor-broker's main thread sits here)."""
+        """Block until stop() (monitor-broker's main thread sits here, and gives freed
+        heap back to the system every 10 s: broker/memtrim.py)."""
+        from broker.memtrim import Trimmer
+
+        trimmer = Trimmer()
         while not self._stopped.wait(0.5):
+            trimmer.poll(time.monotonic())
             if self.escalated:
                 raise SystemExit(f"monitor-broker: giving up: {self.escalated}")
 

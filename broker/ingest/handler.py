@@ -16,7 +16,7 @@ from broker.events import Event, make_event
 from broker.ingest.digest import DigestBuilder
 from broker.ingest.lane import Lanes
 from broker.ingest.seams import AlertEngine, MetricSink
-from broker.ingest.state import Held, HostRecord, LimitExceeded, State
+from broker.ingest.state import Held, HostRecord, LimitExceeded, State, shared_info
 from broker.limits import Limits
 from core import fastframe, protocol
 from core.protocol import ProtocolError
@@ -111,7 +111,7 @@ class FrameHandler:
             return out + [("emit", e) for e in events]
         elif kind == "hello":
             if frame["info"] != hs.info:
-                hs.info = frame["info"]
+                hs.info = shared_info(frame["info"])
                 labels = hs.info.get("labels")
                 if isinstance(labels, dict):  # the agent's host labels ([agent] labels)
                     hs.labels.update({k: v for k, v in labels.items() if isinstance(v, str)})

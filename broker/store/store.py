@@ -71,6 +71,14 @@ def _dumps(data: Any) -> str:
         _enc = _encoder()
         raise
 
+# SQLite page caches. The writer's only speeds up writes whose pages are still cached: at
+# 10,000 hosts a closing minute of rollups (210,000 upserts) took 1.3-2.1 s with 64 MiB
+# and 0.7-3.0 s with 16 MiB (noise of the same size), and a 64 MiB cache is 64 MB of the
+# broker's RSS within minutes (docs/internals.md, "Memory"). The reader's stays large: it
+# serves searches over a 1M-event store (docs/benchmarks.md), and fills only as they run.
+WRITER_CACHE_KIB = 16_384
+READER_CACHE_KIB = 65_536
+
 
 def read_only(path: Path, reason: str = "") -> bool:
     """Is ``path``'s file system mounted read-only, or did SQLite say the file is?"""
@@ -148,7 +156,7 @@ class Store:
             w.execute("PRAGMA journal_mode=WAL")
             w.execute(f"PRAGMA synchronous={self.synchronous}")
             w.execute("PRAGMA secure_delete=OFF")
-            w.execute("PRAGMA cache_size=-65536")
+            w.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
             w.execute("PRAGMA journal_size_limit=67108864")
             self.deferred = []  # a migration put off (disk full): said, not fatal
             migrate(w, self.deferred)
@@ -177,7 +185,7 @@ class Store:
             if self.on_error:
                 self.on_error(f"{self.path}: {note}")
         self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._r.execute("PRAGMA cache_size=-65536")
+        self._r.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]
         self._recent.extend(reversed(self._read(lambda c: _search.search(
             c, "", now=0.0, limit=self._recent.maxlen or 1, loads=json.loads))))

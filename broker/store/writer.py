@@ -156,7 +156,7 @@ class Writer:
                 state_items.append(it)
             else:
                 calls.append(it)
-        closed = self.rollups.take_closed(self.clock.time(), everything=stop)
+        closed = self.rollups.take_closed_buckets(self.clock.time(), everything=stop)
         now = self.clock.time()
         t0 = time.perf_counter()
         w = self.conn
@@ -167,14 +167,14 @@ class Writer:
                 insert_rows(w, _INSERT, rows, 9)
                 w.execute(_FTS, (first,))
                 self.episodes.apply(w, events)
-            Rollups.persist(w, closed)
+            Rollups.persist(w, closed.rows())
             w.executemany(_STATE, [(it[1], it[2], now) for it in state_items])
             w.execute("COMMIT")
         except Exception as e:  # sqlite3.Error (disk full, I/O) or a bug: keep the batch
             if w.in_transaction:
                 w.execute("ROLLBACK")
             self._reload_episodes()
-            self.rollups.put_back(closed)
+            self.rollups.put_back(closed.rows())
             self.counters["write_errors"] += 1
             new = not self.failing  # a new outage is reported at once, repeats throttled
             self.failing = str(e) if isinstance(e, sqlite3.Error) else repr(e)
