@@ -84,7 +84,8 @@ def _raw_reason(payload: bytes) -> str:
         "seq", 5, "ts", NOW, "metrics", {"cpu.percent": 1.5})),
     protocol.pack(good(metrics={"cpu.percent": 1.5, 7: 2.0})),  # an int metric name
     b"\x81\xa1x\xc7\x01\x05\x00",  # an ext type
-])
+], ids=["trailing-bytes", "cut-short", "int-key", "int-metric-name", "ext-type"])
+# (ids: the payloads hold the collection time, which differs between xdist workers)
 def test_what_msgspec_decodes_otherwise_gets_msgpacks_reason(payload):
     fastframe.decode(parts(good()), NOW)  # the host, agent and boot are known valid now
     reason = _raw_reason(payload)
