@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -154,14 +154,25 @@ def check_file(conn: sqlite3.Connection, path: str) -> None:
                            f"this broker understands ({LATEST}); upgrade the broker")
 
 
-def migrate(conn: sqlite3.Connection, deferred: list[str] | None = None) -> list[int]:
+def migrate(conn: sqlite3.Connection, deferred: list[str] | None = None,
+            put_off: Callable[[sqlite3.Connection, int, int], str | None] | None = None
+            ) -> list[int]:
     """Apply every migration above the file's version; return the versions applied. With
     ``deferred``, one from DEFERRABLE_FROM on that fails with an OperationalError (disk
-    full, I/O) is rolled back and said there, and the file stays at the version before."""
+    full, I/O) is rolled back and said there, and the file stays at the version before;
+    so is one for which ``put_off(conn, version, current)`` gives a reason (too long to
+    build at start-up: broker/store/upgrade.py)."""
     applied = []
+    start = _version(conn)  # 0: a new file, nothing to index, never put off
     for version, script in MIGRATIONS:
-        if version <= _version(conn):
+        current = _version(conn)
+        if version <= current:
             continue
+        why = put_off(conn, version, current) if start and put_off and deferred is not None else None
+        if why and version >= DEFERRABLE_FROM:
+            assert deferred is not None
+            deferred.append(why)
+            break
         conn.execute("BEGIN IMMEDIATE")
         try:
             for stmt in _statements(script):
