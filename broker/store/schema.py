@@ -137,6 +137,11 @@ def check_file(conn: sqlite3.Connection, path: str) -> None:
     try:
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.OperationalError as e:  # disk full or failing, locked: not damage
+        raise StoreError(f"event store {path} cannot be read ({e}): the file system is "
+                         "full or failing, or the file is locked; the file is not known to be "
+                         "damaged: free space (SQLite needs room for its -shm and -wal "
+                         "files) and start again") from e
     except sqlite3.DatabaseError as e:
         raise StoreCorrupt(f"event store {path} is not a valid SQLite database ({e}); "
                            "move it aside to start with an empty log") from e
