@@ -85,7 +85,7 @@ def migrate_offline(path: Path, say: Callable[[str], None], every: float = 2.0) 
         check_file(conn, str(path))
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: the sort spills less
+        conn.execute("PRAGMA cache_size=-65536")  # as Store.open: 256 MiB measured no faster
         before = int(conn.execute("PRAGMA user_version").fetchone()[0])
         secs, used = estimate_s(conn)
         say(f"event store {path}: schema v{before}, {used / 1e6:,.0f} MB used; "
