@@ -173,7 +173,9 @@ def migrate(conn: sqlite3.Connection, deferred: list[str] | None = None,
         current = _version(conn)
         if version <= current:
             continue
-        why = put_off(conn, version, current) if start and put_off and deferred is not None else None
+        why = None
+        if start and put_off is not None and deferred is not None:
+            why = put_off(conn, version, current)
         if why and version >= DEFERRABLE_FROM:
             assert deferred is not None
             deferred.append(why)
