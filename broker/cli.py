@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                                   peers=[*cfg.cluster.peers, *args.peer],
                                   anti_entropy=cfg.cluster.anti_entropy,
                                   advertise=args.advertise or cfg.cluster.advertise,
-                                  claim_lease=cfg.cluster.claim_lease)
+                                  claim_lease=cfg.cluster.claim_lease,
+                                  round_trip_timeout=cfg.cluster.round_trip_timeout)
         system.start()
     except (ConfigError, OSError) as exc:
         fail("monitor-broker", str(exc))
