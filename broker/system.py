@@ -185,10 +185,10 @@ class MonitoringSystem:
             self.store.flush(5.0)
         self.committed.drain(2.0)
         self.committed.stop()
+        if self.store is not None:  # before the notifier: a write that fails while stopping
+            self.store.stop()       # hands what waits for a commit to the feed, which pages
         if self.notifier is not None:
             self.notifier.stop()
-        if self.store is not None:
-            self.store.stop()
         if self.core is not None:
             self.core.close()
         self.gate.stop()

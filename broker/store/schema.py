@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,11 @@ def check_file(conn: sqlite3.Connection, path: str) -> None:
     try:
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.OperationalError as e:  # disk full or failing, locked: not damage
+        raise StoreError(f"event store {path} cannot be read ({e}): the file system is "
+                         "full or failing, or the file is locked; the file is not known to be "
+                         "damaged: free space (SQLite needs room for its -shm and -wal "
+                         "files) and start again") from e
     except sqlite3.DatabaseError as e:
         raise StoreCorrupt(f"event store {path} is not a valid SQLite database ({e}); "
                            "move it aside to start with an empty log") from e
@@ -154,14 +159,27 @@ def check_file(conn: sqlite3.Connection, path: str) -> None:
                            f"this broker understands ({LATEST}); upgrade the broker")
 
 
-def migrate(conn: sqlite3.Connection, deferred: list[str] | None = None) -> list[int]:
+def migrate(conn: sqlite3.Connection, deferred: list[str] | None = None,
+            put_off: Callable[[sqlite3.Connection, int, int], str | None] | None = None
+            ) -> list[int]:
     """Apply every migration above the file's version; return the versions applied. With
     ``deferred``, one from DEFERRABLE_FROM on that fails with an OperationalError (disk
-    full, I/O) is rolled back and said there, and the file stays at the version before."""
+    full, I/O) is rolled back and said there, and the file stays at the version before;
+    so is one for which ``put_off(conn, version, current)`` gives a reason (too long to
+    build at start-up: broker/store/upgrade.py)."""
     applied = []
+    start = _version(conn)  # 0: a new file, nothing to index, never put off
     for version, script in MIGRATIONS:
-        if version <= _version(conn):
+        current = _version(conn)
+        if version <= current:
             continue
+        why = None
+        if start and put_off is not None and deferred is not None:
+            why = put_off(conn, version, current)
+        if why and version >= DEFERRABLE_FROM:
+            assert deferred is not None
+            deferred.append(why)
+            break
         conn.execute("BEGIN IMMEDIATE")
         try:
             for stmt in _statements(script):

@@ -30,6 +30,7 @@ from broker.store import export as _export
 from broker.store import retention as store_retention
 from broker.store import rewind as store_rewind
 from broker.store import search_plan as _search
+from broker.store import upgrade as store_upgrade
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
 from broker.store.schema import (
@@ -113,9 +114,11 @@ class Store:
                  max_pending: int = 200_000, max_batch: int = 20_000,
                  synchronous: str = "FULL", rollup_1m_retention_s: float = 2 * 86400,
                  retention_interval: float = 60.0, recent_size: int = 1000,
-                 connect: Callable[[str], sqlite3.Connection] | None = None) -> None:
+                 connect: Callable[[str], sqlite3.Connection] | None = None,
+                 migrate_max_s: float | None = None) -> None:
         self.path = Path(path)
         self.clock = clock
+        self.migrate_max_s = store_upgrade.start_limit(migrate_max_s)  # longer: put off
         self.batch_interval = batch_interval
         self.retention_s = retention_s
         self.max_bytes = max_bytes
@@ -158,8 +161,9 @@ class Store:
             w.execute("PRAGMA secure_delete=OFF")
             w.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
             w.execute("PRAGMA journal_size_limit=67108864")
-            self.deferred = []  # a migration put off (disk full): said, not fatal
-            migrate(w, self.deferred)
+            self.deferred = []  # a migration put off (disk full, too long): said, not fatal
+            long = store_upgrade.put_off_if_long(self.migrate_max_s, self.path.parent)
+            migrate(w, self.deferred, put_off=long)
             check_schema(w, str(self.path))
             self.schema = int(w.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.OperationalError as e:  # permissions, locked, disk: not corruption
@@ -181,6 +185,9 @@ class Store:
                               on_commit=self.on_commit)
         self._writer.spare_space(always=True)  # start with the WAL in the file, not on top
         for note in self.deferred:
+            if " put off: " in note:  # planned (too long for a start-up): said once
+                log.warning("event store %s: %s", self.path, note)
+                continue
             log.error("event store %s: %s", self.path, note)
             if self.on_error:
                 self.on_error(f"{self.path}: {note}")

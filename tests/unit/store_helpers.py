@@ -60,6 +60,7 @@ def v2_file(path: Path, series: int = 1000, minutes: int = 6) -> None:
         conn.execute("INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, message, "
                      "data) VALUES (?, ?, 'alert', 'h1', 'warning', 'r', 'a1', 'm', ?)",
                      (f"e{i}", T0 - 120 + i * 60, json.dumps({"to": to})))
+    conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")  # indexed, as the writer does
     conn.execute("INSERT INTO episodes(alert_id, rule, host, severity, started_at) "
                  "VALUES ('a1', 'r', 'h1', 'warning', ?)", (T0 - 60,))
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -128,3 +128,33 @@ def test_a_failed_version_1_or_2_migration_still_stops_the_open(tmp_path):
     conn.close()
     with pytest.raises(StoreError, match="cannot be opened"):
         Store(path).open()
+
+
+def test_a_migration_too_long_for_start_up_is_put_off_and_said(tmp_path):
+    from broker.store.upgrade import estimate_s, migrate_offline
+
+    path = tmp_path / "events.db"
+    v2_file(path, series=1000, minutes=6)
+    conn = sqlite3.connect(path)
+    secs, used = estimate_s(conn)
+    conn.close()
+    assert used > 500_000 and 0 < secs < 1
+    with running_store(path, migrate_max_s=secs * 2) as store:  # under the limit: applied
+        assert store.schema == LATEST and not store.deferred
+    v2_file(path2 := tmp_path / "v2b.db", series=1000, minutes=6)
+    with running_store(path2, migrate_max_s=secs / 2) as store:
+        assert store.schema == 2
+        assert "schema v3 put off" in store.deferred[0]
+        assert f"--data-dir {tmp_path} --migrate-store" in store.deferred[0]
+        assert "rollups_at" not in _names(path2)
+        assert store.stats()["schema_deferred"] == store.deferred[0]
+    lines = []
+    assert migrate_offline(path2, lines.append) == [3]
+    assert "rollups_at" in _names(path2) and "v2 -> v3" in lines[-1]
+    with running_store(path2, migrate_max_s=0) as store:
+        assert store.schema == LATEST and not store.deferred
+
+
+def test_a_new_file_is_never_put_off(tmp_path):
+    with running_store(tmp_path / "new.db", migrate_max_s=0) as store:
+        assert store.schema == LATEST and not store.deferred
