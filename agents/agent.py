@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 HELLO_EVERY = 60.0
 HELLO_EARLY = (0.0, 1.0, 3.0, 10.0)  # repeated early: the first frames may meet no subscriber
+# at stop, how long the goodbyes may wait for a broker that is not connected (an up broker
+# has them at once; a broker down for longer would not see them anyway)
+STOP_LINGER_MS = 250
+_WAKE: dict[str, Any] = {}  # Publisher.wake's marker in the frame queue
 
 
 def stable_agent_id(host: str) -> str:
@@ -58,7 +62,10 @@ class Publisher:
         self.endpoints = endpoints
         self.curve = curve  # core.keys.ClientCurve or None
         self.sndhwm = sndhwm
-        self.ctx = ctx or zmq.Context.instance()
+        # A context of its own unless given one (the embedded agent shares the broker's):
+        # terminated at stop, which returns once the goodbyes are on the wire
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
         self.queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize)
         self.sent = 0
         self.dropped = 0
@@ -88,6 +95,13 @@ class Publisher:
         except queue.Full:
             self.dropped += 1
 
+    def wake(self) -> None:
+        """Stopping: end the wait for a frame now, not at the next poll (0.2 s)."""
+        try:
+            self.queue.put_nowait(_WAKE)
+        except queue.Full:
+            pass  # then the wait ends at once anyway
+
     def run(self, stop: threading.Event) -> None:
         sock = make_socket(self.ctx, zmq.PUB, curve=self.curve, linger=1000,
                            sndhwm=self.sndhwm, heartbeat=True,
@@ -99,13 +113,20 @@ class Publisher:
                     frame = self.queue.get(timeout=0.2)
                 except queue.Empty:
                     continue
+                if frame is _WAKE:
+                    continue
                 try:
                     protocol.send_frame(sock, frame, zmq.NOBLOCK)
                     self.sent += 1
                 except zmq.Again:
                     self.dropped += 1  # past the HWM: the broker has been away too long
         finally:
-            sock.close()
+            if stop.is_set():  # the goodbyes are sent: what is still queued may wait a little
+                sock.close(linger=STOP_LINGER_MS)
+                if self._own_ctx:
+                    self.ctx.term()  # returns once the queued frames are on the wire
+            else:  # a crash: the supervisor restarts run() on the same context
+                sock.close()
 
 
 class Agent:
@@ -369,4 +390,6 @@ class Agent:
         for host in self.publisher.hosts():
             self.publisher.send(self._frame(protocol.goodbye_frame, host))
         self.publisher.flush(1.0)
+        self.supervisor.stop_event.set()  # every child stops now...
+        self.publisher.wake()  # ...the publisher too, not at its next poll
         self.supervisor.stop()

@@ -28,6 +28,7 @@ LOG_KEYS = {"files", "journald", "units", "priority"}
 FS_KEYS = {"ignore_fstypes", "ignore_mounts"}
 PRIORITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 PROCESS_KEYS = {"top", "every"}
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}  # a clean stop: goodbye frames, then exit
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 RESERVED_LABELS = frozenset({"host", "rule", "alertname", "severity", "metric", "kind",
                              "state"})
@@ -221,7 +222,14 @@ def main(argv: list[str] | None = None) -> int:
                   extras=s["extras"])
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    agent.start()
+    # The agent's threads start with SIGTERM and SIGINT blocked, so the kernel hands them
+    # to the main thread, whose wait they end at once: caught by another thread, a signal
+    # waited for the main thread's next look (up to 0.5 s) before anything stopped.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        agent.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     what = f"{args.simulate} simulated hosts" if args.simulate else agent.host
     print(f"monitor-agent: publishing {what} every {s['interval']:g}s to "
           f"{', '.join(s['endpoints'])}", flush=True)

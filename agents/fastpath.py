@@ -224,7 +224,9 @@ class FastPath:
         sampler = FastSampler()
         next_fetch = 0.0
         budget: deque[float] = deque()
-        with ControlClient(self.control, timeout=2.0, curve=self.curve) as client:
+        # stop ends a request waiting for its reply within 50 ms: the agent's stop took the
+        # rest of the 2 s timeout when the control endpoint did not answer
+        with ControlClient(self.control, timeout=2.0, curve=self.curve, stop=stop) as client:
             try:
                 self._loop(stop, client, sampler, budget, next_fetch)
             finally:

@@ -1,6 +1,10 @@
 """Rewind: control ``fleet_at`` at 1,000 hosts, against ceilings from the same run.
 
-    python -m bench.bench_rewind [--hosts 1000] [--hours 2] [--moments 40]
+    python -m bench.bench_rewind [--hosts 1000] [--hours 2] [--moments 40] [--store PATH]
+
+``--store PATH`` keeps the store built there, and a later run reopens it (timing the open:
+a schema migration of an older file runs there), so two versions of the code are compared
+on the very same file: copy it for each, an open migrates it.
 
 Builds a real store through its own API (``Store.record_metrics`` under a fake clock, one
 sample a minute per host of 21 metrics; ``Store.put`` of alert events that open and close
@@ -84,6 +88,8 @@ def main() -> None:
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--hours", type=float, default=2.0)
     ap.add_argument("--moments", type=int, default=40)
+    ap.add_argument("--store", type=Path, default=None,
+                    help="build the store here and keep it; reopen it when it exists")
     args = ap.parse_args()
     rng = random.Random(16)
     hosts = [f"node-{i:04d}" for i in range(args.hosts)]
@@ -91,11 +97,22 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-rewind-") as tmp:
         t = time.perf_counter()
-        store = build(Path(tmp) / "events.db", hosts, minutes, rng)
+        path = args.store or Path(tmp) / "events.db"
+        if path.exists():
+            store = Store(path, clock=FakeClock(T0), synchronous="NORMAL").open()
+            store.start()
+            how = "opened (with any migration) in"
+        else:
+            store = build(path, hosts, minutes, rng)
+            how = "built in"
         rows = store._read(lambda c: c.execute("SELECT count(*) FROM rollups").fetchone()[0])
+        version, index = store._read(lambda c: (
+            c.execute("PRAGMA user_version").fetchone()[0],
+            c.execute("SELECT name FROM sqlite_master WHERE name IN ('rollups_at', "
+                      "'rollups_age') ORDER BY name DESC").fetchone()[0]))
         print(f"rewind benchmark: {args.hosts:,} hosts x {len(METRICS)} metrics, "
-              f"{minutes} min of 1 min rollups ({rows:,} rows), built in "
-              f"{time.perf_counter() - t:.0f} s; load average {load:.1f}")
+              f"{minutes} min of 1 min rollups ({rows:,} rows, schema v{version}, {index}), "
+              f"{how} {time.perf_counter() - t:.1f} s; load average {load:.1f}")
         clock = cast(FakeClock, store.clock)
         handlers = Handlers(store, clock, hosts)
         moments = [T0 - rng.uniform(60, minutes * 60 - 600) for _ in range(args.moments)]
@@ -109,7 +126,7 @@ def main() -> None:
             start = time.perf_counter()
             store._read(lambda c, b=bucket: c.execute(
                 "SELECT host, json_group_object(metric, sum / count) FROM rollups INDEXED BY "
-                "rollups_age WHERE step = 60 AND ts = ? GROUP BY host", (b,)).fetchall())
+                f"{index} WHERE step = 60 AND ts = ? GROUP BY host", (b,)).fetchall())
             ceiling.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
             store._read(lambda c, b=bucket: c.execute(

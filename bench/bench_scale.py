@@ -135,6 +135,22 @@ def frames_settled(brokers: list[Broker]) -> int:
         time.sleep(0.5)  # poll
     return last
 
+def steady(brokers: list[Broker], hosts: int, limit: float = 30.0) -> None:
+    """Wait (up to ``limit`` s) until the brokers receive about one frame a host a second:
+    frames queued in the drivers while 10,000 hosts joined arrive in a catch-up burst
+    (1.3-1.4 frames a host a second for a while), which is not the 1 Hz steady state."""
+    deadline = time.monotonic() + limit
+    last = [stamped(b) for b in brokers]
+    while time.monotonic() < deadline:
+        time.sleep(2.0)  # poll
+        now = [stamped(b) for b in brokers]
+        rate = sum((b["frames"] - a["frames"]) / (b["at"] - a["at"])
+                   for a, b in zip(last, now, strict=True))
+        last = now
+        if rate <= 1.1 * hosts:
+            return
+
+
 def one_size(hosts: int, seconds: float, tmp: Path, shards: int = 1,
              drivers: int = 0) -> dict[str, Any]:
     share = hosts // shards
@@ -159,6 +175,7 @@ def one_size(hosts: int, seconds: float, tmp: Path, shards: int = 1,
         if not ready.startswith("ready"):
             raise RuntimeError(f"console did not start: {ready!r}")
         time.sleep(2.0)  # the console's first paints and sorts settle (a benchmark)
+        steady(brokers, hosts)
         samplers = {f"broker{n}": Sampler(b.proc.pid) for n, b in enumerate(brokers)}
         samplers["console"] = Sampler(console.pid)
         samplers.update({f"driver{n}": Sampler(p.pid) for n, p in enumerate(fleet.procs)})

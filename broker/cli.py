@@ -55,8 +55,30 @@ def parser() -> Parser:
     p.add_argument("--advertise", default="", metavar="EP", help="the control endpoint peers "
                    "use to reach this broker (default: the control endpoint, unless it is a "
                    "wildcard)")
+    p.add_argument("--migrate-store", action="store_true", help="apply the event store's "
+                   "pending schema migrations (one put off at start-up as too long) with "
+                   "progress, then exit; the broker must be stopped")
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
+
+
+def migrate_store(data_dir: Path) -> int:
+    """--migrate-store: the data dir's lock held (no broker running), migrate, exit 0."""
+    from broker.datadir import DataDirLock
+    from broker.store.schema import StoreError
+    from broker.store.upgrade import migrate_offline
+
+    if not data_dir.is_dir():
+        raise ConfigError(f"--data-dir {data_dir}: no such directory")
+    lock = DataDirLock(data_dir).acquire()  # DataDirBusy (OSError) names the running broker
+    try:
+        migrate_offline(data_dir / "events.db",
+                        lambda line: print(f"monitor-broker: {line}", flush=True))
+    except StoreError as exc:
+        fail("monitor-broker", str(exc))
+    finally:
+        lock.release()
+    return 0
 
 
 def endpoints(args: Any, section: BrokerSection) -> dict[str, str]:
@@ -117,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         args.keys_dir = args.keys_dir or section.keys_dir or None
         eps = endpoints(args, section)
         data_dir = Path(args.data_dir or section.data_dir or user_data_dir() / "broker")
+        if args.migrate_store:
+            return migrate_store(data_dir)
         timeout = parse_duration(args.host_timeout, "--host-timeout") if args.host_timeout \
             else section.host_timeout if section.host_timeout is not None else 15.0
         mport = args.metrics_port if args.metrics_port is not None else section.metrics_port
@@ -134,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                                   peers=[*cfg.cluster.peers, *args.peer],
                                   anti_entropy=cfg.cluster.anti_entropy,
                                   advertise=args.advertise or cfg.cluster.advertise,
-                                  claim_lease=cfg.cluster.claim_lease)
+                                  claim_lease=cfg.cluster.claim_lease,
+                                  round_trip_timeout=cfg.cluster.round_trip_timeout)
         system.start()
     except (ConfigError, OSError) as exc:
         fail("monitor-broker", str(exc))

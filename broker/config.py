@@ -22,7 +22,7 @@ BROKER_KEYS = {"ingest", "publish", "control", "data_dir", "host_timeout", "rule
                "external_url", "metrics_port", "metrics_bind", "metrics_auth_file",
                "keys_dir"} | LIMIT_KEYS  # the caps: broker/limits.py
 TOP_KEYS = {"broker", "rule", "inhibit", "receiver", "route", "agent", "cluster"}
-CLUSTER_KEYS = {"name", "peers", "anti_entropy", "advertise", "claim_lease"}
+CLUSTER_KEYS = {"name", "peers", "anti_entropy", "advertise", "claim_lease", "round_trip_timeout"}
 
 
 @dataclass
@@ -51,6 +51,9 @@ class ClusterSection:
     anti_entropy: float = 5.0
     advertise: str = ""  # the control endpoint peers should use to reach this broker
     claim_lease: float = 15.0  # a notification claim's holder must renew within this
+    # how long a claim waits for its push to reach the peers (and their replies to come
+    # back) before it is sent anyway: raise it for a pair far apart (broker/cluster/claims.py)
+    round_trip_timeout: float = 2.0
 
 
 @dataclass
@@ -142,4 +145,12 @@ def _cluster(section: Any, where: str) -> ClusterSection:
                                         f"{where}: [cluster] key 'anti_entropy'")
         if c.anti_entropy <= 0:
             raise ConfigError(f"{where}: [cluster] key 'anti_entropy': must be above zero")
+    if "round_trip_timeout" in section:
+        key = f"{where}: [cluster] key 'round_trip_timeout'"
+        c.round_trip_timeout = parse_duration(section["round_trip_timeout"], key)
+        if c.round_trip_timeout <= 0:
+            raise ConfigError(f"{key}: must be above zero")
+        if c.round_trip_timeout >= c.claim_lease:
+            raise ConfigError(f"{key} ({c.round_trip_timeout:g}s): must be below 'claim_lease' "
+                              f"({c.claim_lease:g}s), or a claim runs out while it waits")
     return c

@@ -61,10 +61,11 @@ class DataDirLock:
             f.close()
             raise DataDirBusy(f"data dir {self.path.parent} is in use by another broker "
                               f"(pid {holder}); stop it or use another --data-dir") from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
+        os.ftruncate(f.fileno(), 0)  # unbuffered: a full disk fails this write, not a flush
+        try:
+            os.write(f.fileno(), f"{os.getpid()}\n".encode())  # O_APPEND: at 0
+        except OSError:  # a full disk: the flock holds without the pid (said as "unknown")
+            pass
         self._file = f
         return self
 

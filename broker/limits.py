@@ -1,10 +1,11 @@
 """The broker's caps, from the ``[broker]`` config section, and what each costs in memory.
 
 Measured (``python -m bench.bench_memory``, docs/internals.md "Memory: bytes per host and
-per series"): one series (a host's metric) costs about 1.9 KB once its buffers are full
-(the latest value, the sparkline history of the series a dashboard draws, the alert
-engine's series, the rollup buckets). The defaults keep a full broker near 2 GiB:
-1,000,000 series x 1.9 KB = 1.9 GB, plus about 2 KB per host and per probation entry.
+per series"): one series (a host's metric) of a real agent's mix costs about 1.5 KB once
+its buffers are full (the latest value, the sparkline history of the series a dashboard
+draws, the alert engine's series, the rollup buckets; 2.4 KB before issue 17). The
+defaults keep a full broker near 1.5 GB: 1,000,000 series x 1.5 KB, plus about 8 KB per
+host and 300 B per probation entry.
 They admit a fleet of 10,000 real agents joining at once (``monitor-agent`` on a 2-core VM
 sends 55 series: 550,000) with room to spare (``tests/unit/test_host_caps.py``). Raise
 ``max_series`` only with the memory to match.

@@ -56,7 +56,7 @@ class MonitoringSystem:
                  insecure: bool = False, metrics_auth: str = "",
                  name: str = "", peers: list[str] | None = None,
                  anti_entropy: float = 5.0, advertise: str = "",
-                 claim_lease: float = 15.0) -> None:
+                 claim_lease: float = 15.0, round_trip_timeout: float = 2.0) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -78,7 +78,8 @@ class MonitoringSystem:
         self.gate = Gate(Path(keys_dir) if keys_dir else None, insecure=insecure)
         self.metrics_auth = metrics_auth  # "user:password" for /metrics, or ""
         self.member = ClusterMember(name, list(peers or []), interval=anti_entropy,
-                                    advertise=advertise, lease=claim_lease, clock=clock)
+                                    advertise=advertise, lease=claim_lease,
+                                    round_trip=round_trip_timeout, clock=clock)
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.supervisor = Supervisor("broker", clock=clock, on_restart=self._on_restart,
                                      on_escalate=self._on_escalate)
@@ -184,10 +185,10 @@ class MonitoringSystem:
             self.store.flush(5.0)
         self.committed.drain(2.0)
         self.committed.stop()
+        if self.store is not None:  # before the notifier: a write that fails while stopping
+            self.store.stop()       # hands what waits for a commit to the feed, which pages
         if self.notifier is not None:
             self.notifier.stop()
-        if self.store is not None:
-            self.store.stop()
         if self.core is not None:
             self.core.close()
         self.gate.stop()
@@ -201,8 +202,13 @@ class MonitoringSystem:
         self.stop()
 
     def wait(self) -> None:
-        """Block until stop() (monitor-broker's main thread sits here)."""
+        """Block until stop() (monitor-broker's main thread sits here, and gives freed
+        heap back to the system every 10 s: broker/memtrim.py)."""
+        from broker.memtrim import Trimmer
+
+        trimmer = Trimmer()
         while not self._stopped.wait(0.5):
+            trimmer.poll(time.monotonic())
             if self.escalated:
                 raise SystemExit(f"monitor-broker: giving up: {self.escalated}")
 

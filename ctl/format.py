@@ -95,6 +95,8 @@ def status(r: dict[str, Any]) -> str:
     if isinstance(st, dict) and st.get("state"):
         lines.append(f"store: {st['state']}" + (f" {st['reason']}" if st.get("reason") else "")
                      + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
+        if st.get("schema_deferred"):  # a migration put off (disk full at start)
+            lines.append(f"store: {st['schema_deferred']}")
     elif "store" in r:
         lines.append("store: none (no data dir)")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))

@@ -41,13 +41,13 @@ def command(name: str) -> list[str]:
 class Broker:
     """A real monitor-broker process on ephemeral loopback ports."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         args = [*command("monitor-broker"), "--ingest", "tcp://127.0.0.1:*",
                 "--publish", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
                 "--data-dir", str(data_dir), *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=ENV)
+                                     text=True, env={**ENV, **(env or {})})
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         m = re.search(r"ingest=(\S+) publish=(\S+) control=(\S+)", line)

@@ -11,7 +11,7 @@ from typing import Any
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.notifications import SeverityLevel
+from textual.notifications import Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
@@ -33,6 +33,7 @@ from tui.screens.events import EventsScreen
 from tui.screens.help import HelpScreen, binding_rows
 from tui.screens.host import HostScreen
 from tui.sources.base import DataSource
+from tui.toasts import CRITICAL_TIMEOUT_S, fit, fold, make_room, text_width
 from tui.widgets.summary import worst_state
 
 SCREENS_GROUP = Binding.Group("views", compact=True)
@@ -185,9 +186,13 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
                timeout: float | None = None, markup: bool = False) -> None:
         """Toasts carry data (rule and host names, summaries, a broker's error quoting a
         regex): never parse them as markup (``markup`` is ignored, widgets pass True), a stray
-        ``[/x]`` would crash the app."""
-        super().notify(printable(message), title=title, severity=severity, timeout=timeout,
-                       markup=False)
+        ``[/x]`` would crash the app. Compact: the title leads the message's line, and only
+        the newest two stay (tui/toasts.py)."""
+        super().notify(fold(printable(title), printable(message)), severity=severity,
+                       timeout=timeout, markup=False)
+
+    def on_notify(self, _: Notify) -> None:
+        make_room(self)  # before App._on_notify adds the new one: the newest two stay
 
     def _default_reply(self, reply: msg.Reply) -> None:
         if reply.ok:
@@ -254,12 +259,15 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         new, self._new_criticals = self._new_criticals, []
         if len(new) == 1:
             a = new[0]
-            text = f"{a.get('rule')} on {a.get('host')}: {a.get('summary') or a.get('value')}"
+            said, host = str(a.get("summary") or a.get("value")), str(a.get("host"))
+            where = "" if host in said else f" on {host}"  # the host once: two toast lines
+            text = f"{a.get('rule')}{where}: {said}"
         else:
-            text = f"{len(new)} new critical alerts: " + ", ".join(
+            text = f"{len(new)} new: " + ", ".join(
                 f"{a.get('rule')} on {a.get('host')}" for a in new[:3]) + (
                 ", …" if len(new) > 3 else "")
-        self.notify(text, title="CRITICAL", severity="error", timeout=10)
+        text = fit(fold("CRITICAL", text), text_width(self.size.width))
+        self.notify(text, severity="error", timeout=CRITICAL_TIMEOUT_S)
         if self.bell_on_critical:
             self.bell()
 

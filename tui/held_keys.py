@@ -4,6 +4,10 @@ Over SSH keystrokes arrive in bursts: `/queue` reached the app as six keys at on
 before the search box had focus `q` quit the app (`/kind:alert` opened Simulate). Keys reach
 the app's ``on_event`` before any widget or binding sees them; from the moment `/` arrives
 there, the keys are held and typed into the box once it has focus. Escape drops them.
+
+The current screen sees each other key here too (``ConsoleScreen.key_arrived``): the event
+log's table moves and opens as its keys arrive, before a repaint queued behind them can
+shift the rows.
 """
 
 from __future__ import annotations
@@ -100,5 +104,10 @@ class HeldKeys(Base):
                 return
             if "\n" in typed and event.key != "escape":
                 return  # after enter: the search runs first
+        if typed is None and isinstance(event, events.Key) and not event.is_forwarded:
+            screen = self.screen
+            if isinstance(screen, ConsoleScreen) and screen.ready \
+                    and screen.key_arrived(event.key):
+                return
         await super().on_event(event)
 

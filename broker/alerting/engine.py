@@ -114,8 +114,10 @@ class AlertEngine:
 
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float,
-                  alive: bool = True) -> list[Event]:
-        """``alive=False``: a pushed sample, which is no sign of life of the host's agent."""
+                  alive: bool = True, steady: bool = False) -> list[Event]:
+        """``alive=False``: a pushed sample, which is no sign of life of the host's agent;
+        ``steady``: every name in ``metrics`` came in a sample of this host before (the
+        ingest lane's frames, broker/ingest/lane.py): nothing new to index."""
         hs = self.hosts.get(host) or self.host_series(host)
         self.now = now
         out: list[Event] = []
@@ -130,13 +132,13 @@ class AlertEngine:
         if labels and labels != hs.labels:  # rules may select hosts by label: re-route it
             hs.labels = dict(labels)
             self.index.rebuild(hs)
-        if not hs.known.issuperset(metrics):
+        if not steady and not hs.known.issuperset(metrics):
             new = [n for n in metrics if n not in hs.known]
             self.index.learn(hs, metrics)
             if self._seeds:
                 self._apply_seeds(hs, new)
         book = self.book
-        quiet = hs.idle and hs.plan.quiet(metrics)  # broker/alerting/quiet.py
+        quiet = hs.idle and hs.plan.quiet(metrics, hs.cpu_count)  # broker/alerting/quiet.py
         for name, ss in hs.plan.rest if quiet else hs.watched:
             v = metrics.get(name)
             if v is None:

@@ -58,6 +58,22 @@ class Levels:
         return float(t if t is not None else self.critical if self.critical is not None else 0.0)
 
 
+_LEVELS: dict[tuple[str, float | None, float | None, float], Levels] = {}
+
+
+def levels(op: str, warning: float | None, critical: float | None, clear: float) -> Levels:
+    """One shared (read-only) Levels per set of thresholds: every host's series of a rule
+    use the same one (96 bytes a series saved; a rules reload makes new keys, and the
+    handful of old ones left is no cost)."""
+    key = (op, warning, critical, clear)
+    lv = _LEVELS.get(key)
+    if lv is None:
+        if len(_LEVELS) >= 10_000:
+            _LEVELS.clear()
+        lv = _LEVELS[key] = Levels(op, warning, critical, clear)
+    return lv
+
+
 class Series:
     """Base: one (rule, host, metric) with its current evaluation and alert (if any)."""
 
@@ -90,7 +106,7 @@ class ThresholdSeries(Series):
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
-        self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
+        self.levels = levels(rule.op, rule.warning, rule.critical, rule.clear)
         self.window = Window(rule.over) if rule.over > 0 else None
         self.agg = rule.agg
         self.per_core = rule.per_core
@@ -121,7 +137,7 @@ class RateSeries(Series):
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
-        self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
+        self.levels = levels(rule.op, rule.warning, rule.critical, rule.clear)
         self.window = Window(rule.over)
         self.prev: float | None = None
         self.offset = 0.0
@@ -150,7 +166,7 @@ class ForecastSeries(Series):
 
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
-        self.levels = Levels(rule.op, rule.warning, rule.critical, rule.clear)
+        self.levels = levels(rule.op, rule.warning, rule.critical, rule.clear)
         self.trend = Trend(rule.over)
 
     def observe(self, v: float, now: float, hs: Any) -> bool:
@@ -181,7 +197,7 @@ class AnomalySeries(Series):
     def __init__(self, rule: Rule, host: str, metric: str) -> None:
         super().__init__(rule, host, metric)
         zw, zc, h = anomaly_thresholds(rule)
-        self.levels = Levels(">=", zw, zc, rule.clear)
+        self.levels = levels(">=", zw, zc, rule.clear)
         self.det = RobustDetector(rule.window, rule.min_stddev, zw, h)
         self.sign = {">": 1.0, "<": -1.0}.get(rule.op, 0.0)
         self.band: tuple[float, float] | None = None
@@ -276,16 +292,21 @@ class LogSeries(Series):
 
     def __init__(self, rule: Rule, host: str, metric: str = "") -> None:
         super().__init__(rule, host, metric)
-        self.hits: deque[float] = deque(maxlen=max(rule.count * 4, 64))
+        # made at the first hit: an empty deque costs 760 bytes, on every host
+        self.hits: deque[float] | None = None
         self.threshold = float(rule.count)
 
     def hit(self, now: float) -> bool:
         self.last_ts = now
+        if self.hits is None:
+            self.hits = deque(maxlen=max(self.rule.count * 4, 64))
         self.hits.append(now)
         return self.check(now)
 
     def check(self, now: float) -> bool:
         hits, cutoff = self.hits, now - self.rule.over
+        if hits is None:
+            hits = self.hits = deque(maxlen=max(self.rule.count * 4, 64))
         while hits and hits[0] <= cutoff:
             hits.popleft()
         self.value = float(len(hits))

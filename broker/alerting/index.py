@@ -8,6 +8,7 @@ metric no rule reads costs nothing, whatever the number of rules or globs.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.loglevels import level_matcher
 from broker.alerting.quiet import QuietPlan
 from broker.alerting.rules import Rule
+from broker.layout import name_set
 from core.matchers import Matcher
 from core.regex import Pattern, compile_user
 
@@ -33,7 +35,7 @@ class HostSeries:
         self.last_seen: float | None = None
         self.cpu_count = 0.0
         self.by_metric: dict[str, tuple[Series, ...]] = {}
-        self.known: set[str] = set()  # every name in by_metric
+        self.known: frozenset[str] = frozenset()  # every name in by_metric (shared)
         self.watched: list[tuple[str, tuple[Series, ...]]] = []  # the names some rule reads
         self.down: list[HostDownSeries] = []
         self.logs: list[tuple[LogSeries, Pattern, Callable[[str], Any] | None,
@@ -123,6 +125,7 @@ class RuleIndex:
         by = hs.by_metric
         for name in names:
             if name not in by:
+                name = sys.intern(name)  # one copy of each name for the whole fleet
                 by[name] = self.series_for(hs, name)
         reindex(hs)
 
@@ -151,6 +154,6 @@ class RuleIndex:
 
 
 def reindex(hs: HostSeries) -> None:
-    hs.known = set(hs.by_metric)
+    hs.known = name_set(tuple(hs.by_metric))  # hosts with the same names share it
     hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]
     hs.plan, hs.idle = QuietPlan(hs.watched), False

@@ -34,7 +34,7 @@ def dump(engine: AlertEngine, baselines: bool = True, hosts: bool = True) -> dic
     the fleet) is left out; broker/state_saver.py saves it on its own cadence."""
     saved = [[s.rule.name, s.host, s.metric, s.dump()]
              for hs in engine.hosts.values() for ss in hs.by_metric.values() for s in ss
-             if baselines and isinstance(s, AnomalySeries) and s.det.n]
+             if isinstance(s, AnomalySeries) and s.det.n] if baselines else []
     out = {
         "version": VERSION,
         "now": engine.now,

@@ -13,6 +13,11 @@ changed but ``value`` and ``last_ts``, which only an active alert reads (its val
 staleness). Any other frame (a value past a bound, a watched name missing, a series not
 idle) is evaluated in full, and the host's idleness is taken again afterwards.
 
+A ``per_core`` threshold (load per core) is guarded the same way on ``value / cores`` (the
+division ``observe`` makes, in C: ``map(truediv, ...)``), while the host's core count is
+known; without it the frame is evaluated in full. The checks of hosts with the same watched
+names and rules are one shared tuple (most of a fleet): fewer objects, warmer caches.
+
 Idleness only changes through a full evaluation (``on_sample``) or an alert linked to a
 series (``AlertEngine.attach``: a restore or a rules change), which clears it.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import Any
 
 from broker.alerting.evaluators import Series, ThresholdSeries
@@ -31,7 +37,7 @@ Cmp = Callable[[float, float], bool]
 def bound(s: Series) -> tuple[Cmp, float] | None:
     """(cmp, b): ``cmp(value, b)`` true means the series yields no level from an idle
     state (the mirror of ``Levels.level`` with ``cur=None``); None: not a plain threshold."""
-    if type(s) is not ThresholdSeries or s.window is not None or s.per_core:
+    if type(s) is not ThresholdSeries or s.window is not None:
         return None
     lv = s.levels
     edges = [x for x in (lv.sw, lv.sc) if x is not None]
@@ -46,10 +52,10 @@ def bound(s: Series) -> tuple[Cmp, float] | None:
 class QuietPlan:
     """One host's guard, rebuilt when its routing changes (index.reindex)."""
 
-    __slots__ = ("checks", "rest", "guarded")
+    __slots__ = ("checks", "per_core", "rest", "guarded")
 
     def __init__(self, watched: list[tuple[str, tuple[Series, ...]]]) -> None:
-        groups: dict[Cmp, tuple[list[str], list[float]]] = {}
+        groups: dict[tuple[Cmp, bool], tuple[list[str], list[float]]] = {}
         rest: list[tuple[str, tuple[Series, ...]]] = []
         guarded: list[Series] = []
         for name, ss in watched:
@@ -59,23 +65,35 @@ class QuietPlan:
                 if cb is None:
                     other.append(s)
                     continue
-                names, bounds = groups.setdefault(cb[0], ([], []))
+                names, bounds = groups.setdefault((cb[0], bool(getattr(s, "per_core", False))),
+                                                 ([], []))
                 names.append(name)
                 bounds.append(cb[1])
                 guarded.append(s)
             if other:
                 rest.append((name, tuple(other)))
-        self.checks = [(tuple(n), tuple(b), cmp) for cmp, (n, b) in groups.items()]
+        self.checks = _shared(tuple((tuple(n), tuple(b), cmp)
+                                    for (cmp, pc), (n, b) in groups.items() if not pc))
+        self.per_core = _shared(tuple((tuple(n), tuple(b), cmp)
+                                      for (cmp, pc), (n, b) in groups.items() if pc))
         self.rest = rest  # what a quiet frame still evaluates
         self.guarded = tuple(guarded)
 
-    def quiet(self, metrics: Mapping[str, float]) -> bool:
-        """Every guarded series' value on its quiet side (and present in the frame)."""
+    def quiet(self, metrics: Mapping[str, float], cores: float = 0.0) -> bool:
+        """Every guarded series' value on its quiet side (and present in the frame);
+        ``cores``: the host's core count (the per-core thresholds' divisor, 0 unknown)."""
         get = metrics.__getitem__
         try:
             for names, bounds, cmp in self.checks:
                 if not all(map(cmp, map(get, names), bounds)):
                     return False
+            if self.per_core:
+                if not cores:
+                    return False  # the full evaluation does what it does without cores
+                for names, bounds, cmp in self.per_core:
+                    if not all(map(cmp, map(operator.truediv, map(get, names), repeat(cores)),
+                                   bounds)):
+                        return False
         except KeyError:
             return False
         return True
@@ -89,3 +107,18 @@ class QuietPlan:
             if a is not None and a.active:
                 return False
         return True
+
+
+Checks = tuple[tuple[tuple[str, ...], tuple[float, ...], Cmp], ...]
+_SHARED: dict[Checks, Checks] = {}
+_SHARED_MAX = 10_000  # distinct check tuples kept; past it the cache starts again
+
+
+def _shared(checks: Checks) -> Checks:
+    """The one tuple equal to ``checks`` (hosts with the same names and rules share it)."""
+    found = _SHARED.get(checks)
+    if found is None:
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        found = _SHARED[checks] = checks
+    return found

@@ -8,7 +8,6 @@ rate, a trend keeps ``TREND_BUCKETS`` bucket means however long its window is.
 from __future__ import annotations
 
 from array import array
-from collections import deque
 
 MAX_POINTS = 4096
 TREND_BUCKETS = 60
@@ -16,51 +15,69 @@ TREND_MIN_POINTS = 5
 
 
 class Window:
-    """The (time, value) points of the last ``span`` seconds, for avg|max|min|p95|rate."""
+    """The (time, value) points of the last ``span`` seconds, for avg|max|min|p95|rate.
 
-    __slots__ = ("span", "ts", "vs", "total")
+    Flat: two ``array('d')`` (8 bytes a number) with a start offset; points fall off the
+    front by moving ``head``, and the dead front is cut off once it is half the array. A
+    deque of float objects cost about 64 bytes a point (two slots, two floats), this about
+    16 to 32: a 2-minute window at 1 Hz, about 2.5 KB instead of 9 KB.
+    """
+
+    __slots__ = ("span", "ts", "vs", "head", "total")
 
     def __init__(self, span: float) -> None:
         self.span = span
-        self.ts: deque[float] = deque()
-        self.vs: deque[float] = deque()
-        self.total = 0.0  # running sum of vs, for avg in O(1)
+        self.ts = array("d")
+        self.vs = array("d")
+        self.head = 0  # the oldest live point; ts[:head] is dead
+        self.total = 0.0  # running sum of the live vs, for avg in O(1)
+
+    def __len__(self) -> int:
+        return len(self.ts) - self.head
 
     def add(self, t: float, v: float) -> None:
-        if len(self.ts) >= MAX_POINTS:
-            self.ts.popleft()
-            self.total -= self.vs.popleft()
+        if len(self.ts) - self.head >= MAX_POINTS:
+            self.total -= self.vs[self.head]
+            self.head += 1
         self.ts.append(t)
         self.vs.append(v)
         self.total += v
         self.expire(t)
 
     def expire(self, now: float) -> None:
-        ts, cutoff = self.ts, now - self.span
-        while ts and ts[0] < cutoff:
-            ts.popleft()
-            self.total -= self.vs.popleft()
-        if not ts:
+        ts, cutoff, head = self.ts, now - self.span, self.head
+        n = len(ts)
+        while head < n and ts[head] < cutoff:
+            self.total -= self.vs[head]
+            head += 1
+        if head == n:
             self.total = 0.0
+        if head > 32 and head * 2 >= n:
+            del ts[:head], self.vs[:head]
+            head = 0
+        self.head = head
+
+    def live(self) -> array[float]:
+        """The live values, oldest first (a copy)."""
+        return self.vs[self.head:]
 
     def agg(self, how: str) -> float:
-        vs = self.vs
         if how == "avg":
-            return self.total / len(vs)
+            return self.total / (len(self.vs) - self.head)
         if how == "max":
-            return max(vs)
+            return max(self.live())
         if how == "min":
-            return min(vs)
+            return min(self.live())
         if how == "p95":
-            return percentile(sorted(vs), 0.95)
-        return vs[-1]
+            return percentile(sorted(self.live()), 0.95)
+        return self.vs[-1]
 
     def rate(self) -> float | None:
         """Change per second between the oldest and newest point, None with < 2 points."""
-        if len(self.ts) < 2:
+        if len(self.ts) - self.head < 2:
             return None
-        dt = self.ts[-1] - self.ts[0]
-        return (self.vs[-1] - self.vs[0]) / dt if dt > 0 else None
+        dt = self.ts[-1] - self.ts[self.head]
+        return (self.vs[-1] - self.vs[self.head]) / dt if dt > 0 else None
 
 
 def percentile(ordered: list[float], q: float) -> float:

@@ -21,13 +21,14 @@ from broker.api.args import RequestError
 from broker.api.args import int_arg as _int
 from broker.api.args import opt_str as _opt_str
 from broker.ingest.state import SPARK_SERIES
-from broker.store.rewind import UP_BUCKETS
+from broker.store.rewind import LOOKBACK_S, UP_BUCKETS
 from core.units import duration
 
 FUTURE_SLACK_S = 5.0  # a console's clock a little ahead of the broker's: "now"
 STEP_MARGIN_S = 600.0  # near the minute rollups' age limit, read the hours (pruning runs)
 EVENTS = 100  # the recent events of the picture: the ones before the moment
 DETAIL_ALL = 100  # up to this many hosts, every host comes with its history
+PENDING_MARGIN_S = 60.0  # the tick that fires a pending alert comes up to a second late
 
 
 def _spark(metric: str) -> bool:
@@ -78,7 +79,8 @@ class RewindOps:
         known = self._known_hosts()
         brief = len(known) > brief_above  # then only ``detail`` hosts have every metric
         res = store.fleet_at(t, step, set(known), None if not brief and not only
-                             else set(detail) | ({only} if only else set()), _spark)
+                             else set(detail) | ({only} if only else set()), _spark,
+                             self._pending_window())
         hosts = []
         for name in sorted(res["hosts"].keys() | known.keys()):
             if only and name != only:
@@ -101,6 +103,14 @@ class RewindOps:
                 "brief": brief, "ts": now, "as_of": t, "step": "1m" if step == 60 else "1h",
                 "oldest": oldest,
                 "broker": {}, "hosts": hosts, "alerts": alerts, "events": events[::-1]}
+
+    def _pending_window(self) -> float:
+        """How far before a moment an alert pending then may have gone pending: the
+        longest ``for:`` of the rules loaded now (a rule whose ``for:`` was longer before a
+        reload is not known here), at least the store's LOOKBACK_S."""
+        engine = getattr(self.core, "engine", None)
+        longest = max((float(r.for_) for r in getattr(engine, "rules", ())), default=0.0)
+        return max(LOOKBACK_S, longest + PENDING_MARGIN_S)
 
     def _known_hosts(self) -> dict[str, tuple[dict[str, Any], dict[str, str]]]:
         """Every host the broker knows now: (hello info, labels). A copy of the core's

@@ -35,16 +35,18 @@ from core.clock import SYSTEM, Clock
 
 LEASE_S = 15.0
 LOOK_AGAIN_S = 0.5
-ROUND_TRIP_TIMEOUT_S = 2.0
+ROUND_TRIP_TIMEOUT_S = 2.0  # the default of [cluster] round_trip_timeout
 
 
 class ClaimBook:
     def __init__(self, node: ClusterNode, core: CoreCalls, links: PeerLinks, *,
-                 lease: float = LEASE_S, clock: Clock = SYSTEM) -> None:
+                 lease: float = LEASE_S, round_trip: float = ROUND_TRIP_TIMEOUT_S,
+                 clock: Clock = SYSTEM) -> None:
         self.node = node
         self.core = core
         self.links = links
         self.lease = lease
+        self.round_trip = round_trip  # the longest wait for one replication round trip
         self.clock = clock
         self.claimed = 0
         self.withdrawn = 0
@@ -107,7 +109,7 @@ class ClaimBook:
         if n.id not in self._keys:
             # first our own changes (the episode this message is about among them) reach the
             # peers, and their later entries for the same keys come back in the replies
-            self.links.wait_pushed(self.core.call(lambda: self.node.seq), ROUND_TRIP_TIMEOUT_S)
+            self.links.wait_pushed(self.core.call(lambda: self.node.seq), self.round_trip)
             if len(self._keys) > 100_000:
                 self._keys.pop(next(iter(self._keys)))
         key = self._keys[n.id] = self.core.call(lambda: self._claim_key(n))
@@ -127,7 +129,7 @@ class ClaimBook:
         if verdict != "claimed":
             return self._count(verdict, until)
         # one round trip: every peer that is up has our claim, and told us of a later one
-        self.links.wait_pushed(seq, ROUND_TRIP_TIMEOUT_S)
+        self.links.wait_pushed(seq, self.round_trip)
         return self._settle(self._get(key) or {}, now)
 
     def prepare(self, notes: list[Notification], now: float) -> None:
@@ -136,7 +138,7 @@ class ClaimBook:
         if len(notes) < 2 or not self.links.known() or self.links.joining():
             return
         if any(n.id not in self._keys for n in notes):
-            self.links.wait_pushed(self.core.call(lambda: self.node.seq), ROUND_TRIP_TIMEOUT_S)
+            self.links.wait_pushed(self.core.call(lambda: self.node.seq), self.round_trip)
 
         def look_all() -> list[tuple[str, str, float, int]]:
             out = []
@@ -147,7 +149,7 @@ class ClaimBook:
         looked = self.core.call(look_all)
         top = max(seq for *_, seq in looked)
         if top:
-            self.links.wait_pushed(top, ROUND_TRIP_TIMEOUT_S)
+            self.links.wait_pushed(top, self.round_trip)
         values = self.core.call(lambda: [
             (e.value if (e := self.node.replica.entries.get(k)) is not None else None) or {}
             for k, *_ in looked])

@@ -12,7 +12,7 @@ from typing import Any
 import zmq
 
 from broker.alerting.engine import AlertEngine
-from broker.cluster.claims import LEASE_S, ClaimBook
+from broker.cluster.claims import LEASE_S, ROUND_TRIP_TIMEOUT_S, ClaimBook
 from broker.cluster.links import PeerLinks
 from broker.cluster.node import ClusterNode
 from broker.ingest.loop import BrokerCore
@@ -56,13 +56,15 @@ def forget_host(core: BrokerCore, engine: AlertEngine, host: str, value: dict[st
 
 class ClusterMember:
     def __init__(self, name: str, peers: list[str], *, interval: float = 5.0,
-                 advertise: str = "", lease: float = LEASE_S, clock: Clock = SYSTEM) -> None:
+                 advertise: str = "", lease: float = LEASE_S,
+                 round_trip: float = ROUND_TRIP_TIMEOUT_S, clock: Clock = SYSTEM) -> None:
         self.name = name
         self.advertise = check_endpoint(advertise, "--advertise") if advertise else ""
         self.peers = [peer_endpoint(p) for p in peers]
         self.interval = interval
         self.clock = clock
         self.lease = lease
+        self.round_trip = round_trip  # [cluster] round_trip_timeout, for the claim book
         self.node: ClusterNode | None = None
         self.links: PeerLinks | None = None
         self.claims: ClaimBook | None = None
@@ -89,7 +91,8 @@ class ClusterMember:
             self.node.pair()  # before the core runs: no other thread touches it yet
         for endpoint in self.peers:
             self.links.add(endpoint)
-        self.claims = ClaimBook(self.node, core, self.links, lease=self.lease, clock=self.clock)
+        self.claims = ClaimBook(self.node, core, self.links, lease=self.lease,
+                                round_trip=self.round_trip, clock=self.clock)
         supervisor.add("cluster", self.links.run)
 
     def connect(self, spec: str) -> str:
@@ -126,9 +129,11 @@ class ClusterMember:
 
     def status(self) -> dict[str, Any]:
         node = self.node.summary() if self.node else {"name": self.name}
+        claims = self.claims
         return {**node, "peers": self.links.status() if self.links else [],
                 "anti_entropy_s": self.interval, "claim_lease_s": self.lease,
-                "claims": self.claims.stats() if self.claims else {}}
+                "round_trip_timeout_s": claims.round_trip if claims else self.round_trip,
+                "claims": claims.stats() if claims else {}}
 
     def dump(self) -> Any:
         return self.node.replica.dump() if self.node else None

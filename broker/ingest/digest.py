@@ -7,6 +7,11 @@ frame is handled (``note``: the frame's values are hot in the CPU cache then; re
 them) made once and again only when the host's set of series changes (a host's latest
 values only gain names). The tick's ``build`` gathers the tuples, transposes them with
 ``zip`` and picks the top hosts. Measured at 10,000 hosts: see docs/internals.md.
+
+While no client follows the digest (``follow(False)``, from the tick) frames take no
+figures (0.9 us a frame saved); when one subscribes again the figures kept are dropped and
+the next ``build`` takes every host's from its latest values, which is what ``note`` would
+have taken from them.
 """
 
 from __future__ import annotations
@@ -49,13 +54,17 @@ class DigestBuilder:
         self._plans: dict[str, tuple[int, Callable[[Mapping[str, float]], Figures]]] = {}
         self._figures: dict[str, Figures] = {}
         self._names: tuple[int, list[str]] = (-1, [])  # (state.version, sorted names)
+        self.noting = True  # figures taken per frame: some client follows the digest
+
+    def follow(self, on: bool) -> None:
+        """Take figures per frame (a client follows the digest) or not."""
+        if on != self.noting:
+            self._figures.clear()  # none is stale: build takes them from the latest values
+            self.noting = on
 
     def note(self, host: str, metrics: Mapping[str, float]) -> None:
         """Take a host's figures from its latest metrics (all of them, not just the frame)."""
-        p = self._plans.get(host)
-        if p is None or p[0] != len(metrics):
-            p = self._plans[host] = (len(metrics), plan(metrics))
-        self._figures[host] = p[1](metrics)
+        self._figures[host] = self._figures_of(host, metrics)
 
     def build(self, state: State, alerts: Mapping[str, int], now: float) -> dict[str, Any]:
         hosts, current = state.hosts, self._figures
@@ -63,7 +72,11 @@ class DigestBuilder:
             self._names = (state.version, sorted(hosts))
         names = self._names[1]
         records = [hosts[n] for n in names]
-        figs = [current.get(n, UNKNOWN) for n in names]
+        if self.noting:
+            figs = [current.get(n) or self._take(n, hs.metrics)
+                    for n, hs in zip(names, records, strict=True)]
+        else:
+            figs = [self._figures_of(n, hs.metrics) for n, hs in zip(names, records, strict=True)]
         if len(current) > len(hosts):
             for gone in set(current) - set(hosts):
                 del current[gone]
@@ -81,6 +94,21 @@ class DigestBuilder:
                 "counts": {"total": len(names), "up": status.count("u"),
                            "down": status.count("d"), "stopped": status.count("s"),
                            "alerting": sum(1 for n in alerts.values() if n)}}
+
+    def _figures_of(self, host: str, metrics: Mapping[str, float]) -> Figures:
+        if not metrics:
+            return UNKNOWN
+        p = self._plans.get(host)
+        if p is None or p[0] != len(metrics):
+            p = self._plans[host] = (len(metrics), plan(metrics))
+        return p[1](metrics)
+
+    def _take(self, host: str, metrics: Mapping[str, float]) -> Figures:
+        """A host without figures (none noted since ``follow(True)``): from its latest."""
+        if not metrics:
+            return UNKNOWN
+        figs = self._figures[host] = self._figures_of(host, metrics)
+        return figs
 
     def _top(self, col: Any, names: list[str]) -> list[str]:
         """The names of the ``top_n`` highest values (NaN is unknown), highest first: the

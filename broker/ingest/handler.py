@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from broker.events import Event, make_event
 from broker.ingest.digest import DigestBuilder
+from broker.ingest.lane import Lanes
 from broker.ingest.seams import AlertEngine, MetricSink
-from broker.ingest.state import Held, HostRecord, LimitExceeded, State
+from broker.ingest.state import Held, HostRecord, LimitExceeded, State, shared_info
 from broker.limits import Limits
 from core import fastframe, protocol
 from core.protocol import ProtocolError
@@ -56,6 +57,7 @@ class FrameHandler:
         self._reject_budget = (0, 0)  # (second, events emitted in it)
         self._reject_suppressed = 0
         self.digests = DigestBuilder()
+        self.lanes = Lanes(self)  # the steady frames' short path (broker/ingest/lane.py)
 
     def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
         """``who``: the key that sent the frame (None without keys); an agent's key may
@@ -83,6 +85,8 @@ class FrameHandler:
             events.extend(self._host_notes(hs, notes, now, out))
         if kind == "metrics":
             self._metrics(hs, frame, now, events)
+            if who is None:
+                self.lanes.learn(hs, frame)
         elif kind == "log" and not self._spend(host, now):
             if self.engine is not None:  # not stored, but log rules still count it
                 events.extend(self.engine.on_log(host, frame["level"].lower(), frame["message"],
@@ -107,7 +111,7 @@ class FrameHandler:
             return out + [("emit", e) for e in events]
         elif kind == "hello":
             if frame["info"] != hs.info:
-                hs.info = frame["info"]
+                hs.info = shared_info(frame["info"])
                 labels = hs.info.get("labels")
                 if isinstance(labels, dict):  # the agent's host labels ([agent] labels)
                     hs.labels.update({k: v for k, v in labels.items() if isinstance(v, str)})
@@ -124,7 +128,8 @@ class FrameHandler:
                  events: list[Event], alive: bool = True) -> None:
         metrics = frame["metrics"]
         self.state.apply_metrics(hs, metrics, frame.get("labels"), frame["ts"])
-        self.digests.note(hs.host, hs.metrics)
+        if self.digests.noting:
+            self.digests.note(hs.host, hs.metrics)
         if "procs" in frame:
             self.state.apply_processes(hs, protocol.process_dicts(frame["procs"]), frame["ts"])
         if self.sink is not None:
@@ -210,6 +215,7 @@ class FrameHandler:
     def forget(self, host: str, now: float, why: str) -> Out:
         """Drop a host everywhere (``monitor-ctl forget``, host_expire), with an event."""
         hs = self.state.forget(host)
+        self.lanes.drop(host)
         known = self.engine is not None and self.engine.knows(host)
         if hs is None and not known:
             raise KeyError(f"no host named '{host}'")
@@ -259,6 +265,7 @@ class FrameHandler:
                     data={"last_seen": hs.last_seen})))
         if self.engine is not None:
             out.extend(("emit", event) for event in self.engine.tick(now))
+        self.digests.follow(digest)
         if digest:
             out.append(("publish", self.digest(now)))
         return out

@@ -20,7 +20,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 
-from broker.layout import layout
+from broker.layout import layout, names
 
 NAN = math.nan
 
@@ -59,8 +59,10 @@ class History:
         new = [k for k in kept if k not in self.index]
         if new:
             self._widen(new)
-        if tuple(kept) == self.cols:  # the next frame with these names takes the fast path
-            self.seen = tuple(metrics)
+        # the next frame with these names takes the fast path (the names shared, not this
+        # frame's own strings); after a new column, an older shape without it must not (it
+        # would look the new column up in the frame)
+        self.seen = names(tuple(metrics)) if tuple(kept) == self.cols else ()
         if not kept:
             return
         metrics = kept

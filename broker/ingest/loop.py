@@ -176,10 +176,13 @@ class BrokerCore:
         except zmq.Again:
             pass  # PUB never blocks; a slow subscriber loses frames and resyncs by seq
 
-    def forward(self, frame: dict[str, Any], payload: bytes) -> None:
-        """Republish a received frame: its payload with ``pseq`` spliced in, not re-packed."""
+    def forward(self, frame: dict[str, Any], payload: bytes, topic: bytes | None = None
+                ) -> None:
+        """Republish a received frame: its payload with ``pseq`` spliced in, not re-packed
+        (``topic``: the frame's, when the caller has it already)."""
         self.pseq += 1
-        topic = protocol.topic_for(frame)
+        if topic is None:
+            topic = protocol.topic_for(frame)
         if not self.wanted.wants(topic):
             return  # no client follows this host's metrics
         try:
@@ -256,10 +259,22 @@ class BrokerCore:
         except zmq.Again:
             pass
         if batch:
-            handle, clock, carry_out = self.handler.ingest, self.clock, self._carry_out
+            one, clock = self._ingest_at, self.clock
             for parts in batch:
-                carry_out(handle(parts, clock.time()))
+                one(parts, clock.time())
         return None
+
+    def _ingest_at(self, parts: list[bytes], now: float) -> None:
+        """One received message (keyless): a steady frame takes the short path
+        (broker/ingest/lane.py), anything else the full one."""
+        done = self.handler.lanes.take(parts[1], now) if len(parts) == 2 else None
+        if done is None:
+            self._carry_out(self.handler.ingest(parts, now))
+            return
+        frame, topic, events = done
+        self.forward(frame, parts[1], topic)
+        for event in events:
+            self._emit_local(event)
 
     def _drain_ingest_keyed(self, budget: int) -> None:
         """With keys: each frame's sender (ZAP User-Id) is checked against the ring now."""
@@ -337,7 +352,7 @@ class BrokerCore:
     # ------------------------------------------------------------ ingest and the 1 s tick
 
     def ingest(self, parts: list[bytes]) -> None:
-        self._carry_out(self.handler.ingest(parts, self.clock.time()))
+        self._ingest_at(parts, self.clock.time())
 
     def reject(self, reason: str, parts: list[bytes]) -> None:
         self._carry_out(self.handler.reject(reason, parts, self.clock.time()))

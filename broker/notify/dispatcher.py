@@ -75,6 +75,9 @@ class Notifier:
         now = self.clock.time()
         notes: list[Notification] = []
         with self._lock:
+            if self._closed:  # stopped: its outbox is closed; nothing can be paged now
+                log.warning("notify: stopped; event %s not notified", event.get("id"))
+                return
             self.handled += 1
             if kind == "alert" and isinstance(data.get("alert"), dict):
                 alert = dict(data["alert"])
@@ -222,10 +225,11 @@ class Notifier:
         if not ended:
             log.warning("notify: a delivery thread did not end; leaving the outbox open")
         elif not self._closed:
-            self._closed = True
-            for ch in [*(d.channel for d in workers), *self._old_channels]:
-                ch.close()
-            self.outbox.close()
+            with self._lock:  # a handle() under way finishes first; later ones see _closed
+                self._closed = True
+                for ch in [*(d.channel for d in workers), *self._old_channels]:
+                    ch.close()
+                self.outbox.close()
 
     close = stop
 

@@ -8,7 +8,8 @@ every pending row. Delivery is exactly once per row in the normal case; a crash 
 the send and the ``delivered`` mark sends that one row again (at least once).
 
 Paging must not stop when the data dir's disk is full or read-only: when a write to the
-file fails, the outbox moves to an in-memory database (the pending rows are copied over),
+file fails (or opening it does, short of damage: a broker restarted on a full disk), the
+outbox moves to an in-memory database (the pending rows it can read are copied over),
 keeps working there, and says so in ``degraded`` (the reason); rows written from then on
 do not survive a restart.
 """
@@ -79,6 +80,8 @@ class Outbox:
         self._lock = threading.Lock()
         if self.path.is_dir():
             raise OutboxError(f"notification outbox {self.path} is a directory, not a file")
+        self.degraded = ""  # why the outbox runs in memory ("" while on its file)
+        self.resent_after_crash = 0
         try:
             self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10.0,
                                        isolation_level=None)
@@ -96,10 +99,12 @@ class Outbox:
             self.resent_after_crash = self._db.execute(
                 "SELECT count(*) FROM outbox WHERE status = 'pending' AND sending_since IS NOT "
                 "NULL").fetchone()[0]
+        except sqlite3.OperationalError as exc:  # disk full, I/O error: not damage. A
+            # broker restarted on a full disk pages from memory rather than not at all.
+            self._to_memory(f"{self.path}: {exc}")
         except sqlite3.DatabaseError as exc:
             raise OutboxError(f"notification outbox {self.path} cannot be used ({exc}); move "
                               "it aside to start with an empty outbox") from None
-        self.degraded = ""  # why the outbox runs in memory ("" while on its file)
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """A write; on a file that refuses writes, move to memory and write there."""
@@ -115,8 +120,10 @@ class Outbox:
         mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         mem.executescript(_SCHEMA)
         mem.execute("ALTER TABLE outbox ADD COLUMN sending_since REAL")
+        old: sqlite3.Connection | None = getattr(self, "_db", None)  # None: open failed
         try:
-            rows = self._db.execute("SELECT * FROM outbox WHERE status = 'pending'").fetchall()
+            rows = old.execute("SELECT * FROM outbox WHERE status = 'pending'").fetchall() \
+                if old is not None else []
         except sqlite3.Error:
             rows = []
         if rows:
@@ -124,13 +131,15 @@ class Outbox:
             mem.executemany(f"INSERT INTO outbox VALUES ({marks})", rows)  # noqa: S608
             mem.execute(_BACKFILL)
         try:
-            mem.executemany("INSERT INTO state VALUES (?, ?)",
-                            self._db.execute("SELECT key, value FROM state").fetchall())
+            if old is not None:
+                mem.executemany("INSERT INTO state VALUES (?, ?)",
+                                old.execute("SELECT key, value FROM state").fetchall())
         except sqlite3.Error:
             pass
-        old, self._db, self.degraded = self._db, mem, reason
+        self._db, self.degraded = mem, reason
         try:
-            old.close()
+            if old is not None:
+                old.close()
         except sqlite3.Error:
             pass
 

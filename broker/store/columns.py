@@ -8,7 +8,8 @@ runs per value. A frame with other names takes the slow path (the buffer is fold
 loop, new columns as needed). The count of column ``i`` is ``full + off[i]``: ``full``
 counts the fast-path rows, ``off[i]`` the slow-path ones less the ``full`` of before the
 column existed. A column whose count is zero holds nothing and yields no row. The names and their column
-numbers are shared by every bucket with the same names (broker/layout.py).
+numbers are shared by every bucket with the same names (broker/layout.py); min, max, sum and
+``off`` are ``array``s too. One bucket of 21 series: about 0.9 KB, plus the buffer.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ class Columns:
     def __init__(self) -> None:
         self.keys: tuple[str, ...] = ()
         self.index: dict[str, int] = {}
-        self.mn: list[float] = []
-        self.mx: list[float] = []
-        self.sm: list[float] = []
+        # flat (8 bytes a number): lists of float objects cost 32 bytes a number
+        self.mn = array("d")
+        self.mx = array("d")
+        self.sm = array("d")
         self.full = 0
-        self.off: list[int] = []
+        self.off = array("q")
         self.buf = array("d")  # rows not folded yet, row-major
         self.rows = 0
 

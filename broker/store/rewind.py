@@ -19,7 +19,7 @@ from broker.store.rollups import Rollups
 BOUND_BUCKETS = 5  # a host with no bucket this close before the moment has no data then
 UP_BUCKETS = 1  # its newest bucket at most this many before the moment's: it was up
 RESOLVED_KEEP_S = 900.0  # resolved alerts stay listed this long (as the engine keeps them)
-LOOKBACK_S = 900.0  # alert events this far back name the alerts pending at the moment
+LOOKBACK_S = 900.0  # at least this far back, alert events name the alerts pending then
 HISTORY_BUCKETS = 60  # the sparkline of a detailed host: this many buckets up to the moment
 ACTIVE = ("pending", "firing")
 
@@ -34,49 +34,52 @@ def oldest(conn: sqlite3.Connection, rollups: Rollups, step: int) -> int | None:
     return min(found) if found else None
 
 
-# One row a host: its metrics' averages as a JSON object built by SQLite, read through
-# rollups_age (step, ts) in index order (its entries hold host and metric: the primary
-# key; sum and count cost a row lookup each), no sort, and json.loads per host instead of a
-# Python tuple per series (3x faster at 21k series). A covering index (step, ts, host,
-# metric, sum, count) read 4x faster still, but a schema v3 with it made the disk-full
-# recovery test (tests/chaos/test_chaos_store.py) miss its RESOLVED page: not shipped.
+# One row a host: its metrics' averages as a JSON object built by SQLite from the covering
+# index rollups_at (schema v3), read in index order (step, ts, host): no row lookups, no
+# sort, and json.loads per host instead of a Python tuple per series (3x faster at 21k
+# series). A file still on v2 (its migration put off: disk full) reads rollups_age (step,
+# ts) instead: the same order, but sum and count cost a row lookup per series.
 # A brief picture (a big fleet) gives most hosts only what a dashboard row shows, as the
 # snapshot's brief hosts have the digest's figures: a third of the JSON to build and parse.
 _DASH = ("metric IN ('cpu.percent', 'mem.percent', 'swap.percent', 'load.1', 'load.5', "
          "'load.15', 'cpu.count') OR metric LIKE 'disk.%.percent' OR metric LIKE "
          "'net.%.rx_bps' OR metric LIKE 'net.%.tx_bps'")
-_AT = ("SELECT host, json_group_object(metric, sum / count) FROM rollups INDEXED BY rollups_age "
+_AT = ("SELECT host, json_group_object(metric, sum / count) FROM rollups INDEXED BY {index} "
        "WHERE step = ? AND ts = ? AND count > 0 AND host NOT IN (SELECT value FROM "
        f"json_each(?)) AND (? OR {_DASH} OR host IN (SELECT value FROM json_each(?))) "
        "GROUP BY host")
-_BEFORE = ("SELECT host, metric, max(ts), sum, count FROM rollups INDEXED BY rollups_age "
+_BEFORE = ("SELECT host, metric, max(ts), sum, count FROM rollups INDEXED BY {index} "
            "WHERE step = ? AND ts >= ? AND ts < ? AND host IN (SELECT value FROM json_each(?)) "
            "AND count > 0 GROUP BY host, metric")
 
 
 def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int,
-               expected: set[str], full: set[str] | None = None) -> dict[str, HostAt]:
+               expected: set[str], full: set[str] | None = None,
+               covering: bool = True) -> dict[str, HostAt]:
     """host -> (its newest bucket start, {metric: average}); with ``full``, only the hosts
     it names come with every metric, the others with a dashboard row's (``_DASH``).
 
     Every host with a bucket at the moment's or the one before (the moment's when it has
     one); for the ``expected`` hosts (those the broker knows now)
     that have neither, the newest within ``BOUND_BUCKETS`` (a host that had gone quiet:
-    down then). The minutes not written yet come from memory (``Rollups.open_rows``)."""
+    down then). The minutes not written yet come from memory (``Rollups.open_rows``).
+    ``covering``: the file has schema v3's rollups_at (else rollups_age)."""
+    index = "rollups_at" if covering else "rollups_age"
     bucket = int(t // step) * step
     lo = bucket - BOUND_BUCKETS * step
     hosts: dict[str, HostAt] = {}
     for start in (bucket, bucket - step):  # the one before: only hosts not in the moment's
         args = (step, start, json.dumps(list(hosts)), full is None,
                 json.dumps(sorted(full or ())))
-        for host, metrics in conn.execute(_AT, args):
+        for host, metrics in conn.execute(_AT.format(index=index), args):
             hosts[host] = (start, json.loads(metrics))
     _overlay(hosts, rollups.open_rows(step, bucket - step, bucket))
     missing = expected - hosts.keys()
     if missing:
         older: dict[str, HostAt] = {}
-        for host, metric, ts, total, n in conn.execute(
-                _BEFORE, (step, lo, bucket - step, json.dumps(sorted(missing)))):
+        args_before = (step, lo, bucket - step, json.dumps(sorted(missing)))
+        for host, metric, ts, total, n in conn.execute(_BEFORE.format(index=index),
+                                                       args_before):
             entry = older.setdefault(host, (ts, {}))
             if ts > entry[0]:
                 entry = older[host] = (ts, entry[1])
@@ -127,15 +130,19 @@ def history_at(conn: sqlite3.Connection, rollups: Rollups, host: str, metrics: l
     return out
 
 
-def alerts_at(conn: sqlite3.Connection, t: float) -> list[dict[str, Any]]:
+def alerts_at(conn: sqlite3.Connection, t: float,
+              pending_s: float = LOOKBACK_S) -> list[dict[str, Any]]:
     """The alerts a console would have listed at ``t``: pending and firing ones, and those
-    resolved in the RESOLVED_KEEP_S before it, each as its last event before ``t`` left it."""
+    resolved in the RESOLVED_KEEP_S before it, each as its last event before ``t`` left it.
+    Firing and resolved ones come from the episodes; a pending one has none, so it is
+    found by its events in the ``pending_s`` before ``t``: the caller passes the longest
+    ``for:`` of the rules (an alert is pending at most that long), at least LOOKBACK_S."""
     ids = {r[0] for r in conn.execute(
         "SELECT alert_id FROM episodes WHERE started_at <= ? AND (ended_at IS NULL OR "
         "ended_at > ?)", (t, t - RESOLVED_KEEP_S))}
     ids.update(r[0] for r in conn.execute(
         "SELECT DISTINCT alert_id FROM events WHERE alert_id != '' AND ts > ? AND ts <= ?",
-        (t - LOOKBACK_S, t)))
+        (t - max(pending_s, LOOKBACK_S), t)))
     starts = dict(conn.execute(
         "SELECT alert_id, max(started_at) FROM episodes WHERE started_at <= ? AND alert_id IN "
         "(SELECT value FROM json_each(?)) GROUP BY alert_id", (t, json.dumps(sorted(ids)))))

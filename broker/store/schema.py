@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,28 @@ CREATE INDEX episodes_alert ON episodes(alert_id, ended_at);
 CREATE INDEX episodes_started ON episodes(started_at);
 """
 
+# Rewind (control ``fleet_at``, broker/store/rewind.py): every series' bucket at a moment
+# read from the index alone: rollups_at holds what the moment needs (4x faster than
+# rollups_age and a row lookup per series); it serves retention's pruning as rollups_age did,
+# so that one goes. The alert events of a time window (partial: most events have no alert);
+# the episodes that ended after a moment, or never.
+_V3 = """
+CREATE INDEX rollups_at ON rollups(step, ts, host, metric, sum, count);
+DROP INDEX rollups_age;
+CREATE INDEX events_alert_ts ON events(ts, alert_id) WHERE alert_id != '';
+CREATE INDEX episodes_ended ON episodes(ended_at);
+"""
+
 # Partial indexes: most events are info and have no rule or alert; not indexing those rows
 # took inserts from 90k to 132k rows/s (bench, 300k rows). search.py adds the matching
 # literal terms (e.g. ``severity != 'info'``) so the planner can use them.
 # (version, script). Append only: a shipped migration is never edited.
-MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2)]
+MIGRATIONS: list[tuple[int, str]] = [(1, _V1), (2, _V2), (3, _V3)]
 LATEST = MIGRATIONS[-1][0]
+# From this version on a migration only adds indexes: the code reads and writes a file
+# without it (more slowly). One that cannot run (disk full, I/O error) is rolled back and
+# put off to the next open, and the broker serves and pages on the older schema.
+DEFERRABLE_FROM = 3
 
 EXPECTED: dict[str, set[str]] = {
     "events": {"seq", "id", "ts", "kind", "host", "severity", "rule", "alert_id", "message",
@@ -121,6 +137,11 @@ def check_file(conn: sqlite3.Connection, path: str) -> None:
     try:
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.OperationalError as e:  # disk full or failing, locked: not damage
+        raise StoreError(f"event store {path} cannot be read ({e}): the file system is "
+                         "full or failing, or the file is locked; the file is not known to be "
+                         "damaged: free space (SQLite needs room for its -shm and -wal "
+                         "files) and start again") from e
     except sqlite3.DatabaseError as e:
         raise StoreCorrupt(f"event store {path} is not a valid SQLite database ({e}); "
                            "move it aside to start with an empty log") from e
@@ -138,12 +159,27 @@ def check_file(conn: sqlite3.Connection, path: str) -> None:
                            f"this broker understands ({LATEST}); upgrade the broker")
 
 
-def migrate(conn: sqlite3.Connection) -> list[int]:
-    """Apply every migration above the file's version; return the versions applied."""
+def migrate(conn: sqlite3.Connection, deferred: list[str] | None = None,
+            put_off: Callable[[sqlite3.Connection, int, int], str | None] | None = None
+            ) -> list[int]:
+    """Apply every migration above the file's version; return the versions applied. With
+    ``deferred``, one from DEFERRABLE_FROM on that fails with an OperationalError (disk
+    full, I/O) is rolled back and said there, and the file stays at the version before;
+    so is one for which ``put_off(conn, version, current)`` gives a reason (too long to
+    build at start-up: broker/store/upgrade.py)."""
     applied = []
+    start = _version(conn)  # 0: a new file, nothing to index, never put off
     for version, script in MIGRATIONS:
-        if version <= _version(conn):
+        current = _version(conn)
+        if version <= current:
             continue
+        why = None
+        if start and put_off is not None and deferred is not None:
+            why = put_off(conn, version, current)
+        if why and version >= DEFERRABLE_FROM:
+            assert deferred is not None
+            deferred.append(why)
+            break
         conn.execute("BEGIN IMMEDIATE")
         try:
             for stmt in _statements(script):
@@ -151,8 +187,18 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {int(version)}")
             conn.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if deferred is None or version < DEFERRABLE_FROM:
+                raise
+            deferred.append(f"schema v{version} not applied ({e}): the store runs on "
+                            f"v{_version(conn)}; rewind reads more slowly; retried at the "
+                            "next start")
+            break
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         applied.append(version)
     return applied

@@ -30,6 +30,7 @@ from broker.store import export as _export
 from broker.store import retention as store_retention
 from broker.store import rewind as store_rewind
 from broker.store import search_plan as _search
+from broker.store import upgrade as store_upgrade
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
 from broker.store.schema import (
@@ -71,6 +72,14 @@ def _dumps(data: Any) -> str:
         _enc = _encoder()
         raise
 
+# SQLite page caches. The writer's only speeds up writes whose pages are still cached: at
+# 10,000 hosts a closing minute of rollups (210,000 upserts) took 1.3-2.1 s with 64 MiB
+# and 0.7-3.0 s with 16 MiB (noise of the same size), and a 64 MiB cache is 64 MB of the
+# broker's RSS within minutes (docs/internals.md, "Memory"). The reader's stays large: it
+# serves searches over a 1M-event store (docs/benchmarks.md), and fills only as they run.
+WRITER_CACHE_KIB = 16_384
+READER_CACHE_KIB = 65_536
+
 
 def read_only(path: Path, reason: str = "") -> bool:
     """Is ``path``'s file system mounted read-only, or did SQLite say the file is?"""
@@ -105,9 +114,11 @@ class Store:
                  max_pending: int = 200_000, max_batch: int = 20_000,
                  synchronous: str = "FULL", rollup_1m_retention_s: float = 2 * 86400,
                  retention_interval: float = 60.0, recent_size: int = 1000,
-                 connect: Callable[[str], sqlite3.Connection] | None = None) -> None:
+                 connect: Callable[[str], sqlite3.Connection] | None = None,
+                 migrate_max_s: float | None = None) -> None:
         self.path = Path(path)
         self.clock = clock
+        self.migrate_max_s = store_upgrade.start_limit(migrate_max_s)  # longer: put off
         self.batch_interval = batch_interval
         self.retention_s = retention_s
         self.max_bytes = max_bytes
@@ -133,6 +144,8 @@ class Store:
         self._rows = 0
         self._retention_deleted = 0
         self.last_cursor: int | None = None  # where the last export page stopped
+        self.schema = 0  # the file's schema version once open
+        self.deferred: list[str] = []
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
@@ -146,10 +159,13 @@ class Store:
             w.execute("PRAGMA journal_mode=WAL")
             w.execute(f"PRAGMA synchronous={self.synchronous}")
             w.execute("PRAGMA secure_delete=OFF")
-            w.execute("PRAGMA cache_size=-65536")
+            w.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
             w.execute("PRAGMA journal_size_limit=67108864")
-            migrate(w)
+            self.deferred = []  # a migration put off (disk full, too long): said, not fatal
+            long = store_upgrade.put_off_if_long(self.migrate_max_s, self.path.parent)
+            migrate(w, self.deferred, put_off=long)
             check_schema(w, str(self.path))
+            self.schema = int(w.execute("PRAGMA user_version").fetchone()[0])
         except sqlite3.OperationalError as e:  # permissions, locked, disk: not corruption
             w.close()
             raise StoreError(f"event store {self.path} cannot be opened: {e}") from e
@@ -167,8 +183,16 @@ class Store:
                               retention_interval=self.retention_interval,
                               on_error=self.on_error, on_recover=self.on_recover,
                               on_commit=self.on_commit)
+        self._writer.spare_space(always=True)  # start with the WAL in the file, not on top
+        for note in self.deferred:
+            if " put off: " in note:  # planned (too long for a start-up): said once
+                log.warning("event store %s: %s", self.path, note)
+                continue
+            log.error("event store %s: %s", self.path, note)
+            if self.on_error:
+                self.on_error(f"{self.path}: {note}")
         self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._r.execute("PRAGMA cache_size=-65536")
+        self._r.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]
         self._recent.extend(reversed(self._read(lambda c: _search.search(
             c, "", now=0.0, limit=self._recent.maxlen or 1, loads=json.loads))))
@@ -318,18 +342,20 @@ class Store:
         return self._read(lambda c: store_rewind.oldest(c, self.rollups, step))
 
     def fleet_at(self, t: float, step: int, expected: set[str], detail: set[str] | None,
-                 spark: Callable[[str], bool]) -> dict[str, Any]:
+                 spark: Callable[[str], bool],
+                 pending_s: float = store_rewind.LOOKBACK_S) -> dict[str, Any]:
         """The fleet at ``t`` (broker/store/rewind.py): ``hosts`` {host: (bucket, metrics)}
         (``expected``: hosts looked for further back), ``history`` of the ``detail`` hosts
         (None: every host; else only they have every metric) for the metrics ``spark``
-        accepts, and the ``alerts`` then."""
+        accepts, and the ``alerts`` then (pending ones from the ``pending_s`` before)."""
         def run(c: sqlite3.Connection) -> dict[str, Any]:
-            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected, detail)
+            hosts = store_rewind.metrics_at(c, self.rollups, t, step, expected, detail,
+                                            covering=self.schema >= 3)
             names = hosts.keys() if detail is None else detail & hosts.keys()
             history = {h: store_rewind.history_at(c, self.rollups, h, sorted(
                 m for m in hosts[h][1] if spark(m)), t, step) for h in names}
             return {"hosts": hosts, "history": history,
-                    "alerts": store_rewind.alerts_at(c, t)}
+                    "alerts": store_rewind.alerts_at(c, t, pending_s)}
         return self._read(run)
 
     def episodes(self, **filters: Any) -> list[dict[str, Any]]:
@@ -374,4 +400,6 @@ class Store:
                                                           if wal.exists() else 0),
                 "pending": self._q.qsize() + len(wr.pending),
                 "rollup_buckets": self.rollups.pending(), "failing": wr.failing,
-                "retention_deleted": self._retention_deleted, **wr.counters}
+                "retention_deleted": self._retention_deleted, "schema": self.schema,
+                **({"schema_deferred": self.deferred[0]} if self.deferred else {}),
+                **wr.counters}

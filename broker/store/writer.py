@@ -4,12 +4,15 @@ Queue items are ``(event, row)`` tuples, ``("state", key, blob)``, ``("call", fn
 (maintenance run on this thread after the batch commits) and ``STOP``. A batch also
 carries the metric rollup buckets that have closed. When a commit fails the transaction is
 rolled back, the batch stays in memory (the queue keeps filling until it is full, then
-``put`` blocks), ``on_error`` is told (at most every 30 s), and the same batch is retried.
+``put`` blocks), ``on_error`` is told (at once for a new outage, repeats at most every
+30 s), and the same batch is retried. On a nearly full disk the WAL is checkpointed after
+each commit, so space freed after an outage is not eaten by the WAL (``spare_space``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -30,6 +33,23 @@ _INSERT = "INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, mess
 _FTS = ("INSERT INTO events_fts(rowid, message, host, kind, rule, alert_id) "
         "SELECT seq, message, host, kind, rule, alert_id FROM events WHERE seq > ?")
 _STATE = "INSERT OR REPLACE INTO state(key, value, updated) VALUES (?,?,?)"
+# Low on space: less free than this many WAL auto-checkpoint spans (1,000 pages each, 16 MiB
+# with 16 KiB pages) on the file system. The WAL is then checkpointed after every commit.
+LOW_SPACE_SPANS = 4
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Copy the WAL into the database file and truncate it; False if a reader held it back
+    or it failed (disk full: the WAL stays valid, a later call finishes the job)."""
+    try:
+        conn.execute("PRAGMA busy_timeout = 250")  # a long read must not stall the writer
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        return not busy
+    except sqlite3.Error as e:
+        log.info("event store: WAL checkpoint failed: %s", e)
+        return False
+    finally:
+        conn.execute("PRAGMA busy_timeout = 5000")
 
 
 class Writer:
@@ -55,8 +75,13 @@ class Writer:
         self.failing = ""
         self.rows_added = 0
         self.counters = {"write_errors": 0, "committed": 0, "batches": 0,
-                         "last_batch_ms": 0.0, "lost_on_stop": 0}
+                         "last_batch_ms": 0.0, "lost_on_stop": 0, "checkpoints": 0}
         self._last_report = self._last_commit = 0.0
+        self.path = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"),
+                         "")
+        self.low_space = LOW_SPACE_SPANS * (conn.execute("PRAGMA page_size").fetchone()[0]
+                                            * conn.execute("PRAGMA wal_autocheckpoint"
+                                                           ).fetchone()[0])
         # The first run comes 5 s after start (a broker back from a long stop trims at once).
         self._last_retention = time.monotonic() - max(0.0, retention_interval - 5.0)
 
@@ -131,7 +156,7 @@ class Writer:
                 state_items.append(it)
             else:
                 calls.append(it)
-        closed = self.rollups.take_closed(self.clock.time(), everything=stop)
+        closed = self.rollups.take_closed_buckets(self.clock.time(), everything=stop)
         now = self.clock.time()
         t0 = time.perf_counter()
         w = self.conn
@@ -142,20 +167,22 @@ class Writer:
                 insert_rows(w, _INSERT, rows, 9)
                 w.execute(_FTS, (first,))
                 self.episodes.apply(w, events)
-            Rollups.persist(w, closed)
+            Rollups.persist(w, closed.rows())
             w.executemany(_STATE, [(it[1], it[2], now) for it in state_items])
             w.execute("COMMIT")
         except Exception as e:  # sqlite3.Error (disk full, I/O) or a bug: keep the batch
             if w.in_transaction:
                 w.execute("ROLLBACK")
             self._reload_episodes()
-            self.rollups.put_back(closed)
+            self.rollups.put_back(closed.rows())
             self.counters["write_errors"] += 1
+            new = not self.failing  # a new outage is reported at once, repeats throttled
             self.failing = str(e) if isinstance(e, sqlite3.Error) else repr(e)
             if not isinstance(e, sqlite3.Error):
                 log.exception("event store writer: unexpected error (batch kept, retrying)")
             self.report(f"event store write failed ({e}); {len(rows)} events held in "
-                        f"memory, {self.q.qsize()} queued; retrying")
+                        f"memory, {self.q.qsize()} queued; retrying", force=new)
+            self.spare_space()  # a WAL full of old pages may be what holds the space
             return False
         self._last_commit = time.monotonic()
         self.counters["batches"] += 1
@@ -184,7 +211,31 @@ class Writer:
             self.done.notify_all()
         if self.on_commit and events:
             self.on_commit(events)
+        self.spare_space()  # after on_commit: never delays what the notifier hears
         return True
+
+    def spare_space(self, always: bool = False) -> None:
+        """On a nearly full disk (``always``: at open), checkpoint the WAL. Otherwise every
+        commit appends its pages (16 KiB each) to the WAL until the auto-checkpoint at
+        1,000 pages: after a disk-full outage the space freed went to the WAL within a few
+        commits and the store failed again. Only when the free space holds what the
+        checkpoint adds to the database file (pages the WAL holds beyond its end), so a
+        checkpoint that cannot finish never takes the free pages a commit needs."""
+        if not self.path:
+            return
+        try:
+            st = os.statvfs(self.path)
+            free = st.f_bavail * st.f_frsize
+            if not os.stat(self.path + "-wal").st_size or (free >= self.low_space
+                                                          and not always):
+                return
+            page = self.conn.execute("PRAGMA page_size").fetchone()[0]
+            grow = (self.conn.execute("PRAGMA page_count").fetchone()[0] * page
+                    - os.stat(self.path).st_size)
+        except (OSError, sqlite3.Error):
+            return
+        if free >= grow + page and checkpoint(self.conn):
+            self.counters["checkpoints"] += 1
 
     def _reload_episodes(self) -> None:
         try:

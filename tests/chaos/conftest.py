@@ -37,7 +37,7 @@ def tiny_mount(tmp_path: Path) -> Iterator[Path]:
 
 def fill(path: Path) -> Path:
     """Write ``path`` until the file system is full; returns the file to delete later."""
-    with open(path, "wb") as f:
+    with open(path, "wb", buffering=0) as f:  # unbuffered: nothing left to flush at close
         try:
             while True:
                 f.write(b"\0" * 65536)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from broker.notify.outbox import Outbox
 from tests.chaos.conftest import fill
 from tests.notify_servers import Recorder
 from tests.procs import ENV, Broker, command, wait_for
+from tests.unit.store_helpers import v2_file
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +121,36 @@ def test_start_up_errors_name_the_file(tmp_path: Path, hook: Recorder) -> None:
     (data / "notify.db").write_bytes(b"this is not a database at all" * 100)
     err = start_error(data, "--config", str(config(tmp_path, hook.url)))
     assert str(data / "notify.db") in err and "not a database" in err
+
+
+def test_a_schema_migration_that_does_not_fit_neither_stops_the_broker_nor_paging(
+        tmp_path: Path, tiny_mount: Path, hook: Recorder) -> None:
+    data = tiny_mount / "data"
+    data.mkdir()
+    v2_file(tmp_path / "v2.db", series=1000, minutes=6)  # built off the tmpfs: 590 KB;
+    shutil.copy(tmp_path / "v2.db", data / "events.db")  # schema v3 needs ~150 KB more
+    Outbox(data / "notify.db").close()  # an upgrade: the old broker's outbox is there
+    spare = tiny_mount / "spare"
+    spare.write_bytes(b"\0" * 131072)
+    filler = fill(tiny_mount / "filler")
+    spare.unlink()  # 128 KiB free: the broker's small files fit, the new indexes do not
+    b = Broker(data, "--config", str(config(tmp_path, hook.url)))
+    try:
+        st = store_of(b)
+        assert st["schema"] == 2 and "schema v3 not applied" in st["schema_deferred"]
+        assert "in memory" in st["outbox"]  # notify.db could not be opened either: not fatal
+        assert "store: schema v3 not applied" in b.ctl("status").stdout
+        b.ctl_json("simulate", "high_cpu_usage", "--host", "web-9")
+        wait_for(lambda: ("high_cpu_usage", "firing") in rules_in(hook), 10,
+                 "the FIRING page with the migration put off")
+        filler.unlink()
+        wait_for(lambda: store_of(b)["state"] == "ok", 15, "the store writing")
+        assert b.proc.poll() is None
+    finally:
+        b.stop()
+    b = Broker(data)  # the next start has room: the migration runs
+    try:
+        st = store_of(b)
+        assert st["schema"] == 3 and "schema_deferred" not in st
+    finally:
+        b.stop()

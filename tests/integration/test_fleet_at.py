@@ -2,8 +2,9 @@
 
 The store is seeded before the broker starts, through the store's own API: two hours of
 minute samples for three hosts (``Store.record_metrics`` under a clock at the moment), a
-sample three days back (read at 1 h resolution), and an incident whose events the real
-alert engine produced (``AlertEngine.on_sample`` / ``ack``) written with ``Store.put``. A
+sample three days back (read at 1 h resolution), an incident whose events the real
+alert engine produced (``AlertEngine.on_sample`` / ``ack``) written with ``Store.put``, and
+an alert pending for 45 minutes (a rule with ``for = "1h"``, in the broker's rules too). A
 simulated agent then feeds the broker live, so hosts known now but silent then show as
 unknown, and the minute not yet written is read from memory.
 """
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import itertools
 import time
+import tomllib
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ import pytest
 import zmq
 
 from broker.alerting.engine import AlertEngine
-from broker.alerting.rules import default_rules
+from broker.alerting.rules import parse_rules
 from broker.store.store import Store
 from core import protocol
 from core.clock import FakeClock
@@ -32,6 +35,17 @@ HOSTS = ("db-1", "web-1", "web-2")
 NOW = float(int(time.time()) // 60 * 60)  # the seeding's "now": a minute boundary
 INCIDENT = NOW - 3600  # db-1 pinned from 70 to 50 minutes before NOW
 DAYS_AGO = (NOW - 3 * 86400) // 3600 * 3600  # an hour boundary: both samples in one hour
+BACKLOG = -45  # web-1's queue backs up at this minute: pending (for = "1h") until NOW
+RULES = resources.files("broker.alerting").joinpath("default_rules.toml").read_text() + """
+[[rule]]
+name = "queue_backlog"
+kind = "threshold"
+metric = "queue.depth"
+op = ">"
+warning = 1000
+for = "1h"
+summary = "queue on {host} at {value:.0f}"
+"""
 
 
 def cpu(host: str, minute: int) -> float:
@@ -45,7 +59,7 @@ def seed(path: Path) -> None:
     clock = FakeClock(NOW - 7200)
     store = Store(path, clock=clock).open()
     store.start()
-    engine = AlertEngine(default_rules())
+    engine = AlertEngine(parse_rules(tomllib.loads(RULES)["rule"], "rules.toml"))
     store.record_metrics("db-1", {"cpu.percent": 42.0, "mem.percent": 50.0}, DAYS_AGO + 60)
     store.record_metrics("db-1", {"cpu.percent": 44.0, "mem.percent": 52.0}, DAYS_AGO + 120)
     for minute in range(-120, 0):
@@ -56,6 +70,8 @@ def seed(path: Path) -> None:
                 continue
             metrics = {"cpu.percent": cpu(host, minute), "mem.percent": 50.0,
                        "proc.count": 100.0}
+            if host == "web-1":
+                metrics["queue.depth"] = 5000.0 if minute >= BACKLOG else 10.0
             for second in (0, 30):  # two samples a minute: the bucket's average is read
                 value = {**metrics, "cpu.percent": metrics["cpu.percent"] + second / 30}
                 store.record_metrics(host, value, ts + second)
@@ -94,7 +110,8 @@ class Ask:
 def ask(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ask]:
     data = tmp_path_factory.mktemp("rewind")
     seed(data / "events.db")
-    broker = Broker(data)
+    (data / "rules.toml").write_text(RULES)
+    broker = Broker(data, "--rules", str(data / "rules.toml"))
     agent = start_agent(broker.endpoints["ingest"], "--simulate", "2", "--no-incidents")
     try:
         wait_for(lambda: len(broker.ctl_json("hosts")) >= 2, timeout=20, what="live hosts")
@@ -148,6 +165,16 @@ def test_alerts_at_a_moment_with_their_ack(ask: Ask) -> None:
     assert after["db-1"]["state"] == "resolved"  # resolved 10 minutes before: still listed
     gone = [a for a in ask(ts=NOW - 20 * 60)["result"]["alerts"] if a["host"] == "db-1"]
     assert not gone
+
+
+def test_an_alert_pending_longer_than_15_minutes_is_listed_pending(ask: Ask) -> None:
+    def backlog(t: float) -> list[dict[str, Any]]:
+        return [a for a in ask(ts=t)["result"]["alerts"] if a["rule"] == "queue_backlog"]
+
+    assert not backlog(NOW + (BACKLOG - 1) * 60)  # not yet
+    for minutes in (5, 25, 40):  # its only event is the one that made it pending
+        [alert] = backlog(NOW + (BACKLOG + minutes) * 60)
+        assert alert["host"] == "web-1" and alert["state"] == "pending", (minutes, alert)
 
 
 def test_days_back_reads_the_hour_rollups(ask: Ask) -> None:

@@ -38,3 +38,9 @@ def test_rewind_picker_says_what_is_wrong(snap_compare) -> None:
     """t, then text the picker cannot read: the error under the box, in place."""
     assert snap_compare(make_app(), press=["t", "minus", "2", "x", "enter"],
                         terminal_size=(80, 24))
+
+
+def test_marked_hosts_show_a_mark_in_their_rows(snap_compare) -> None:
+    """space marks the cursor row for the compare chart: `*` before the host's name."""
+    assert snap_compare(make_app(), press=["home", "space", "down", "down", "space", "down"],
+                        terminal_size=(80, 24))

@@ -32,3 +32,36 @@ def running_store(path: Path, clock: FakeClock | None = None, start: bool = True
         yield store
     finally:
         store.stop()
+
+
+def v2_file(path: Path, series: int = 1000, minutes: int = 6) -> None:
+    """A real schema-v2 event store file, as a broker before schema v3 left it: 16 KiB
+    pages, WAL, ``series`` x ``minutes`` minute rollups, an alert's events and episode."""
+    import json
+    import sqlite3
+
+    from broker.store.schema import APPLICATION_ID, MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA page_size=16384")
+    conn.execute("PRAGMA journal_mode=WAL")
+    for version, script in MIGRATIONS[:2]:
+        for stmt in script.split(";"):
+            if stmt.strip():
+                conn.execute(stmt)
+        conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "INSERT INTO rollups SELECT 60, 'h' || (i % 50), 'm' || (i / 50 % (? / 50)), "
+        "? + (i / ?) * 60, i % 7, i % 7, i % 7, 1 FROM n",
+        (series * minutes - 1, series, int(T0 // 60 * 60) - minutes * 60, series))
+    for i, to in enumerate(("pending", "firing")):
+        conn.execute("INSERT INTO events(id, ts, kind, host, severity, rule, alert_id, message, "
+                     "data) VALUES (?, ?, 'alert', 'h1', 'warning', 'r', 'a1', 'm', ?)",
+                     (f"e{i}", T0 - 120 + i * 60, json.dumps({"to": to})))
+    conn.execute("INSERT INTO events_fts(events_fts) VALUES ('rebuild')")  # indexed, as the writer does
+    conn.execute("INSERT INTO episodes(alert_id, rule, host, severity, started_at) "
+                 "VALUES ('a1', 'r', 'h1', 'warning', ?)", (T0 - 60,))
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()

@@ -127,3 +127,24 @@ def test_no_digest_is_built_while_no_client_subscribes_to_it(core: BrokerCore) -
     assert core.nseq == before
     d = receive_digest(core)  # a subscriber: digests again
     assert d["hosts"] == ["web-1"] and core.nseq > before
+
+
+def test_figures_skipped_while_nobody_follows_are_taken_when_someone_does(
+        core: BrokerCore) -> None:
+    for seq, host in enumerate(HOSTS):
+        feed(core, host, seq)
+    core.drain_subscriptions()
+    core.tick()  # nobody follows the digest: frames take no figures from here on
+    assert not core.handler.digests.noting
+    HOSTS["web-1"] = {**HOSTS["web-1"], "cpu.percent": 77.0}  # changed while not noted
+    try:
+        feed(core, "web-1", 10)
+    finally:
+        HOSTS["web-1"]["cpu.percent"] = 55.25
+    d = receive_digest(core)  # someone follows again: every host's latest values
+    assert core.handler.digests.noting
+    rows = {r["host"]: r for r in fleet.rows(d)}
+    assert rows["web-1"]["cpu"] == pytest.approx(77.0)
+    assert rows["db-1"]["disk"] == pytest.approx(95.5) and d["top"]["cpu"][0] == "db-1"
+    direct = core.handler.digest(core.clock.time())["digest"]  # a direct build agrees
+    assert fleet.rows(direct) == fleet.rows(d)

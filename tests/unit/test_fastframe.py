@@ -66,3 +66,30 @@ def test_the_fast_path_is_taken_only_for_a_known_agent():
     assert not fastframe.plain_ok(good(host="fast-path-1", labels={"a": "b"}), NOW)
     labelled = good(host="fast-path-1", labels={"a": "b"})
     assert fastframe.decode(parts(labelled), NOW) == labelled  # the full check accepts it
+
+
+def _raw_reason(payload: bytes) -> str:
+    try:
+        obj = protocol.unpack(payload)
+    except protocol.ProtocolError as exc:
+        return str(exc)
+    return protocol.validate(obj, NOW) or ""
+
+
+@pytest.mark.parametrize("payload", [
+    protocol.pack(good()) + b"\x01",  # trailing bytes: msgspec and msgpack both refuse
+    protocol.pack(good())[:-3],  # cut short
+    b"\x88" + b"".join(protocol.pack(x) for x in (  # an int key: msgspec would take it
+        1, 1, "kind", "metrics", "host", "web-1", "agent", "agent-1", "boot", "boot-1",
+        "seq", 5, "ts", NOW, "metrics", {"cpu.percent": 1.5})),
+    protocol.pack(good(metrics={"cpu.percent": 1.5, 7: 2.0})),  # an int metric name
+    b"\x81\xa1x\xc7\x01\x05\x00",  # an ext type
+], ids=["trailing-bytes", "cut-short", "int-key", "int-metric-name", "ext-type"])
+# (ids: the payloads hold the collection time, which differs between xdist workers)
+def test_what_msgspec_decodes_otherwise_gets_msgpacks_reason(payload):
+    fastframe.decode(parts(good()), NOW)  # the host, agent and boot are known valid now
+    reason = _raw_reason(payload)
+    assert reason
+    with pytest.raises(protocol.ProtocolError) as exc:
+        fastframe.decode([b"m.web-1\0", payload], NOW)
+    assert str(exc.value) == reason

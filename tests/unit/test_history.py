@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from broker.ingest.history import History
+from broker.ingest.state import drawn
 
 
 def test_fast_path_keeps_the_last_rows_oldest_first() -> None:
@@ -50,3 +51,15 @@ def test_tail_gives_times_and_values_oldest_first() -> None:
     assert h.tail("cpu", since=104.0) == [(104.0, 4.0)]
     assert h.tail("mem") == [(105.0, 7.0)]
     assert h.tail("uptime") == [] and h.tail("nope") == []
+
+
+def test_a_shape_seen_before_a_new_column_still_takes_the_slow_path() -> None:
+    """A mount that comes and goes: the frame shape of before the new column must not take
+    the fast path (it would look the new column up in the frame: KeyError, seen live)."""
+    h = History(10, drawn)
+    h.add({"cpu.percent": 1.0, "disk./a.percent": 1.0}, 1.0)
+    h.add({"cpu.percent": 1.0, "disk./b.percent": 2.0}, 2.0)
+    h.add({"cpu.percent": 2.0, "disk./a.percent": 3.0}, 3.0)
+    assert h.series("disk./a.percent") == [1.0, 3.0]
+    assert h.series("disk./b.percent") == [2.0]
+    assert h.series("cpu.percent") == [1.0, 1.0, 2.0]

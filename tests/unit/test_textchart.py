@@ -211,3 +211,40 @@ def test_history_reply_to_series_rollups_then_live_samples() -> None:
     assert step_for(86400) == "1m" and step_for(7 * 86400) == "1h"
     lines = render([s], width=40, height=8, unit="count", t0=T1 - 180, t1=T1)
     assert len(braille_cols(lines)) >= 15  # one unbroken line: minutes then seconds
+
+
+def axis_label(line: str) -> str | None:
+    """The value axis' label of a plot line (None: the line has no axis)."""
+    for edge in ("┤", "│"):
+        if edge in line[:12]:
+            return line[:line.index(edge)].strip()
+    return None
+
+
+@pytest.mark.parametrize("height", [5, 6, 7, 8, 9, 11])
+def test_a_threshold_row_never_shows_another_values_tick(height: int) -> None:
+    """A short chart puts a threshold on the row of the nearest tick: the dashed `warn 50%`
+    line beside a `40%` label read as 40%. The row's axis label is the threshold's own value
+    (or none), and its line says its value."""
+    pts = [(i * 60.0, 20.0 + (i % 10) * 2.5) for i in range(60)]
+    for warn, crit in [(50.0, 90.0), (80.0, 95.0), (45.0, 70.0), (33.0, 66.0)]:
+        lines = render([Series("cpu", pts)], width=50, height=height, unit="%", t0=0,
+                       t1=3540, thresholds=[(warn, "warn"), (crit, "crit")])
+        for value in (warn, crit):
+            own = f"{value:.0f}%"
+            rows = [line for line in lines if f" {own} " in line and DASH in line]
+            assert rows, f"h={height}: no line labelled {own}\n" + "\n".join(lines)
+            label = axis_label(rows[0])
+            assert label in ("", f"{warn:.0f}%", f"{crit:.0f}%"), (
+                f"h={height}: the {own} threshold's row is labelled {label!r} on the axis\n"
+                + "\n".join(lines))
+
+
+def test_two_thresholds_on_one_row_both_keep_their_labels() -> None:
+    pts = [(i * 60.0, 20.0 + (i % 10) * 2.5) for i in range(60)]
+    lines = render([Series("cpu", pts)], width=60, height=5, unit="%", t0=0, t1=3540,
+                   thresholds=[(80.0, "warn"), (95.0, "crit")])
+    text = "\n".join(lines)
+    assert "warn 80%" in text and "crit 95%" in text, text
+    shared = next(line for line in lines if "crit 95%" in line)
+    assert axis_label(shared) in ("", "80%", "95%"), text

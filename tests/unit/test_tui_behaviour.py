@@ -251,7 +251,7 @@ async def test_a_burst_of_criticals_shares_one_toast() -> None:
         await until(pilot, lambda: app._notifications, what="toast")
         await until(pilot, lambda: "7 unacked critical" in app.title, what="title")
         texts = [n.message for n in app._notifications]
-        assert len(texts) == 1 and texts[0].startswith("5 new critical alerts")
+        assert len(texts) == 1 and texts[0].startswith("CRITICAL · 5 new: ")
 
 
 async def test_data_is_shown_as_text_never_as_markup_or_terminal_codes() -> None:

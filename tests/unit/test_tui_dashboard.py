@@ -57,7 +57,7 @@ async def test_compact_shows_more_hosts_at_80x24_and_toggles_back() -> None:
         table = await table_of(app, pilot)
         await pilot.pause()
         full = len(table.visible_hosts())
-        assert [c.key for c in table.columns][:4] == ["dot", "host", "cpu", "spark"]
+        assert [c.key for c in table.columns][:5] == ["dot", "mark", "host", "cpu", "spark"]
         await pilot.press("c")
         await until(pilot, lambda: table.compact and app.screen.has_class("-compact"),
                     what="compact")

@@ -116,7 +116,8 @@ async def test_simulate_picks_scenario_then_host_and_alert_reaches_the_feed() ->
                     what="simulated alert in the feed")
         # A new critical: a toast, and the title counts it.
         await until(pilot, lambda: "3 unacked critical" in app.title, what="title")
-        await until(pilot, lambda: any(n.title == "CRITICAL" for n in app._notifications),
+        await until(pilot, lambda: any(n.message.startswith("CRITICAL · ")
+                                       for n in app._notifications),
                     what="a toast")
 
 

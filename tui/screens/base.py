@@ -96,6 +96,12 @@ class ConsoleScreen(Screen[None]):
     def open_selected(self) -> None:
         """`enter`: open what is selected."""
 
+    def key_arrived(self, key: str) -> bool:
+        """``key`` as it reaches the app (tui/held_keys.py), before any widget or binding
+        sees it and in order with the app's own messages (new data, repaints). True: done
+        here, nobody else gets it. For what must be read the moment the key was pressed."""
+        return False
+
     def select_alert(self, alert_id: str) -> None:
         """Put the cursor on an alert (the dashboard's feed opens the alerts screen so)."""
 

@@ -38,6 +38,8 @@ def toggle_mark(app: MonitorApp) -> None:
         marked.discard(host)
     else:
         marked.add(host)
+    if tables:
+        tables.first().show_mark(host)  # `*` in its row
     app.update_title()  # the header says how many are marked: no toast per key
 
 

@@ -59,6 +59,7 @@ class DashboardScreen(ConsoleScreen):
         self._last_resort = 0.0
         self._prefs_path = self.console.state_file
         self._prefs_warned = False
+        self.query_one(HostTable).marked = self.console.marked_hosts  # the same set
         if self._prefs_path is not None:
             saved, warning = prefs.load(self._prefs_path, SORTABLE)
             if warning:

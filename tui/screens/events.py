@@ -24,6 +24,9 @@ TAIL_ROWS = 200  # the live tail: newest first; older events are a search away
 # the kind and host columns fit the longest value shown, within these bounds
 FIT = {"kind": (6, 16), "host": (6, 24)}
 KINDS = ("alert", "ack", "host", "log", "other")
+# the table's keys taken as they arrive (EventsScreen.key_arrived), with enter
+TABLE_KEYS = {"up": "cursor_up", "down": "cursor_down", "pageup": "page_up",
+              "pagedown": "page_down", "home": "first_row", "end": "last_row"}
 
 
 def kind_group(kind: str) -> str:
@@ -37,11 +40,32 @@ def kind_group(kind: str) -> str:
 
 
 class EventTable(RowTable):
-    """The event rows; tells the screen when it is scrolled near the end (mouse or keys)."""
+    """The event rows; tells the screen when it is scrolled near the end (mouse or keys), and
+    which event was chosen (a click on the cursor row; enter is taken as it arrives, see
+    ``EventsScreen.key_arrived``) when it was chosen."""
 
     @dataclass
     class NearEnd(Message):
         pass
+
+    @dataclass
+    class Chosen(Message):
+        event: dict[str, Any]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events: list[dict[str, Any]] = []  # the event of each row, as shown
+
+    def post_message(self, message: Message) -> bool:
+        """DataTable's RowSelected names a row, and the screen read the row when it handled
+        the message: new events filled in meanwhile (a repaint between the click and its
+        RowSelected) had shifted the rows, and another event opened. The event under the
+        cursor is taken here, when the table handles the click."""
+        if isinstance(message, DataTable.RowSelected) and message.data_table is self:
+            if not 0 <= message.cursor_row < len(self.events):
+                return False
+            message = self.Chosen(self.events[message.cursor_row])
+        return super().post_message(message)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
@@ -126,12 +150,18 @@ class EventsScreen(ConsoleScreen):
         table = self.query_one("#events", EventTable)
         keep = table.cursor_row
         wanted = self._fit([e for e in events if self._wanted(e)])
+        # the cursor stays on the event it is on as new ones push the rows down; on the top
+        # row it stays on top, following the newest as a tail does
+        reading = self.selected_event() if keep > 0 else None
         rows = [self._cells(e) for e in wanted]
         if not table.replace_rows(rows):
             table.clear()
             for cells in rows:
                 table.add_row(*cells)
-        self._rows = wanted
+        self._rows = table.events = wanted
+        if reading is not None:
+            keep = next((y for y, e in enumerate(wanted) if e is reading or (
+                e.get("id") and e.get("id") == reading.get("id"))), keep)
         if self._rows:
             table.move_cursor(row=min(keep, len(self._rows) - 1), animate=False)
 
@@ -266,9 +296,30 @@ class EventsScreen(ConsoleScreen):
         return False
 
     # ---------------------------------------------------------------- open
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.open_selected()
+    def key_arrived(self, key: str) -> bool:
+        """The table's keys act as they reach the app, in order with the repaints. Left to
+        the table's bindings, a key ran after the DOM had passed it up to the app, and a
+        repaint queued meanwhile had shifted new events under the cursor: enter opened
+        another event than the one highlighted. The cursor keys are taken here too, so a
+        burst (`down enter`) still moves, then opens."""
+        table = self.query_one("#events", EventTable)
+        if self.focused is not table:
+            return False
+        if key == "enter":
+            event = self.selected_event()
+            if event is not None:
+                self.open_event(event)
+            return True
+        action = TABLE_KEYS.get(key)
+        if action is None:
+            return False
+        getattr(table, f"action_{action}")()
+        return True
+
+    def on_event_table_chosen(self, message: EventTable.Chosen) -> None:
+        message.stop()
+        if self.app.screen is self:  # a key after the enter (1, /) already took us away
+            self.open_event(message.event)
 
     def selected_event(self) -> dict[str, Any] | None:
         row = self.query_one("#events", DataTable).cursor_row
@@ -283,5 +334,8 @@ class EventsScreen(ConsoleScreen):
     def open_selected(self) -> None:
         event = self.selected_event()
         if event is not None:
-            from tui.screens.dialogs import DetailDialog
-            self.app.push_screen(DetailDialog(f"event {event.get('kind', '')}", event))
+            self.open_event(event)
+
+    def open_event(self, event: dict[str, Any]) -> None:
+        from tui.screens.dialogs import DetailDialog
+        self.app.push_screen(DetailDialog(f"event {event.get('kind', '')}", event))

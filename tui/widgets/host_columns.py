@@ -26,14 +26,18 @@ class Column:
 
 
 MAX_FLEX = 30
-FULL = [Column("dot", " ", 1), Column("host", "host", 12, flex=True), Column("cpu", "cpu", 5),
+# "mark": `*` before the name of a host marked with space for the compare chart (v)
+FULL = [Column("dot", " ", 1), Column("mark", " ", 1, sortable=False),
+        Column("host", "host", 12, flex=True), Column("cpu", "cpu", 5),
         Column("spark", "trend", SPARK_N, sortable=False), Column("mem", "mem", 5),
         Column("disk", "disk", 5), Column("rx", "rx/s", 5), Column("tx", "tx/s", 5),
         Column("load", "load", 5), Column("alerts", "al", 2), Column("seen", "seen", 5)]
-COMPACT = [Column("dot", " ", 1), Column("host", "host", 10, flex=True),
+COMPACT = [Column("dot", " ", 1), Column("mark", " ", 1, sortable=False),
+           Column("host", "host", 10, flex=True),
            Column("cpu", "cpu", 4), Column("spark", "trend", SPARK_N, sortable=False),
            Column("mem", "mem", 4), Column("disk", "dsk", 4), Column("alerts", "al", 2)]
 COLUMNS = [(c.key, c.label, c.width) for c in FULL]  # (key, label, width), as before
+MARK = "*"  # a marked host, as Midnight Commander marks a file
 SORTABLE = [c.key for c in FULL if c.sortable]
 LABELS = {c.key: c.label for c in FULL}
 # the direct sort keys (htop's): column, key, description
@@ -100,9 +104,14 @@ def figure_getter(model: FleetModel, host: HostView, now: float
     return get
 
 
-def row_cells(model: FleetModel, host: HostView, now: float, compact: bool = False
-              ) -> tuple[Any, ...]:
-    """The cells of a host's row, in the order of ``FULL`` (or ``COMPACT``)."""
+def mark_cell(marked: bool) -> Text:
+    return Text(MARK, style=f"bold {style('accent')}".strip()) if marked else Text("")
+
+
+def row_cells(model: FleetModel, host: HostView, now: float, compact: bool = False,
+              marked: bool = False) -> tuple[Any, ...]:
+    """The cells of a host's row, in the order of ``FULL`` (or ``COMPACT``); ``marked``:
+    the host is marked for the compare chart."""
     m = host.metrics
     down = host.status == "down"
     dot = Text("○", style=style("critical")) if down else Text("●", style=style("ok"))
@@ -121,14 +130,16 @@ def row_cells(model: FleetModel, host: HostView, now: float, compact: bool = Fal
     alerts = Text(str(n_alerts) if n_alerts else "", style=style("critical"), justify="right")
     name = Text(host.name, style="dim" if down else "")
     if compact:
-        return (dot, name, gauge("cpu", cpu), spark, gauge("mem", m.get("mem.percent")),
-                gauge("disk", host.busiest_disk()[1]), alerts)
+        return (dot, mark_cell(marked), name, gauge("cpu", cpu), spark,
+                gauge("mem", m.get("mem.percent")), gauge("disk", host.busiest_disk()[1]),
+                alerts)
     since = now - host.last_seen
     seen = "now" if since < 3 and not down else age(since)
     if host.status == "unknown":
         seen = "-"
-    return (dot, name, gauge("cpu", cpu), spark, gauge("mem", m.get("mem.percent")),
-            gauge("disk", host.busiest_disk()[1]), Text(rate(host.net("rx")), justify="right"),
+    return (dot, mark_cell(marked), name, gauge("cpu", cpu), spark,
+            gauge("mem", m.get("mem.percent")), gauge("disk", host.busiest_disk()[1]),
+            Text(rate(host.net("rx")), justify="right"),
             Text(rate(host.net("tx")), justify="right"),
             Text(f"{m['load.1']:.1f}" if "load.1" in m else "-", justify="right"),
             alerts, Text(seen, style=style("critical") if down else "dim", justify="right"))

@@ -11,7 +11,7 @@ scrolled to.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from tui.widgets.host_columns import (
     SORTABLE,
     Column,
     figure_getter,
+    mark_cell,
     row_cells,
     sort_key,
 )
@@ -67,6 +68,7 @@ class HostTable(LineTable):
         self._model: FleetModel | None = None
         self._now = 0.0
         self._filtered_at = 0.0
+        self.marked: Collection[str] = frozenset()  # the app's marked hosts (show_mark)
 
     # ---------------------------------------------------------------- public
     @property
@@ -108,6 +110,12 @@ class HostTable(LineTable):
     def visible_hosts(self) -> list[str]:
         """The hosts of the rows on screen now (what a big fleet's console follows)."""
         return self.visible_keys()
+
+    def show_mark(self, host: str) -> None:
+        """``host`` was marked or unmarked: its row shows it now (rows drawn later, after a
+        sort, a filter or a scroll, read ``marked`` themselves)."""
+        if host in self._shown:
+            self.update_cell(host, "mark", mark_cell(host in self.marked))
 
     def get_cell(self, host: str, column: str) -> Any:
         """The cell of ``host`` in ``column`` as on screen (computed if not painted yet)."""
@@ -153,7 +161,7 @@ class HostTable(LineTable):
                     name not in self._stale and now - host.last_seen < 3):
                 continue
             self._stale.discard(name)
-            cells = row_cells(model, host, now, self.compact)
+            cells = row_cells(model, host, now, self.compact, name in self.marked)
             for col, new, prev in zip(self.columns, cells, self._shown[name], strict=True):
                 if new != prev:
                     self.update_cell(name, col.key, new)
@@ -187,12 +195,12 @@ class HostTable(LineTable):
         host = model.hosts.get(key) if model is not None else None
         if model is None or host is None:
             return None
-        return row_cells(model, host, self._now, self.compact)
+        return row_cells(model, host, self._now, self.compact, key in self.marked)
 
     def header_cells(self, widths: list[tuple[Column, int]]) -> list[Text]:
         arrow = "▼" if self.sort_reverse else "▲"
         return [Text(_label(c.label.strip(), arrow, w) if c.key == self.sort_column
-                     else c.label, justify="left" if c.key in ("dot", "host", "spark")
+                     else c.label, justify="left" if c.key in ("dot", "mark", "host", "spark")
                      else "right") for c, w in widths]
 
     def row_highlighted(self, key: str) -> None:
