@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
 from tui import messages as msg
-from tui import palette
+from tui import palette, textual_fixes
 from tui.css_cache import CachedStylesheet
 from tui.format import printable, thresholds_from_rules
 from tui.gc_pacer import GcPacer
@@ -35,6 +35,8 @@ from tui.screens.host import HostScreen
 from tui.sources.base import DataSource
 from tui.toasts import CRITICAL_TIMEOUT_S, fit, fold, make_room, text_width
 from tui.widgets.summary import worst_state
+
+textual_fixes.install()  # Textual's line caches freed with their widgets
 
 SCREENS_GROUP = Binding.Group("views", compact=True)
 TOAST_BATCH_S = 1.0  # new criticals within this window share one toast (a toast costs a layout)
