@@ -47,7 +47,9 @@ class Painter:
         self.shown_cpu = 0.0  # the event loop thread's CPU time then (time.thread_time)
         self.seen: float | None = None  # when the walk saw the effect (a poll)
         self._effect: Callable[[], bool] | None = None
-        sink = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
+        self.sent = 0  # characters of ANSI sent, as a terminal would get them
+        out = io.StringIO()
+        sink = Console(file=out, force_terminal=True, color_system="truecolor",
                        width=SIZES[1][0], height=SIZES[1][1])
         original = app._display
 
@@ -55,6 +57,9 @@ class Painter:
             if renderable is not None and hasattr(renderable, "render_segments") \
                     and not app._batch_count:  # else Textual drops it: no paint
                 renderable.render_segments(sink)  # the ANSI a terminal would be sent
+                self.sent += out.tell()
+                out.seek(0)  # and gone, as from a terminal (kept, the soak's memory
+                out.truncate()  # grew by every frame it drew)
                 self.paints += 1
                 now = time.perf_counter()
                 if self._effect is not None and self.shown is None and (
