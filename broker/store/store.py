@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -33,6 +32,7 @@ from broker.store import search_plan as _search
 from broker.store import upgrade as store_upgrade
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
+from broker.store.rows import event_row as _row
 from broker.store.schema import (
     StoreCorrupt,
     StoreError,
@@ -48,29 +48,6 @@ from core.clock import SYSTEM, Clock
 __all__ = ["QueryError", "Store", "StoreCorrupt", "StoreError"]
 log = logging.getLogger(__name__)
 
-
-def _encoder() -> Any:
-    return json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        {}, repr, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-
-
-# What json.dumps(data, separators=(",", ":"), default=repr) does, without building an
-# encoder per call (1.5 of the 3 us put() cost). After an error the encoder's
-# circular-reference markers may hold stale ids, so it is replaced.
-_enc = _encoder() if json.encoder.c_make_encoder is not None else None  # type: ignore[attr-defined]
-
-
-def _dumps(data: Any) -> str:
-    global _enc
-    if not data:
-        return "{}"
-    if _enc is None:  # pragma: no cover - no C accelerator
-        return json.dumps(data, separators=(",", ":"), default=repr)
-    try:
-        return "".join(_enc(data, 0))
-    except BaseException:
-        _enc = _encoder()
-        raise
 
 # SQLite page caches. The writer's only speeds up writes whose pages are still cached: at
 # 10,000 hosts a closing minute of rollups (210,000 upserts) took 1.3-2.1 s with 64 MiB
@@ -89,20 +66,6 @@ def read_only(path: Path, reason: str = "") -> bool:
         return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
     except OSError:
         return False
-
-
-def _row(ev: Event) -> tuple[Any, ...]:
-    """Validate and flatten an event; raises ValueError here, never on the writer."""
-    try:
-        ts = float(ev["ts"])
-        if not math.isfinite(ts):  # SQLite would store NaN as NULL: the batch would fail
-            raise ValueError(f"ts {ts}")
-        return (str(ev["id"]), ts, str(ev["kind"]), str(ev.get("host") or ""),
-                str(ev.get("severity") or "info"), str(ev.get("rule") or ""),
-                str(ev.get("alert_id") or ""), str(ev.get("message") or ""),
-                _dumps(ev.get("data")))
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"not an event (needs id, ts, kind): {e!r} in {ev!r:.200}") from e
 
 
 class Store:
