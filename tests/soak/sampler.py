@@ -63,7 +63,7 @@ class Sampler:
                     frame = frame.f_back
                 self.stacks[tuple(reversed(stack))] += 1
                 self.samples += 1
-            time.sleep(0.001)
+            time.sleep(0.001)  # poll: the sampling interval (SOAK_SAMPLE only), not a wait
 
 
 class GcTimes:
