@@ -45,6 +45,8 @@ ReplyCallback = Callable[[msg.Reply], None]
 INTERRUPTED = 130  # what a shell expects of a program ended by ctrl+c (128 + SIGINT)
 
 
+
+
 class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None]):
     TITLE = "monitor"
     CSS_PATH = "app.tcss"
@@ -202,6 +204,8 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
 
     def on_reply(self, reply: msg.Reply) -> None:
         callback, on_error = self._callbacks.pop(reply.req_id, (None, None))
+        if msg.owner_gone(callback) or msg.owner_gone(on_error):
+            return  # its widget left the screen (a chart closed before its reply came)
         if not reply.ok:
             if on_error is not None:
                 on_error(reply)

@@ -7,10 +7,12 @@ can be merged by name in the model.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
+from textual.widget import Widget
 
 Metrics = dict[str, float]
 
@@ -114,3 +116,12 @@ class Reply(Message):
     result: Any = None
     error: str = ""
     source: str = ""
+
+
+def owner_gone(callback: Any) -> bool:
+    """A reply callback bound to a widget that is no longer mounted: calling it would query
+    children that are gone (seen: the compare chart's thresholds arriving after it closed)."""
+    while isinstance(callback, functools.partial):
+        callback = callback.func
+    owner = getattr(callback, "__self__", None)
+    return isinstance(owner, Widget) and not owner.is_attached

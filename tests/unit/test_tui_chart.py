@@ -12,6 +12,7 @@ from tui.screens.compare import CompareScreen
 from tui.screens.help import binding_rows
 from tui.sources import frozen_data
 from tui.sources.frozen import FrozenSource
+from tui.widgets.alert_table import AlertTable
 from tui.widgets.metric_chart import MetricChart
 from tui.widgets.trend_chart import TrendChart
 
@@ -243,3 +244,24 @@ async def test_a_slow_range_keeps_the_last_chart_and_says_loading() -> None:
         await until(pilot, lambda: chart.t1 - chart.t0 == 7 * 86400 and not mc.waiting,
                     timeout=10, what="7d drawn")
         assert "loading" not in str(title.render())
+
+
+async def test_a_reply_that_comes_after_its_chart_closed_is_dropped() -> None:
+    """Seen in a 10-minute `--demo` at 160x50: the compare chart's thresholds arrived after
+    escape had closed it, and painting the gone chart crashed the console (NoMatches)."""
+    app = make_app(refresh_s=0.05)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: app.selected_host == "web-2" and app.model.hosts,
+                    what="dashboard")
+        await pilot.press("space", "down", "space", "v")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), what="compare")
+        mc = app.screen.query_one(MetricChart)
+        await mc.query_one(TrendChart).remove()  # mid-close: the chart's child already gone
+        pair = ("late-host", "cpu.percent")
+        mc._got_thresholds(pair, Reply(req_id="late-1", op="rules", ok=True, result={
+            "thresholds": [{"rule": "r", "metric": "cpu.percent", "op": ">",
+                            "warning": 80.0, "critical": 95.0}]}))  # raised NoMatches
+        mc.load()  # a late history reply reloads: nothing to draw on, nothing raised
+        await pilot.press("escape", "2")  # still answering keys
+        await until(pilot, lambda: app.current_mode == "alerts", what="alerts screen")
+        assert app.screen.query(AlertTable)

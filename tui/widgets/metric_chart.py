@@ -98,7 +98,13 @@ class MetricChart(Vertical):
     def _keys(self) -> list[Key]:
         return [(h, self.metric, self.range) for h in self.hosts]
 
+    def _gone(self) -> bool:
+        """Being removed (its screen closed): a reply that comes now has nothing to draw on."""
+        return not self.is_attached or not self.query(TrendChart)
+
     def load(self) -> None:
+        if self._gone():
+            return
         if not self.hosts or not self.metric:
             self._title()
             self.query_one(TrendChart).note("no metric selected", "dim")
@@ -155,6 +161,8 @@ class MetricChart(Vertical):
 
     # ------------------------------------------------------------------ drawing
     def paint(self) -> None:
+        if self._gone():
+            return
         keys = tuple(self._keys())
         self._title()
         if keys == self.shown:
