@@ -141,7 +141,10 @@ class BrokerCore:
             self.post(lambda: self._emit_local(event))
 
     def emit_stopped(self, event: Event) -> None:
-        """Emit from the caller's thread once the loop has stopped (``broker.stop``)."""
+        """Emit from the caller's thread once the loop has stopped (``broker.stop``), after
+        what was posted and not run before the loop stopped (a ``broker.start`` posted just
+        before a quick stop was lost: the log began with ``broker.stop``)."""
+        self._drain_posted()
         self._emit_local(event)
 
     def _emit_local(self, event: Event) -> None:

@@ -54,3 +54,27 @@ def test_a_request_to_a_silent_peer_gives_up_when_told_to_stop() -> None:
         client.close()
         silent.close(0)
         ctx.term()
+
+
+def test_an_event_posted_just_before_the_loop_stopped_is_not_lost(tmp_path: Path) -> None:
+    """`broker.start` is posted to the core thread; a stop right after start could end the
+    loop before it ran, and the event log began with `broker.stop` (seen once in CI)."""
+    from broker.events import make_event
+
+    eps = {k: f"ipc://{tmp_path}/{k}" for k in ("ingest", "publish", "control")}
+    core = BrokerCore(eps, EventBus())
+    stop = threading.Event()
+    t = threading.Thread(target=core.run, args=(stop,))
+    t.start()
+    try:
+        assert core.call(lambda: 42) == 42
+        stop.set()
+        t.join(5)
+        assert not t.is_alive()
+        core.emit(make_event("broker.start", "started", ts=1.0))  # posted, never run by the loop
+        core.emit_stopped(make_event("broker.stop", "stopping", ts=2.0))
+        assert [e["kind"] for e in core.recent][-2:] == ["broker.start", "broker.stop"]
+    finally:
+        stop.set()
+        t.join(5)
+        core.close()
