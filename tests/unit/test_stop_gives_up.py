@@ -15,12 +15,17 @@ from broker.ingest.loop import BrokerCore
 from core.client import BrokerTimeout, ControlClient
 
 
-def test_a_call_posted_to_a_stopped_core_loop_fails_at_once(tmp_path: Path) -> None:
+def _running_core(tmp_path: Path) -> tuple[BrokerCore, threading.Event, threading.Thread]:
     eps = {k: f"ipc://{tmp_path}/{k}" for k in ("ingest", "publish", "control")}
     core = BrokerCore(eps, EventBus())
     stop = threading.Event()
     t = threading.Thread(target=core.run, args=(stop,))
     t.start()
+    return core, stop, t
+
+
+def test_a_call_posted_to_a_stopped_core_loop_fails_at_once(tmp_path: Path) -> None:
+    core, stop, t = _running_core(tmp_path)
     try:
         assert core.call(lambda: 42) == 42  # running: it answers
         stop.set()
@@ -61,11 +66,7 @@ def test_an_event_posted_just_before_the_loop_stopped_is_not_lost(tmp_path: Path
     loop before it ran, and the event log began with `broker.stop` (seen once in CI)."""
     from broker.events import make_event
 
-    eps = {k: f"ipc://{tmp_path}/{k}" for k in ("ingest", "publish", "control")}
-    core = BrokerCore(eps, EventBus())
-    stop = threading.Event()
-    t = threading.Thread(target=core.run, args=(stop,))
-    t.start()
+    core, stop, t = _running_core(tmp_path)
     try:
         assert core.call(lambda: 42) == 42
         stop.set()
