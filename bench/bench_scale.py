@@ -39,12 +39,15 @@ from tests.procs import ENV, Broker, stop_proc
 
 
 class Sampler(threading.Thread):
-    """CPU share (of one core) and peak RSS of a process, from start() to stop()."""
+    """CPU share (of one core) and peak RSS of a process, from start() to stop(); RSS is
+    read every ``every`` seconds, and kept (``timeline``: (seconds since start, bytes))."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, every: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.proc = psutil.Process(pid)
         self.peak = 0
+        self.every = every
+        self.timeline: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self.t0 = time.monotonic()
         self.c0 = self._cpu()
@@ -55,11 +58,13 @@ class Sampler(threading.Thread):
         return t.user + t.system
 
     def run(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(self.every):
             try:
-                self.peak = max(self.peak, self.proc.memory_info().rss)
+                rss = self.proc.memory_info().rss
             except psutil.Error:
                 return
+            self.peak = max(self.peak, rss)
+            self.timeline.append((time.monotonic() - self.t0, rss))
 
     def stop(self) -> tuple[float, int]:
         try:
@@ -179,7 +184,7 @@ def one_size(hosts: int, seconds: float, tmp: Path, shards: int = 1,
         samplers = {f"broker{n}": Sampler(b.proc.pid) for n, b in enumerate(brokers)}
         samplers["console"] = Sampler(console.pid)
         samplers.update({f"driver{n}": Sampler(p.pid) for n, p in enumerate(fleet.procs)})
-        t0 = time.monotonic()
+        t0, wall0 = time.monotonic(), time.time()
         s0 = [stamped(b) for b in brokers]
         for smp in samplers.values():
             smp.start()
@@ -213,7 +218,10 @@ def one_size(hosts: int, seconds: float, tmp: Path, shards: int = 1,
                 "console_rss_mb": figures["console"][1] / 2**20,
                 "console_p50_ms": cons.get("p50_ms"), "console_p99_ms": cons.get("p99_ms"),
                 "console_frames": cons.get("frames", {}), "console_hosts": cons.get("hosts"),
-                "agent_cpu": sum(v[0] for n, v in figures.items() if n.startswith("driver"))}
+                "agent_cpu": sum(v[0] for n, v in figures.items() if n.startswith("driver")),
+                # (wall clock at the sample, MB) of the busiest broker's RSS
+                "broker_timeline": [(round(wall0 + t, 1), round(b / 2**20, 1))
+                                    for t, b in samplers["broker0"].timeline]}
     finally:
         if console is not None:
             stop_proc(console)
@@ -223,11 +231,34 @@ def one_size(hosts: int, seconds: float, tmp: Path, shards: int = 1,
             b.stop()
 
 
+def timeline(points: list[tuple[float, float]]) -> str:
+    """The broker's RSS, one figure per 5 s (the highest in it), and the minutes' closes
+    (``|`` before the first figure after a wall-clock minute, when the store writes it)."""
+    if not points:
+        return "broker RSS timeline: no samples"
+    out, t0 = [], points[0][0]
+    slot, top, minute = 0, 0.0, int(t0 // 60)
+    for t, mb in points:
+        n = int((t - t0) // 5)
+        if n != slot:
+            out.append(f"{top:.0f}")
+            slot, top = n, 0.0
+        if int(t // 60) != minute:
+            minute = int(t // 60)
+            out.append("|")
+        top = max(top, mb)
+    out.append(f"{top:.0f}")
+    return ("broker RSS MB every 5 s (| a minute closes), peak "
+            f"{max(mb for _, mb in points):.0f}: " + " ".join(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hosts", type=int, nargs="+", default=[1000, 5000, 10000])
     ap.add_argument("--seconds", type=float, default=20.0, help="steady state measured per size")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also print the broker's RSS every 5 s (sampled every 0.5 s)")
     ap.add_argument("--shards", type=int, default=1,
                     help="brokers sharing the fleet (each a slice), one console on all")
     ap.add_argument("--drivers", type=int, default=0,
@@ -264,6 +295,8 @@ def main() -> None:
                   f"{r['console_p50_ms']:.0f} ms p99 {r['console_p99_ms']:.0f} ms, "
                   f"{r['console_hosts']} hosts; frames {kinds or '?'} | agent "
                   f"{r['agent_cpu']:.0%}", flush=True)
+            if args.timeline:
+                print(timeline(r["broker_timeline"]), flush=True)
     if args.json:
         args.json.write_text(json.dumps({"ceiling": top, "sizes": results}, indent=2))
 
