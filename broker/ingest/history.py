@@ -1,14 +1,21 @@
-"""One host's recent samples, flat: a ring of rows in one ``array('d')``, a column per series.
+"""One host's recent samples, flat: a ring of rows in one ``array('f')``, a column per series.
 
 A host's agent sends the same metric names in the same order every interval, so a frame is
-usually one C-level slice assignment (``data[row] = array('d', metrics.values())``) instead
-of a Python loop over the names; and a value costs 8 bytes instead of a float object
-(24 bytes) plus a deque slot (8 bytes) per series. A frame with other names (a new disk,
-a metric that comes and goes) takes the slow path: new columns are added (the ring is
-re-laid out, once per new name) and a series absent from a frame holds NaN in that row,
-which ``series`` skips. Rows are frames, so the sparklines of one host line up in time; each
-row's sample time is kept beside it (``ts``, 8 bytes a frame), so ``tail`` gives a chart the
-live samples not yet in a rollup.
+usually one C-level slice assignment (``data[row] = array('f', metrics.values())``) instead
+of a Python loop over the names; and a value costs 4 bytes (a float32) instead of a float
+object (24 bytes) plus a deque slot (8 bytes) per series. The ring only feeds what is drawn
+(sparklines, the live end of a chart), so a value is kept to float32 precision: it comes back
+within 2**-24 of what was sent, relative (6e-8: 12.3 reads 12.300000190734863), far below
+what a sparkline (8 levels) or a chart axis (4 significant digits) shows
+(tests/unit/test_history.py holds the bound and the drawings equal); integers up to 2**24 and
+values such as 0.5 or 0.25 come back exactly. A value past float32's range (3.4e38) reads
+back as the largest float32 of its sign, never as infinity. The latest values, the rollups
+and the alert engine keep full doubles.
+A frame with other names (a new disk, a metric that comes and goes) takes the slow path: new
+columns are added (the ring is re-laid out, once per new name) and a series absent from a
+frame holds NaN in that row, which ``series`` skips. Rows are frames, so the sparklines of
+one host line up in time; each row's sample time is kept beside it (``ts``, a double: 8
+bytes a frame), so ``tail`` gives a chart the live samples not yet in a rollup.
 Only the series ``keep`` accepts get a column (the dashboard's sparkline series): the rest
 of a frame costs nothing here. Hosts with the same columns share one name -> column dict
 (broker/layout.py).
@@ -23,6 +30,16 @@ from collections.abc import Callable, Iterator, Mapping
 from broker.layout import layout, names
 
 NAN = math.nan
+INF = math.inf
+FLT_MAX = 3.4028234663852886e38  # the largest float32: a value past it is stored as inf
+
+
+def _finite(values: list[float]) -> list[float]:
+    """``values`` with a float32 overflow (inf: the value sent was finite, past FLT_MAX)
+    read back as the largest float32 of its sign (the common case: one C-level scan)."""
+    if INF in values or -INF in values:
+        return [FLT_MAX if v == INF else -FLT_MAX if v == -INF else v for v in values]
+    return values
 
 
 class History:
@@ -34,7 +51,7 @@ class History:
         self.seen: tuple[str, ...] = ()  # the names of the last frame, all of them
         self.cols: tuple[str, ...] = ()  # series names, in the order of the columns
         self.index: dict[str, int] = {}
-        self.data = array("d")  # length x len(cols), row-major
+        self.data = array("f")  # length x len(cols), row-major, float32
         self.row = 0  # the next row to write
         self.rows = 0  # rows written, at most length
         self.ts = array("d")  # the sample time of each row (allocated with the first row)
@@ -48,9 +65,9 @@ class History:
             return
         at = self.row * n
         if self.keep is None:
-            self.data[at:at + n] = array("d", metrics.values())
+            self.data[at:at + n] = array("f", metrics.values())
         else:
-            self.data[at:at + n] = array("d", map(metrics.__getitem__, self.cols))
+            self.data[at:at + n] = array("f", map(metrics.__getitem__, self.cols))
         self._advance(ts)
 
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
@@ -72,12 +89,12 @@ class History:
         for name, value in metrics.items():
             row[index[name]] = value
         at = self.row * n
-        self.data[at:at + n] = array("d", row)
+        self.data[at:at + n] = array("f", row)
         self._advance(ts)
 
     def _widen(self, names: list[str]) -> None:
         old_n, cols = len(self.cols), self.cols + tuple(names)
-        data = array("d", [NAN]) * (self.length * len(cols))
+        data = array("f", [NAN]) * (self.length * len(cols))
         if old_n:
             n = len(cols)
             for r in range(self.length):
@@ -102,7 +119,7 @@ class History:
             ordered = column[self.row:] + column[:self.row]
         else:
             ordered = column[:self.rows]
-        return [v for v in ordered if v == v]
+        return _finite([v for v in ordered if v == v])
 
     def tail(self, name: str, since: float = -math.inf) -> list[tuple[float, float]]:
         """(sample time, value) of one series from ``since`` on, oldest first: the live
@@ -117,7 +134,7 @@ class History:
         for r in order:
             t, v = self.ts[r], self.data[r * n + i]
             if t >= since and v == v:  # NaN time or value: not comparable / absent
-                out.append((t, v))
+                out.append((t, v if -INF < v < INF else FLT_MAX if v > 0 else -FLT_MAX))
         return out
 
     def __iter__(self) -> Iterator[str]:
@@ -130,4 +147,5 @@ class History:
         return len(self.cols)
 
     def nbytes(self) -> int:
-        return (self.data.buffer_info()[1] + self.ts.buffer_info()[1]) * self.data.itemsize
+        return (self.data.buffer_info()[1] * self.data.itemsize
+                + self.ts.buffer_info()[1] * self.ts.itemsize)

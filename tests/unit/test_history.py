@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from broker.ingest.history import History
-from broker.ingest.state import drawn
+import math
+import random
+import struct
+
+from agents.simulate import FleetSimulator
+from broker.ingest.history import FLT_MAX, History
+from broker.ingest.state import HISTORY_LEN, State, drawn
+from tui.format import chart, sparkline
 
 
 def test_fast_path_keeps_the_last_rows_oldest_first() -> None:
@@ -13,7 +19,7 @@ def test_fast_path_keeps_the_last_rows_oldest_first() -> None:
     assert h.series("cpu") == [7.0, 8.0, 9.0, 10.0, 11.0]
     assert h.series("mem") == [107.0, 108.0, 109.0, 110.0, 111.0]
     assert h.series("nope") == [] and list(h) == ["cpu", "mem"]
-    assert h.nbytes() == 5 * 2 * 8 + 5 * 8  # the values and a time a row
+    assert h.nbytes() == 5 * 2 * 4 + 5 * 8  # the values (float32) and a time (double) a row
 
 
 def test_partial_fill_new_names_and_absent_series() -> None:
@@ -32,13 +38,13 @@ def test_partial_fill_new_names_and_absent_series() -> None:
 def test_only_kept_series_get_a_column() -> None:
     h = History(3, keep=lambda name: name.startswith("cpu"))
     h.add({"cpu.percent": 1.0, "uptime": 9.0, "cpu.user": 0.5})
-    h.add({"cpu.percent": 2.0, "uptime": 10.0, "cpu.user": 0.7})  # fast path
+    h.add({"cpu.percent": 2.0, "uptime": 10.0, "cpu.user": 0.75})  # fast path
     h.add({"uptime": 11.0})  # nothing kept: no row
-    h.add({"cpu.percent": 3.0, "uptime": 12.0, "cpu.user": 0.9})
+    h.add({"cpu.percent": 3.0, "uptime": 12.0, "cpu.user": 0.875})
     assert list(h) == ["cpu.percent", "cpu.user"] and "uptime" not in h
     assert h.series("cpu.percent") == [1.0, 2.0, 3.0]
-    assert h.series("cpu.user") == [0.5, 0.7, 0.9]
-    assert h.nbytes() == 3 * 2 * 8 + 3 * 8
+    assert h.series("cpu.user") == [0.5, 0.75, 0.875]
+    assert h.nbytes() == 3 * 2 * 4 + 3 * 8
 
 
 def test_tail_gives_times_and_values_oldest_first() -> None:
@@ -63,3 +69,85 @@ def test_a_shape_seen_before_a_new_column_still_takes_the_slow_path() -> None:
     assert h.series("disk./a.percent") == [1.0, 3.0]
     assert h.series("disk./b.percent") == [2.0]
     assert h.series("cpu.percent") == [1.0, 1.0, 2.0]
+
+
+def f32(x: float) -> float:
+    """``x`` as the nearest float32 reads back (what the ring keeps)."""
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def simulated(hosts: int = 50, seconds: int = 150) -> list[tuple[str, list[dict[str, float]]]]:
+    t0 = 1_700_000_000.0
+    sim = FleetSimulator(hosts, seed=11, start_ts=t0)
+    frames: dict[str, list[dict[str, float]]] = {}
+    for s in range(seconds):
+        for host, metrics in sim.sample(t0 + s):
+            frames.setdefault(host, []).append(metrics)
+    return list(frames.items())
+
+
+def test_values_come_back_as_float32_within_its_precision() -> None:
+    """The round trip: every value within 2**-24 of what was sent (relative), exactly the
+    float32 nearest it; integers to 2**24 and binary fractions exact; past float32's range
+    the largest float32, never infinity; the row times are doubles (exact)."""
+    rng = random.Random(5)
+    h = History(200, keep=lambda name: True)
+    sent: dict[str, list[float]] = {"a": [], "b": [], "c": [], "n": []}
+    times = []
+    for i in range(300):
+        row = {"a": rng.uniform(0, 100), "b": 10 ** rng.uniform(-12, 30) * rng.choice((1, -1)),
+               "c": float(rng.randrange(2**20)) + rng.choice((0.0, 0.5, 0.25)),
+               "n": rng.choice((0.0, 1e39, -1e300, 3e38))}
+        ts = 1_700_000_000.123456 + i * 1.000001
+        h.add(row, ts)
+        times.append(ts)
+        for k, v in row.items():
+            sent[k].append(v)
+    for name in ("a", "b"):
+        got, want = h.series(name), sent[name][-200:]
+        assert got == [f32(v) for v in want]
+        assert all(abs(g - w) <= abs(w) * 2**-24 for g, w in zip(got, want, strict=True))
+    assert h.series("c") == sent["c"][-200:]  # exact
+    assert h.series("n") == [0.0 if v == 0 else FLT_MAX if v > FLT_MAX else
+                             -FLT_MAX if v < -FLT_MAX else f32(v) for v in sent["n"][-200:]]
+    assert all(math.isfinite(v) for _, v in h.tail("n"))
+    tail = h.tail("a", since=times[-50])
+    assert [t for t, _ in tail] == times[-50:]
+    assert [v for _, v in tail] == [f32(v) for v in sent["a"][-50:]]
+
+
+def test_what_is_drawn_from_the_ring_is_drawn_the_same_as_from_the_values_sent() -> None:
+    """Below display precision: the simulated fleet's history, through the broker's state,
+    draws the same as the doubles that were sent, the way the console draws it (at several
+    widths): the host detail's sparklines (0..100 for a percentage, 0..max otherwise), the
+    gauges' charts (0..100) and the network sparkline (every rx series summed, scaled
+    min..max: the one auto-scaled drawing)."""
+    state = State(max_hosts=100)
+    hosts = simulated()
+    for host, frames in hosts:
+        for seq, metrics in enumerate(frames):
+            hs, _ = state.touch({"host": host, "agent": host, "boot": "b", "seq": seq,
+                                 "ts": 1_700_000_000.0 + seq})
+            state.apply_metrics(hs, metrics, None)
+    compared = differ = 0
+    for host, frames in hosts:
+        record = state.hosts[host].to_dict(history=True)
+        assert record["history"], host
+        for name, got in record["history"].items():
+            want = [m[name] for m in frames if name in m][-HISTORY_LEN:]
+            assert got == [f32(v) for v in want]
+            differ += got != want
+            hi = 100.0 if name.endswith("percent") else None
+            for width in (8, 20, 42, 120):
+                assert sparkline(got, width, 0.0, hi) == sparkline(want, width, 0.0, hi)
+                assert chart(got, width, 2, hi=hi) == chart(want, width, 2, hi=hi)
+            compared += 1
+        rx = [n for n in record["history"] if n.endswith(".rx_bps")]
+        assert rx
+        got_rx = [sum(v) for v in zip(*(record["history"][n] for n in rx), strict=True)]
+        want_rx = [sum(v) for v in zip(*([m[n] for m in frames][-HISTORY_LEN:] for n in rx),
+                                       strict=True)]
+        for width in (8, 20, 42, 120):
+            assert sparkline(got_rx, width, lo=None) == sparkline(want_rx, width, lo=None)
+    assert compared >= 50 * 9  # 9 drawn series a simulated host
+    assert differ > compared // 2  # most series are not float32-exact: a real comparison
