@@ -13,6 +13,7 @@ scale. A tool for finding holders; prints, never asserts.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import sys
 import tempfile
 import time
@@ -23,6 +24,24 @@ import psutil
 
 from bench.bench_scale import Drivers
 from broker.memtrim import trim
+
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def malloc_info() -> str:
+    """glibc's heap: bytes in use, free but held (what a trim can give back), mmapped."""
+    try:
+        fn = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return "mallinfo2: n/a"
+    fn.restype = MallInfo2
+    m = fn()
+    return (f"malloc: in use {m.uordblks / 2**20:.0f} MB, free held {m.fordblks / 2**20:.0f} "
+            f"MB, mmapped {m.hblkhd / 2**20:.0f} MB")
 
 
 def top(snap: tracemalloc.Snapshot, prev: tracemalloc.Snapshot | None, n: int) -> list[str]:
@@ -61,6 +80,12 @@ def main() -> None:
                 print(f"t={time.monotonic() - t0:5.0f}s wall={time.strftime('%H:%M:%S')} "
                       f"rss={proc.memory_info().rss / 2**20:.0f} MB traced="
                       f"{traced / 2**20:.0f} MB hosts={len(ms.core.state.hosts)}", flush=True)
+                assert ms.store is not None
+                w = ms.store._writer
+                assert w is not None
+                print(f"  {malloc_info()}; blocks {sys.getallocatedblocks():,}; writer last "
+                      f"batch {w.counters['last_batch_ms']} ms; frames "
+                      f"{ms.core.frames:,}", flush=True)
                 if args.no_trace:
                     continue
                 snap = tracemalloc.take_snapshot().filter_traces(

@@ -4,6 +4,7 @@ and the heap trim."""
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
 from collections import deque
@@ -16,6 +17,7 @@ from broker.alerting.evaluators import ThresholdSeries
 from broker.alerting.windows import MAX_POINTS, Window, percentile
 from broker.ingest.state import State
 from broker.store import rollups as rollups_mod
+from broker.store.columns import BLOCK, Columns
 from broker.store.rollups import Rollups
 from broker.store.schema import migrate
 from core import protocol
@@ -157,3 +159,32 @@ def test_hello_info_strings_are_shared_between_hosts() -> None:
     assert ia == ib == info and h.state.hosts["a"].labels == {"team": "db"}
     assert ia["platform"] is ib["platform"]
     assert [k for k in ia if k == "platform"][0] is [k for k in ib if k == "platform"][0]
+
+
+def test_a_fleet_of_buckets_folds_out_of_step_and_keeps_every_figure() -> None:
+    """Buckets opened in the same second (a fleet's minute) fold at staggered rows, so the
+    fleet's buffers hold about half a BLOCK a host at any time, not all BLOCK rows at once;
+    and each bucket's min, max, sum and count are those of every sample, whatever its
+    stagger (fast path, a slow-path frame in between, items read mid-buffer)."""
+    rng = random.Random(3)
+    names = [f"m{i}" for i in range(6)]
+    fleet = [Columns() for _ in range(4 * BLOCK)]
+    sent: list[list[dict[str, float]]] = [[] for _ in fleet]
+    most = 0
+    for row in range(3 * BLOCK + 5):
+        for i, cols in enumerate(fleet):
+            if row == 20 and i % 5 == 0:  # a frame with a name missing: the slow path
+                m = {k: rng.uniform(-1e6, 1e6) for k in names[1:]}
+            else:
+                m = {k: rng.uniform(-1e6, 1e6) for k in names}
+            cols.fold(m, 100)
+            sent[i].append(m)
+        most = max(most, sum(cols.rows for cols in fleet))
+    # in step, every bucket would hold BLOCK rows at once (len(fleet) * BLOCK)
+    assert most <= len(fleet) * (BLOCK + 1) // 2 + len(fleet)
+    for cols, frames in zip(fleet, sent, strict=True):
+        for name in names:
+            vals = [m[name] for m in frames if name in m]
+            mn, mx, sm, n = cols.item(name) or [0.0] * 4
+            assert (mn, mx, n) == (min(vals), max(vals), len(vals))
+            assert sm == pytest.approx(math.fsum(vals), rel=1e-12, abs=1e-6)
