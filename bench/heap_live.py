@@ -44,6 +44,17 @@ def malloc_info() -> str:
             f"MB, mmapped {m.hblkhd / 2**20:.0f} MB")
 
 
+def sqlite_used() -> str:
+    """SQLite's own heap (page caches, statements) in this process, now and at its peak."""
+    try:
+        lib = ctypes.CDLL("libsqlite3.so.0")  # the library the sqlite3 module uses
+    except OSError:
+        return "sqlite: n/a"
+    lib.sqlite3_memory_used.restype = lib.sqlite3_memory_highwater.restype = ctypes.c_int64
+    return (f"sqlite {lib.sqlite3_memory_used() / 2**20:.0f} MB "
+            f"(peak {lib.sqlite3_memory_highwater(0) / 2**20:.0f})")
+
+
 def top(snap: tracemalloc.Snapshot, prev: tracemalloc.Snapshot | None, n: int) -> list[str]:
     if prev is None:
         stats = snap.statistics("lineno")[:n]
@@ -83,7 +94,7 @@ def main() -> None:
                 assert ms.store is not None
                 w = ms.store._writer
                 assert w is not None
-                print(f"  {malloc_info()}; blocks {sys.getallocatedblocks():,}; writer last "
+                print(f"  {malloc_info()}; {sqlite_used()}; blocks {sys.getallocatedblocks():,}; writer last "
                       f"batch {w.counters['last_batch_ms']} ms; frames "
                       f"{ms.core.frames:,}", flush=True)
                 if args.no_trace:

@@ -23,6 +23,7 @@ import math
 from array import array
 from collections.abc import Iterator, Mapping
 from itertools import cycle
+from operator import add as _add
 
 from broker.layout import layout
 
@@ -116,6 +117,28 @@ class Columns:
         return added
 
     def merge_all(self, other: Columns) -> int:
+        """Merge every series of ``other`` in; the number of columns added. A closing
+        minute is merged into its hour this way, a host at a time: with the same names
+        (shared layout) it is four C-level passes over the columns (the count of column
+        ``i`` is ``full + off[i]``, so adding ``full`` and each ``off`` adds the counts),
+        into an empty bucket a copy; 21 ``merge`` calls a host took 0.4-0.5 s of the
+        writer thread, holding the GIL, at every minute close of 10,000 hosts."""
+        other.settle()
+        self.settle()
+        if other.keys is self.keys or (self.keys and other.keys == self.keys):
+            self.mn = array("d", map(min, self.mn, other.mn))
+            self.mx = array("d", map(max, self.mx, other.mx))
+            self.sm = array("d", map(_add, self.sm, other.sm))
+            self.off = array("q", map(_add, self.off, other.off))
+            self.full += other.full
+            return 0
+        if not self.keys:
+            self.keys, self.index = other.keys, other.index
+            self.mn, self.mx, self.sm = array("d", other.mn), array("d", other.mx), array(
+                "d", other.sm)
+            self.off = array("q", other.off)
+            self.full = other.full
+            return len(self.keys)
         return sum(self.merge(name, row) for name, row in other.items())
 
     def subtract(self, name: str, total: float, count: int) -> None:

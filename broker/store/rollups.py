@@ -165,11 +165,17 @@ class Rollups:
             taken = hours.get(hour)  # an hour closing in this same call takes it directly
             for host, cols in bucket.items():
                 if taken is not None:
-                    taken.setdefault(host, Columns()).merge_all(cols)
+                    into = taken.get(host)
+                    if into is None:
+                        into = taken[host] = Columns()
+                    into.merge_all(cols)
                 else:
                     with self._lock:
                         target = self._open.setdefault((3600, hour), {})
-                        self._count += target.setdefault(host, Columns()).merge_all(cols)
+                        into = target.get(host)
+                        if into is None:
+                            into = target[host] = Columns()
+                        self._count += into.merge_all(cols)
         out.extend((3600, start, bucket) for start, bucket in hours.items())
         if everything:  # the hours just made from the last minutes
             with self._lock:

@@ -188,3 +188,48 @@ def test_a_fleet_of_buckets_folds_out_of_step_and_keeps_every_figure() -> None:
             mn, mx, sm, n = cols.item(name) or [0.0] * 4
             assert (mn, mx, n) == (min(vals), max(vals), len(vals))
             assert sm == pytest.approx(math.fsum(vals), rel=1e-12, abs=1e-6)
+
+
+def per_name(into: Columns, other: Columns) -> Columns:
+    """The merge as it was: one ``merge`` a series (the reference)."""
+    for name, row in other.items():
+        into.merge(name, row)
+    return into
+
+
+def test_merging_a_minute_into_its_hour_gives_the_rows_of_a_merge_per_series() -> None:
+    """The whole-bucket merge (same names: C-level passes; into an empty bucket: a copy)
+    leaves every series exactly as one ``merge`` per series did: same names, other
+    names, a series absent from some frames, one whose samples were taken back out."""
+    rng = random.Random(9)
+    names = [f"m{i}" for i in range(8)]
+
+    def bucket(frames: int, drop: int = -1) -> Columns:
+        c = Columns()
+        for f in range(frames):
+            c.fold({k: rng.uniform(-1e3, 1e3) for i, k in enumerate(names)
+                    if not (i == drop and f % 3 == 0)}, 100)
+        return c
+
+    for case in range(40):
+        minute = bucket(rng.randrange(1, 40), drop=case % 8)
+        if case % 5 == 0:
+            minute.subtract(names[case % 8], 10.0, 1)
+        if case % 4 == 0:
+            minute.fold({"late": 1.0, **{k: 2.0 for k in names}}, 100)  # a new name
+        hour_a, hour_b = (bucket(rng.randrange(0, 30)), None) if case % 3 else (Columns(), None)
+        hour_b = Columns()
+        hour_b.merge_all(hour_a)  # an equal copy to merge the reference into
+        assert list(hour_b.items()) == list(hour_a.items())
+        hour_a.merge_all(minute)
+        per_name(hour_b, minute)
+        assert list(hour_a.items()) == list(hour_b.items())
+        assert hour_a.keys == hour_b.keys
+    # a second minute merged into the same hour (the fast path over filled columns)
+    first, second = bucket(30), bucket(25)
+    fast, ref = Columns(), Columns()
+    fast.merge_all(first)
+    fast.merge_all(second)
+    per_name(per_name(ref, first), second)
+    assert list(fast.items()) == list(ref.items())
+    assert fast.item("m3") is not None and fast.item("m3")[3] == 55  # type: ignore[index]
