@@ -151,3 +151,39 @@ def test_open_series_cap_refuses_new_series_only(conn):
     assert r.pending() == 3 and r.rejected == 1
     assert r.history(conn, "h", "d", M0, M0 + 60) == []
     assert r.history(conn, "h", "a", M0, M0 + 60)[0]["count"] == 2
+
+
+def test_written_minutes_and_hours_are_the_samples_aggregates(conn):
+    """A fleet over three minutes across an hour boundary, written as the store's writer
+    does (closed buckets taken every few seconds of a fake clock, persisted): every minute
+    and hour row in SQLite is exactly the min, max, count and (to rounding) sum of the
+    samples sent, whatever each bucket's fold stagger and however hours were merged
+    (a new hour bucket, later minutes into it, a host missing a series now and then)."""
+    import random
+
+    rng = random.Random(4)
+    clock = FakeClock(int(M0 // 3600) * 3600 + 3600 - 120.0)  # two minutes before an hour
+    r = Rollups(grace=1.0)
+    names = [f"m{i}" for i in range(5)]
+    sent: dict[tuple[int, str, str, int], list[float]] = {}
+    for s in range(185):
+        now = clock.time()
+        for h in range(30):
+            metrics = {n: rng.uniform(-100, 100) for i, n in enumerate(names)
+                       if not (h % 7 == 0 and i == 2 and s % 4 == 0)}
+            r.add(f"h{h}", metrics, now)
+            for n, v in metrics.items():
+                for step in (60, 3600):
+                    sent.setdefault((step, f"h{h}", n, int(now // step) * step), []).append(v)
+        if s % 5 == 0:
+            Rollups.persist(conn, r.take_closed_buckets(now).rows())
+        clock.advance(1.0)
+    Rollups.persist(conn, r.take_closed_buckets(clock.time(), everything=True).rows())
+    got = {(st, h, m, ts): (mn, mx, sm, n) for st, h, m, ts, mn, mx, sm, n in conn.execute(
+        "SELECT step, host, metric, ts, min, max, sum, count FROM rollups")}
+    assert set(got) == set(sent)
+    assert {k[0] for k in got} == {60, 3600} and len({k[3] for k in got if k[0] == 3600}) == 2
+    for key, vals in sent.items():
+        mn, mx, sm, n = got[key]
+        assert (mn, mx, n) == (min(vals), max(vals), len(vals)), key
+        assert sm == pytest.approx(math.fsum(vals), abs=1e-9), key
