@@ -97,6 +97,8 @@ def status(r: dict[str, Any]) -> str:
                      + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
         if st.get("schema_deferred"):  # a migration put off (disk full at start)
             lines.append(f"store: {st['schema_deferred']}")
+        if st.get("check") == "running":  # a big file's quick_check, beside the broker
+            lines.append("store: integrity check running")
     elif "store" in r:
         lines.append("store: none (no data dir)")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))
