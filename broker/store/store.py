@@ -27,6 +27,7 @@ from broker.events import Event
 from broker.store import episodes as store_episodes
 from broker.store import export as _export
 from broker.store import integrity as store_integrity
+from broker.store import reserve as store_reserve
 from broker.store import retention as store_retention
 from broker.store import rewind as store_rewind
 from broker.store import search_plan as _search
@@ -50,11 +51,10 @@ __all__ = ["QueryError", "Store", "StoreCorrupt", "StoreError"]
 log = logging.getLogger(__name__)
 
 
-# SQLite page caches. The writer's only speeds up writes whose pages are still cached: at
-# 10,000 hosts a closing minute of rollups (210,000 upserts) took 1.3-2.1 s with 64 MiB
-# and 0.7-3.0 s with 16 MiB (noise of the same size), and a 64 MiB cache is 64 MB of the
-# broker's RSS within minutes (docs/internals.md, "Memory"). The reader's stays large: it
-# serves searches over a 1M-event store (docs/benchmarks.md), and fills only as they run.
+# SQLite page caches. The writer's speeds up only writes whose pages are still cached (a
+# closing minute at 10,000 hosts: 1.3-2.1 s with 64 MiB, 0.7-3.0 s with 16 MiB), and 64 MiB
+# is 64 MB of RSS (docs/internals.md, "Memory"). The reader's serves searches over a
+# 1M-event store (docs/benchmarks.md) and fills only as they run.
 WRITER_CACHE_KIB = 16_384
 READER_CACHE_KIB = 65_536
 
@@ -113,10 +113,16 @@ class Store:
         self.deferred: list[str] = []
         self.inline_check_bytes = store_integrity.inline_limit(inline_check_bytes)  # bigger: beside
         self.check: store_integrity.Check | None = None
+        self.reserve_used = False  # the disk space reserve was given up to open
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _, self.reserve_used = store_reserve.open_anyway(self._open, self.path)
+        store_reserve.keep(self.path)
+        return self
+
+    def _open(self) -> None:
         preflight(self.path)
         w = self._connect(str(self.path))
         try:
@@ -171,7 +177,6 @@ class Store:
             self.stop()
             raise StoreCorrupt(f"event store {self.path} is damaged (its newest events "
                                f"cannot be read: {e}); move it aside or restore a backup") from e
-        return self
 
     def start(self) -> None:
         if self._writer is None:
@@ -391,4 +396,5 @@ class Store:
                 "retention_deleted": self._retention_deleted, "schema": self.schema,
                 **({"schema_deferred": self.deferred[0]} if self.deferred else {}),
                 **(self.check.status() if self.check is not None else {}),
+                "reserve": store_reserve.state(self.path, self.reserve_used),
                 **wr.counters}
