@@ -51,11 +51,10 @@ __all__ = ["QueryError", "Store", "StoreCorrupt", "StoreError"]
 log = logging.getLogger(__name__)
 
 
-# SQLite page caches. The writer's speeds up only writes whose pages are still cached (a
-# closing minute at 10,000 hosts: 1.3-2.1 s with 64 MiB, 0.7-3.0 s with 16 MiB, 0.9-1.0 s
-# with 8 MiB, bench/bench_minute.py; event inserts as fast, bench_store), and 64 MiB is
-# 64 MB of RSS (docs/internals.md, "Memory"). The reader's serves searches over a 1M-event
-# store (docs/benchmarks.md) and fills only as they run.
+# SQLite page caches. The writer's speeds up only writes whose pages are still cached: a
+# closing minute at 10,000 hosts is written as fast with 8 MiB as with 16 or 64, and so are
+# events (docs/internals.md, "Memory"). The reader's serves searches over a 1M-event store
+# (docs/benchmarks.md) and fills only as they run.
 WRITER_CACHE_KIB = 8_192
 READER_CACHE_KIB = 65_536
 
