@@ -1,7 +1,7 @@
 """Fleet scale: real brokers and a headless console under a simulated fleet at 1 Hz.
 
     python -m bench.bench_scale [--hosts N ...] [--seconds 20] [--shards S] [--drivers K]
-                                [--json FILE]
+                                [--json FILE] [--timeline]
 
 For each fleet size (default 1,000, 5,000 and 10,000 hosts): ``--shards`` real
 ``monitor-broker`` processes (default 1; default rules, the store on), each carrying a slice
@@ -10,7 +10,8 @@ default one per 5,000 hosts: the fleet simulator's own values, packed cheaply), 
 headless console (bench/scale_console.py: the real MonitorApp on a LiveSource) attached
 to every broker, scrolling and cycling the sort column. Over ``--seconds`` of steady state
 it measures, from outside with psutil: each broker's CPU share of one core and RSS (peak),
-the frames received a second; at the end the drivers stop and every frame they sent since
+the frames received a second (``--timeline``: also the broker's RSS every 0.5 s, printed as
+the highest of each 5 s with the minute closes marked: long runs cross several); at the end the drivers stop and every frame they sent since
 the start is set against every frame the brokers received (frames lost also show as
 sequence gaps), the console's CPU share and RSS and its key -> repaint p50/p99, and the
 drivers' CPU share. The
