@@ -10,12 +10,11 @@ default one per 5,000 hosts: the fleet simulator's own values, packed cheaply), 
 headless console (bench/scale_console.py: the real MonitorApp on a LiveSource) attached
 to every broker, scrolling and cycling the sort column. Over ``--seconds`` of steady state
 it measures, from outside with psutil: each broker's CPU share of one core and RSS (peak),
-the frames received a second (``--timeline``: also the broker's RSS every 0.5 s, printed as
-the highest of each 5 s with the minute closes marked: long runs cross several); at the end the drivers stop and every frame they sent since
-the start is set against every frame the brokers received (frames lost also show as
-sequence gaps), the console's CPU share and RSS and its key -> repaint p50/p99, and the
-drivers' CPU share. The
-ceiling, measured in the same run: a bare SUB socket + msgpack decode of the same frames;
+the frames received a second (``--timeline``: also the broker's RSS every 0.5 s, printed
+as the highest of each 5 s with the minute closes marked: long runs cross several); at the
+end the drivers stop and every frame they sent since the start is set against every frame
+the brokers received (frames lost also show as sequence gaps), the console's CPU share and
+RSS and its key -> repaint p50/p99, and the drivers' CPU share. The ceiling, measured in the same run: a bare SUB socket + msgpack decode of the same frames;
 the broker's figure against it is frames per CPU-second (received/s over its CPU share:
 what it would take on a whole core at this cost per frame; with shards, over their summed
 CPU). Prints; never asserts.
