@@ -9,7 +9,12 @@ and the fleet digest (``protocol.FLEET_TOPICS``), plus the metrics and host fram
 hosts the UI shows (``LiveSource.set_view``), exact topics per host, changed as the operator
 scrolls, sorts or filters; the digest carries every host's status. Lost frames are found
 by gaps in ``nseq`` then (every frame on a fleet-wide topic carries it), since other hosts'
-frames leave gaps in ``pseq``.
+frames leave gaps in ``pseq``. A fleet that grows past VIEW_ABOVE after the snapshot (the
+console started first, or the broker restarted and its agents came back one by one) is
+followed by a view from the first digest that lists more.
+
+Frames reach the UI in batches (tui/sources/coalesce.py): one message a FLUSH_S, whatever
+the storm.
 """
 
 from __future__ import annotations
@@ -158,6 +163,9 @@ class Session:
             if lost:
                 self.resync()  # with a view, frames but metrics are what reveals a loss
                 return
+        if frame["kind"] == "digest" and not self.view_mode and isinstance(
+                frame["digest"], dict) and len(frame["digest"].get("hosts") or ()) > VIEW_ABOVE:
+            self.set_mode(True)  # the fleet grew past VIEW_ABOVE after the snapshot
         self.coalescer.frame(frame)
 
     def flush(self) -> None:
