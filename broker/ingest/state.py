@@ -245,8 +245,12 @@ class State:
                       labels: dict[str, str] | None, ts: float = math.nan) -> None:
         m = hs.metrics
         before = len(m)
-        m.update(metrics)
-        if len(m) != before:  # new names: keep one copy of each for the fleet
+        if not before:  # a new host: its names, shared, straight in
+            m.update(zip(names(tuple(metrics)), metrics.values(), strict=True))
+            self.total_series += len(m)
+        else:
+            m.update(metrics)
+        if len(m) != before and before:  # new names: keep one copy of each for the fleet
             self.total_series += len(m) - before
             kept = list(m.items())
             m.clear()
