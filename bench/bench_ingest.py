@@ -21,6 +21,7 @@ Prints figures and ratios; never asserts.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import tempfile
@@ -108,7 +109,10 @@ def broker_capacity_cpu(frames: list[list[bytes]], keys_dir: Path | None = None,
     after ``frames[:warm]`` were sent and handled untimed. With ``keys_dir``: CurveZMQ on
     the wire, each frame's key looked up and its host checked against the agent key's
     patterns (docs/security.md)."""
-    ms = MonitoringSystem(None, store=False, keys_dir=keys_dir).start()
+    # as monitor-broker runs it: the collector paced (broker/gcpace.py), what was built
+    # before the broker started (here: the load generator's frames) frozen (broker/cli.py)
+    gc.freeze()
+    ms = MonitoringSystem(None, store=False, keys_dir=keys_dir, gc_pacing=True).start()
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
     pub.setsockopt(zmq.SNDHWM, 0)
@@ -141,6 +145,7 @@ def broker_capacity_cpu(frames: list[list[bytes]], keys_dir: Path | None = None,
     cpu = time.process_time() - c0
     pub.close(0)
     ctx.term()
+    gc.unfreeze()
     return (core.frames - start_frames) / elapsed, cpu, ms
 
 
