@@ -1,13 +1,12 @@
 """The broker's core loop: ingest, state, alert evaluation, control and publish.
 
 One thread owns the SUB (ingest), PUB (publish) and ROUTER (control) sockets, the state
-cache and the alert engine (through the pure frame handler of broker/ingest/handler.py), so a snapshot is consistent with the publish sequence number
-by construction (the Clone pattern). Other threads hand it work through ``post`` (a deque
-plus a wake-up pipe that the zmq poller watches), never by touching its sockets.
-
-Publishing is done here, not by a bus handler, because the PUB socket belongs to this
-thread: events emitted on this thread are published at once; events emitted elsewhere
-(store errors, notifier results, restarts) reach this thread through ``post``.
+cache and the alert engine (through the pure frame handler, broker/ingest/handler.py), so
+a snapshot is consistent with the publish sequence number by construction (the Clone
+pattern). Other threads hand it work through ``post`` (a deque plus a wake-up pipe that
+the zmq poller watches), never by touching its sockets. Publishing is done here, since the
+PUB socket belongs to this thread: events emitted elsewhere (store errors, notifier
+results, restarts) reach it through ``post``.
 """
 
 from __future__ import annotations
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
 
 _MORE = zmq.SNDMORE | zmq.NOBLOCK
 FLEET_KINDS = ("alert", "event", "digest")  # published on protocol.FLEET_TOPICS
-
-
 STATE_KINDS = frozenset({"alert", "ack", "unack", "silence", "unsilence"})
 DIGEST_TOPIC = protocol.topic_for(protocol.digest_frame({}, 0.0))
 
@@ -229,6 +226,8 @@ class BrokerCore:
             ready = dict(poller.poll(int(timeout * 1000)))
             if self.sub in ready:
                 self._drain_ingest()
+            else:  # nothing waiting: every frame sent so far is read (FrameHandler.tick)
+                self.handler.caught_up = self.clock.time()
             if self.router in ready:
                 self._drain_control()
             if self.pub in ready:

@@ -45,7 +45,7 @@ def drain(core: BrokerCore, budget: int) -> None:
             add(ODD)
             add(parts)
     except zmq.Again:
-        pass
+        core.handler.caught_up = core.clock.time()  # the socket is empty: read up to now
     if batch:
         two, one, clock = core.ingest_two, core.ingest_at, core.clock
         it = iter(batch)
@@ -64,6 +64,7 @@ def drain_keyed(core: BrokerCore, budget: int) -> None:
         try:
             frames = core.sub.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
+            core.handler.caught_up = core.clock.time()
             return
         who = gate.identify(frames[-1], "ingest")
         if who is not None:
