@@ -68,6 +68,20 @@ class History:
             self.data[at:at + n] = array("d", map(metrics.__getitem__, self.cols))
         self._advance(ts)
 
+    def add_same(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
+        """``add`` for a frame the caller knows has the names of the last one (``seen``):
+        the fast path without its shape check (the steady lane, state.apply_steady)."""
+        n = len(self.cols)
+        if not n:
+            return
+        at = self.row * n
+        code = self.data.typecode
+        if self.keep is None:
+            self.data[at:at + n] = array(code, metrics.values())
+        else:
+            self.data[at:at + n] = array(code, map(metrics.__getitem__, self.cols))
+        self._advance(ts)
+
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
         keys = tuple(metrics)
         kept_names = _kept(self.keep, keys)

@@ -27,6 +27,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from broker.ingest.state import MAX_SEQ_JUMP, HostRecord
+from broker.layout import names as shared_names
 from core import fastframe, protocol
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ _NUM = frozenset({float, int})
 _SKEW = protocol.MAX_CLOCK_SKEW_S
 _VERSION = protocol.VERSION
 _isfinite = math.isfinite
+# the fields of a plain metrics frame in the order protocol.metrics_frame makes them
+_ORDER = tuple(protocol.metrics_frame("h", "a", "b", 0, 0.0, {}))
 
 
 class Lane:
@@ -59,10 +62,10 @@ class Lanes:
         if (len(frame) == fastframe.PLAIN_FIELDS and frame["kind"] == "metrics"
                 and hs.boot and hs.status == "up"):
             lane = self.lanes.get(hs.host)
-            names = tuple(frame["metrics"])
+            names = shared_names(tuple(frame["metrics"]))  # the history's ``seen`` (state.py)
             if lane is None or lane.hs is not hs:
                 self.lanes[hs.host] = Lane(hs, names, protocol.topic_for(frame))
-            elif lane.names != names:
+            elif lane.names is not names:
                 lane.names = names
 
     def drop(self, host: str) -> None:
@@ -75,18 +78,17 @@ class Lanes:
         obj: Any = fastframe.fast_obj(payload)
         if type(obj) is not dict or len(obj) != fastframe.PLAIN_FIELDS:
             return None
-        host = obj.get("host")
+        if tuple(obj) == _ORDER:  # as protocol.metrics_frame lays it out: one C-level unpack
+            v, kind, host, agent, boot, seq, ts, metrics = obj.values()
+        else:
+            v, kind, host, agent, boot, seq, ts, metrics = map(obj.get, _ORDER)
         if type(host) is not str:
             return None
         lane = self.lanes.get(host)
         if lane is None:
             return None
         hs = lane.hs
-        seq: Any = obj.get("seq")
-        ts: Any = obj.get("ts")
-        metrics: Any = obj.get("metrics")
-        if (obj.get("kind") != "metrics" or obj.get("v") != _VERSION
-                or obj.get("agent") != hs.agent or obj.get("boot") != hs.boot
+        if (kind != "metrics" or v != _VERSION or agent != hs.agent or boot != hs.boot
                 or hs.status != "up" or type(seq) is not int or seq < 0
                 or type(metrics) is not dict or tuple(metrics) != lane.names):
             return None
@@ -124,7 +126,7 @@ class Lanes:
         engine = h.engine
         if engine is not None:
             engine.set_origin(host, hs.agent, hs.boot, seq)
-        state.apply_metrics(hs, metrics, None, ts)
+        state.apply_steady(hs, metrics, ts, lane.names)
         if h.digests.noting:
             h.digests.note(host, hs.metrics)
         if h.sink is not None:

@@ -260,6 +260,20 @@ class State:
         hs.history.add(metrics, ts)
 
     @staticmethod
+    def apply_steady(hs: HostRecord, metrics: dict[str, float], ts: float,
+                     names: tuple[str, ...]) -> None:
+        """``apply_metrics`` for a frame whose ``names`` (the shared tuple of its metric
+        names, broker/layout.py) the host sent before, without labels: the steady lane's
+        (broker/ingest/lane.py). No new name: the dict only takes the values; the history
+        skips its shape check when its last frame had these names."""
+        hs.metrics.update(metrics)
+        history = hs.history
+        if history.seen is names:
+            history.add_same(metrics, ts)
+        else:
+            history.add(metrics, ts)
+
+    @staticmethod
     def apply_processes(hs: HostRecord, procs: list[dict[str, Any]], ts: float) -> None:
         """Keep the latest top processes and a short history (top few by CPU)."""
         hs.processes, hs.processes_ts = procs, ts

@@ -99,6 +99,8 @@ def frames_of(rng: random.Random, ids: dict[str, list[Any]], now: float) -> list
     ids[host] = [agent, boot, seq]
     frame = protocol.metrics_frame(host, agent, boot, seq, ts, metrics)
     frame.update(extra)
+    if 0.30 <= roll < 0.33:  # the same fields in another order (another encoder)
+        frame = dict(reversed(list(frame.items())))
     return protocol.encode(frame)
 
 
