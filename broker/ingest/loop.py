@@ -179,18 +179,23 @@ class BrokerCore:
         except zmq.Again:
             pass  # PUB never blocks; a slow subscriber loses frames and resyncs by seq
 
-    def forward(self, frame: dict[str, Any], payload: bytes, topic: bytes | None = None
-                ) -> None:
+    def forward(self, frame: dict[str, Any] | None, payload: bytes,
+                topic: bytes | None = None) -> None:
         """Republish a received frame: its payload with ``pseq`` spliced in, not re-packed
-        (``topic``: the frame's, when the caller has it already)."""
+        (``topic``: the frame's, when the caller has it already; ``frame`` None: the
+        steady lane's, decoded again in the rare case it must be re-packed)."""
         self.pseq += 1
-        if topic is None:
+        if frame is None:
+            assert topic is not None
+        elif topic is None:
             topic = protocol.topic_for(frame)
         if not self.wanted.wants(topic):
             return  # no client follows this host's metrics
         try:
             data = protocol.with_pseq(payload, self.pseq)
         except ValueError:
+            if frame is None:
+                frame = protocol.unpack(payload)
             frame["pseq"] = self.pseq
             data = protocol.pack(frame)
         try:
@@ -262,8 +267,8 @@ class BrokerCore:
         if done is None:
             self.carry_out(self.handler.ingest([topic, payload], now))
             return
-        frame, lane_topic, events = done
-        self.forward(frame, payload, lane_topic)
+        lane_topic, events = done
+        self.forward(None, payload, lane_topic)
         for event in events:
             self._emit_local(event)
 
