@@ -14,6 +14,12 @@ are frozen (a forgotten host's series and alerts reference each other; so do the
 rules' series after a reload). So when hosts leave, the pacer unfreezes before it collects
 (that pass is a full one, once), and every ``UNFREEZE_S`` without joins it unfreezes, which
 leaves the collector as it was (the broker's start-up ``gc.freeze`` in broker/cli.py aside).
+The pacer also raises the youngest generation's threshold from 700 to ``YOUNG`` (10,000)
+allocations: a join's short-lived containers (decoded frames, lists, events) then mostly die
+before a pass looks at them, and fewer young passes mean fewer full ones (measured, 10,000
+hosts joining: 808 young, 72 middle and 7-8 full passes -> 56, 4 and 3; core thread CPU
+136-149 -> 119-127 us a host). A young pass over 10,000 objects takes a few ms; in the
+steady state the broker allocates nothing that lives, and there is hardly one.
 Runs on the core thread, from its 1 s tick; process-wide, so only the broker process turns
 it on (``MonitoringSystem(gc_pacing=True)``), not a test process holding many brokers.
 """
@@ -27,10 +33,14 @@ if TYPE_CHECKING:
     from broker.ingest.state import State
 
 UNFREEZE_S = 600.0
+YOUNG = 10_000  # the youngest generation's threshold (CPython's default: 700)
 
 
 class GcPacer:
-    def __init__(self, state: State, unfreeze_s: float = UNFREEZE_S) -> None:
+    def __init__(self, state: State, unfreeze_s: float = UNFREEZE_S, young: int = YOUNG
+                 ) -> None:
+        first, middle, old = gc.get_threshold()
+        gc.set_threshold(max(first, young), middle, old)
         self.state = state
         self.unfreeze_s = unfreeze_s
         self.version = state.version

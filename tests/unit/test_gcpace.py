@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from broker.gcpace import GcPacer
+from broker.gcpace import YOUNG, GcPacer
 from broker.ingest.state import State
 
 
@@ -21,9 +21,20 @@ class Node:
 
 @pytest.fixture(autouse=True)
 def unfrozen() -> Iterator[None]:
+    threshold = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+def test_the_young_generation_waits_for_more_allocations() -> None:
+    gc.set_threshold(700, 10, 10)
+    GcPacer(State())
+    assert gc.get_threshold() == (YOUNG, 10, 10)
+    gc.set_threshold(50_000, 10, 10)
+    GcPacer(State())  # never lowered
+    assert gc.get_threshold() == (50_000, 10, 10)
 
 
 def join(state: State, host: str) -> Node:
