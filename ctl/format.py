@@ -82,6 +82,9 @@ def status(r: dict[str, Any]) -> str:
              f"hosts: {r['hosts_up']} up of {r['hosts']}, {r['series']} series, "
              f"{r['alerts']} alerts",
              f"ingest: {ing['frames']} frames, {ing['rate']}/s, {ing['rejected']} rejected"]
+    if ing.get("behind_s", 0) >= 2:  # a backlog on the ingest socket (FrameHandler.seen_by)
+        lines.append(f"  behind: {ing['behind_s']:g}s since every frame sent was read; hosts' "
+                     "silence is judged at that moment")
     for reason, n in sorted(ing["rejected_by_reason"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  {n:>6}  {reason}")
     if ing.get("held_on_probation") or ing.get("log_lines_dropped"):
@@ -97,6 +100,8 @@ def status(r: dict[str, Any]) -> str:
                      + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
         if st.get("schema_deferred"):  # a migration put off (disk full at start)
             lines.append(f"store: {st['schema_deferred']}")
+        if st.get("check") == "running":  # a big file's quick_check, beside the broker
+            lines.append("store: integrity check running")
     elif "store" in r:
         lines.append("store: none (no data dir)")
     lines.append("endpoints: " + "  ".join(f"{k}={v}" for k, v in r["endpoints"].items()))

@@ -360,12 +360,13 @@ class FleetModel:
 
 
     def store_problems(self) -> list[str]:
-        """``failing <reason>`` / ``read-only <reason>`` for each broker whose event store
-        cannot write (``status`` reports ``store.state``): paging goes on, the log does not."""
+        """``failing <reason>`` / ``read-only <reason>`` / ``corrupt <reason>`` for each
+        broker whose event store is not ``ok`` (``status`` reports ``store.state``): paging
+        goes on, the log does not (or, corrupt, needs moving aside)."""
         out = []
         for status in self.brokers.values():
             store = status.get("store")
-            if isinstance(store, dict) and store.get("state") in ("failing", "read-only"):
+            if isinstance(store, dict) and store.get("state") not in (None, "ok"):
                 out.append(f"{store['state']} {store.get('reason') or ''}".strip())
         return out
 

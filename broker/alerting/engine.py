@@ -204,9 +204,12 @@ class AlertEngine:
                 s.level, s.value = None, 0.0
                 self.book.update(s, now, out)
 
-    def tick(self, now: float) -> list[Event]:
-        """Time-driven work: for, keep_firing_for, absent, host_down, expiries, staleness."""
+    def tick(self, now: float, seen_by: float | None = None) -> list[Event]:
+        """Time-driven work: for, keep_firing_for, absent, host_down, expiries, staleness.
+        Silence (absent, host_down, staleness) is judged at ``seen_by``: the last moment
+        the broker had read every frame sent to it (broker/ingest/handler.py seen_by)."""
         self.now = now
+        judge = now if seen_by is None else seen_by
         out: list[Event] = []
         book = self.book
         if self._grace:
@@ -222,12 +225,12 @@ class AlertEngine:
             if hs.stopped:
                 continue
             for s in hs.down:
-                if s.check(now):
+                if s.check(judge):
                     if held and s.level is not None and (s.alert is None or not s.alert.active):
                         continue  # judged by last-seen, but not before agents reconnect
                     book.update(s, now, out)
         for s in self.index.absent:
-            if s.check(now) and not self._host_down_first(s, now):
+            if s.check(judge) and not self._host_down_first(s, now):
                 book.update(s, now, out)
         for a in list(book.by_id.values()):
             s = a.series
@@ -237,7 +240,7 @@ class AlertEngine:
                 if s.check(now):
                     book.update(s, now, out)
             elif (a.state == FIRING and a.rule.kind in STALE_KINDS
-                  and s.last_ts is not None and now - s.last_ts >= STALE_AFTER_S):
+                  and s.last_ts is not None and judge - s.last_ts >= STALE_AFTER_S):
                 s.level = None
                 book.resolve(a, now, out, reason="stale: no samples")
         book.tick(now, out)

@@ -31,6 +31,7 @@ def status(system: MonitoringSystem) -> dict[str, Any]:
                    "probation": len(core.state.probation or ()),
                    "probation_evicted": core.state.evicted,
                    "log_lines_dropped": core.handler.dropped,
+                   "behind_s": round(core.handler.behind(system.clock.time()), 1),
                    "gaps": sum(h.gaps for h in hosts)},  # frames lost, from seq jumps
         "limits": {"max_hosts": limits.max_hosts,
                    "max_series_per_host": limits.max_series_per_host,

@@ -30,6 +30,7 @@ LOG_SEVERITY = {"fatal": "critical", "critical": "critical", "emerg": "critical"
                 "alert": "critical", "error": "warning", "warn": "warning", "warning": "warning"}
 REJECT_EVENTS_PER_S = 10
 DROP_REPORT_S = 10.0  # one ingest.dropped event per host per this, while it is over budget
+BEHIND_LIMIT = 60.0  # behind on ingest for longer: silence is judged at now again (seen_by)
 EXPIRE_EVERY_S = 60.0  # how often silent hosts are looked at for host_expire
 
 # What one step produced, in order: ("publish", frame), ("forward", (frame, payload)) for
@@ -58,6 +59,7 @@ class FrameHandler:
         self._reject_suppressed = 0
         self.digests = DigestBuilder()
         self.lanes = Lanes(self)  # the steady frames' short path (broker/ingest/lane.py)
+        self.caught_up: float | None = None  # when the loop last had read every frame
 
     def ingest(self, parts: list[bytes], now: float, who: Identity | None = None) -> Out:
         """``who``: the key that sent the frame (None without keys); an agent's key may
@@ -254,9 +256,10 @@ class FrameHandler:
         then the fleet digest, unless ``digest`` is False (no client subscribes to it: at
         10,000 hosts it is most of the tick's cost)."""
         out: Out = self._housekeeping(now)
+        seen_by = self.seen_by(now)
         for hs in list(self.state.hosts.values()):
             # a push-only host (no agent) is never "down": its pushes may be hours apart
-            if hs.status == "up" and hs.agent and now - hs.last_seen > self.host_timeout:
+            if hs.status == "up" and hs.agent and seen_by - hs.last_seen > self.host_timeout:
                 self.state.mark_down(hs.host)
                 out.append(("publish", protocol.host_frame(hs.host, "down", now, hs.info)))
                 out.append(("emit", make_event(
@@ -264,11 +267,24 @@ class FrameHandler:
                     ts=now, host=hs.host, severity="warning",
                     data={"last_seen": hs.last_seen})))
         if self.engine is not None:
-            out.extend(("emit", event) for event in self.engine.tick(now))
+            out.extend(("emit", event) for event in self.engine.tick(now, seen_by))
         self.digests.follow(digest)
         if digest:
             out.append(("publish", self.digest(now)))
         return out
+
+    def seen_by(self, now: float) -> float:
+        """The moment a host's silence is judged at: when the loop last found the ingest
+        socket empty, not ``now``. While the broker works through a backlog (10,000 hosts
+        joining at once, a burst after a restart), the frames it has not read yet are not
+        the hosts' silence. Behind for over ``BEHIND_LIMIT`` it judges at ``now`` again."""
+        if self.caught_up is None:  # no loop (tests of the handler alone)
+            return now
+        return min(now, max(self.caught_up, now - BEHIND_LIMIT))
+
+    def behind(self, now: float) -> float:
+        """Seconds since the loop last had read every frame sent (0 when caught up)."""
+        return 0.0 if self.caught_up is None else max(0.0, now - self.caught_up)
 
     def digest(self, now: float) -> dict[str, Any]:
         """The fleet digest frame (core/digest.py) of the state as it is now."""

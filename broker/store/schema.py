@@ -132,11 +132,14 @@ def preflight(path: Path) -> None:
                          "the file to start a new log, or restore a backup")
 
 
-def check_file(conn: sqlite3.Connection, path: str) -> None:
-    """Raise StoreCorrupt unless the file is SQLite, intact and ours (or empty)."""
+def check_file(conn: sqlite3.Connection, path: str, full: bool = True) -> None:
+    """Raise StoreCorrupt unless the file is SQLite, intact and ours (or empty). Without
+    ``full`` the page-by-page ``quick_check`` is left to broker/store/integrity.py (a big
+    file, checked while the broker runs); the header and the schema are read here."""
     try:
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        rows = conn.execute("PRAGMA quick_check").fetchall()
+        rows = (conn.execute("PRAGMA quick_check").fetchall() if full
+                else conn.execute("SELECT 'ok' FROM sqlite_master LIMIT 1").fetchall())
     except sqlite3.OperationalError as e:  # disk full or failing, locked: not damage
         raise StoreError(f"event store {path} cannot be read ({e}): the file system is "
                          "full or failing, or the file is locked; the file is not known to be "

@@ -26,6 +26,8 @@ import msgpack
 from broker.events import Event
 from broker.store import episodes as store_episodes
 from broker.store import export as _export
+from broker.store import integrity as store_integrity
+from broker.store import reserve as store_reserve
 from broker.store import retention as store_retention
 from broker.store import rewind as store_rewind
 from broker.store import search_plan as _search
@@ -49,11 +51,10 @@ __all__ = ["QueryError", "Store", "StoreCorrupt", "StoreError"]
 log = logging.getLogger(__name__)
 
 
-# SQLite page caches. The writer's only speeds up writes whose pages are still cached: at
-# 10,000 hosts a closing minute of rollups (210,000 upserts) took 1.3-2.1 s with 64 MiB
-# and 0.7-3.0 s with 16 MiB (noise of the same size), and a 64 MiB cache is 64 MB of the
-# broker's RSS within minutes (docs/internals.md, "Memory"). The reader's stays large: it
-# serves searches over a 1M-event store (docs/benchmarks.md), and fills only as they run.
+# SQLite page caches. The writer's speeds up only writes whose pages are still cached (a
+# closing minute at 10,000 hosts: 1.3-2.1 s with 64 MiB, 0.7-3.0 s with 16 MiB), and 64 MiB
+# is 64 MB of RSS (docs/internals.md, "Memory"). The reader's serves searches over a
+# 1M-event store (docs/benchmarks.md) and fills only as they run.
 WRITER_CACHE_KIB = 16_384
 READER_CACHE_KIB = 65_536
 
@@ -78,7 +79,8 @@ class Store:
                  synchronous: str = "FULL", rollup_1m_retention_s: float = 2 * 86400,
                  retention_interval: float = 60.0, recent_size: int = 1000,
                  connect: Callable[[str], sqlite3.Connection] | None = None,
-                 migrate_max_s: float | None = None) -> None:
+                 migrate_max_s: float | None = None,
+                 inline_check_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.clock = clock
         self.migrate_max_s = store_upgrade.start_limit(migrate_max_s)  # longer: put off
@@ -109,14 +111,25 @@ class Store:
         self.last_cursor: int | None = None  # where the last export page stopped
         self.schema = 0  # the file's schema version once open
         self.deferred: list[str] = []
+        self.inline_check_bytes = store_integrity.inline_limit(inline_check_bytes)  # bigger: beside
+        self.check: store_integrity.Check | None = None
+        self.reserve_used = False  # the disk space reserve was given up to open
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _, self.reserve_used = store_reserve.open_anyway(self._open, self.path)
+        store_reserve.keep(self.path)
+        return self
+
+    def _open(self) -> None:
         preflight(self.path)
         w = self._connect(str(self.path))
         try:
-            check_file(w, str(self.path))
+            full = store_integrity.file_bytes(self.path) <= self.inline_check_bytes
+            check_file(w, str(self.path), full=full)
+            if not full:
+                self.check = store_integrity.Check(self.path, self._corrupt)
             if not w.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 w.execute("PRAGMA page_size=16384")  # new file: +25% inserts over 4 KiB pages
             w.execute("PRAGMA journal_mode=WAL")
@@ -157,9 +170,13 @@ class Store:
         self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._r.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]
-        self._recent.extend(reversed(self._read(lambda c: _search.search(
-            c, "", now=0.0, limit=self._recent.maxlen or 1, loads=json.loads))))
-        return self
+        try:
+            self._recent.extend(reversed(self._read(lambda c: _search.search(
+                c, "", now=0.0, limit=self._recent.maxlen or 1, loads=json.loads))))
+        except (QueryError, sqlite3.DatabaseError) as e:  # damage in the newest rows
+            self.stop()
+            raise StoreCorrupt(f"event store {self.path} is damaged (its newest events "
+                               f"cannot be read: {e}); move it aside or restore a backup") from e
 
     def start(self) -> None:
         if self._writer is None:
@@ -167,12 +184,22 @@ class Store:
         self._thread = threading.Thread(target=self._writer.run, name="bus/store-writer",
                                         daemon=True)
         self._thread.start()
+        if self.check is not None and self.check.state == "running":
+            self.check.start()
+
+    def _corrupt(self, message: str) -> None:
+        """The integrity check's thread: damage found in a file opened unchecked."""
+        log.error("%s", message)
+        if self.on_error:
+            self.on_error(message)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit everything queued (giving up after ``timeout`` if writes fail), close."""
         wr = self._writer
         if wr is None:
             return
+        if self.check is not None:
+            self.check.stop()
         if self._thread is not None:
             wr.stopping.set()
             try:
@@ -341,11 +368,14 @@ class Store:
 
     def health(self) -> tuple[str, str]:
         """(state, reason): ``ok``, ``failing`` (writes fail: disk full, I/O error) or
-        ``read-only`` (the data dir's file system or the file refuses writes). Cheap: reads
+        ``read-only`` (the data dir's file system or the file refuses writes) or
+        ``corrupt`` (the integrity check run beside the broker found damage). Cheap: reads
         what the writer last saw, no I/O but one statvfs when failing."""
         wr = self._writer
         if wr is None:
             return "failing", "the store is closed"
+        if self.check is not None and self.check.state == "corrupt":
+            return "corrupt", self.check.problem
         reason = wr.failing
         if not reason:
             return "ok", ""
@@ -365,4 +395,6 @@ class Store:
                 "rollup_buckets": self.rollups.pending(), "failing": wr.failing,
                 "retention_deleted": self._retention_deleted, "schema": self.schema,
                 **({"schema_deferred": self.deferred[0]} if self.deferred else {}),
+                **(self.check.status() if self.check is not None else {}),
+                "reserve": store_reserve.state(self.path, self.reserve_used),
                 **wr.counters}

@@ -17,9 +17,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from broker.events import Event
+from broker.store import reserve as store_reserve
 from broker.store.episodes import OpenEpisodes
 from broker.store.queue import BatchQueue
 from broker.store.rollups import Rollups
@@ -135,6 +137,8 @@ class Writer:
                 self.retention()
             except sqlite3.Error as e:
                 self.report(f"event store retention failed: {e}")
+            if self.path and not self.failing:
+                store_reserve.keep(Path(self.path))  # given up at a start, made again
 
     def lost(self) -> None:
         n = sum(1 for it in self.pending if it is not STOP and len(it) == 2) + self.q.qsize()
@@ -197,6 +201,8 @@ class Writer:
             msg = f"event store writes resumed after: {self.failing}"
             self.failing = ""
             log.warning(msg)
+            if self.path:
+                store_reserve.keep(Path(self.path))  # room again: the start reserve back
             if self.on_recover:
                 self.on_recover(msg)
         self.pending = [STOP] if stop and not final else []

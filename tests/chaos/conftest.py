@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.notify_servers import Recorder
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
@@ -45,3 +47,11 @@ def fill(path: Path) -> Path:
         except OSError:
             pass
     return path
+
+
+@pytest.fixture
+def hook() -> Iterator[Recorder]:
+    """A real HTTP server standing in for a webhook receiver."""
+    rec = Recorder()
+    yield rec
+    rec.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,6 @@ from tests.procs import ENV, Broker, command, wait_for
 from tests.unit.store_helpers import v2_file
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def hook() -> Iterator[Recorder]:
-    rec = Recorder()
-    yield rec
-    rec.close()
 
 
 def config(tmp_path: Path, url: str) -> Path:

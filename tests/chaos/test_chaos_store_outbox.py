@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.chaos.conftest import fill
-from tests.chaos.test_chaos_store import config, hook, rules_in, store_of  # noqa: F401
+from tests.chaos.test_chaos_store import config, rules_in, store_of
 from tests.notify_servers import Recorder
 from tests.procs import Broker, wait_for
 
@@ -26,7 +26,7 @@ def stop_reading_stderr(b: Broker) -> str:
 
 
 def test_full_disk_new_outbox_pages_from_memory_and_stops_cleanly(
-        tmp_path: Path, tiny_mount: Path, hook: Recorder) -> None:  # noqa: F811
+        tmp_path: Path, tiny_mount: Path, hook: Recorder) -> None:
     data = tiny_mount / "data"
     cfg = str(config(tmp_path, hook.url))
     Broker(data).stop()  # an events.db from a run before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,3 +66,34 @@ def v2_file(path: Path, series: int = 1000, minutes: int = 6) -> None:
                  "VALUES ('a1', 'r', 'h1', 'warning', ?)", (T0 - 60,))
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+
+
+def _filled(path: Path) -> None:
+    with running_store(path) as s:
+        for i in range(3000):
+            s.put(ev("log", f"payload number {i} " * 5, host=f"h{i % 7}"))
+
+
+def damaged(path: Path) -> None:
+    """A store with a page in every four scribbled over (what an open reads too)."""
+    _filled(path)
+    data = bytearray(path.read_bytes())
+    for off in range(8192, len(data) - 4096, 16384):
+        data[off:off + 2048] = b"\xa5" * 2048
+    path.write_bytes(bytes(data))
+
+
+def old_rows_damaged(path: Path) -> None:
+    """A store whose events table's oldest leaf pages are scribbled over; the newest rows,
+    the schema and the indexes (all that an open reads) stay intact."""
+    _filled(path)
+    conn = sqlite3.connect(path)
+    pages = [r[0] for r in conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path")]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    conn.close()
+    assert len(pages) > 20, pages
+    data = bytearray(path.read_bytes())
+    for n in pages[1:6]:
+        data[(n - 1) * size + 8:(n - 1) * size + 200] = b"\xa5" * 192  # cell pointers
+    path.write_bytes(bytes(data))

@@ -152,3 +152,83 @@ def test_fleet_wide_frames_carry_nseq_and_metrics_are_forwarded_as_received(
     assert any(f["kind"] == "host" for _, f in decoded)  # an h. frame, not numbered
     pseqs = [f["pseq"] for _, f in decoded]
     assert pseqs == sorted(pseqs) and len(set(pseqs)) == len(pseqs)
+
+
+def test_silence_is_judged_at_the_last_moment_every_frame_was_read(core: BrokerCore) -> None:
+    """A broker working through a backlog (10,000 hosts joining at once) must not call
+    hosts down whose frames wait unread in its own socket."""
+    import zmq
+
+    from tests.procs import wait_for
+
+    clock: FakeClock = core.clock  # type: ignore[assignment]
+    core.ingest(frame(core, "web-1"))
+    core.ingest(frame(core, "web-2"))
+    core.handler.caught_up = clock.time()  # the loop read everything, then fell behind
+    clock.advance(11)
+    core.tick()
+    assert core.state.hosts["web-1"].status == "up" and "host.down" not in kinds(core)
+    assert core.handler.behind(clock.time()) == 11
+    pub = core.ctx.socket(zmq.PUB)
+    pub.connect(core.endpoints["ingest"])
+    try:
+        def read_web2() -> bool:
+            pub.send_multipart(frame(core, "web-2", seq=1))
+            core._drain_ingest()
+            return core.state.hosts["web-2"].seq == 1
+        wait_for(read_web2, 5, "web-2's frame through the socket")
+        core._drain_ingest()  # the socket is empty now: caught up
+    finally:
+        pub.close(linger=0)
+    assert core.handler.behind(clock.time()) == 0
+    core.tick()  # web-1 sent nothing while everything was read: silent for real
+    assert core.state.hosts["web-1"].status == "down"
+    assert core.state.hosts["web-2"].status == "up"
+    assert core.seen[-1]["message"] == "host web-1 silent for 11s"  # type: ignore[attr-defined]
+
+
+def test_a_broker_behind_for_over_a_minute_judges_at_now(core: BrokerCore) -> None:
+    from broker.ingest.handler import BEHIND_LIMIT
+
+    clock: FakeClock = core.clock  # type: ignore[assignment]
+    core.ingest(frame(core, "web-1"))
+    core.handler.caught_up = clock.time()
+    clock.advance(BEHIND_LIMIT - 1)
+    core.tick()
+    assert core.state.hosts["web-1"].status == "up"
+    clock.advance(10 + 2)  # behind 61 s: judged at now - 60, web-1 silent 11 s by then
+    core.tick()
+    assert core.state.hosts["web-1"].status == "down"
+
+
+def test_a_received_batch_keeps_the_order_of_messages_of_any_shape(core: BrokerCore) -> None:
+    """broker/ingest/receive.py: two-part messages and others in one batch, each handled
+    in the order received (the others rejected, the frames between them applied)."""
+    import zmq
+
+    from tests.procs import wait_for
+
+    pub = core.ctx.socket(zmq.PUB)
+    pub.connect(core.endpoints["ingest"])
+    try:  # the slow joiner: probes until one gets through
+        wait_for(lambda: pub.send_multipart(frame(core, "probe")) or core._drain_ingest()
+                 or core.frames > 0, 5, "the PUB connected")
+        batch = [frame(core, seq=1, **{"cpu.percent": 1.0}), [b"one part"],
+                 frame(core, seq=2, **{"cpu.percent": 2.0}),
+                 [*frame(core, seq=9), b"a third part"],
+                 frame(core, seq=3, **{"cpu.percent": 3.0}), [b"m.x", b"\xc1"]]
+        before, rejected = core.frames, sum(core.rejected.values())
+        for parts in batch:
+            pub.send_multipart(parts)
+        wait_for(lambda: core._drain_ingest() or core.frames >= before + len(batch), 5,
+                 "the batch read")
+    finally:
+        pub.close(linger=0)
+    hs = core.state.hosts["web-1"]
+    assert hs.seq == 3 and hs.metrics["cpu.percent"] == 3.0
+    assert list(hs.history.series("cpu.percent")) == [1.0, 2.0, 3.0]
+    assert sum(core.rejected.values()) - rejected == 3
+    reasons = [e["data"]["reason"] for e in core.seen  # type: ignore[attr-defined]
+               if e["kind"] == "ingest.rejected"]
+    assert "message parts" in reasons[-3] and "message parts" in reasons[-2]
+    assert "msgpack" in reasons[-1]

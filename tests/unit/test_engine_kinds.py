@@ -118,6 +118,17 @@ def test_host_down_counts_log_frames_as_signs_of_life():
     assert transitions(e.on_log("h1", "info", "back", "x", T0 + 51)) == [("firing", "resolved")]
 
 
+def test_host_down_and_absent_wait_while_the_broker_is_behind_on_its_socket():
+    """seen_by: the last moment the broker had read every frame; frames still unread in
+    its own backlog are not a host's silence (broker/ingest/handler.py seen_by)."""
+    e = engine_from(rule("down", kind="host_down", for_="30s")
+                    + rule("gone", kind="absent", metric="cpu.percent", for_="30s"))
+    e.on_sample("h1", {"cpu.percent": 3}, None, T0)
+    assert e.tick(T0 + 60, seen_by=T0 + 5) == []  # behind since T0 + 5: nothing judged
+    fired = transitions(e.tick(T0 + 61, seen_by=T0 + 31))
+    assert fired == [("inactive", "firing")] * 2
+
+
 def feed_trend(e, start, per_s, minutes, metric="disk./.percent", step=10):
     out = []
     for t in range(0, minutes * 60, step):

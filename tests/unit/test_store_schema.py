@@ -9,7 +9,7 @@ import pytest
 from broker.store.schema import LATEST, MIGRATIONS
 from broker.store.store import Store, StoreCorrupt, StoreError
 from core.clock import FakeClock
-from tests.unit.store_helpers import T0, ev, running_store, v2_file
+from tests.unit.store_helpers import T0, damaged, ev, running_store, v2_file
 
 
 def _count(path, sql="SELECT count(*) FROM events", params=()):
@@ -31,13 +31,7 @@ def test_garbage_file_is_refused(tmp_path):
 
 def test_damaged_pages_are_detected(tmp_path):
     path = tmp_path / "e.db"
-    with running_store(path) as s:
-        for i in range(3000):
-            s.put(ev("log", f"payload number {i} " * 5, host=f"h{i % 7}"))
-    data = bytearray(path.read_bytes())
-    for off in range(8192, len(data) - 4096, 16384):  # scribble over a page in every four
-        data[off:off + 2048] = b"\xa5" * 2048
-    path.write_bytes(bytes(data))
+    damaged(path)
     with pytest.raises(StoreCorrupt, match="corrupt|not a valid|cannot be opened"):
         Store(path).open()
 

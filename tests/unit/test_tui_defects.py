@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import pytest
 from rich.console import Console
 from textual import events
 from textual.widgets import DataTable, Input, Static
@@ -252,7 +253,11 @@ def test_a_constant_series_is_a_flat_line() -> None:
     assert sparkline([4.0] * 10, 10, lo=0.0, hi=8.0) == "▅" * 10  # scaled: a real level
 
 
-async def test_a_failing_store_is_shown_on_the_dashboard_at_once() -> None:
+@pytest.mark.parametrize(("state", "reason"), [
+    ("failing", "database or disk is full"),
+    ("corrupt", "event store e.db is corrupt (quick_check: page 7)")])
+async def test_a_failing_store_is_shown_on_the_dashboard_at_once(state: str,
+                                                                 reason: str) -> None:
     """Issue 11: status and the TUI show ``store: failing <reason>``; the broker's side is
     tests/chaos/test_chaos_store.py (a full tmpfs, a read-only data dir)."""
     from tui.messages import BrokerStatus
@@ -263,11 +268,10 @@ async def test_a_failing_store_is_shown_on_the_dashboard_at_once() -> None:
         bar = await until(pilot, lambda: app.screen.query(SummaryBar).first(), what="bar")
         await until(pilot, lambda: "up" in str(bar.render()), what="summary")
         assert "store:" not in str(bar.render())
-        app.post_message(BrokerStatus("frozen", {"store": {
-            "state": "failing", "reason": "database or disk is full"}}))
+        app.post_message(BrokerStatus("frozen", {"store": {"state": state, "reason": reason}}))
         text = await until(pilot, lambda: "store:" in str(bar.render()) and str(bar.render()),
                            what="the store line")
-        assert "store: failing database or disk is full" in text
+        assert f"store: {state} {reason}"[:60] in text
 
 
 async def test_f_forgets_the_selected_host_after_a_confirmation() -> None:

@@ -146,7 +146,7 @@ def snapshot(now: float = NOW, n_extra: int = 0) -> dict[str, Any]:
               "ingest": {"frames": 100_800, "rate": 14.0 + n_extra, "rejected": 3,
                          "rejected_by_reason": {"timestamp too far from now": 3},
                          "held_on_probation": 0, "log_lines_dropped": 0, "probation": 0,
-                         "probation_evicted": 0, "gaps": 0},
+                         "probation_evicted": 0, "gaps": 0, "behind_s": 0.0},
               "limits": {"max_hosts": 10_000, "max_series": 2_000_000,
                          "max_series_per_host": 2_000, "memory_at_caps_mb": 1_500},
               "notify": None,

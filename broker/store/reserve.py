@@ -1,0 +1,94 @@
+"""A little disk space kept beside the event store, given up to start on a full disk.
+
+SQLite opens a WAL database only with its ``-shm`` file (32 KiB), which a clean stop
+deletes. On a file system with no free byte the open failed, and the broker could not
+start: no pages at all, the one thing a full disk must not cause. ``events.db-reserve`` is
+256 KiB of allocated blocks (``posix_fallocate``: real blocks, not a sparse file), made
+whenever the store opens or its writes resume with at least ``MIN_FREE`` free. An open that
+fails on a full disk deletes it and tries once more: the ``-shm`` file and the first WAL
+pages fit, the broker starts, and its writes fail and page (``store_failing``) until room
+returns, as they do when the disk fills while it runs. ``status`` says ``reserve``:
+``kept``, ``released`` (used to start) or ``none`` (the disk never had the room for it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from broker.store.schema import StoreCorrupt, StoreError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RESERVE_BYTES = 256 * 1024
+MIN_FREE = 8 * 2**20  # made only while the file system has this much free
+FULL_BELOW = 2 * RESERVE_BYTES  # an open failing with less free than this: the disk is full
+
+
+def path_of(db: Path) -> Path:
+    return db.with_name(db.name + "-reserve")
+
+
+def free_bytes(directory: Path) -> int:
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return 0
+    return st.f_bavail * st.f_frsize
+
+
+def keep(db: Path) -> bool:
+    """Make the reserve if it is missing and there is room; True if it is there."""
+    p = path_of(db)
+    try:
+        if p.stat().st_size >= RESERVE_BYTES:
+            return True
+    except OSError:
+        pass
+    if free_bytes(db.parent) < MIN_FREE:
+        return False
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        log.info("event store: no disk space reserve made at %s: %s", p, e)
+        p.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def state(db: Path, used: bool) -> str:
+    """``kept``, ``released`` (given up to open) or ``none`` (never had the room)."""
+    return "kept" if path_of(db).exists() else "released" if used else "none"
+
+
+def release(db: Path) -> bool:
+    """Delete the reserve; True if there was one."""
+    try:
+        path_of(db).unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        log.error("event store: cannot delete the disk space reserve %s: %s", path_of(db), e)
+        return False
+    return True
+
+
+def open_anyway(open_: Callable[[], T], db: Path) -> tuple[T, bool]:
+    """``open_()``; if it fails on a full disk, give up the reserve and try once more.
+    Returns what it opened and whether the reserve was used. A damaged file is never
+    retried, and neither is a failure with room on the disk."""
+    try:
+        return open_(), False
+    except StoreError as e:
+        if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW or not release(db):
+            raise
+        log.error("event store %s: the disk is full (%s); released the %d KiB disk space "
+                  "reserve %s to start", db, e, RESERVE_BYTES // 1024, path_of(db))
+    return open_(), True
