@@ -305,6 +305,10 @@ def main() -> None:
     p.add_argument("--only", choices=("keys", "chart", "incident"), default=None,
                    help="run only the key latency runs, the chart range switch or the "
                    "incident view's opening")
+    p.add_argument("--size", nargs="+", default=[f"{SIZE[0]}x{SIZE[1]}"], metavar="WxH",
+                   help="terminal sizes of the incident view's runs")
+    p.add_argument("--no-live", action="store_true",
+                   help="incident: skip the round trip to a real broker")
     p.add_argument("--dashboard", action="store_true",
                    help="dashboard keys (scroll, sort, filter) at 10, 1,000 and --hosts hosts")
     args = p.parse_args()
@@ -314,7 +318,11 @@ def main() -> None:
     if args.only in (None, "incident"):
         from bench.tui_incident import print_incident
 
-        print_incident(args.hosts, args.opens)
+        try:
+            sizes = [(int(w), int(h)) for w, h in (x.split("x") for x in args.size)]
+        except ValueError:
+            p.error(f"--size: give WxH (like 80x24), got {' '.join(args.size)}")
+        print_incident(args.hosts, args.opens, sizes, live=not args.no_live)
     if args.only == "incident":
         return
     if args.only != "keys":

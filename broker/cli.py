@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                                   anti_entropy=cfg.cluster.anti_entropy,
                                   advertise=args.advertise or cfg.cluster.advertise,
                                   claim_lease=cfg.cluster.claim_lease,
-                                  round_trip_timeout=cfg.cluster.round_trip_timeout)
+                                  round_trip_timeout=cfg.cluster.round_trip_timeout,
+                                  gc_pacing=True)
         system.start()
     except (ConfigError, OSError) as exc:
         fail("monitor-broker", str(exc))

@@ -56,7 +56,8 @@ class MonitoringSystem:
                  insecure: bool = False, metrics_auth: str = "",
                  name: str = "", peers: list[str] | None = None,
                  anti_entropy: float = 5.0, advertise: str = "",
-                 claim_lease: float = 15.0, round_trip_timeout: float = 2.0) -> None:
+                 claim_lease: float = 15.0, round_trip_timeout: float = 2.0,
+                 gc_pacing: bool = False) -> None:
         self.data_dir = Path(data_dir) if data_dir else None
         self.requested = dict(endpoints or LOOPBACK)
         self.local_agent = local_agent
@@ -70,6 +71,7 @@ class MonitoringSystem:
         self.interval = interval
         self.want_store = store and self.data_dir is not None
         self.want_alerts = alerts
+        self.gc_pacing = gc_pacing  # broker/gcpace.py: the broker process, not tests
         self.metrics_addr = metrics_addr
         self.exporter: Exporter | None = None
         from broker.auth import Gate
@@ -146,6 +148,10 @@ class MonitoringSystem:
         if feed is not None:
             self.core.tick_hooks.append(lambda now: feed.retry())
         self.core.tick_hooks.append(self.store_watch.watch)
+        if self.gc_pacing:
+            from broker.gcpace import GcPacer
+
+            self.core.tick_hooks.append(GcPacer(self.core.state).tick)
         self.core.tick_hooks.append(self._watch_keys)
         if self.engine is not None:
             self.member.start(self.core, self.engine, self.supervisor, self.ctx,

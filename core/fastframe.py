@@ -14,6 +14,11 @@ The plain path decodes with msgspec's msgpack decoder (1.1 us for a 21-metric fr
 keys and strings, ints, floats: ``plain_ok`` admits nothing else); on anything else (a frame
 that is not plain, or bytes msgspec refuses) the frame is decoded again by ``protocol``'s
 msgpack, so what the full check sees, and every reason it gives, is as before.
+
+``plain_obj`` decodes into ``Plain``, a msgspec struct of the eight fields typed, for the
+steady lane (broker/ingest/lane.py): the type checks the lane made in Python (the fields
+there once and no other, str/int/number fields, metric values int or float and never
+bool) happen in C during the decode, and ints stay ints (1.0-1.5 us less a steady frame).
 """
 
 from __future__ import annotations
@@ -28,6 +33,36 @@ PLAIN_FIELDS = 8  # v, kind, host, agent, boot, seq, ts, metrics
 _KNOWN_MAX = 200_000  # hosts remembered (cleared when full: a flood costs a re-check)
 _known: dict[str, tuple[str, str]] = {}  # host -> (agent, boot) checked valid
 fast_unpack = msgspec.msgpack.Decoder().decode  # see the module's docstring
+
+
+class Plain(msgspec.Struct, forbid_unknown_fields=True):
+    """A plain metrics frame's eight fields, typed: msgspec checks them in C while it
+    decodes (each field present once, no other; str, int, int or float; metric values int
+    or float, never bool, None or str). For the steady lane (broker/ingest/lane.py), which
+    still checks ranges, NaN and the host's identity itself."""
+
+    v: int
+    kind: str
+    host: str
+    agent: str
+    boot: str
+    seq: int
+    ts: int | float
+    metrics: dict[str, int | float]
+
+
+_plain_unpack = msgspec.msgpack.Decoder(Plain).decode
+
+
+def plain_obj(payload: bytes) -> Plain | None:
+    """The payload as a ``Plain``, or None (over the frame cap, or not a plain metrics
+    frame as typed: the full path decodes it again and says what is wrong, if anything)."""
+    if len(payload) > protocol.MAX_FRAME_BYTES:
+        return None
+    try:
+        return _plain_unpack(payload)
+    except Exception:  # ValidationError, DecodeError, RecursionError...
+        return None
 
 
 def fast_obj(payload: bytes) -> Any:

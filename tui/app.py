@@ -15,8 +15,8 @@ from textual.notifications import Notify, SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 
+from tui import batch, palette, textual_fixes
 from tui import messages as msg
-from tui import palette, textual_fixes
 from tui.css_cache import CachedStylesheet
 from tui.format import printable, thresholds_from_rules
 from tui.gc_pacer import GcPacer
@@ -237,6 +237,16 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         # collection over 1,000 hosts took 25-70 ms, the worst key-to-repaint latencies.
         self.call_after_refresh(gc.freeze)
 
+    def on_fleet_changes(self, message: msg.FleetChanges) -> None:
+        """A batch of a frame interval (tui/batch.py), applied in one pass."""
+        new = batch.apply(self.live_model, message.source, message.batch)
+        if new:
+            if not self._new_criticals:
+                self.set_timer(TOAST_BATCH_S, self._toast_criticals)
+            self._new_criticals.extend(new)
+        # Title and screens catch up on the next tick: a title change costs a layout pass,
+        # and an alert storm would pay it for every message.
+
     def on_metrics_update(self, message: msg.MetricsUpdate) -> None:
         apply = self.live_model.apply_metrics
         for host, (ts, metrics) in message.updates.items():
@@ -245,20 +255,21 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
     def on_digest_update(self, message: msg.DigestUpdate) -> None:
         self.live_model.apply_digest(message.source, message.digest)
 
+    # One frame's message (a FrozenSource's, a test's): a batch of one.
     def on_host_changed(self, message: msg.HostChanged) -> None:
-        self.live_model.apply_host(message.source, message.host, message.status, message.ts,
-                              message.info)
+        one = batch.Batch()
+        one.add_host(message.host, message.status, message.ts, message.info)
+        self.on_fleet_changes(msg.FleetChanges(message.source, one))
 
     def on_alert_changed(self, message: msg.AlertChanged) -> None:
-        self._alert(message.source, message.alert)
+        one = batch.Batch()
+        one.add_alert(message.alert)
+        self.on_fleet_changes(msg.FleetChanges(message.source, one))
 
-    def _alert(self, source: str, alert: dict[str, Any]) -> None:
-        if self.live_model.apply_alert(source, alert):
-            if not self._new_criticals:
-                self.set_timer(TOAST_BATCH_S, self._toast_criticals)
-            self._new_criticals.append(alert)
-        # Title and screens catch up on the next tick: a title change costs a layout pass,
-        # and an alert storm would pay it for every message.
+    def on_event_received(self, message: msg.EventReceived) -> None:
+        one = batch.Batch()
+        one.add_event(message.event)
+        self.on_fleet_changes(msg.FleetChanges(message.source, one))
 
     def _toast_criticals(self) -> None:
         """One toast (and one bell) per burst: a storm of toasts would bury the screen."""
@@ -276,19 +287,6 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         self.notify(text, severity="error", timeout=CRITICAL_TIMEOUT_S)
         if self.bell_on_critical:
             self.bell()
-
-    def on_event_received(self, message: msg.EventReceived) -> None:
-        event = message.event
-        self.live_model.add_event(event)
-        data: dict[str, Any] = _map(event.get("data"))
-        alert = _map(data.get("alert"))
-        if alert.get("id"):
-            self._alert(message.source, alert)  # ack/unack carry the alert as it is now
-        elif event.get("kind") in ("silence", "unsilence"):
-            silence = _map(data.get("silence"))
-            if silence.get("id"):
-                self.live_model.apply_silence(silence["id"], data.get("alerts") or [],
-                                         event["kind"] == "silence")
 
     def on_broker_status(self, message: msg.BrokerStatus) -> None:
         self.live_model.brokers.setdefault(message.source, {}).update(message.status)
@@ -383,10 +381,6 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
             yield SystemCommand(f"{binding.description} ({binding.key_display or binding.key})",
                                 help_text, lambda b=binding, t=target: self.run_action(
                                     b.action, t))
-
-
-def _map(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _user() -> str:

@@ -14,6 +14,8 @@ from typing import Any
 from textual.message import Message
 from textual.widget import Widget
 
+from tui.batch import Batch
+
 Metrics = dict[str, float]
 
 
@@ -47,6 +49,24 @@ class MetricsUpdate(Message):
                 message.updates[host] = (ts, metrics)
             else:
                 message.updates[host] = (newer[0], {**metrics, **newer[1]})
+        return True
+
+
+@dataclass
+class FleetChanges(Message):
+    """What one broker sent within a frame interval (tui/batch.py): the session thread
+    posts one of these at most 10 times a second, however many frames came. A batch still
+    waiting in the App's queue takes in the next one (``can_replace``): a UI that fell
+    behind applies both in one pass, events beyond what the tail shows counted, not kept."""
+
+    source: str
+    batch: Batch
+
+    def can_replace(self, message: Message) -> bool:
+        if not isinstance(message, FleetChanges) or message.source != self.source:
+            return False
+        self.batch.extend(message.batch)
+        message.batch = self.batch
         return True
 
 

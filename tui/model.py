@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +100,8 @@ class FleetModel:
         self.hosts_version = 0  # bumps when hosts are added or removed (rows, not cells)
         self.alerts_version = 0
         self.events_version = 0
+        self.events_dropped = 0  # not kept under a flood (tui/batch.py); in the broker's store
+        self.event_kinds: dict[str, int] = {}  # every event received, kept or not, by kind
         self._host_counts: dict[str, int] = {}
         # per source: (hosts_version, the last digest's names, their HostViews)
         self._digest_views: dict[str, tuple[int, list[str], list[HostView]]] = {}
@@ -136,11 +139,7 @@ class FleetModel:
                 if name not in history:
                     host.history.setdefault(name, deque(maxlen=HISTORY)).append(value)
             self.dirty_hosts.add(host.name)
-        for name in [n for n, h in self.hosts.items() if source in h.sources and n not in seen]:
-            self.hosts[name].sources.discard(source)
-            if not self.hosts[name].sources:
-                del self.hosts[name]
-                self.hosts_version += 1
+        self._drop_unlisted(source, seen)
         alert_ids = set()
         for alert in snap.get("alerts", []):
             alert_ids.add(alert["id"])
@@ -157,6 +156,20 @@ class FleetModel:
         self.brokers.setdefault(source, {}).update(snap.get("broker") or {})
         self.alerts_version += 1
         self.events_version += 1
+
+    def _drop_unlisted(self, source: str, listed: set[str]) -> None:
+        """``source`` has only the hosts of ``listed`` now: the rest leave (with their
+        history) unless another broker still has them."""
+        for name in [n for n, h in self.hosts.items() if source in h.sources and n not in listed]:
+            self._drop(source, name)
+
+    def _drop(self, source: str, name: str) -> None:
+        host = self.hosts.get(name)
+        if host is not None:
+            host.sources.discard(source)
+            if not host.sources:
+                del self.hosts[name]
+                self.hosts_version += 1
 
     def apply_metrics(self, source: str, name: str, ts: float, metrics: dict[str, float]) -> None:
         host = self._host(source, name)
@@ -190,6 +203,8 @@ class FleetModel:
             self.bad_digests += 1
             return False
         views = self._digest_views.get(source)
+        if views is None or views[1] != names:  # the broker's hosts changed: it forgot some
+            self._drop_unlisted(source, set(names))  # (a view hears few h.<host> frames)
         if views is None or views[0] != self.hosts_version or views[1] != names:
             hosts = [self._host(source, name) for name in names]
             self._digest_views[source] = views = (self.hosts_version, list(names), hosts)
@@ -228,12 +243,7 @@ class FleetModel:
     def apply_host(self, source: str, name: str, status: str, ts: float,
                    info: dict[str, Any] | None = None) -> None:
         if status == "forgotten":  # retired (monitor-ctl forget, F, host_expire): it goes
-            old = self.hosts.get(name)
-            if old is not None:
-                old.sources.discard(source)
-                if not old.sources:
-                    del self.hosts[name]
-                    self.hosts_version += 1
+            self._drop(source, name)
             return
         host = self._host(source, name)
         if status == "hello":
@@ -283,8 +293,13 @@ class FleetModel:
                 alert["silenced"] = ids
                 self.alerts_version += 1
 
-    def add_event(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
+    def add_events(self, events: Iterable[dict[str, Any]], dropped: int = 0,
+                   kinds: dict[str, int] | None = None) -> None:
+        """The newest events of a batch, and how many older ones it did not keep."""
+        self.events.extend(events)
+        self.events_dropped += dropped
+        for kind, n in (kinds or {}).items():
+            self.event_kinds[kind] = self.event_kinds.get(kind, 0) + n
         self.events_version += 1
 
     # ---------------------------------------------------------------- queries

@@ -15,7 +15,7 @@ from typing import Any
 from broker.alerting.evaluators import SERIES, AbsentSeries, HostDownSeries, LogSeries, Series
 from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.loglevels import level_matcher
-from broker.alerting.quiet import QuietPlan
+from broker.alerting.quiet import EMPTY_PLAN, QuietPlan
 from broker.alerting.rules import Rule
 from broker.layout import name_set
 from core.matchers import Matcher
@@ -23,6 +23,7 @@ from core.regex import Pattern, compile_user
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent", "check")
 _NONE: tuple[Series, ...] = ()
+MAX_MEMO = 10_000  # names (and host shapes) whose routing is remembered; past it, again
 
 
 class HostSeries:
@@ -41,7 +42,7 @@ class HostSeries:
         self.logs: list[tuple[LogSeries, Pattern, Callable[[str], Any] | None,
                               Callable[[str], bool] | None]] = []
         self.stopped = False  # said goodbye: no host_down until it sends again
-        self.plan = QuietPlan([])  # the quiet guard of ``watched`` (broker/alerting/quiet.py)
+        self.plan = EMPTY_PLAN  # the quiet guard of ``watched`` (broker/alerting/quiet.py)
         self.idle = False  # its guarded series were all idle after the last full evaluation
 
 
@@ -87,6 +88,41 @@ class RuleIndex:
                            compile_glob(r.source), level_matcher(r.level), host_filter(r))
                           for r in live if r.kind == "log"]
         self.absent: list[AbsentSeries] = []
+        self.unfiltered = all(f is None for _, _, f in self.metric_rules)
+        # a metric name -> the metric rules whose glob matches it (the same for every
+        # host: a new host's names are matched once per fleet, not once per host)
+        self._matching: dict[str, tuple[tuple[Rule, Any], ...]] = {}
+        # a host's watched routing (names and rules) -> its quiet guard's template
+        self._plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def matching(self, name: str) -> tuple[tuple[Rule, Any], ...]:
+        """(rule, host filter) of the metric rules whose glob matches ``name``."""
+        found = self._matching.get(name)
+        if found is None:
+            if len(self._matching) >= MAX_MEMO:
+                self._matching.clear()
+            found = self._matching[name] = tuple(
+                (rule, hosts_ok) for rule, match, hosts_ok in self.metric_rules if match(name))
+        return found
+
+    def plan(self, watched: list[tuple[str, tuple[Series, ...]]]) -> QuietPlan:
+        """The quiet guard of ``watched``, from a template shared by the hosts with the same
+        names and rules (the checks depend on the rules alone, not on the series' state)."""
+        # without host filters a host's routing follows from its names alone (series kept
+        # by a rules reload have rules equal to these); with them, from the rules too
+        key: tuple[Any, ...] = (tuple(n for n, _ in watched) if self.unfiltered else
+                                tuple((n, tuple(map(id, (s.rule for s in ss))))
+                                      for n, ss in watched))
+        tpl = self._plans.get(key)
+        if tpl is None:
+            if len(self._plans) >= MAX_MEMO:
+                self._plans.clear()
+            plan = QuietPlan(watched)
+            # the rules are kept with the template: their ids in the key stay theirs
+            tpl = self._plans[key] = (plan.template(watched),
+                                      tuple(s.rule for _, ss in watched for s in ss))
+            return plan
+        return QuietPlan.from_template(tpl[0], watched)
 
     def forget(self, host: str) -> None:
         """Drop a forgotten host's absent series (the rest lives in its HostSeries)."""
@@ -95,8 +131,8 @@ class RuleIndex:
     def series_for(self, hs: HostSeries, name: str, old: Mapping[Any, Series] | None = None
                    ) -> tuple[Series, ...]:
         found = []
-        for rule, match, hosts_ok in self.metric_rules:
-            if match(name) and (hosts_ok is None or hosts_ok(hs)):
+        for rule, hosts_ok in self.matching(name):
+            if hosts_ok is None or hosts_ok(hs):
                 s = (old or {}).get((rule.name, name))
                 if s is None or s.rule != rule:
                     s = SERIES[rule.kind](rule, hs.name, name)
@@ -127,7 +163,7 @@ class RuleIndex:
             if name not in by:
                 name = sys.intern(name)  # one copy of each name for the whole fleet
                 by[name] = self.series_for(hs, name)
-        reindex(hs)
+        reindex(hs, self)
 
     def rebuild(self, hs: HostSeries) -> None:
         """Re-route a host after a rules change, keeping series whose rule is unchanged."""
@@ -140,7 +176,7 @@ class RuleIndex:
         self.host_series(hs, old)
         for name in names:
             hs.by_metric[name] = self.series_for(hs, name, old)
-        reindex(hs)
+        reindex(hs, self)
 
     def find(self, hs: HostSeries, rule: Rule, metric: str) -> Series | None:
         """The series of ``rule`` on this host (and metric), creating it when needed."""
@@ -153,7 +189,8 @@ class RuleIndex:
         return next((x for x in hs.by_metric[metric] if x.rule.name == rule.name), None)
 
 
-def reindex(hs: HostSeries) -> None:
+def reindex(hs: HostSeries, index: RuleIndex | None = None) -> None:
     hs.known = name_set(tuple(hs.by_metric))  # hosts with the same names share it
     hs.watched = [(n, ss) for n, ss in hs.by_metric.items() if ss]
-    hs.plan, hs.idle = QuietPlan(hs.watched), False
+    hs.plan = QuietPlan(hs.watched) if index is None else index.plan(hs.watched)
+    hs.idle = False

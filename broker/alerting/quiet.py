@@ -32,6 +32,10 @@ from typing import Any
 from broker.alerting.evaluators import Series, ThresholdSeries
 
 Cmp = Callable[[float, float], bool]
+Checks = tuple[tuple[tuple[str, ...], tuple[float, ...], Cmp], ...]
+# (checks, per_core checks, rest: (watched index, series indexes), guarded: (i, j))
+Template = tuple[Checks, Checks, tuple[tuple[int, tuple[int, ...]], ...],
+                 tuple[tuple[int, int], ...]]
 
 
 def bound(s: Series) -> tuple[Cmp, float] | None:
@@ -79,6 +83,28 @@ class QuietPlan:
         self.rest = rest  # what a quiet frame still evaluates
         self.guarded = tuple(guarded)
 
+    def template(self, watched: list[tuple[str, tuple[Series, ...]]]) -> Template:
+        """What another host with the same names and rules can share of this plan: the
+        checks, and where its rest and guarded series sit in its ``watched``."""
+        rest, guarded = set(map(id, (s for _, ss in self.rest for s in ss))), set(
+            map(id, self.guarded))
+        return (self.checks, self.per_core,
+                tuple((i, tuple(j for j, s in enumerate(ss) if id(s) in rest))
+                      for i, (_, ss) in enumerate(watched) if any(id(s) in rest for s in ss)),
+                tuple((i, j) for i, (_, ss) in enumerate(watched) for j, s in enumerate(ss)
+                      if id(s) in guarded))
+
+    @classmethod
+    def from_template(cls, tpl: Template, watched: list[tuple[str, tuple[Series, ...]]]
+                      ) -> QuietPlan:
+        """The plan of ``watched`` from the template of a host routed the same way (its
+        guarded series are taken in the order the template's plan took them)."""
+        plan = cls.__new__(cls)
+        plan.checks, plan.per_core, rest, guarded = tpl
+        plan.rest = [(watched[i][0], tuple(watched[i][1][j] for j in js)) for i, js in rest]
+        plan.guarded = tuple(watched[i][1][j] for i, j in guarded)
+        return plan
+
     def quiet(self, metrics: Mapping[str, float], cores: float = 0.0) -> bool:
         """Every guarded series' value on its quiet side (and present in the frame);
         ``cores``: the host's core count (the per-core thresholds' divisor, 0 unknown)."""
@@ -109,7 +135,6 @@ class QuietPlan:
         return True
 
 
-Checks = tuple[tuple[tuple[str, ...], tuple[float, ...], Cmp], ...]
 _SHARED: dict[Checks, Checks] = {}
 _SHARED_MAX = 10_000  # distinct check tuples kept; past it the cache starts again
 
@@ -122,3 +147,6 @@ def _shared(checks: Checks) -> Checks:
             _SHARED.clear()
         found = _SHARED[checks] = checks
     return found
+
+
+EMPTY_PLAN = QuietPlan([])  # a host routed nowhere yet (shared: a plan is never changed)

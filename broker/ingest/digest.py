@@ -46,6 +46,20 @@ def plan(metrics: Mapping[str, float]) -> Callable[[Mapping[str, float]], Figure
 
 
 UNKNOWN: Figures = (math.nan,) * 6
+_PLANS: dict[tuple[str, ...], Callable[[Mapping[str, float]], Figures]] = {}
+MAX_PLANS = 10_000  # distinct tuples of names remembered; past it the memo starts again
+
+
+def shared_plan(metrics: Mapping[str, float]) -> Callable[[Mapping[str, float]], Figures]:
+    """``plan`` of these names, made once for every host that has the same ones (a plan
+    reads only the names: a joining host of a known shape costs a lookup)."""
+    key = tuple(metrics)
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) >= MAX_PLANS:
+            _PLANS.clear()
+        found = _PLANS[key] = plan(metrics)
+    return found
 
 
 class DigestBuilder:
@@ -100,7 +114,7 @@ class DigestBuilder:
             return UNKNOWN
         p = self._plans.get(host)
         if p is None or p[0] != len(metrics):
-            p = self._plans[host] = (len(metrics), plan(metrics))
+            p = self._plans[host] = (len(metrics), shared_plan(metrics))
         return p[1](metrics)
 
     def _take(self, host: str, metrics: Mapping[str, float]) -> Figures:

@@ -42,6 +42,21 @@ def _finite(values: list[float]) -> list[float]:
     return values
 
 
+_KEPT: dict[tuple[Callable[[str], bool] | None, tuple[str, ...]], tuple[str, ...]] = {}
+MAX_KEPT = 10_000  # distinct (keep, names) remembered; past it the memo starts again
+
+
+def _kept(keep: Callable[[str], bool] | None, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of ``keys`` that ``keep`` accepts, in order: the same for every host of a
+    shape, so a joining host does not call ``keep`` once per name."""
+    found = _KEPT.get((keep, keys))
+    if found is None:
+        if len(_KEPT) >= MAX_KEPT:
+            _KEPT.clear()
+        found = _KEPT[(keep, keys)] = keys if keep is None else tuple(k for k in keys if keep(k))
+    return found
+
+
 class History:
     __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows", "ts")
 
@@ -70,16 +85,31 @@ class History:
             self.data[at:at + n] = array("f", map(metrics.__getitem__, self.cols))
         self._advance(ts)
 
+    def add_same(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
+        """``add`` for a frame the caller knows has the names of the last one (``seen``):
+        the fast path without its shape check (the steady lane, state.apply_steady)."""
+        n = len(self.cols)
+        if not n:
+            return
+        at = self.row * n
+        code = self.data.typecode
+        if self.keep is None:
+            self.data[at:at + n] = array(code, metrics.values())
+        else:
+            self.data[at:at + n] = array(code, map(metrics.__getitem__, self.cols))
+        self._advance(ts)
+
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
-        keep = self.keep
-        kept = {k: v for k, v in metrics.items() if keep is None or keep(k)}
-        new = [k for k in kept if k not in self.index]
+        keys = tuple(metrics)
+        kept_names = _kept(self.keep, keys)
+        kept = dict(zip(kept_names, map(metrics.__getitem__, kept_names), strict=True))
+        new = [k for k in kept_names if k not in self.index]
         if new:
             self._widen(new)
         # the next frame with these names takes the fast path (the names shared, not this
         # frame's own strings); after a new column, an older shape without it must not (it
         # would look the new column up in the frame)
-        self.seen = names(tuple(metrics)) if tuple(kept) == self.cols else ()
+        self.seen = names(keys) if kept_names == self.cols else ()
         if not kept:
             return
         metrics = kept

@@ -27,13 +27,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from broker.ingest.state import MAX_SEQ_JUMP, HostRecord
+from broker.layout import names as shared_names
 from core import fastframe, protocol
 
 if TYPE_CHECKING:
     from broker.events import Event
     from broker.ingest.handler import FrameHandler
 
-_NUM = frozenset({float, int})
 _SKEW = protocol.MAX_CLOCK_SKEW_S
 _VERSION = protocol.VERSION
 _isfinite = math.isfinite
@@ -59,44 +59,35 @@ class Lanes:
         if (len(frame) == fastframe.PLAIN_FIELDS and frame["kind"] == "metrics"
                 and hs.boot and hs.status == "up"):
             lane = self.lanes.get(hs.host)
-            names = tuple(frame["metrics"])
+            names = shared_names(tuple(frame["metrics"]))  # the history's ``seen`` (state.py)
             if lane is None or lane.hs is not hs:
                 self.lanes[hs.host] = Lane(hs, names, protocol.topic_for(frame))
-            elif lane.names != names:
+            elif lane.names is not names:
                 lane.names = names
 
     def drop(self, host: str) -> None:
         self.lanes.pop(host, None)
 
-    def take(self, payload: bytes, now: float
-             ) -> tuple[dict[str, Any], bytes, list[Event]] | None:
-        """(frame, topic, events) once handled; None: the full path must take it (nothing
-        has been changed then)."""
-        obj: Any = fastframe.fast_obj(payload)
-        if type(obj) is not dict or len(obj) != fastframe.PLAIN_FIELDS:
+    def take(self, payload: bytes, now: float) -> tuple[bytes, list[Event]] | None:
+        """(topic, events) once handled; None: the full path must take it (nothing has
+        been changed then)."""
+        obj = fastframe.plain_obj(payload)  # the fields' types checked as it decodes
+        if obj is None:
             return None
-        host = obj.get("host")
-        if type(host) is not str:
-            return None
+        host = obj.host
         lane = self.lanes.get(host)
         if lane is None:
             return None
         hs = lane.hs
-        seq: Any = obj.get("seq")
-        ts: Any = obj.get("ts")
-        metrics: Any = obj.get("metrics")
-        if (obj.get("kind") != "metrics" or obj.get("v") != _VERSION
-                or obj.get("agent") != hs.agent or obj.get("boot") != hs.boot
-                or hs.status != "up" or type(seq) is not int or seq < 0
-                or type(metrics) is not dict or tuple(metrics) != lane.names):
+        seq, ts, metrics = obj.seq, obj.ts, obj.metrics
+        if (obj.kind != "metrics" or obj.v != _VERSION or obj.agent != hs.agent
+                or obj.boot != hs.boot or hs.status != "up" or seq < 0
+                or tuple(metrics) != lane.names):
             return None
-        t = type(ts)
         # NaN fails both comparisons, +-inf the range
-        if (t is not float and t is not int) or not -_SKEW <= ts - now <= _SKEW:
+        if not -_SKEW <= ts - now <= _SKEW:
             return None
         values = metrics.values()
-        if not set(map(type, values)) <= _NUM:
-            return None
         try:
             if not _isfinite(sum(values)):
                 return None
@@ -124,7 +115,7 @@ class Lanes:
         engine = h.engine
         if engine is not None:
             engine.set_origin(host, hs.agent, hs.boot, seq)
-        state.apply_metrics(hs, metrics, None, ts)
+        state.apply_steady(hs, metrics, ts, lane.names)
         if h.digests.noting:
             h.digests.note(host, hs.metrics)
         if h.sink is not None:
@@ -133,4 +124,4 @@ class Lanes:
         # gave it the frame the lane was made from (a forgotten host has no lane)
         events = (engine.on_sample(host, metrics, hs.labels, now, steady=True)
                   if engine is not None else [])
-        return obj, lane.topic, events
+        return lane.topic, events

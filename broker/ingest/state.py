@@ -245,8 +245,12 @@ class State:
                       labels: dict[str, str] | None, ts: float = math.nan) -> None:
         m = hs.metrics
         before = len(m)
-        m.update(metrics)
-        if len(m) != before:  # new names: keep one copy of each for the fleet
+        if not before:  # a new host: its names, shared, straight in
+            m.update(zip(names(tuple(metrics)), metrics.values(), strict=True))
+            self.total_series += len(m)
+        else:
+            m.update(metrics)
+        if len(m) != before and before:  # new names: keep one copy of each for the fleet
             self.total_series += len(m) - before
             kept = list(m.items())
             m.clear()
@@ -254,6 +258,20 @@ class State:
         if labels:
             hs.labels.update(labels)
         hs.history.add(metrics, ts)
+
+    @staticmethod
+    def apply_steady(hs: HostRecord, metrics: dict[str, float], ts: float,
+                     names: tuple[str, ...]) -> None:
+        """``apply_metrics`` for a frame whose ``names`` (the shared tuple of its metric
+        names, broker/layout.py) the host sent before, without labels: the steady lane's
+        (broker/ingest/lane.py). No new name: the dict only takes the values; the history
+        skips its shape check when its last frame had these names."""
+        hs.metrics.update(metrics)
+        history = hs.history
+        if history.seen is names:
+            history.add_same(metrics, ts)
+        else:
+            history.add(metrics, ts)
 
     @staticmethod
     def apply_processes(hs: HostRecord, procs: list[dict[str, Any]], ts: float) -> None:

@@ -83,6 +83,7 @@ def test_garbage_on_ingest_is_rejected_counted_and_broker_keeps_serving(broker: 
         [b"m.x", protocol.pack({**good, "ts": time.time() - 3600})],  # clock far off
         [b"m.x", b"\x00" * (protocol.MAX_FRAME_BYTES + 1)],            # huge
         [b"only-one-part"],
+        [b"m.x", protocol.pack(good), b"a third part"],                # three parts
     ]
     try:
         def flood() -> int:

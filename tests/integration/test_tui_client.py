@@ -11,7 +11,7 @@ import zmq
 
 from core import protocol
 from tests.procs import wait_for
-from tui.messages import ConnectionState, MetricsUpdate, Reply, Snapshot
+from tui.messages import ConnectionState, FleetChanges, Reply, Snapshot
 from tui.sources.live import LiveSource
 
 pytestmark = pytest.mark.integration
@@ -93,6 +93,11 @@ class Recorder:
     def of(self, kind: type) -> list[Any]:
         return [m for m in list(self.messages) if isinstance(m, kind)]
 
+    def cpu(self) -> list[float]:
+        """h1's cpu in each batch the session posted that had its metrics."""
+        return [m.batch.metrics["h1"][1]["cpu.percent"] for m in self.of(FleetChanges)
+                if "h1" in m.batch.metrics]
+
     def states(self) -> list[str]:
         return [m.state for m in self.of(ConnectionState)]
 
@@ -121,8 +126,8 @@ def test_clone_pattern_applies_only_frames_after_the_snapshot(follow) -> None:
     try:
         _, app = follow(broker.control, broker.publish)
         snap = wait_for(lambda: app.of(Snapshot), what="snapshot")[0]
-        wait_for(lambda: len(app.of(MetricsUpdate)) >= 5, what="live updates")
-        values = [m.updates["h1"][1]["cpu.percent"] for m in app.of(MetricsUpdate)]
+        wait_for(lambda: len(app.cpu()) >= 5, what="live updates")
+        values = app.cpu()
         assert min(values) > snap.snapshot["pseq"]
         assert values == sorted(values)
         assert "connected" in app.states()
@@ -211,8 +216,8 @@ def test_a_quick_broker_restart_is_caught_by_its_sequence_going_back(follow) -> 
         assert "reconnecting" not in app.states()
         # resynced before the new counter overtook the old one: not a mere gap
         assert app.of(Snapshot)[1].snapshot["pseq"] < old_pseq
-        latest = app.of(MetricsUpdate)[-1].updates["h1"][1]["cpu.percent"]
-        wait_for(lambda: app.of(MetricsUpdate)[-1].updates["h1"][1]["cpu.percent"] != latest,
+        latest = app.cpu()[-1]
+        wait_for(lambda: app.cpu()[-1] != latest,
                  what="live updates from the new broker")
     finally:
         broker.stop()

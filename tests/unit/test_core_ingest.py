@@ -199,3 +199,36 @@ def test_a_broker_behind_for_over_a_minute_judges_at_now(core: BrokerCore) -> No
     clock.advance(10 + 2)  # behind 61 s: judged at now - 60, web-1 silent 11 s by then
     core.tick()
     assert core.state.hosts["web-1"].status == "down"
+
+
+def test_a_received_batch_keeps_the_order_of_messages_of_any_shape(core: BrokerCore) -> None:
+    """broker/ingest/receive.py: two-part messages and others in one batch, each handled
+    in the order received (the others rejected, the frames between them applied)."""
+    import zmq
+
+    from tests.procs import wait_for
+
+    pub = core.ctx.socket(zmq.PUB)
+    pub.connect(core.endpoints["ingest"])
+    try:  # the slow joiner: probes until one gets through
+        wait_for(lambda: pub.send_multipart(frame(core, "probe")) or core._drain_ingest()
+                 or core.frames > 0, 5, "the PUB connected")
+        batch = [frame(core, seq=1, **{"cpu.percent": 1.0}), [b"one part"],
+                 frame(core, seq=2, **{"cpu.percent": 2.0}),
+                 [*frame(core, seq=9), b"a third part"],
+                 frame(core, seq=3, **{"cpu.percent": 3.0}), [b"m.x", b"\xc1"]]
+        before, rejected = core.frames, sum(core.rejected.values())
+        for parts in batch:
+            pub.send_multipart(parts)
+        wait_for(lambda: core._drain_ingest() or core.frames >= before + len(batch), 5,
+                 "the batch read")
+    finally:
+        pub.close(linger=0)
+    hs = core.state.hosts["web-1"]
+    assert hs.seq == 3 and hs.metrics["cpu.percent"] == 3.0
+    assert list(hs.history.series("cpu.percent")) == [1.0, 2.0, 3.0]
+    assert sum(core.rejected.values()) - rejected == 3
+    reasons = [e["data"]["reason"] for e in core.seen  # type: ignore[attr-defined]
+               if e["kind"] == "ingest.rejected"]
+    assert "message parts" in reasons[-3] and "message parts" in reasons[-2]
+    assert "msgpack" in reasons[-1]

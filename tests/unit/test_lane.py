@@ -31,7 +31,8 @@ def via_lane(h: FrameHandler, parts: list[bytes], now: float) -> Out:
     done = h.lanes.take(parts[1], now) if len(parts) == 2 else None
     if done is None:
         return h.ingest(parts, now)
-    frame, topic, events = done
+    topic, events = done
+    frame = protocol.unpack(parts[1])
     assert topic == protocol.topic_for(frame)
     return [("forward", (frame, parts[1]))] + [("emit", e) for e in events]
 
@@ -62,7 +63,7 @@ def frames_of(rng: random.Random, ids: dict[str, list[Any]], now: float) -> list
     host = rng.choice(HOSTS)
     agent, boot, seq = ids[host]
     roll = rng.random()
-    metrics = {k: v + rng.uniform(-2, 2) for k, v in BASE.items()}
+    metrics: dict[str, Any] = {k: v + rng.uniform(-2, 2) for k, v in BASE.items()}
     extra: dict[str, Any] = {}
     ts = now
     if roll < 0.05:
@@ -95,10 +96,16 @@ def frames_of(rng: random.Random, ids: dict[str, list[Any]], now: float) -> list
         return protocol.encode(frame)
     elif roll < 0.30:
         metrics["load.1"] = 30.0  # per core over the threshold
+    elif roll < 0.31:
+        metrics["mem.percent"] = rng.choice(("high", None))  # no number
+    elif roll < 0.32:
+        metrics["cpu.count"] = 4  # an int
     seq += 1
     ids[host] = [agent, boot, seq]
     frame = protocol.metrics_frame(host, agent, boot, seq, ts, metrics)
     frame.update(extra)
+    if 0.32 <= roll < 0.35:  # the same fields in another order (another encoder)
+        frame = dict(reversed(list(frame.items())))
     return protocol.encode(frame)
 
 
@@ -146,3 +153,13 @@ def test_a_forgotten_host_comes_back_new_not_through_its_old_lane() -> None:
                                                              BASE)), T0 + 3)
     assert "host.up" in [x["kind"] for what, x in out if what == "emit"]
     assert h.lanes.taken == 2 and h.state.hosts["web-1"].first_seen == T0 + 3
+
+
+def test_an_int_stays_an_int_through_the_lane() -> None:
+    h = make()
+    for seq in range(3):
+        via_lane(h, protocol.encode(protocol.metrics_frame(
+            "web-1", "a", "b", seq, T0 + seq, {**BASE, "cpu.count": 4})), T0 + seq)
+    assert h.lanes.taken == 2
+    value = h.state.hosts["web-1"].metrics["cpu.count"]
+    assert value == 4 and type(value) is int

@@ -146,3 +146,28 @@ async def test_a_burst_down_down_enter_moves_then_opens() -> None:
                              and app.screen, what="the detail")
         assert dialog.record["id"] == target["id"]
         assert table.cursor_row == 2
+
+
+async def test_a_flood_shows_the_newest_and_says_how_many_more_are_not_shown() -> None:
+    """A storm's batch keeps the newest events the tail can show; the rest are counted in
+    the tail's title (they are in the broker's store: a search finds them)."""
+    from tui.batch import KEEP_EVENTS, Batch
+    from tui.messages import FleetChanges
+    from tui.screens.events import TAIL_ROWS
+
+    app = make_app(refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        screen, table = await events_screen(app, pilot)
+        assert "not shown" not in str(table.border_title)
+        batch = Batch()
+        for i in range(KEEP_EVENTS + 1234):
+            batch.add_event({"id": f"st{i}", "ts": app.now() + i, "kind": "host.down",
+                             "severity": "warning", "host": f"n{i}", "message": f"down {i}"})
+        app.post_message(FleetChanges("frozen", batch))
+        await until(pilot, lambda: screen._rows[0]["id"] == f"st{KEEP_EVENTS + 1233}",
+                    what="the newest event on top")
+        assert table.row_count == TAIL_ROWS
+        assert [e["id"] for e in screen._rows[:2]] == [f"st{KEEP_EVENTS + 1233}",
+                                                       f"st{KEEP_EVENTS + 1232}"]
+        await until(pilot, lambda: "1,234 more not shown" in str(table.border_title),
+                    what="the count of events not shown")

@@ -138,6 +138,8 @@ class EventsScreen(ConsoleScreen):
             mode = "events up to the moment shown"
         elif self.live:
             mode = "live tail"
+            if app.model.events_dropped:  # a flood: the newest are shown, all are stored
+                mode += f" · {app.model.events_dropped:,} more not shown (/ searches them)"
         elif self.searching and not self._rows:
             mode = f"searching {self.query_text!r}…"
         else:

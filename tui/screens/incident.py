@@ -80,8 +80,13 @@ class IncidentScreen(ConsoleScreen):
         self.on_screen_resume()
 
     def open(self, alert_id: str) -> None:
-        """The next time the screen is shown, show ``alert_id`` (app.open_incident)."""
+        """Show ``alert_id`` when the screen is shown next (app.open_incident pushes it right
+        after). Its requests leave and its widgets are updated now, before the push: the
+        first paint of the screen is then the new incident's, not the last one's followed by
+        a layout and a second paint."""
         self._to_open = alert_id
+        if self.ready:
+            self.on_screen_resume()
 
     def on_screen_resume(self) -> None:
         """Pushed again with a new alert (not back from a dialog over it: that keeps all)."""

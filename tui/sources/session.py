@@ -9,7 +9,12 @@ and the fleet digest (``protocol.FLEET_TOPICS``), plus the metrics and host fram
 hosts the UI shows (``LiveSource.set_view``), exact topics per host, changed as the operator
 scrolls, sorts or filters; the digest carries every host's status. Lost frames are found
 by gaps in ``nseq`` then (every frame on a fleet-wide topic carries it), since other hosts'
-frames leave gaps in ``pseq``.
+frames leave gaps in ``pseq``. A fleet that grows past VIEW_ABOVE after the snapshot (the
+console started first, or the broker restarted and its agents came back one by one) is
+followed by a view from the first digest that lists more.
+
+Frames reach the UI in batches (tui/sources/coalesce.py): one message a FLUSH_S, whatever
+the storm.
 """
 
 from __future__ import annotations
@@ -22,17 +27,8 @@ import zmq
 
 from core import protocol
 from core.sockets import make_socket
-from tui.messages import (
-    AlertChanged,
-    BrokerStatus,
-    ConnectionState,
-    DigestUpdate,
-    EventReceived,
-    HostChanged,
-    MetricsUpdate,
-    Reply,
-    Snapshot,
-)
+from tui.messages import BrokerStatus, ConnectionState, Reply, Snapshot
+from tui.sources.coalesce import FLUSH_S, Coalescer
 
 if TYPE_CHECKING:
     from tui.sources.live import BrokerLink
@@ -41,7 +37,6 @@ if TYPE_CHECKING:
 unpack_reply = protocol.unpack_reply
 
 MAX_REPLY_BYTES = protocol.MAX_REPLY_BYTES
-FLUSH_S = 0.1        # metrics batches are posted at most 10 times a second
 REQUEST_TIMEOUT_S = 5.0
 MAX_BUFFER = 200_000  # frames held while a snapshot is in flight
 VIEW_ABOVE = 500  # past this many hosts, follow the UI's view plus the digest
@@ -67,7 +62,7 @@ class Session:
         self.pseq = -1
         self.snap_id: str | None = None
         self.buffer: list[dict[str, Any]] = []
-        self.batch: dict[str, tuple[float, dict[str, float]]] = {}
+        self.coalescer = Coalescer(link.name, link.post)  # one message a flush (FLUSH_S)
         self.pending: dict[str, tuple[str, float]] = {}  # req id -> (op, sent at)
         self.status_sent: float | None = None
         self.last_heard = time.monotonic()
@@ -168,32 +163,13 @@ class Session:
             if lost:
                 self.resync()  # with a view, frames but metrics are what reveals a loss
                 return
-        name, kind = self.link.name, frame["kind"]
-        if kind == "metrics":
-            old = self.batch.get(frame["host"])
-            metrics = frame["metrics"] if old is None else {**old[1], **frame["metrics"]}
-            self.batch[frame["host"]] = (frame["ts"], metrics)
-            return
-        self.flush()  # keep order between metrics and what follows them
-        if kind == "alert":
-            self.link.post(AlertChanged(name, frame["alert"]))
-            if isinstance(frame.get("event"), dict):  # the change, for the live event log
-                self.link.post(EventReceived(name, frame["event"]))
-        elif kind == "event":
-            self.link.post(EventReceived(name, frame["event"]))
-        elif kind == "digest":
-            self.link.post(DigestUpdate(name, frame["digest"]))
-        elif kind == "hello":
-            self.link.post(HostChanged(name, frame["host"], "hello", frame["ts"],
-                                       frame.get("info") or {}))
-        elif kind == "host":
-            self.link.post(HostChanged(name, frame["host"], frame["status"], frame["ts"],
-                                       frame.get("info") or {}))
+        if frame["kind"] == "digest" and not self.view_mode and isinstance(
+                frame["digest"], dict) and len(frame["digest"].get("hosts") or ()) > VIEW_ABOVE:
+            self.set_mode(True)  # the fleet grew past VIEW_ABOVE after the snapshot
+        self.coalescer.frame(frame)
 
     def flush(self) -> None:
-        if self.batch:
-            batch, self.batch = self.batch, {}
-            self.link.post(MetricsUpdate(self.link.name, batch))
+        self.coalescer.flush()
 
     def resync(self) -> None:
         if self.snap_id is None:

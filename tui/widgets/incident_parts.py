@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
 from core import units
@@ -133,25 +133,53 @@ def log_lines(inc: dict[str, Any], needle: str = "") -> tuple[Text, int]:
     return t, shown
 
 
-def _procs(snap: Any, heading: str) -> Table | Text:
+PROC_COLUMNS = (("pid", "right"), ("name", "left"), ("cpu", "right"), ("rss", "right"))
+NAME_W = 14  # a process name is cut (with an ellipsis) past this
+
+
+def _procs(snap: Any, heading: str) -> list[Text]:
+    """One side of the processes section, a line a row: its title, a header, the top rows.
+    Lines of plain Text, not a rich Table: the view measured and drew the Table on every
+    open (7 ms a render at 78 columns, twice an open: its height, then its lines)."""
     if not isinstance(snap, dict) or not snap.get("top"):
-        return Text(f"{heading}: not recorded", style="dim")
-    table = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left",
-                  title=f"{heading} {clock(float(snap.get('ts') or 0.0))}",
-                  title_style="bold")
-    table.add_column("pid", justify="right", style="dim")
-    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=14)
-    table.add_column("cpu", justify="right")
-    table.add_column("rss", justify="right")
-    for p in snap["top"]:
-        table.add_row(str(p.get("pid", "")), printable(p.get("name", "")),
-                      units.fmt(p.get("cpu_percent"), "%"), units.fmt(p.get("rss"), "B"))
-    return table
+        return [Text(f"{heading}: not recorded", style="dim")]
+    rows = [(str(p.get("pid", "")), printable(p.get("name", "")),
+             units.fmt(p.get("cpu_percent"), "%"), units.fmt(p.get("rss"), "B"))
+            for p in snap["top"]]
+    widths = [max(len(label), *(cell_len(r[i]) for r in rows))
+              for i, (label, _) in enumerate(PROC_COLUMNS)]
+    widths[1] = min(widths[1], NAME_W)
+    lines = [Text(f"{heading} {clock(float(snap.get('ts') or 0.0))}", style="bold")]
+    for cells, row_style in [(tuple(label for label, _ in PROC_COLUMNS), "bold"),
+                             *((r, "") for r in rows)]:
+        line = Text(" ", style=row_style, end="")
+        for i, (cell, (_, justify), width) in enumerate(zip(cells, PROC_COLUMNS, widths,
+                                                          strict=True)):
+            text = Text(cell, style="dim" if i == 0 and not row_style else "")
+            text.truncate(width, overflow="ellipsis")
+            pad = " " * (width - text.cell_len)
+            if justify == "right":
+                line.append(pad)
+            line.append_text(text)
+            if justify == "left":
+                line.append(pad)
+            line.append("  " if i < len(PROC_COLUMNS) - 1 else " ")
+        lines.append(line)
+    return lines
 
 
-def processes(inc: dict[str, Any]) -> Table:
+def processes(inc: dict[str, Any]) -> Text:
     """Top processes at the start and now, side by side (two fit in 78 columns)."""
     procs = inc.get("processes") or {}
-    grid = Table.grid(padding=(0, 3))
-    grid.add_row(_procs(procs.get("start"), "at the start"), _procs(procs.get("now"), "now"))
-    return grid
+    left, right = _procs(procs.get("start"), "at the start"), _procs(procs.get("now"), "now")
+    width = max(line.cell_len for line in left)
+    out = Text(no_wrap=True, overflow="ellipsis")
+    for i in range(max(len(left), len(right))):
+        if i:
+            out.append("\n")
+        line = left[i] if i < len(left) else Text()
+        out.append_text(line)
+        if i < len(right):
+            out.append(" " * (width - line.cell_len + 3))
+            out.append_text(right[i])
+    return out

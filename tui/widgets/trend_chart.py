@@ -37,7 +37,9 @@ class TrendChart(Widget):
         self.thresholds: list[tuple[float, str]] = []
         self.marks: list[tuple[float, str]] = []
         self.message: Text | None = Text("no chart yet", style="dim")
-        self.renders = 0  # tests and the bench count repaints
+        self.renders = 0  # charts drawn (a repaint of an unchanged chart reuses the last)
+        self._version = 0  # bumped by every change of what is drawn
+        self._drawn: tuple[tuple[int, int, int, bool], Text] | None = None
 
     def show(self, series: list[Series], *, unit: str, t0: float, t1: float,
              thresholds: Sequence[tuple[float, str]] = (),
@@ -46,7 +48,7 @@ class TrendChart(Widget):
         self.unit, self.t0, self.t1 = unit, t0, t1
         self.thresholds, self.marks = list(thresholds), list(marks)
         self.message = None
-        self.refresh()
+        self._changed()
 
     def append(self, label: str, ts: float, value: float) -> None:
         """A live sample for the series ``label`` (ignored when no series has that label)."""
@@ -65,11 +67,15 @@ class TrendChart(Widget):
             for s in self.series:
                 if len(s.points) > MAX_LIVE or (s.points and s.points[0][0] < self.t0 - 3600):
                     s.points = [p for p in s.points if p[0] >= self.t0][-MAX_LIVE:]
-        self.refresh()
+        self._changed()
 
     def note(self, text: str, style: str = "dim") -> None:
         """One line in place of the chart (loading, refused): the series stay for later."""
         self.message = Text(text, style=style)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._version += 1
         self.refresh()
 
     def legend(self) -> Text:
@@ -95,10 +101,15 @@ class TrendChart(Widget):
         return styles.get(key, "")
 
     def render(self) -> Text:
-        self.renders += 1
+        """The chart; the one drawn last when nothing changed (a screen is repainted whole
+        after a layout, and an incident view's opening repainted its chart three times)."""
         if self.message is not None:
             return self.message
         width, height = self.content_size.width, self.content_size.height
+        drawn_as = (self._version, width, height, palette.color_on())
+        if self._drawn is not None and self._drawn[0] == drawn_as:
+            return self._drawn[1]
+        self.renders += 1
         out = Text(no_wrap=True, overflow="crop")
         if len(self.series) > 1 and height > 4:
             out.append_text(self.legend())
@@ -112,4 +123,5 @@ class TrendChart(Widget):
                 out.append(text, style=self._style(key))
             if n < len(lines) - 1:
                 out.append("\n")
+        self._drawn = (drawn_as, out)
         return out
