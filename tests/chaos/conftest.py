@@ -22,12 +22,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.serial)
 
 
-@pytest.fixture
-def tiny_mount(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs to fill up or remount read-only; skipped where mounting is refused."""
-    mnt = tmp_path / "mnt"
+def tmpfs(mnt: Path, size: str) -> Iterator[Path]:
+    """Mount a tmpfs of ``size`` at ``mnt`` for a fixture; skipped where mounting is refused."""
     mnt.mkdir()
-    got = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+    got = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
                          capture_output=True, text=True)
     if got.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {got.stderr.strip()}")
@@ -35,6 +33,12 @@ def tiny_mount(tmp_path: Path) -> Iterator[Path]:
         yield mnt
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+@pytest.fixture
+def tiny_mount(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs to fill up or remount read-only."""
+    yield from tmpfs(tmp_path / "mnt", "1m")
 
 
 def fill(path: Path) -> Path:

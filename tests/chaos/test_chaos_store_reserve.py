@@ -8,14 +8,13 @@ has room for a reserve; this one has.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from broker.store.reserve import RESERVE_BYTES
-from tests.chaos.conftest import fill
+from tests.chaos.conftest import fill, tmpfs
 from tests.chaos.test_chaos_store import config, rules_in, store_of
 from tests.notify_servers import Recorder
 from tests.procs import Broker, wait_for
@@ -26,16 +25,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def mount16(tmp_path: Path) -> Iterator[Path]:
     """A 16 MiB tmpfs: room for a reserve (8 MiB free) until it is filled up."""
-    mnt = tmp_path / "mnt16"
-    mnt.mkdir()
-    got = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mnt)],
-                         capture_output=True, text=True)
-    if got.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {got.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+    yield from tmpfs(tmp_path / "mnt16", "16m")
 
 
 def test_a_broker_starts_and_pages_on_a_disk_with_no_free_byte(
