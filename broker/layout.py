@@ -12,7 +12,10 @@ otherwise stay alive in that host's structures (55 names: 3.3 KB a host).
 from __future__ import annotations
 
 import sys
+from typing import TypeVar
 
+K = TypeVar("K")
+V = TypeVar("V")
 Layout = tuple[tuple[str, ...], dict[str, int]]
 
 _LAYOUTS: dict[tuple[str, ...], Layout] = {}
@@ -21,13 +24,21 @@ _SETS: dict[tuple[str, ...], frozenset[str]] = {}
 MAX_LAYOUTS = 10_000  # distinct name tuples kept; past it the cache starts again
 
 
+def remember(cache: dict[K, V], key: K, value: V, limit: int = MAX_LAYOUTS) -> V:
+    """Keep ``value`` under ``key`` in a memo of at most ``limit`` entries (past it the memo
+    starts again: the shapes of a fleet are few, a flood of odd ones must not grow it);
+    returns ``value``. The callers look up first and call this on a miss only."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def names(found: tuple[str, ...]) -> tuple[str, ...]:
     """The shared tuple equal to ``found``, its names interned."""
     shared = _NAMES.get(found)
     if shared is None:
-        if len(_NAMES) >= MAX_LAYOUTS:
-            _NAMES.clear()
-        shared = _NAMES[found] = tuple(map(sys.intern, found))
+        shared = remember(_NAMES, found, tuple(map(sys.intern, found)))
     return shared
 
 
@@ -35,10 +46,8 @@ def layout(cols: tuple[str, ...]) -> Layout:
     """(the shared tuple equal to ``cols``, its name -> column index)."""
     found = _LAYOUTS.get(cols)
     if found is None:
-        if len(_LAYOUTS) >= MAX_LAYOUTS:
-            _LAYOUTS.clear()
         shared = names(cols)
-        found = _LAYOUTS[shared] = (shared, {name: i for i, name in enumerate(shared)})
+        found = remember(_LAYOUTS, shared, (shared, {name: i for i, name in enumerate(shared)}))
     return found
 
 
@@ -46,7 +55,5 @@ def name_set(found: tuple[str, ...]) -> frozenset[str]:
     """The shared frozenset of ``found``'s names."""
     s = _SETS.get(found)
     if s is None:
-        if len(_SETS) >= MAX_LAYOUTS:
-            _SETS.clear()
-        s = _SETS[found] = frozenset(names(found))
+        s = remember(_SETS, found, frozenset(names(found)))
     return s

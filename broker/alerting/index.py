@@ -17,13 +17,12 @@ from broker.alerting.globs import compile_glob, compile_globs
 from broker.alerting.loglevels import level_matcher
 from broker.alerting.quiet import EMPTY_PLAN, QuietPlan
 from broker.alerting.rules import Rule
-from broker.layout import name_set
+from broker.layout import name_set, remember
 from core.matchers import Matcher
 from core.regex import Pattern, compile_user
 
 METRIC_KINDS = ("threshold", "rate", "forecast", "anomaly", "absent", "check")
 _NONE: tuple[Series, ...] = ()
-MAX_MEMO = 10_000  # names (and host shapes) whose routing is remembered; past it, again
 
 
 class HostSeries:
@@ -99,10 +98,8 @@ class RuleIndex:
         """(rule, host filter) of the metric rules whose glob matches ``name``."""
         found = self._matching.get(name)
         if found is None:
-            if len(self._matching) >= MAX_MEMO:
-                self._matching.clear()
-            found = self._matching[name] = tuple(
-                (rule, hosts_ok) for rule, match, hosts_ok in self.metric_rules if match(name))
+            found = remember(self._matching, name, tuple(
+                (rule, hosts_ok) for rule, match, hosts_ok in self.metric_rules if match(name)))
         return found
 
     def plan(self, watched: list[tuple[str, tuple[Series, ...]]]) -> QuietPlan:
@@ -115,12 +112,10 @@ class RuleIndex:
                                       for n, ss in watched))
         tpl = self._plans.get(key)
         if tpl is None:
-            if len(self._plans) >= MAX_MEMO:
-                self._plans.clear()
             plan = QuietPlan(watched)
             # the rules are kept with the template: their ids in the key stay theirs
-            tpl = self._plans[key] = (plan.template(watched),
-                                      tuple(s.rule for _, ss in watched for s in ss))
+            remember(self._plans, key, (plan.template(watched),
+                                        tuple(s.rule for _, ss in watched for s in ss)))
             return plan
         return QuietPlan.from_template(tpl[0], watched)
 

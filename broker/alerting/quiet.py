@@ -30,6 +30,7 @@ from itertools import repeat
 from typing import Any
 
 from broker.alerting.evaluators import Series, ThresholdSeries
+from broker.layout import remember
 
 Cmp = Callable[[float, float], bool]
 Checks = tuple[tuple[tuple[str, ...], tuple[float, ...], Cmp], ...]
@@ -136,16 +137,13 @@ class QuietPlan:
 
 
 _SHARED: dict[Checks, Checks] = {}
-_SHARED_MAX = 10_000  # distinct check tuples kept; past it the cache starts again
 
 
 def _shared(checks: Checks) -> Checks:
     """The one tuple equal to ``checks`` (hosts with the same names and rules share it)."""
     found = _SHARED.get(checks)
     if found is None:
-        if len(_SHARED) >= _SHARED_MAX:
-            _SHARED.clear()
-        found = _SHARED[checks] = checks
+        found = remember(_SHARED, checks, checks)
     return found
 
 

@@ -23,6 +23,7 @@ from operator import itemgetter
 from typing import Any
 
 from broker.ingest.state import State
+from broker.layout import remember
 from core import digest as fleet
 
 Figures = tuple[float, float, float, float, float, float]
@@ -47,7 +48,6 @@ def plan(metrics: Mapping[str, float]) -> Callable[[Mapping[str, float]], Figure
 
 UNKNOWN: Figures = (math.nan,) * 6
 _PLANS: dict[tuple[str, ...], Callable[[Mapping[str, float]], Figures]] = {}
-MAX_PLANS = 10_000  # distinct tuples of names remembered; past it the memo starts again
 
 
 def shared_plan(metrics: Mapping[str, float]) -> Callable[[Mapping[str, float]], Figures]:
@@ -56,9 +56,7 @@ def shared_plan(metrics: Mapping[str, float]) -> Callable[[Mapping[str, float]],
     key = tuple(metrics)
     found = _PLANS.get(key)
     if found is None:
-        if len(_PLANS) >= MAX_PLANS:
-            _PLANS.clear()
-        found = _PLANS[key] = plan(metrics)
+        found = remember(_PLANS, key, plan(metrics))
     return found
 
 

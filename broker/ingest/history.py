@@ -27,7 +27,7 @@ import math
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 
-from broker.layout import layout, names
+from broker.layout import layout, names, remember
 
 NAN = math.nan
 INF = math.inf
@@ -43,7 +43,6 @@ def _finite(values: list[float]) -> list[float]:
 
 
 _KEPT: dict[tuple[Callable[[str], bool] | None, tuple[str, ...]], tuple[str, ...]] = {}
-MAX_KEPT = 10_000  # distinct (keep, names) remembered; past it the memo starts again
 
 
 def _kept(keep: Callable[[str], bool] | None, keys: tuple[str, ...]) -> tuple[str, ...]:
@@ -51,9 +50,8 @@ def _kept(keep: Callable[[str], bool] | None, keys: tuple[str, ...]) -> tuple[st
     shape, so a joining host does not call ``keep`` once per name."""
     found = _KEPT.get((keep, keys))
     if found is None:
-        if len(_KEPT) >= MAX_KEPT:
-            _KEPT.clear()
-        found = _KEPT[(keep, keys)] = keys if keep is None else tuple(k for k in keys if keep(k))
+        found = remember(_KEPT, (keep, keys),
+                         keys if keep is None else tuple(k for k in keys if keep(k)))
     return found
 
 
@@ -72,18 +70,10 @@ class History:
         self.ts = array("d")  # the sample time of each row (allocated with the first row)
 
     def add(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
-        n = len(self.cols)
         if tuple(metrics) != self.seen:
             self._add_slow(metrics, ts)
-            return
-        if not n:
-            return
-        at = self.row * n
-        if self.keep is None:
-            self.data[at:at + n] = array("f", metrics.values())
         else:
-            self.data[at:at + n] = array("f", map(metrics.__getitem__, self.cols))
-        self._advance(ts)
+            self.add_same(metrics, ts)
 
     def add_same(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
         """``add`` for a frame the caller knows has the names of the last one (``seen``):
@@ -92,11 +82,10 @@ class History:
         if not n:
             return
         at = self.row * n
-        code = self.data.typecode
         if self.keep is None:
-            self.data[at:at + n] = array(code, metrics.values())
+            self.data[at:at + n] = array("f", metrics.values())
         else:
-            self.data[at:at + n] = array(code, map(metrics.__getitem__, self.cols))
+            self.data[at:at + n] = array("f", map(metrics.__getitem__, self.cols))
         self._advance(ts)
 
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:

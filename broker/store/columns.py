@@ -9,12 +9,13 @@ the other take 1, 2, ... BLOCK, then again): a fleet's minute buckets all open a
 second, and with one BLOCK for all every buffer filled and emptied in step, so the fleet's
 buffers swung between nothing and full (16 rows x 21 series x 8 B x 10,000 hosts = 27 MB,
 in glibc's heap, measured with mallinfo2 in bench/heap_live.py); staggered, they hold about
-half that, steadily, for the same folds. A frame with other names takes the slow path (the buffer is folded, then a
-loop, new columns as needed). The count of column ``i`` is ``full + off[i]``: ``full``
-counts the fast-path rows, ``off[i]`` the slow-path ones less the ``full`` of before the
-column existed. A column whose count is zero holds nothing and yields no row. The names and their column
-numbers are shared by every bucket with the same names (broker/layout.py); min, max, sum and
-``off`` are ``array``s too. One bucket of 21 series: about 0.9 KB, plus the buffer.
+half that, steadily, for the same folds. A frame with other names takes the slow path (the
+buffer is folded, then a loop, new columns as needed). The count of column ``i`` is
+``full + off[i]``: ``full`` counts the fast-path rows, ``off[i]`` the slow-path ones less
+the ``full`` of before the column existed. A column whose count is zero holds nothing and
+yields no row. The names and their column numbers are shared by every bucket with the same
+names (broker/layout.py); min, max, sum and ``off`` are ``array``s too. One bucket of 21
+series: about 0.9 KB, plus the buffer.
 """
 
 from __future__ import annotations
