@@ -35,11 +35,12 @@ _known: dict[str, tuple[str, str]] = {}  # host -> (agent, boot) checked valid
 fast_unpack = msgspec.msgpack.Decoder().decode  # see the module's docstring
 
 
-class Plain(msgspec.Struct, forbid_unknown_fields=True):
+class Plain(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """A plain metrics frame's eight fields, typed: msgspec checks them in C while it
     decodes (each field present once, no other; str, int, int or float; metric values int
     or float, never bool, None or str). For the steady lane (broker/ingest/lane.py), which
-    still checks ranges, NaN and the host's identity itself."""
+    still checks ranges, NaN and the host's identity itself. Not tracked by the collector
+    (``gc=False``: it holds a dict and strings, never itself)."""
 
     v: int
     kind: str

@@ -114,10 +114,14 @@ class AlertEngine:
 
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float,
-                  alive: bool = True, steady: bool = False) -> list[Event]:
+                  alive: bool = True, steady: bool = False,
+                  origin: tuple[str, str, int] | None = None) -> list[Event]:
         """``alive=False``: a pushed sample, which is no sign of life of the host's agent;
         ``steady``: every name in ``metrics`` came in a sample of this host before (the
-        ingest lane's frames, broker/ingest/lane.py): nothing new to index."""
+        ingest lane's frames, broker/ingest/lane.py): nothing new to index; ``origin``:
+        (agent, boot, seq) of the sample, ``set_origin`` in the same call (the lane's)."""
+        if origin is not None:
+            self.book.current = self.book.origin[host] = origin
         hs = self.hosts.get(host) or self.host_series(host)
         self.now = now
         out: list[Event] = []
@@ -138,16 +142,23 @@ class AlertEngine:
             if self._seeds:
                 self._apply_seeds(hs, new)
         book = self.book
-        quiet = hs.idle and hs.plan.quiet(metrics, hs.cpu_count)  # broker/alerting/quiet.py
-        for name, ss in hs.plan.rest if quiet else hs.watched:
+        plan = hs.plan
+        if hs.idle and plan.quiet(metrics, hs.cpu_count):  # broker/alerting/quiet.py
+            get = metrics.get
+            for v, s in zip(map(get, plan.names), plan.series, strict=True):
+                if v is not None and s.observe(v, now, hs) and (
+                        s.level is not None or s.alert is not None):
+                    book.update(s, now, out)
+            book.current = None
+            return out
+        for name, ss in hs.watched:
             v = metrics.get(name)
             if v is None:
                 continue
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
-        if not quiet:
-            hs.idle = hs.plan.idle()
+        hs.idle = hs.plan.idle()
         book.current = None
         return out
 

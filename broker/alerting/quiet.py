@@ -34,8 +34,9 @@ from broker.layout import remember
 
 Cmp = Callable[[float, float], bool]
 Checks = tuple[tuple[tuple[str, ...], tuple[float, ...], Cmp], ...]
-# (checks, per_core checks, rest: (watched index, series indexes), guarded: (i, j))
-Template = tuple[Checks, Checks, tuple[tuple[int, tuple[int, ...]], ...],
+# (checks, per_core checks, the rest's names, rest: (watched index, series index),
+# guarded: (i, j))
+Template = tuple[Checks, Checks, tuple[str, ...], tuple[tuple[int, int], ...],
                  tuple[tuple[int, int], ...]]
 
 
@@ -57,7 +58,7 @@ def bound(s: Series) -> tuple[Cmp, float] | None:
 class QuietPlan:
     """One host's guard, rebuilt when its routing changes (index.reindex)."""
 
-    __slots__ = ("checks", "per_core", "rest", "guarded")
+    __slots__ = ("checks", "per_core", "names", "series", "guarded")
 
     def __init__(self, watched: list[tuple[str, tuple[Series, ...]]]) -> None:
         groups: dict[tuple[Cmp, bool], tuple[list[str], list[float]]] = {}
@@ -81,17 +82,31 @@ class QuietPlan:
                                     for (cmp, pc), (n, b) in groups.items() if not pc))
         self.per_core = _shared(tuple((tuple(n), tuple(b), cmp)
                                       for (cmp, pc), (n, b) in groups.items() if pc))
-        self.rest = rest  # what a quiet frame still evaluates
+        # what a quiet frame still evaluates, flat: a name per series (the names' tuple
+        # shared by the hosts of a template) and one tuple of series a host, walked with
+        # one zip: no per-host list of (name, tuple) pairs to read, cold, every frame
+        self.names = _shared_names(tuple(n for n, ss in rest for _ in ss))
+        self.series = tuple(s for _, ss in rest for s in ss)
         self.guarded = tuple(guarded)
+
+    @property
+    def rest(self) -> list[tuple[str, tuple[Series, ...]]]:
+        """(name, its series) of what a quiet frame still evaluates, in order."""
+        out: list[tuple[str, tuple[Series, ...]]] = []
+        for name, s in zip(self.names, self.series, strict=True):
+            if out and out[-1][0] is name:
+                out[-1] = (name, (*out[-1][1], s))
+            else:
+                out.append((name, (s,)))
+        return out
 
     def template(self, watched: list[tuple[str, tuple[Series, ...]]]) -> Template:
         """What another host with the same names and rules can share of this plan: the
         checks, and where its rest and guarded series sit in its ``watched``."""
-        rest, guarded = set(map(id, (s for _, ss in self.rest for s in ss))), set(
-            map(id, self.guarded))
-        return (self.checks, self.per_core,
-                tuple((i, tuple(j for j, s in enumerate(ss) if id(s) in rest))
-                      for i, (_, ss) in enumerate(watched) if any(id(s) in rest for s in ss)),
+        rest, guarded = set(map(id, self.series)), set(map(id, self.guarded))
+        return (self.checks, self.per_core, self.names,
+                tuple((i, j) for i, (_, ss) in enumerate(watched) for j, s in enumerate(ss)
+                      if id(s) in rest),
                 tuple((i, j) for i, (_, ss) in enumerate(watched) for j, s in enumerate(ss)
                       if id(s) in guarded))
 
@@ -101,8 +116,8 @@ class QuietPlan:
         """The plan of ``watched`` from the template of a host routed the same way (its
         guarded series are taken in the order the template's plan took them)."""
         plan = cls.__new__(cls)
-        plan.checks, plan.per_core, rest, guarded = tpl
-        plan.rest = [(watched[i][0], tuple(watched[i][1][j] for j in js)) for i, js in rest]
+        plan.checks, plan.per_core, plan.names, rest, guarded = tpl
+        plan.series = tuple(watched[i][1][j] for i, j in rest)
         plan.guarded = tuple(watched[i][1][j] for i, j in guarded)
         return plan
 
@@ -137,6 +152,15 @@ class QuietPlan:
 
 
 _SHARED: dict[Checks, Checks] = {}
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The one tuple equal to ``names`` (the rest's names of hosts routed alike)."""
+    found = _NAMES.get(names)
+    if found is None:
+        found = remember(_NAMES, names, names)
+    return found
 
 
 def _shared(checks: Checks) -> Checks:

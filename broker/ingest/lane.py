@@ -24,6 +24,7 @@ A lane holds the host's ``HostRecord``; ``drop`` removes it when the host is for
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from broker.ingest.state import MAX_SEQ_JUMP, HostRecord
@@ -68,7 +69,8 @@ class Lanes:
     def drop(self, host: str) -> None:
         self.lanes.pop(host, None)
 
-    def take(self, payload: bytes, now: float) -> tuple[bytes, list[Event]] | None:
+    def take(self, payload: bytes, now: float
+             ) -> tuple[bytes, Sequence[Event]] | None:
         """(topic, events) once handled; None: the full path must take it (nothing has
         been changed then)."""
         obj = fastframe.plain_obj(payload)  # the fields' types checked as it decodes
@@ -112,9 +114,6 @@ class Lanes:
             hs.last_seen = ts
         h.frames += 1
         self.taken += 1
-        engine = h.engine
-        if engine is not None:
-            engine.set_origin(host, hs.agent, hs.boot, seq)
         state.apply_steady(hs, metrics, ts, lane.names)
         if h.digests.noting:
             h.digests.note(host, hs.metrics)
@@ -122,6 +121,8 @@ class Lanes:
             h.sink.record_metrics(host, metrics, ts)
         # steady: the names are the lane's, which the engine indexed when the full path
         # gave it the frame the lane was made from (a forgotten host has no lane)
-        events = (engine.on_sample(host, metrics, hs.labels, now, steady=True)
-                  if engine is not None else [])
-        return lane.topic, events
+        engine = h.engine
+        if engine is None:
+            return lane.topic, ()
+        return lane.topic, engine.on_sample(host, metrics, hs.labels, now, True, True,
+                                            (hs.agent, hs.boot, seq))

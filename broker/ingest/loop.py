@@ -263,14 +263,20 @@ class BrokerCore:
             self.carry_out(self.handler.ingest(parts, now))
 
     def ingest_two(self, topic: bytes, payload: bytes, now: float) -> None:
+        """A message of two parts: the steady lane, else the full path (receive.drain
+        does the same inline)."""
         done = self.handler.lanes.take(payload, now)
         if done is None:
-            self.carry_out(self.handler.ingest([topic, payload], now))
+            self.ingest_full(topic, payload, now)
             return
         lane_topic, events = done
         self.forward(None, payload, lane_topic)
         for event in events:
             self._emit_local(event)
+
+    def ingest_full(self, topic: bytes, payload: bytes, now: float) -> None:
+        """A message of two parts through the full path (FrameHandler.ingest)."""
+        self.carry_out(self.handler.ingest([topic, payload], now))
 
     def drain_subscriptions(self, budget: int = 1000) -> None:
         for _ in range(budget):

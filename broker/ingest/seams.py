@@ -24,7 +24,8 @@ class AlertEngine(Protocol):
 
     def on_sample(self, host: str, metrics: Mapping[str, float],
                   labels: Mapping[str, str] | None, now: float,
-                  alive: bool = True, steady: bool = False) -> list[Event]: ...
+                  alive: bool = True, steady: bool = False,
+                  origin: tuple[str, str, int] | None = None) -> list[Event]: ...
 
     def on_log(self, host: str, level: str, message: str, source: str,
                now: float) -> list[Event]: ...
