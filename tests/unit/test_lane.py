@@ -56,7 +56,9 @@ def picture(h: FrameHandler, now: float) -> Any:
     alerts = sorted((a["rule"], a["host"], a.get("metric"), a["state"], a["severity"])
                     for a in h.engine.alerts(now)) if h.engine else []
     digest = h.digest(now)
-    return (hosts, alerts, h.frames, dict(h.rejected), h.state.total_series, digest)
+    # each host's latest (agent, boot, seq): what a tick-driven alert's episode id is made of
+    origin = dict(h.engine.book.origin) if h.engine else {}
+    return (hosts, alerts, h.frames, dict(h.rejected), h.state.total_series, digest, origin)
 
 
 def frames_of(rng: random.Random, ids: dict[str, list[Any]], now: float) -> list[bytes]:
