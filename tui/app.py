@@ -125,7 +125,8 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         super()._display(screen, renderable)
         if renderable is not None and not self._batch_count:  # a frame went out
             # (a screen's own queue: a ScreenResume still to handle is part of a key)
-            self.gc_pacer.painted(self._message_queue.qsize() + screen._message_queue.qsize())
+            self.gc_pacer.painted(self._message_queue.qsize() + screen._message_queue.qsize(),
+                                  len(self._callbacks))
 
     @property
     def model(self) -> FleetModel:
