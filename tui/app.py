@@ -151,11 +151,13 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         self.source.set_view(self.view_hosts())
 
     def view_hosts(self) -> set[str]:
-        """The hosts on screen (the dashboard's rows) and the open one: a big fleet's
-        console receives full metrics for these only (tui/sources/session.py)."""
+        """The hosts on screen (the dashboard's rows), the open one and the marked ones
+        (`v` compares their metrics): a big fleet's console receives full metrics for
+        these only (tui/sources/session.py)."""
         from tui.widgets.host_table import HostTable
 
         view = {self.selected_host} if self.selected_host else set()
+        view |= self.marked_hosts
         for table in self.screen_stack[0].query(HostTable) if self.screen_stack else ():
             view.update(table.visible_hosts())
         return view
