@@ -45,7 +45,8 @@ class AlertEngine(Protocol):
 
 
 class MetricSink(Protocol):
-    """Where every accepted sample also goes (the store's rollups); must not block."""
+    """Where every accepted sample also goes (the store's rollups); must not block. The
+    metrics are validated: every value a finite number."""
 
     def record_metrics(self, host: str, metrics: dict[str, float], ts: float) -> None: ...
 

@@ -76,47 +76,60 @@ class Rollups:
         self.fold_inbox()
         return self._rejected
 
-    def add(self, host: str, metrics: dict[str, float], ts: float) -> None:
+    def add(self, host: str, metrics: dict[str, float], ts: float, checked: bool = False
+            ) -> None:
         """Queue a sample (the ingest hot path: one deque append). The caller must not
-        change ``metrics`` afterwards. Past INBOX_MAX queued, the caller folds them."""
+        change ``metrics`` afterwards. Past INBOX_MAX queued, the caller folds them.
+
+        ``checked``: every value is known to be a finite number (the broker's ingest
+        validated the frame: ``Store.record_metrics``). Otherwise the values are checked
+        here, on the caller's thread where they were just made, and what is not finite is
+        counted and left out. (The writer checked every sample with ``math.fsum`` as it
+        folded it, reading 10,000 cold frames a second: 7 of its 40 ms a second.)"""
+        if not checked:
+            metrics = self._finite(metrics)
         self._inbox.append((host, metrics, ts))
         if len(self._inbox) >= INBOX_MAX:
             self.fold_inbox()
+
+    def _finite(self, metrics: dict[str, float]) -> dict[str, float]:
+        try:
+            if math.isfinite(sum(metrics.values())):  # NaN or inf make the sum so
+                return metrics
+        except (OverflowError, ValueError, TypeError):
+            pass
+        ok = {k: float(v) for k, v in metrics.items()
+              if isinstance(v, int | float) and math.isfinite(v)}
+        with self._lock:
+            self._rejected += len(metrics) - len(ok)
+        return ok
 
     def fold_inbox(self) -> None:
         """Fold every queued sample into its bucket; any thread (deque pops are atomic)."""
         inbox = self._inbox
         if not inbox:
             return
+        pop, open_ = inbox.popleft, self._open
         with self._lock:
+            minute, bucket = -1, {}
             while True:
                 try:
-                    host, metrics, ts = inbox.popleft()
+                    host, metrics, ts = pop()
                 except IndexError:
                     return
-                self._fold(host, metrics, ts)
-
-    def _fold(self, host: str, metrics: dict[str, float], ts: float) -> None:
-        try:
-            finite = math.isfinite(math.fsum(metrics.values()))
-        except (OverflowError, ValueError, TypeError):
-            finite = False
-        if not finite:
-            ok = {k: float(v) for k, v in metrics.items()
-                  if isinstance(v, int | float) and math.isfinite(v)}
-            self._rejected += len(metrics) - len(ok)
-            metrics = ok
-        start = int(ts // 60) * 60
-        bucket = self._open.get((60, start))
-        if bucket is None:
-            bucket = self._open[(60, start)] = {}
-        cols = bucket.get(host)
-        if cols is None:
-            cols = bucket[host] = Columns()
-        added, refused = cols.fold(metrics, self.max_open - self._count)
-        if added or refused:
-            self._count += added
-            self._rejected += refused
+                start = int(ts // 60) * 60
+                if start != minute:
+                    got = open_.get((60, start))
+                    if got is None:
+                        got = open_[(60, start)] = {}
+                    minute, bucket = start, got
+                cols = bucket.get(host)
+                if cols is None:
+                    cols = bucket[host] = Columns()
+                added, refused = cols.fold(metrics, self.max_open - self._count)
+                if added or refused:
+                    self._count += added
+                    self._rejected += refused
 
     def _merge(self, step: int, start: int, host: str, metric: str, row: list[float]) -> None:
         cols = self._open.setdefault((step, start), {}).setdefault(host, Columns())

@@ -230,8 +230,8 @@ class Store:
         return self._q.put(item)
 
     def record_metrics(self, host: str, metrics: dict[str, float], ts: float) -> None:
-        """Fold samples into the in-memory 1 min / 1 h buckets (no I/O)."""
-        self.rollups.add(host, metrics, ts)
+        """Fold validated samples (``MetricSink``) into the 1 min / 1 h buckets (no I/O)."""
+        self.rollups.add(host, metrics, ts, checked=True)
 
     def save_state(self, key: str, obj: Any) -> None:
         """Queued with the events; ``load_state`` sees it at once, disk after flush()."""
