@@ -38,11 +38,31 @@ def plan(metrics: Mapping[str, float]) -> Callable[[Mapping[str, float]], Figure
         return lambda m: fleet.figures(m, disk, rx, tx)
     keys = (*BASE, *disk, *rx, *tx)
     get = itemgetter(*keys)
+    if len(rx) == len(tx) == 1 and len(disk) <= 2:  # the common shapes, unrolled: 0.55 ->
+        return _one_disk(get) if len(disk) == 1 else _two_disks(get)  # 0.21 us a frame
     a, b = 3 + len(disk), 3 + len(disk) + len(rx)
 
     def figures(m: Mapping[str, float]) -> Figures:
         v = get(m)
         return v[0], v[1], max(v[3:a]), sum(v[a:b]), sum(v[b:]), v[2]
+
+    return figures
+
+
+def _one_disk(get: Callable[[Mapping[str, float]], Any]
+              ) -> Callable[[Mapping[str, float]], Figures]:
+    def figures(m: Mapping[str, float]) -> Figures:
+        cpu, mem, load, disk, rx, tx = get(m)
+        return cpu, mem, disk, 0 + rx, 0 + tx, load  # 0 + x: what sum([x]) gives
+
+    return figures
+
+
+def _two_disks(get: Callable[[Mapping[str, float]], Any]
+               ) -> Callable[[Mapping[str, float]], Figures]:
+    def figures(m: Mapping[str, float]) -> Figures:
+        cpu, mem, load, d1, d2, rx, tx = get(m)
+        return cpu, mem, d2 if d2 > d1 else d1, 0 + rx, 0 + tx, load  # max(d1, d2)'s pick
 
     return figures
 

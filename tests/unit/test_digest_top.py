@@ -76,11 +76,12 @@ def metrics(rng: random.Random) -> dict[str, float]:
     m: dict[str, float] = {"cpu.percent": rng.choice([5.0, 50.0, 50, 99.5]),
                            "mem.percent": rng.choice([10.0, 20.0]),
                            "load.1": float(rng.randint(0, 3))}
-    if rng.random() < 0.8:
-        m["disk./.percent"] = rng.choice([70.0, 70, 80.0])
-        m["disk./var.percent"] = rng.choice([10.0, 90.0])
+    disks = rng.choice([0, 1, 2, 2, 3])  # the plans unrolled for 1 and 2 disks, and not
+    for d in ("/", "/var", "/home")[:disks]:
+        m[f"disk.{d}.percent"] = rng.choice([70.0, 70, 80.0, 10.0, -0.0])
     if rng.random() < 0.7:
-        m["net.eth0.rx_bps"] = m["net.eth0.tx_bps"] = rng.choice([0.0, 1e3, 1e6])
+        for nic in ("eth0", "eth1")[:rng.choice([1, 1, 2])]:
+            m[f"net.{nic}.rx_bps"] = m[f"net.{nic}.tx_bps"] = rng.choice([0.0, -0.0, 1e3, 7])
         m["net.lo.rx_bps"] = 1e9
     if rng.random() < 0.1:
         del m["cpu.percent"]
