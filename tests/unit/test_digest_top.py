@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker.ingest.digest import DigestBuilder, top_names
+from broker.ingest.digest import DigestBuilder, top_indices, top_names
 from broker.ingest.handler import FrameHandler
 from broker.ingest.state import State
 from core import digest as fleet
@@ -30,11 +30,23 @@ values = st.one_of(st.sampled_from([0.0, 1.0, 1, 2.5, 70.0, 70, math.nan]),
                    st.floats(-1e6, 1e6, allow_nan=False), st.integers(-5, 5))
 
 
-@given(col=st.lists(values, max_size=60), n=st.integers(0, 30))
-def test_top_names_equals_sorting_everything(col: list[float], n: int) -> None:
+@given(col=st.lists(values, max_size=60), n=st.integers(0, 30),
+       hint=st.one_of(st.none(), values))
+def test_top_names_equals_sorting_everything(col: list[float], n: int,
+                                            hint: float | None) -> None:
     names = [f"h{i:03d}" for i in range(len(col))]
-    assert top_names(col, names, n) == brute_top(col, names, n)
-    assert top_names(tuple(col), names, n) == brute_top(col, names, n)
+    assert top_names(col, names, n, hint) == brute_top(col, names, n)
+    assert top_names(tuple(col), names, n, hint) == brute_top(col, names, n)
+
+
+@given(cols=st.lists(st.lists(values, min_size=40, max_size=40), min_size=2, max_size=6))
+def test_the_hint_of_one_second_serves_the_next(cols: list[list[float]]) -> None:
+    """A column's hint carried from call to call, as the builder does: the same answers."""
+    names = [f"h{i:03d}" for i in range(40)]
+    hint = None
+    for col in cols:
+        places, hint = top_indices(col, 5, hint)
+        assert [names[i] for i in places] == brute_top(col, names, 5)
 
 
 def test_top_names_edges() -> None:
