@@ -86,8 +86,9 @@ class DigestBuilder:
         self.top_n = top_n
         self._plans: dict[str, tuple[int, Callable[[Mapping[str, float]], Figures]]] = {}
         self._figures: dict[str, Figures] = {}
-        # (state.version, sorted names, name -> place): made again only when hosts come or go
-        self._names: tuple[int, list[str], dict[str, int]] = (-1, [], {})
+        # (state.version, sorted names, name -> place, their records): made again only when
+        # hosts come or go
+        self._names: tuple[int, list[str], dict[str, int], list[Any]] = (-1, [], {}, [])
         self.noting = True  # figures taken per frame: some client follows the digest
         self._hints: dict[str, float | None] = {}  # column -> top_indices' hint
 
@@ -108,15 +109,15 @@ class DigestBuilder:
     def build(self, state: State, alerts: Mapping[str, int], now: float) -> dict[str, Any]:
         hosts, current = state.hosts, self._figures
         if self._names[0] != state.version:  # sorting 10,000 names: only when they change
-            names = sorted(hosts)
-            self._names = (state.version, names, {n: i for i, n in enumerate(names)})
+            names = sorted(hosts)  # (a host's record is made when it joins, version + 1)
+            self._names = (state.version, names, {n: i for i, n in enumerate(names)},
+                           list(map(hosts.__getitem__, names)))
             for gone in current.keys() - hosts.keys():  # figures kept only for hosts known
                 del current[gone]
             for gone in self._plans.keys() - hosts.keys():
                 del self._plans[gone]
-        _, names, index = self._names
+        _, names, index, records = self._names
         n = len(names)
-        records = list(map(hosts.__getitem__, names))
         flat = None  # every host's six figures in a row, host after host
         if self.noting and len(current) == n:  # every host noted (``current`` holds known
             try:                                # hosts only): one C-level gather
