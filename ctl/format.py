@@ -100,6 +100,9 @@ def status(r: dict[str, Any]) -> str:
                      + (f" (outbox {st['outbox']})" if st.get("outbox") else ""))
         if st.get("schema_deferred"):  # a migration put off (disk full at start)
             lines.append(f"store: {st['schema_deferred']}")
+        if st.get("shm") == "memory":  # opened on a full disk with no reserve left
+            lines.append("store: opened on a full disk, its wal-index in memory: no other "
+                         "process can open events.db until the broker restarts with room")
         if st.get("check") == "running":  # a big file's quick_check, beside the broker
             lines.append("store: integrity check running")
     elif "store" in r:

@@ -125,7 +125,8 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         super()._display(screen, renderable)
         if renderable is not None and not self._batch_count:  # a frame went out
             # (a screen's own queue: a ScreenResume still to handle is part of a key)
-            self.gc_pacer.painted(self._message_queue.qsize() + screen._message_queue.qsize())
+            self.gc_pacer.painted(self._message_queue.qsize() + screen._message_queue.qsize(),
+                                  len(self._callbacks))
 
     @property
     def model(self) -> FleetModel:
@@ -150,11 +151,13 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
         self.source.set_view(self.view_hosts())
 
     def view_hosts(self) -> set[str]:
-        """The hosts on screen (the dashboard's rows) and the open one: a big fleet's
-        console receives full metrics for these only (tui/sources/session.py)."""
+        """The hosts on screen (the dashboard's rows), the open one and the marked ones
+        (`v` compares their metrics): a big fleet's console receives full metrics for
+        these only (tui/sources/session.py)."""
         from tui.widgets.host_table import HostTable
 
         view = {self.selected_host} if self.selected_host else set()
+        view |= self.marked_hosts
         for table in self.screen_stack[0].query(HostTable) if self.screen_stack else ():
             view.update(table.visible_hosts())
         return view

@@ -5,7 +5,7 @@ usually one C-level slice assignment (``data[row] = array('f', metrics.values())
 of a Python loop over the names; and a value costs 4 bytes (a float32) instead of a float
 object (24 bytes) plus a deque slot (8 bytes) per series. The ring only feeds what is drawn
 (sparklines, the live end of a chart), so a value is kept to float32 precision: it comes back
-within 2**-24 of what was sent, relative (6e-8: 12.3 reads 12.300000190734863), far below
+within 2**-24 of what was sent, relative (6e-8: 12.3 is kept as 12.300000190734863), far below
 what a sparkline (8 levels) or a chart axis (4 significant digits) shows
 (tests/unit/test_history.py holds the bound and the drawings equal); integers up to 2**24 and
 values such as 0.5 or 0.25 come back exactly. A value past float32's range (3.4e38) reads
@@ -24,6 +24,7 @@ of a frame costs nothing here. Hosts with the same columns share one name -> col
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from operator import itemgetter
@@ -72,6 +73,22 @@ def _getter(cols: tuple[str, ...]) -> Callable[[Mapping[str, float]], tuple[floa
                 return tuple(m[k] for k in cols)
         found = remember(_GETTERS, cols, get)
     return found
+
+
+def readable(v: float) -> float:
+    """A float32 read back as its decimal of 7 significant digits when that stores as the
+    same float32, else of 8, else 9 (9 always do): 12.3 is sent, stored as
+    12.300000190734863, and read as 12.3 again. About 0.8 us a value, so only what a
+    chart's ``recent`` asks for (one series) is made readable; a snapshot's sparkline
+    histories stay raw (drawn, not read: docs/events.md)."""
+    for digits in (".7g", ".8g"):
+        r = float(format(v, digits))
+        if _F32.unpack(_F32.pack(r))[0] == v:
+            return r
+    return float(format(v, ".9g"))
+
+
+_F32 = struct.Struct("f")
 
 
 class History:
@@ -174,7 +191,7 @@ class History:
         for r in order:
             t, v = self.ts[r], self.data[r * n + i]
             if t >= since and v == v:  # NaN time or value: not comparable / absent
-                out.append((t, v if -INF < v < INF else FLT_MAX if v > 0 else -FLT_MAX))
+                out.append((t, readable(v) if -INF < v < INF else FLT_MAX if v > 0 else -FLT_MAX))
         return out
 
     def __iter__(self) -> Iterator[str]:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 from broker.store.schema import StoreError
 
@@ -54,8 +55,11 @@ class Check:
     ``corrupt`` or ``unreadable`` (the check itself failed: I/O, locked; not damage)."""
 
     def __init__(self, path: Path, on_corrupt: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, shared: bool = False) -> None:
         self.path = path
+        # ``shared``: the store was opened with its wal-index in memory (reserve.open_anyway),
+        # which only connections through the same VFS see
+        self.vfs = "&vfs=unix-excl" if shared else ""
         self.on_corrupt = on_corrupt
         self.clock = clock
         self.state = "running"
@@ -93,8 +97,8 @@ class Check:
             with self._lock:
                 if self._stop.is_set():
                     return
-                self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                             check_same_thread=False)
+                self._conn = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro{self.vfs}",
+                                             uri=True, check_same_thread=False)
             rows = self._conn.execute("PRAGMA quick_check").fetchall()
             problems = [str(r[0]) for r in rows if r[0] != "ok"]
             self.seconds = self.clock() - t0

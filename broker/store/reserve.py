@@ -9,6 +9,11 @@ fails on a full disk deletes it and tries once more: the ``-shm`` file and the f
 pages fit, the broker starts, and its writes fail and page (``store_failing``) until room
 returns, as they do when the disk fills while it runs. ``status`` says ``reserve``:
 ``kept``, ``released`` (used to start) or ``none`` (the disk never had the room for it).
+With no reserve to give up (a disk that never had ``MIN_FREE`` free, a reserve deleted by
+hand), the store is opened with its wal-index in heap memory instead of ``-shm``
+(``open_anyway``, SQLite's ``unix-excl`` VFS): the broker starts and pages all the same, but
+no other process can open the store until it restarts with room; ``status`` says
+``shm: memory``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 from broker.store.schema import StoreCorrupt, StoreError
 
@@ -63,6 +69,16 @@ def keep(db: Path) -> bool:
     return True
 
 
+def read_only(path: Path, reason: str = "") -> bool:
+    """Is ``path``'s file system mounted read-only, or did SQLite say the file is?"""
+    if "readonly" in reason or "read-only" in reason:
+        return True
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def state(db: Path, used: bool) -> str:
     """``kept``, ``released`` (given up to open) or ``none`` (never had the room)."""
     return "kept" if path_of(db).exists() else "released" if used else "none"
@@ -80,15 +96,41 @@ def release(db: Path) -> bool:
     return True
 
 
-def open_anyway(open_: Callable[[], T], db: Path) -> tuple[T, bool]:
-    """``open_()``; if it fails on a full disk, give up the reserve and try once more.
-    Returns what it opened and whether the reserve was used. A damaged file is never
-    retried, and neither is a failure with room on the disk."""
+def open_anyway(open_: Callable[[bool], T], db: Path) -> tuple[T, str]:
+    """``open_(False)``; if it fails on a full disk, give up the reserve and try once more;
+    with no reserve to give (a disk that never had ``MIN_FREE`` free, a reserve deleted by
+    hand) or still no room, ``open_(True)``: the store opened with its wal-index in memory
+    (SQLite's ``unix-excl`` VFS: no ``-shm`` file, and no other process can open the store
+    until the broker restarts). Returns what it opened and how: ``""`` (as usual), or
+    ``"reserve"`` (the reserve was given up) and/or ``"shm-in-memory"``, space-separated.
+    A damaged file is never retried, and neither is a failure with room on the disk."""
     try:
-        return open_(), False
+        return open_(False), ""
     except StoreError as e:
-        if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW or not release(db):
+        if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW:
             raise
+        first = e
+    released = release(db)
+    if released:
         log.error("event store %s: the disk is full (%s); released the %d KiB disk space "
-                  "reserve %s to start", db, e, RESERVE_BYTES // 1024, path_of(db))
-    return open_(), True
+                  "reserve %s to start", db, first, RESERVE_BYTES // 1024, path_of(db))
+        try:
+            return open_(False), "reserve"
+        except StoreError as e:
+            if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW:
+                raise
+            first = e
+    log.error("event store %s: the disk is full (%s) and no space reserve is left; opened "
+              "with its wal-index in memory (no -shm file): no other process can read the "
+              "store until the broker restarts with room", db, first)
+    return open_(True), ("reserve " if released else "") + SHM_IN_MEMORY
+
+
+SHM_IN_MEMORY = "shm-in-memory"
+
+
+def uri(db: Path, shm_in_memory: bool) -> str:
+    """What SQLite is given to open ``db`` (``sqlite3.connect(..., uri=True)``)."""
+    if not shm_in_memory:
+        return str(db)
+    return f"file:{quote(str(db))}?vfs=unix-excl"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -59,16 +58,6 @@ WRITER_CACHE_KIB = 8_192
 READER_CACHE_KIB = 65_536
 
 
-def read_only(path: Path, reason: str = "") -> bool:
-    """Is ``path``'s file system mounted read-only, or did SQLite say the file is?"""
-    if "readonly" in reason or "read-only" in reason:
-        return True
-    try:
-        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
 class Store:
     def __init__(self, path: Path, clock: Clock = SYSTEM, batch_interval: float = 0.1,
                  retention_s: float = 30 * 86400, max_bytes: int = 2 * 2**30, *,
@@ -94,8 +83,8 @@ class Store:
         self.synchronous = synchronous.upper()
         if self.synchronous not in ("NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
-        self._connect = connect or (lambda p: sqlite3.connect(p, check_same_thread=False,
-                                                              isolation_level=None))
+        self._connect = connect or (lambda p: sqlite3.connect(
+            p, check_same_thread=False, isolation_level=None, uri=True))
         self._q = BatchQueue(max_pending)
         self._w: sqlite3.Connection | None = None
         self._r: sqlite3.Connection | None = None
@@ -113,23 +102,26 @@ class Store:
         self.deferred: list[str] = []
         self.inline_check_bytes = store_integrity.inline_limit(inline_check_bytes)  # bigger: beside
         self.check: store_integrity.Check | None = None
-        self.reserve_used = False  # the disk space reserve was given up to open
+        self.opened = ""  # how a full disk was got past (reserve.open_anyway)
+        self.uri = str(self.path)  # what SQLite opens (reserve.uri)
 
     # -- life cycle ---------------------------------------------------------------------
     def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _, self.reserve_used = store_reserve.open_anyway(self._open, self.path)
+        _, self.opened = store_reserve.open_anyway(self._open, self.path)
         store_reserve.keep(self.path)
         return self
 
-    def _open(self) -> None:
+    def _open(self, shm_in_memory: bool) -> None:
         preflight(self.path)
-        w = self._connect(str(self.path))
+        self.uri = store_reserve.uri(self.path, shm_in_memory)
+        w = self._connect(self.uri)
         try:
             full = store_integrity.file_bytes(self.path) <= self.inline_check_bytes
             check_file(w, str(self.path), full=full)
             if not full:
-                self.check = store_integrity.Check(self.path, self._corrupt)
+                self.check = store_integrity.Check(self.path, self._corrupt,
+                                                   shared=shm_in_memory)
             if not w.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 w.execute("PRAGMA page_size=16384")  # new file: +25% inserts over 4 KiB pages
             w.execute("PRAGMA journal_mode=WAL")
@@ -167,7 +159,8 @@ class Store:
             log.error("event store %s: %s", self.path, note)
             if self.on_error:
                 self.on_error(f"{self.path}: {note}")
-        self._r = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._r = sqlite3.connect(self.uri, check_same_thread=False, isolation_level=None,
+                                  uri=True)
         self._r.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
         self._rows = w.execute("SELECT count(*) FROM events").fetchone()[0]
         try:
@@ -317,7 +310,7 @@ class Store:
             raise ValueError("export needs an output stream")
         if self._r is None:
             raise StoreError("the store is closed")
-        conn = sqlite3.connect(str(self.path), isolation_level=None)
+        conn = sqlite3.connect(self.uri, isolation_level=None, uri=True)
         try:
             n, self.last_cursor = _export.export_page(
                 conn, out, since=since, until=until, fmt=fmt, query=query,
@@ -379,7 +372,7 @@ class Store:
         reason = wr.failing
         if not reason:
             return "ok", ""
-        if read_only(self.path, reason):
+        if store_reserve.read_only(self.path, reason):
             return "read-only", f"{self.path.parent} is read-only: {reason}"
         return "failing", f"{self.path}: {reason}"
 
@@ -396,5 +389,6 @@ class Store:
                 "retention_deleted": self._retention_deleted, "schema": self.schema,
                 **({"schema_deferred": self.deferred[0]} if self.deferred else {}),
                 **(self.check.status() if self.check is not None else {}),
-                "reserve": store_reserve.state(self.path, self.reserve_used),
+                "reserve": store_reserve.state(self.path, "reserve" in self.opened),
+                **({"shm": "memory"} if store_reserve.SHM_IN_MEMORY in self.opened else {}),
                 **wr.counters}

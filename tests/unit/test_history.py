@@ -120,7 +120,22 @@ def test_values_come_back_as_float32_within_its_precision() -> None:
     assert all(math.isfinite(v) for _, v in h.tail("n"))
     tail = h.tail("a", since=times[-50])
     assert [t for t, _ in tail] == times[-50:]
-    assert [v for _, v in tail] == [f32(v) for v in sent["a"][-50:]]
+    # a chart's live samples read as the shortest decimal that stores as the same float32
+    assert [f32(v) for _, v in tail] == [f32(v) for v in sent["a"][-50:]]
+    assert all(len(repr(v).replace(".", "").lstrip("0")) <= 10 for _, v in tail)
+
+
+def test_a_charts_live_samples_read_back_as_sent() -> None:
+    """12.3 stored as a float32 is 12.300000190734863; ``tail`` reads it as 12.3, and
+    values that need 8 or 9 digits to be told apart keep them."""
+    h = History(10, keep=lambda name: True)
+    sent = [12.3, 0.1, 99.99, 1234.5678, 16777216.0, 0.33333334, 3.0000002, 1e-7]
+    for i, v in enumerate(sent):
+        h.add({"a": v}, 100.0 + i)
+    got = [v for _, v in h.tail("a")]
+    assert got[:5] == [12.3, 0.1, 99.99, 1234.5677, 16777216.0]  # 1234.5678: 1234.5677490234375
+    assert got[5:] == [0.33333334, 3.0000002, 1e-7]
+    assert h.series("a")[0] == f32(12.3) != 12.3  # the sparklines' history stays raw
 
 
 def test_what_is_drawn_from_the_ring_is_drawn_the_same_as_from_the_values_sent() -> None:

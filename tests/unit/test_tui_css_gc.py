@@ -13,7 +13,7 @@ from textual.css.stylesheet import StylesheetParseError
 
 from tests.snapshots.frozen_app import make_app, until
 from tui.css_cache import CachedStylesheet
-from tui.gc_pacer import FULL_NEVER, GcPacer
+from tui.gc_pacer import FULL_NEVER, GROWTH, OVERDUE, GcPacer
 
 CSS_A = "Static { height: 1; color: $text; }"
 CSS_B = "Label { width: 10; }"
@@ -123,6 +123,41 @@ def test_a_full_collection_waits_for_a_frame_with_nothing_queued() -> None:
         pacer.painted(queued=0)
         assert pacer.collections == 1 and gc.get_count()[2] == 0
         pacer.painted(queued=0)  # not due again yet
+        assert pacer.collections == 1
+    finally:
+        pacer.uninstall()
+
+
+def test_a_full_collection_waits_for_the_old_generation_to_grow_by_a_quarter() -> None:
+    """CPython's own rule (no full pass while what reached the old generation since the last
+    is under a quarter of it), measured as net growth."""
+    pacer = GcPacer()
+    pacer.install()
+    keep: list[Any] = []
+    try:
+        young_collections(pacer.every + 1)
+        pacer.painted(queued=0)
+        assert pacer.collections == 1 and pacer.after == len(gc.get_objects(2))
+        young_collections(pacer.every * OVERDUE + 1)  # due by count, nothing new kept
+        pacer.painted(queued=0)
+        pacer.tick()
+        assert pacer.collections == 1
+        keep.extend([i] for i in range(int(pacer.after * GROWTH) + 1000))
+        young_collections(1)  # promoted to the old generation: grown past a quarter
+        pacer.painted(queued=0)
+        assert pacer.collections == 2 and gc.get_count()[2] == 0
+    finally:
+        pacer.uninstall()
+
+
+def test_no_full_collection_while_a_reply_is_awaited() -> None:
+    pacer = GcPacer()
+    pacer.install()
+    try:
+        young_collections(pacer.every + 1)
+        pacer.painted(queued=0, awaiting=1)  # Enter asked for an incident: its reply first
+        assert pacer.collections == 0
+        pacer.painted(queued=0, awaiting=0)
         assert pacer.collections == 1
     finally:
         pacer.uninstall()

@@ -72,6 +72,24 @@ async def test_compact_shows_more_hosts_at_80x24_and_toggles_back() -> None:
         assert app.screen.query_one(HostGauges).display
 
 
+async def test_a_marked_host_stays_followed_when_it_scrolls_off_screen() -> None:
+    """`v` compares the marked hosts' metrics, so a big fleet's console keeps receiving
+    them (tui/model.HostView.unfollow drops what a host outside the view holds)."""
+    app = app_()
+    async with app.run_test(size=SIZE) as pilot:
+        table = await table_of(app, pilot)
+        await until(pilot, lambda: table.selected_host, what="a selected row")
+        await pilot.press("home")
+        await until(pilot, lambda: table.cursor_row == 0, what="the first row")
+        first = table.selected_host
+        await pilot.press("space", "end")
+        await until(pilot, lambda: first not in table.visible_hosts(), what="scrolled off")
+        assert first in app.marked_hosts and first != app.selected_host
+        assert first in app.view_hosts()
+        off = set(app.model.hosts) - set(table.visible_hosts()) - {first, app.selected_host}
+        assert off and not off & app.view_hosts()  # the others off-screen: not followed
+
+
 async def test_the_filter_takes_figures_and_labels_and_a_bad_one_keeps_the_last() -> None:
     snap = frozen_data.snapshot()
     for h in snap["hosts"]:

@@ -156,3 +156,32 @@ def test_digest_with_columns_not_matching_its_hosts_is_ignored() -> None:
     assert not model.apply_digest("b1", _digest(["a", "b"], "uu", cpu=[1.0]))
     assert not model.apply_digest("b1", _digest(["a", "b"], "u", cpu=[1.0, 2.0]))
     assert model.hosts == {} and model.bad_digests == 2
+
+
+def test_a_host_the_view_moved_off_keeps_only_what_the_digest_feeds() -> None:
+    """Followed, a host holds every series' history (120 samples); once the digest feeds it
+    again (scrolled out of a big fleet's view) it keeps cpu, mem, load and the cpu trend's
+    last 16, so scrolling through 10,000 hosts does not keep thousands of full records."""
+    from tui.model import DIGEST_HISTORY, HISTORY
+
+    model = FleetModel()
+    model.apply_digest("b1", _digest(["a", "b"], "uu", cpu=[1.0, 2.0]))
+    for i in range(HISTORY):
+        model.apply_metrics("b1", "a", 1000.0 + i, {
+            "cpu.percent": float(i), "mem.percent": 50.0, "load.1": 1.0, "swap.percent": 3.0,
+            "disk./.percent": 70.0, "net.eth0.rx_bps": 9.0})
+    a = model.hosts["a"]
+    assert len(a.history) == 6 and len(a.history["cpu.percent"]) == HISTORY
+    model.apply_digest("b1", _digest(["a", "b"], "uu", cpu=[99.0, 2.0]))  # still followed
+    assert len(a.history) == 6 and a.metrics["cpu.percent"] == HISTORY - 1
+    a.fed_at -= 10.0  # no metrics frame for 10 s: the view moved on
+    model.apply_digest("b1", _digest(["a", "b"], "uu", cpu=[42.0, 2.0], mem=[60.0, 1.0],
+                                     disk=[71.0, 1.0], rx=[5.0, 1.0], tx=[6.0, 1.0]))
+    assert set(a.history) == {"cpu.percent"}
+    assert list(a.history["cpu.percent"]) == [
+        *map(float, range(HISTORY - DIGEST_HISTORY + 1, HISTORY)), 42.0]
+    assert a.metrics == {"cpu.percent": 42.0, "mem.percent": 60.0, "load.1": 1.0}
+    assert a.busiest_disk() == ("", 71.0) and a.net("rx") == 5.0
+    model.apply_metrics("b1", "a", 2000.0, {"cpu.percent": 7.0, "swap.percent": 4.0})
+    assert len(a.history["cpu.percent"]) == DIGEST_HISTORY + 1  # followed again: 120 long
+    assert a.history["cpu.percent"].maxlen == HISTORY and a.metrics["swap.percent"] == 4.0
