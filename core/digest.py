@@ -59,8 +59,8 @@ def feeds(names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...], tuple
 
 def pack_column(values: Iterable[float]) -> bytes:
     """float32 bytes, native order (``array('f')``'s). ``struct`` packs a list or tuple of
-    10,000 in a quarter of the time; a finite value past float32's range, which ``struct``
-    refuses, is inf in ``array``'s form, as it always was."""
+    10,000 in a quarter of the time; natively it casts as ``array`` does (a finite value
+    past float32's range is inf); were it to refuse one, ``array`` packs the column."""
     vals = values if isinstance(values, list | tuple) else list(values)
     try:
         return struct.pack(f"{len(vals)}f", *vals)
