@@ -24,6 +24,9 @@ HISTORY_BUCKETS = 60  # the sparkline of a detailed host: this many buckets up t
 ACTIVE = ("pending", "firing")
 
 HostAt = tuple[int, dict[str, float]]  # newest bucket start, {metric: average}
+Row = tuple[str, str, int, float, int]  # an open bucket: host, metric, start, sum, count
+_DASH_NAMES = frozenset(("cpu.percent", "mem.percent", "swap.percent", "load.1", "load.5",
+                         "load.15", "cpu.count"))
 
 
 def oldest(conn: sqlite3.Connection, rollups: Rollups, step: int) -> int | None:
@@ -41,9 +44,8 @@ def oldest(conn: sqlite3.Connection, rollups: Rollups, step: int) -> int | None:
 # ts) instead: the same order, but sum and count cost a row lookup per series.
 # A brief picture (a big fleet) gives most hosts only what a dashboard row shows, as the
 # snapshot's brief hosts have the digest's figures: a third of the JSON to build and parse.
-_DASH = ("metric IN ('cpu.percent', 'mem.percent', 'swap.percent', 'load.1', 'load.5', "
-         "'load.15', 'cpu.count') OR metric LIKE 'disk.%.percent' OR metric LIKE "
-         "'net.%.rx_bps' OR metric LIKE 'net.%.tx_bps'")
+_DASH = (f"metric IN ({', '.join(repr(n) for n in sorted(_DASH_NAMES))}) OR metric LIKE "
+         "'disk.%.percent' OR metric LIKE 'net.%.rx_bps' OR metric LIKE 'net.%.tx_bps'")
 _AT = ("SELECT host, json_group_object(metric, sum / count) FROM rollups INDEXED BY {index} "
        "WHERE step = ? AND ts = ? AND count > 0 AND host NOT IN (SELECT value FROM "
        f"json_each(?)) AND (? OR {_DASH} OR host IN (SELECT value FROM json_each(?))) "
@@ -73,7 +75,7 @@ def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int,
                 json.dumps(sorted(full or ())))
         for host, metrics in conn.execute(_AT.format(index=index), args):
             hosts[host] = (start, json.loads(metrics))
-    _overlay(hosts, rollups.open_rows(step, bucket - step, bucket))
+    _overlay(hosts, _brief(rollups.open_rows(step, bucket - step, bucket), full))
     missing = expected - hosts.keys()
     if missing:
         older: dict[str, HostAt] = {}
@@ -84,13 +86,29 @@ def metrics_at(conn: sqlite3.Connection, rollups: Rollups, t: float, step: int,
             if ts > entry[0]:
                 entry = older[host] = (ts, entry[1])
             entry[1][metric] = total / n
-        _overlay(older, [r for r in rollups.open_rows(step, lo, bucket - 2 * step)
-                         if r[0] in missing])
+        _overlay(older, _brief([r for r in rollups.open_rows(step, lo, bucket - 2 * step)
+                                if r[0] in missing], full))
         hosts.update(older)
     return hosts
 
 
-def _overlay(hosts: dict[str, HostAt], rows: list[tuple[str, str, int, float, int]]) -> None:
+def _dash(metric: str) -> bool:
+    """``_DASH`` in Python: a metric a dashboard row shows."""
+    return metric in _DASH_NAMES or (metric.startswith("disk.") and metric.endswith(".percent")) \
+        or (metric.startswith("net.") and metric.endswith((".rx_bps", ".tx_bps")))
+
+
+def _brief(rows: list[Row], full: set[str] | None) -> list[Row]:
+    """The buckets still in memory, cut as ``_AT`` cuts the stored ones: a brief picture's
+    hosts outside ``full`` with a dashboard row's metrics only. Uncut, rewinding a minute
+    or two at 10,000 hosts sent every series of every host (memory holds the newest
+    minutes): the console's memory grew by 115 MB at one step."""
+    if full is None:
+        return rows
+    return [r for r in rows if r[0] in full or _dash(r[1])]
+
+
+def _overlay(hosts: dict[str, HostAt], rows: list[Row]) -> None:
     """Fold the buckets still in memory (rare but for the last minute or two) into what
     was read from disk. A bucket part written and part in memory (a late sample) shows the
     memory's part: close enough for a picture of the past."""

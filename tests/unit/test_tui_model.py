@@ -185,3 +185,24 @@ def test_a_host_the_view_moved_off_keeps_only_what_the_digest_feeds() -> None:
     model.apply_metrics("b1", "a", 2000.0, {"cpu.percent": 7.0, "swap.percent": 4.0})
     assert len(a.history["cpu.percent"]) == DIGEST_HISTORY + 1  # followed again: 120 long
     assert a.history["cpu.percent"].maxlen == HISTORY and a.metrics["swap.percent"] == 4.0
+
+
+def test_a_snapshot_makes_no_history_series_for_metrics_without_one() -> None:
+    """A brief picture's hosts come with a dashboard row's metrics and no history: each
+    gets the cpu trend's series only (a deque is 760 bytes: 10 metrics x 10,000 hosts of
+    them grew the console by ~100 MB at a rewind); a series it keeps still takes the value."""
+    model = FleetModel()
+    row = {"cpu.percent": 5.0, "mem.percent": 6.0, "load.1": 0.5, "disk./.percent": 40.0,
+           "net.eth0.rx_bps": 1.0}
+    model.apply_snapshot("b1", {"hosts": [
+        {"host": "brief", "metrics": row},
+        {"host": "full", "metrics": {**row, "proc.count": 9.0},
+         "history": {"cpu.percent": [1.0, 2.0], "mem.percent": [3.0]}}]})
+    brief, full = model.hosts["brief"], model.hosts["full"]
+    assert set(brief.history) == {"cpu.percent"} and list(brief.history["cpu.percent"]) == [5.0]
+    assert brief.metrics == row  # every figure still shown
+    assert set(full.history) == {"cpu.percent", "mem.percent"}
+    assert list(full.history["cpu.percent"]) == [1.0, 2.0]
+    model.apply_snapshot("b1", {"hosts": [{"host": "brief", "metrics": {**row, "cpu.percent": 7.0,
+                                                                          "mem.percent": 8.0}}]})
+    assert list(brief.history["cpu.percent"]) == [5.0, 7.0] and "mem.percent" not in brief.history

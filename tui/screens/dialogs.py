@@ -9,6 +9,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 
 from tui.format import alert_value, printable
@@ -55,7 +56,7 @@ class AckDialog(Dialog):
         with Vertical(classes="dialog") as box:
             box.border_title = "Acknowledge"
             yield Label(f"{a.get('severity', '').upper()} {a['rule']} on {a['host']} "
-                        f"{alert_value(a)}", classes="what")
+                        f"{alert_value(a)}", classes="what", markup=False)
             yield Input(placeholder="comment (optional)", id="comment")
             yield Checkbox("sticky (stays acked if it fires again)", id="sticky", compact=True)
             yield from self.buttons("Acknowledge")
@@ -76,7 +77,7 @@ class ForgetDialog(Dialog):
         with Vertical(classes="dialog") as box:
             box.border_title = "Forget host"
             yield Label(f"Forget {printable(self.host)}? Its alerts resolve and it leaves the "
-                        "host list until it reports again.", classes="what")
+                        "host list until it reports again.", classes="what", markup=False)
             yield from self.buttons("Forget")
 
     def submit(self) -> None:
@@ -175,7 +176,7 @@ class DetailDialog(OnceModal[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog detail") as box:
-            box.border_title = self.title_text
+            box.border_title = Content(self.title_text)
             yield Static(printable("\n".join(detail_lines(self.record))), classes="fields",
                          markup=False)
             yield Button("Close", id="close", compact=True)

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Static
 from textual.widgets.data_table import ColumnKey
@@ -144,7 +145,7 @@ class EventsScreen(ConsoleScreen):
             mode = f"searching {self.query_text!r}…"
         else:
             mode = f"{len(self._rows)} results for {self.query_text!r}"
-        self.query_one("#events", DataTable).border_title = mode
+        self.query_one("#events", DataTable).border_title = Content(mode)  # no markup
 
     def _fill(self, events: list[dict[str, Any]]) -> None:
         """Show ``events`` (the tail or a first page). Usually as many rows as shown: the

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import DataTable, Header, Input, Static
 
 from core.chart_data import step_for
@@ -75,7 +76,7 @@ class IncidentScreen(ConsoleScreen):
         for wid, title in (("#inc-chart", "chart"), ("#inc-logbox", "log lines"),
                            ("#inc-facts", "facts"), ("#inc-procs", "top processes"),
                            ("#inc-others", "other alerts on the host")):
-            self.query_one(wid).border_title = title
+            self.query_one(wid).border_title = Content(title)
         self.ready = True
         self.on_screen_resume()
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.widgets import Input, Static
 
 from core.chart_data import series_of
@@ -25,7 +26,7 @@ class IncidentChart(TrendChart):
     def draw(self, alert: dict[str, Any], history: Any, now: float, step: str = "1m") -> bool:
         """True once there is something final to show (the chart, or why there is none)."""
         metric = str(alert.get("metric") or "")
-        self.border_title = f"{metric or 'chart'} from 30 min before the start"
+        self.border_title = Content(f"{metric or 'chart'} from 30 min before the start")
         if history is None:
             self.note("loading history…")
             return False
@@ -64,8 +65,8 @@ class IncidentLogs(Vertical):
         text, shown = parts.log_lines(incident, needle)
         self.query_one("#inc-logs", Static).update(text)
         total = len(incident.get("logs") or [])
-        self.border_title = (f"log lines {shown}/{total} matching {needle!r}" if needle
-                             else f"log lines from 5 min before the start ({total})")
+        self.border_title = Content(f"log lines {shown}/{total} matching {needle!r}" if needle
+                                    else f"log lines from 5 min before the start ({total})")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
