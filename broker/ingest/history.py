@@ -27,6 +27,7 @@ import math
 import struct
 from array import array
 from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 
 from broker.layout import layout, names, remember
 
@@ -56,6 +57,24 @@ def _kept(keep: Callable[[str], bool] | None, keys: tuple[str, ...]) -> tuple[st
     return found
 
 
+_GETTERS: dict[tuple[str, ...], Callable[[Mapping[str, float]], tuple[float, ...]]] = {}
+
+
+def _getter(cols: tuple[str, ...]) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
+    """A function of a frame to the tuple of its ``cols`` values (one C-level itemgetter,
+    shared by the hosts with these columns; itemgetter of one name gives no tuple)."""
+    found = _GETTERS.get(cols)
+    if found is None:
+        get: Callable[[Mapping[str, float]], tuple[float, ...]]
+        if len(cols) > 1:
+            get = itemgetter(*cols)
+        else:
+            def get(m: Mapping[str, float]) -> tuple[float, ...]:
+                return tuple(m[k] for k in cols)
+        found = remember(_GETTERS, cols, get)
+    return found
+
+
 def readable(v: float) -> float:
     """A float32 read back as its decimal of 7 significant digits when that stores as the
     same float32, else of 8, else 9 (9 always do): 12.3 is sent, stored as
@@ -72,8 +91,20 @@ def readable(v: float) -> float:
 _F32 = struct.Struct("f")
 
 
+_PUTTERS: dict[int, Callable[..., None]] = {}
+
+
+def _putter(n: int) -> Callable[..., None]:
+    """``Struct(n float32).pack_into``, shared by the rings of ``n`` columns."""
+    found = _PUTTERS.get(n)
+    if found is None:
+        found = remember(_PUTTERS, n, struct.Struct(f"{n}f").pack_into)
+    return found
+
+
 class History:
-    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows", "ts")
+    __slots__ = ("length", "keep", "seen", "cols", "index", "get", "put", "data", "row", "rows",
+                 "ts")
 
     def __init__(self, length: int, keep: Callable[[str], bool] | None = None) -> None:
         self.length = length
@@ -81,6 +112,8 @@ class History:
         self.seen: tuple[str, ...] = ()  # the names of the last frame, all of them
         self.cols: tuple[str, ...] = ()  # series names, in the order of the columns
         self.index: dict[str, int] = {}
+        self.get: Callable[[Mapping[str, float]], tuple[float, ...]] = _getter(())
+        self.put = _putter(0)  # packs a row of float32 into ``data`` in place
         self.data = array("f")  # length x len(cols), row-major, float32
         self.row = 0  # the next row to write
         self.rows = 0  # rows written, at most length
@@ -99,10 +132,11 @@ class History:
         if not n:
             return
         at = self.row * n
-        if self.keep is None:
-            self.data[at:at + n] = array("f", metrics.values())
-        else:
-            self.data[at:at + n] = array("f", map(metrics.__getitem__, self.cols))
+        values = metrics.values() if self.keep is None else self.get(metrics)
+        try:  # in place (0.30 us; array('f', ...) assigned to a slice 0.45, array('f', map) 0.78)
+            self.put(self.data, at * 4, *values)
+        except (OverflowError, struct.error):  # a struct refusing a value past float32
+            self.data[at:at + n] = array("f", values)
         self._advance(ts)
 
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
@@ -136,6 +170,7 @@ class History:
             for r in range(self.length):
                 data[r * n:r * n + old_n] = self.data[r * old_n:(r + 1) * old_n]
         (self.cols, self.index), self.data = layout(cols), data
+        self.get, self.put = _getter(self.cols), _putter(len(self.cols))
 
     def _advance(self, ts: float) -> None:
         if not self.ts:
