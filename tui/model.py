@@ -134,6 +134,7 @@ class FleetModel:
     def apply_snapshot(self, source: str, snap: dict[str, Any]) -> None:
         """Replace what ``source`` said before with its snapshot."""
         seen = set()
+        brief = bool(snap.get("brief"))
         for h in snap.get("hosts", []):
             host = self._host(source, h["host"])
             seen.add(host.name)
@@ -149,11 +150,13 @@ class FleetModel:
                 host.history[name] = deque(values, maxlen=HISTORY)
             host.metrics.update(h.get("metrics") or {})
             host.derived = None
+            # a brief snapshot's hosts without a history (a big fleet's, off screen) start
+            # a series for the cpu trend only: a deque is 760 bytes, and a picture of 10,000
+            # hosts with a dashboard row's metrics each made 96 MB of them
+            seed_all = brief is False or bool(history)
             for name, value in (h.get("metrics") or {}).items():
-                # a value goes on a series' history that is kept already, and on the cpu
-                # trend; no new one a metric: an empty deque is 760 bytes, and a picture
-                # of 10,000 hosts with a dashboard row's metrics each made 96 MB of them
-                if name not in history and (name in host.history or name == "cpu.percent"):
+                if name not in history and (seed_all or name in host.history
+                                            or name == "cpu.percent"):
                     host.history.setdefault(name, deque(maxlen=HISTORY)).append(value)
             self.dirty_hosts.add(host.name)
         self._drop_unlisted(source, seen)

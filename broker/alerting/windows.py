@@ -8,25 +8,34 @@ rate, a trend keeps ``TREND_BUCKETS`` bucket means however long its window is.
 from __future__ import annotations
 
 from array import array
+from itertools import cycle
 
 MAX_POINTS = 4096
 TREND_BUCKETS = 60
 TREND_MIN_POINTS = 5
+_CUTS = cycle([(16 + k) / 32 for k in range(17)])  # 0.5 ... 1.0, one after the other
 
 
 class Window:
     """The (time, value) points of the last ``span`` seconds, for avg|max|min|p95|rate.
 
     Flat: two ``array('d')`` (8 bytes a number) with a start offset; points fall off the
-    front by moving ``head``, and the dead front is cut off once it is half the array. A
-    deque of float objects cost about 64 bytes a point (two slots, two floats), this about
-    16 to 32: a 2-minute window at 1 Hz, about 2.5 KB instead of 9 KB.
+    front by moving ``head``, and the dead front is cut off once it is ``cut`` (1/2 to 1) of
+    the live points. A deque of float objects cost about 64 bytes a point (two slots, two
+    floats), this about 16 to 32: a 2-minute window at 1 Hz, about 2.5 KB instead of 9 KB.
+
+    ``cut`` differs from window to window (``_CUTS``): a fleet's windows are made within
+    seconds of each other and move in step, and with one fraction for all (the dead front
+    cut at half the array) all 10,000 hosts' windows were cut in the same second, every
+    2 minutes: a 20 MB swing of the broker's heap (the arrays shrunk, then grew back
+    together) and a burst of work in one tick. Staggered, they are cut a few at a time.
     """
 
-    __slots__ = ("span", "ts", "vs", "head", "total")
+    __slots__ = ("span", "ts", "vs", "head", "total", "cut")
 
     def __init__(self, span: float) -> None:
         self.span = span
+        self.cut = next(_CUTS)
         self.ts = array("d")
         self.vs = array("d")
         self.head = 0  # the oldest live point; ts[:head] is dead
@@ -52,7 +61,7 @@ class Window:
             head += 1
         if head == n:
             self.total = 0.0
-        if head > 32 and head * 2 >= n:
+        if head > 32 and head >= (n - head) * self.cut:
             del ts[:head], self.vs[:head]
             head = 0
         self.head = head
@@ -110,23 +119,29 @@ class Trend:
         self.b_v = 0.0
 
     def add(self, t: float, v: float) -> bool:
-        closed = False
-        if self.b_start is not None and t - self.b_start >= self.step:
-            self.pt.append(self.b_t / self.b_n)
-            self.pv.append(self.b_v / self.b_n)
-            if len(self.pt) > self.buckets:
-                del self.pt[0], self.pv[0]
-            self.b_start, self.b_n, self.b_t, self.b_v = None, 0, 0.0, 0.0
-            closed = True
-        if self.b_start is None:
+        start = self.b_start
+        if start is None:
             self.b_start = t
+        elif t - start >= self.step:
+            return self._close(t, v)
         self.b_n += 1
         self.b_t += t
         self.b_v += v
+        return False
+
+    def _close(self, t: float, v: float) -> bool:
+        """Close the open bucket and open the next with (t, v). Bucket means older than
+        ``span`` are dropped here only: they matter to ``predict``, which is called when a
+        bucket closes (the drop once a sample cost 2 of a forecast's 5 steps a sample)."""
+        self.pt.append(self.b_t / self.b_n)
+        self.pv.append(self.b_v / self.b_n)
+        if len(self.pt) > self.buckets:
+            del self.pt[0], self.pv[0]
+        self.b_start, self.b_n, self.b_t, self.b_v = t, 1, 0.0 + t, 0.0 + v
         cutoff = t - self.span
         while self.pt and self.pt[0] < cutoff:
             del self.pt[0], self.pv[0]
-        return closed
+        return True
 
     def predict(self, at: float) -> float | None:
         """The fitted line's value at time ``at``; None with too few points or no spread."""

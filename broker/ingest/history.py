@@ -61,19 +61,17 @@ _GETTERS: dict[tuple[str, ...], Callable[[Mapping[str, float]], tuple[float, ...
 
 
 def _getter(cols: tuple[str, ...]) -> Callable[[Mapping[str, float]], tuple[float, ...]]:
-    """One C-level ``itemgetter`` of ``cols`` (always a tuple), shared by the hosts with
-    those columns: a row in one call (0.66 against 1.0-1.1 us a frame for a ``map`` of
-    ``__getitem__`` over nine columns, 1,000 hosts)."""
+    """A function of a frame to the tuple of its ``cols`` values (one C-level itemgetter,
+    shared by the hosts with these columns; itemgetter of one name gives no tuple)."""
     found = _GETTERS.get(cols)
     if found is None:
+        get: Callable[[Mapping[str, float]], tuple[float, ...]]
         if len(cols) > 1:
-            found = itemgetter(*cols)
-        elif cols:
-            one = itemgetter(*cols)
-            found = lambda m: (one(m),)  # noqa: E731 (itemgetter of one name: no tuple)
+            get = itemgetter(*cols)
         else:
-            found = lambda m: ()  # noqa: E731
-        remember(_GETTERS, cols, found)
+            def get(m: Mapping[str, float]) -> tuple[float, ...]:
+                return tuple(m[k] for k in cols)
+        found = remember(_GETTERS, cols, get)
     return found
 
 
@@ -93,9 +91,20 @@ def readable(v: float) -> float:
 _F32 = struct.Struct("f")
 
 
+_PUTTERS: dict[int, Callable[..., None]] = {}
+
+
+def _putter(n: int) -> Callable[..., None]:
+    """``Struct(n float32).pack_into``, shared by the rings of ``n`` columns."""
+    found = _PUTTERS.get(n)
+    if found is None:
+        found = remember(_PUTTERS, n, struct.Struct(f"{n}f").pack_into)
+    return found
+
+
 class History:
-    __slots__ = ("length", "keep", "seen", "cols", "index", "data", "row", "rows", "ts",
-                 "get")
+    __slots__ = ("length", "keep", "seen", "cols", "index", "get", "put", "data", "row", "rows",
+                 "ts")
 
     def __init__(self, length: int, keep: Callable[[str], bool] | None = None) -> None:
         self.length = length
@@ -103,11 +112,12 @@ class History:
         self.seen: tuple[str, ...] = ()  # the names of the last frame, all of them
         self.cols: tuple[str, ...] = ()  # series names, in the order of the columns
         self.index: dict[str, int] = {}
+        self.get: Callable[[Mapping[str, float]], tuple[float, ...]] = _getter(())
+        self.put = _putter(0)  # packs a row of float32 into ``data`` in place
         self.data = array("f")  # length x len(cols), row-major, float32
         self.row = 0  # the next row to write
         self.rows = 0  # rows written, at most length
         self.ts = array("d")  # the sample time of each row (allocated with the first row)
-        self.get = _getter(())  # the row of a frame with every column (add_same)
 
     def add(self, metrics: Mapping[str, float], ts: float = NAN) -> None:
         if tuple(metrics) != self.seen:
@@ -122,10 +132,11 @@ class History:
         if not n:
             return
         at = self.row * n
-        if self.keep is None:
-            self.data[at:at + n] = array("f", metrics.values())
-        else:
-            self.data[at:at + n] = array("f", self.get(metrics))
+        values = metrics.values() if self.keep is None else self.get(metrics)
+        try:  # in place (0.30 us; array('f', ...) assigned to a slice 0.45, array('f', map) 0.78)
+            self.put(self.data, at * 4, *values)
+        except (OverflowError, struct.error):  # a struct refusing a value past float32
+            self.data[at:at + n] = array("f", values)
         self._advance(ts)
 
     def _add_slow(self, metrics: Mapping[str, float], ts: float) -> None:
@@ -159,7 +170,7 @@ class History:
             for r in range(self.length):
                 data[r * n:r * n + old_n] = self.data[r * old_n:(r + 1) * old_n]
         (self.cols, self.index), self.data = layout(cols), data
-        self.get = _getter(self.cols)
+        self.get, self.put = _getter(self.cols), _putter(len(self.cols))
 
     def _advance(self, ts: float) -> None:
         if not self.ts:

@@ -118,7 +118,7 @@ class Lanes:
         if h.digests.noting:
             h.digests.note(host, hs.metrics)
         if h.sink is not None:
-            h.sink.record_metrics(host, metrics, ts)
+            h.sink.record_metrics(host, metrics, ts, lane.names)
         # steady: the names are the lane's, which the engine indexed when the full path
         # gave it the frame the lane was made from (a forgotten host has no lane)
         engine = h.engine

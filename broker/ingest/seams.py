@@ -46,9 +46,12 @@ class AlertEngine(Protocol):
 
 
 class MetricSink(Protocol):
-    """Where every accepted sample also goes (the store's rollups); must not block."""
+    """Where every accepted sample also goes (the store's rollups); must not block. The
+    metrics are validated: every value a finite number. ``names``: ``tuple(metrics)`` when
+    the caller has it (the steady lane's shared tuple, broker/layout.py)."""
 
-    def record_metrics(self, host: str, metrics: dict[str, float], ts: float) -> None: ...
+    def record_metrics(self, host: str, metrics: dict[str, float], ts: float,
+                       names: tuple[str, ...] | None = None) -> None: ...
 
 
 class RequestHandler(Protocol):

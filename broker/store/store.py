@@ -222,9 +222,9 @@ class Store:
             raise StoreError("the store is closed")
         return self._q.put(item)
 
-    def record_metrics(self, host: str, metrics: dict[str, float], ts: float) -> None:
-        """Fold samples into the in-memory 1 min / 1 h buckets (no I/O)."""
-        self.rollups.add(host, metrics, ts)
+    def record_metrics(self, host: str, metrics: dict[str, float], ts: float,
+                       names: tuple[str, ...] | None = None) -> None:  # validated (MetricSink)
+        self.rollups.add(host, metrics, ts, checked=True, names=names)  # 1 min/1 h, no I/O
 
     def save_state(self, key: str, obj: Any) -> None:
         """Queued with the events; ``load_state`` sees it at once, disk after flush()."""

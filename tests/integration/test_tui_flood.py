@@ -147,7 +147,11 @@ async def test_keys_are_answered_in_a_host_storm_and_counts_match_the_broker(
             assert session is not None
             events_in = sum(n for t, n in link.topics.items() if t[:2] in (b"e.", b"a."))
             digests = sum(n for t, n in link.topics.items() if t.startswith(b"d."))
-            assert events_in >= 2 * HOSTS * CYCLES
+            # every host.down and host.up reached the console, or, on a machine so loaded
+            # that its socket overflowed (11,316 of 12,000 once, in the loaded full suite),
+            # the session saw the gap and fetched the state again (the Clone pattern)
+            assert events_in >= HOSTS * CYCLES
+            assert events_in >= 2 * HOSTS * CYCLES or session.resyncs > 0, events_in
             assert session.coalescer.posted <= (time.monotonic() - started) / FLUSH_S \
                 + digests + 5
             # the fleet grew past VIEW_ABOVE after the console connected: it follows a view

@@ -47,6 +47,21 @@ def test_only_kept_series_get_a_column() -> None:
     assert h.nbytes() == 3 * 2 * 4 + 3 * 8
 
 
+def test_one_kept_series_takes_the_fast_path_too() -> None:
+    h = History(4, keep=lambda name: name == "load.1")
+    for i in range(6):  # the frames after the first take the fast path (one column)
+        h.add({"uptime": 9.0 + i, "load.1": 0.25 * i, "cpu.user": 1.0})
+    assert list(h) == ["load.1"] and h.series("load.1") == [0.5, 0.75, 1.0, 1.25]
+
+
+def test_a_value_past_float32_on_the_fast_path_reads_as_its_largest() -> None:
+    h = History(3)
+    h.add({"a": 1.0, "b": 2.0})
+    h.add({"a": 1e39, "b": 3.0})  # the fast path (same names): packed in place, or not
+    h.add({"a": -1e39, "b": 4.0})
+    assert h.series("a") == [1.0, FLT_MAX, -FLT_MAX] and h.series("b") == [2.0, 3.0, 4.0]
+
+
 def test_tail_gives_times_and_values_oldest_first() -> None:
     h = History(3, keep=lambda name: name != "uptime")
     assert h.tail("cpu") == []

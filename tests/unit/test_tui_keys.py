@@ -249,6 +249,27 @@ async def test_q_quits() -> None:
     assert app.return_code == 0
 
 
+async def test_a_reply_that_lands_while_quitting_is_dropped() -> None:
+    """`q` on the host screen while its log lines were still asked for: the reply came as
+    the screens were torn down, its callback found no '#logs', and the console printed a
+    traceback on its way out (found at 10,000 hosts, tests/soak/walk.py's walk)."""
+    from tui.messages import Reply
+
+    app = app_()
+    calls: list[object] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await until(pilot, lambda: app.current_mode == "host", what="host screen")
+        app._callbacks["before"] = (calls.append, None)  # a request still unanswered
+        app._callbacks["after"] = (calls.append, None)
+        app.on_reply(Reply(req_id="before", op="search", ok=True, result=[]))
+        assert len(calls) == 1  # answered while running: called
+        app.exit()
+        app.on_reply(Reply(req_id="after", op="search", ok=True, result=[]))
+        assert len(calls) == 1  # answered while quitting: dropped
+    assert app.return_code == 0
+
+
 async def test_every_key_is_in_the_command_palette() -> None:
     app = app_()
     async with app.run_test(size=SIZE):

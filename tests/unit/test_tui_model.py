@@ -188,21 +188,27 @@ def test_a_host_the_view_moved_off_keeps_only_what_the_digest_feeds() -> None:
 
 
 def test_a_snapshot_makes_no_history_series_for_metrics_without_one() -> None:
-    """A brief picture's hosts come with a dashboard row's metrics and no history: each
-    gets the cpu trend's series only (a deque is 760 bytes: 10 metrics x 10,000 hosts of
-    them grew the console by ~100 MB at a rewind); a series it keeps still takes the value."""
+    """A brief picture's hosts off screen come with a dashboard row's metrics and no
+    history: each gets the cpu trend's series only (a deque is 760 bytes: 10 metrics x
+    10,000 hosts of them grew the console by ~100 MB at a rewind); a series it keeps still
+    takes the value. A detail host, or any host of a snapshot that is not brief, starts a
+    series for every figure (the host screen draws one beside each)."""
     model = FleetModel()
     row = {"cpu.percent": 5.0, "mem.percent": 6.0, "load.1": 0.5, "disk./.percent": 40.0,
            "net.eth0.rx_bps": 1.0}
-    model.apply_snapshot("b1", {"hosts": [
+    small = FleetModel()  # not brief (a small fleet): every figure starts its series
+    small.apply_snapshot("b1", {"brief": False, "hosts": [{"host": "h", "metrics": row}]})
+    assert set(small.hosts["h"].history) == set(row)
+    model.apply_snapshot("b1", {"brief": True, "hosts": [
         {"host": "brief", "metrics": row},
         {"host": "full", "metrics": {**row, "proc.count": 9.0},
          "history": {"cpu.percent": [1.0, 2.0], "mem.percent": [3.0]}}]})
     brief, full = model.hosts["brief"], model.hosts["full"]
     assert set(brief.history) == {"cpu.percent"} and list(brief.history["cpu.percent"]) == [5.0]
     assert brief.metrics == row  # every figure still shown
-    assert set(full.history) == {"cpu.percent", "mem.percent"}
+    assert set(full.history) == {*row, "proc.count"}  # a detail host (on screen): all
     assert list(full.history["cpu.percent"]) == [1.0, 2.0]
-    model.apply_snapshot("b1", {"hosts": [{"host": "brief", "metrics": {**row, "cpu.percent": 7.0,
+    assert list(full.history["proc.count"]) == [9.0]
+    model.apply_snapshot("b1", {"brief": True, "hosts": [{"host": "brief", "metrics": {**row, "cpu.percent": 7.0,
                                                                           "mem.percent": 8.0}}]})
     assert list(brief.history["cpu.percent"]) == [5.0, 7.0] and "mem.percent" not in brief.history

@@ -139,7 +139,7 @@ class HostScreen(ConsoleScreen):
 
     def _got_logs(self, host: str, events: Any) -> None:
         self.logs[host] = events if isinstance(events, list) else []
-        if self.host == host:
+        if self.host == host and self.is_attached:
             self._show_logs(host)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
