@@ -127,8 +127,7 @@ class AlertEngine:
         out: list[Event] = []
         if alive:
             self._seen(hs, now, out)
-        cores = metrics.get("cpu.count")
-        if cores:
+        if cores := metrics.get("cpu.count"):
             hs.cpu_count = cores
         if labels and self.book.host_labels.get(host) != labels:
             self.book.host_labels[host] = labels
@@ -141,24 +140,21 @@ class AlertEngine:
             self.index.learn(hs, metrics)
             if self._seeds:
                 self._apply_seeds(hs, new)
-        book = self.book
-        plan = hs.plan
+        book, plan = self.book, hs.plan
         if hs.idle and plan.quiet(metrics, hs.cpu_count):  # broker/alerting/quiet.py
-            get = metrics.get
-            for v, s in zip(map(get, plan.names), plan.series, strict=True):
+            for v, s in zip(map(metrics.get, plan.names), plan.series, strict=True):
                 if v is not None and s.observe(v, now, hs) and (
                         s.level is not None or s.alert is not None):
                     book.update(s, now, out)
             book.current = None
             return out
         for name, ss in hs.watched:
-            v = metrics.get(name)
-            if v is None:
+            if (v := metrics.get(name)) is None:
                 continue
             for s in ss:
                 if s.observe(v, now, hs) and (s.level is not None or s.alert is not None):
                     book.update(s, now, out)
-        hs.idle = hs.plan.idle()
+        hs.idle = plan.idle()
         book.current = None
         return out
 
@@ -178,8 +174,7 @@ class AlertEngine:
     def host_stopped(self, host: str, now: float) -> list[Event]:
         """The agent said goodbye: no host_down for it until it sends again."""
         self.now = now
-        hs = self.hosts.get(host)
-        if hs is not None:
+        if (hs := self.hosts.get(host)) is not None:
             hs.stopped = True
         return []
 

@@ -107,9 +107,7 @@ def open_anyway(open_: Callable[[bool], T], db: Path) -> tuple[T, str]:
     try:
         return open_(False), ""
     except StoreError as e:
-        if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW:
-            raise
-        first = e
+        first = _full(e, db)
     released = release(db)
     if released:
         log.error("event store %s: the disk is full (%s); released the %d KiB disk space "
@@ -117,9 +115,7 @@ def open_anyway(open_: Callable[[bool], T], db: Path) -> tuple[T, str]:
         try:
             return open_(False), "reserve"
         except StoreError as e:
-            if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW:
-                raise
-            first = e
+            first = _full(e, db)
     log.error("event store %s: the disk is full (%s) and no space reserve is left; opened "
               "with its wal-index in memory (no -shm file): no other process can read the "
               "store until the broker restarts with room", db, first)
@@ -127,6 +123,13 @@ def open_anyway(open_: Callable[[bool], T], db: Path) -> tuple[T, str]:
 
 
 SHM_IN_MEMORY = "shm-in-memory"
+
+
+def _full(e: StoreError, db: Path) -> StoreError:
+    """``e``, when the disk is full (another way to open may work); else ``e`` raised."""
+    if isinstance(e, StoreCorrupt) or free_bytes(db.parent) >= FULL_BELOW:
+        raise e
+    return e
 
 
 def uri(db: Path, shm_in_memory: bool) -> str:
