@@ -153,7 +153,7 @@ class FleetModel:
             # a brief snapshot's hosts without a history (a big fleet's, off screen) start
             # a series for the cpu trend only: a deque is 760 bytes, and a picture of 10,000
             # hosts with a dashboard row's metrics each made 96 MB of them
-            seed_all = brief is False or bool(history)
+            seed_all = not brief or bool(history)
             for name, value in (h.get("metrics") or {}).items():
                 if name not in history and (seed_all or name in host.history
                                             or name == "cpu.percent"):

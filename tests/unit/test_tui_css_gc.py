@@ -5,6 +5,7 @@ full garbage collections run after a frame is sent, never in the middle of one
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -110,69 +111,61 @@ def young_collections(n: int) -> None:
         gc.collect(1)  # each counts towards the next full collection
 
 
-def test_a_full_collection_waits_for_a_frame_with_nothing_queued() -> None:
-    pacer = GcPacer()
-    pacer.install()
+@pytest.fixture
+def pacer() -> Iterator[GcPacer]:
+    """An installed pacer, Python's thresholds given back after the test."""
+    paced = GcPacer()
+    paced.install()
     try:
-        gc.collect()
-        young_collections(pacer.every + 1)
-        pacer.painted(queued=2)  # keys waiting: their frames first
-        assert pacer.collections == 0 and gc.get_count()[2] > pacer.every
-        pacer.tick()  # due, not overdue
-        assert pacer.collections == 0
-        pacer.painted(queued=0)
-        assert pacer.collections == 1 and gc.get_count()[2] == 0
-        pacer.painted(queued=0)  # not due again yet
-        assert pacer.collections == 1
+        yield paced
     finally:
-        pacer.uninstall()
+        paced.uninstall()
 
 
-def test_a_full_collection_waits_for_the_old_generation_to_grow_by_a_quarter() -> None:
+def test_a_full_collection_waits_for_a_frame_with_nothing_queued(pacer: GcPacer) -> None:
+    gc.collect()
+    young_collections(pacer.every + 1)
+    pacer.painted(queued=2)  # keys waiting: their frames first
+    assert pacer.collections == 0 and gc.get_count()[2] > pacer.every
+    pacer.tick()  # due, not overdue
+    assert pacer.collections == 0
+    pacer.painted(queued=0)
+    assert pacer.collections == 1 and gc.get_count()[2] == 0
+    pacer.painted(queued=0)  # not due again yet
+    assert pacer.collections == 1
+
+
+def test_a_full_collection_waits_for_the_old_generation_to_grow_by_a_quarter(
+        pacer: GcPacer) -> None:
     """CPython's own rule (no full pass while what reached the old generation since the last
     is under a quarter of it), measured as net growth."""
-    pacer = GcPacer()
-    pacer.install()
     keep: list[Any] = []
-    try:
-        young_collections(pacer.every + 1)
-        pacer.painted(queued=0)
-        assert pacer.collections == 1 and pacer.after == len(gc.get_objects(2))
-        young_collections(pacer.every * OVERDUE + 1)  # due by count, nothing new kept
-        pacer.painted(queued=0)
-        pacer.tick()
-        assert pacer.collections == 1
-        keep.extend([i] for i in range(int(pacer.after * GROWTH) + 1000))
-        young_collections(1)  # promoted to the old generation: grown past a quarter
-        pacer.painted(queued=0)
-        assert pacer.collections == 2 and gc.get_count()[2] == 0
-    finally:
-        pacer.uninstall()
+    young_collections(pacer.every + 1)
+    pacer.painted(queued=0)
+    assert pacer.collections == 1 and pacer.after == len(gc.get_objects(2))
+    young_collections(pacer.every * OVERDUE + 1)  # due by count, nothing new kept
+    pacer.painted(queued=0)
+    pacer.tick()
+    assert pacer.collections == 1
+    keep.extend([i] for i in range(int(pacer.after * GROWTH) + 1000))
+    young_collections(1)  # promoted to the old generation: grown past a quarter
+    pacer.painted(queued=0)
+    assert pacer.collections == 2 and gc.get_count()[2] == 0
 
 
-def test_no_full_collection_while_a_reply_is_awaited() -> None:
-    pacer = GcPacer()
-    pacer.install()
-    try:
-        young_collections(pacer.every + 1)
-        pacer.painted(queued=0, awaiting=1)  # Enter asked for an incident: its reply first
-        assert pacer.collections == 0
-        pacer.painted(queued=0, awaiting=0)
-        assert pacer.collections == 1
-    finally:
-        pacer.uninstall()
+def test_no_full_collection_while_a_reply_is_awaited(pacer: GcPacer) -> None:
+    young_collections(pacer.every + 1)
+    pacer.painted(queued=0, awaiting=1)  # Enter asked for an incident: its reply first
+    assert pacer.collections == 0
+    pacer.painted(queued=0, awaiting=0)
+    assert pacer.collections == 1
 
 
-def test_an_overdue_collection_runs_at_the_tick_whatever_is_queued() -> None:
-    pacer = GcPacer()
-    pacer.install()
-    try:
-        gc.collect()
-        young_collections(pacer.every * 3 + 1)
-        pacer.tick()
-        assert pacer.collections == 1
-    finally:
-        pacer.uninstall()
+def test_an_overdue_collection_runs_at_the_tick_whatever_is_queued(pacer: GcPacer) -> None:
+    gc.collect()
+    young_collections(pacer.every * 3 + 1)
+    pacer.tick()
+    assert pacer.collections == 1
 
 
 async def test_the_app_paces_while_it_runs_and_restores_after() -> None:
